@@ -1,0 +1,38 @@
+/* event_queue.h: the virtual-clock priority queue: a 4-ary min-heap of small
+ * event structs ordered by (time_us, seq). seq is the scheduling order, so equal
+ * times pop in the order they were pushed (an event pushed by a handler at `now`
+ * runs after every event already queued for `now`). O(log n) push and pop. */
+#ifndef SIM_EVENT_QUEUE_H
+#define SIM_EVENT_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sim_event {
+  uint64_t time_us; /* virtual µs */
+  uint64_t seq;     /* insertion counter: tie-break for equal times */
+  uint32_t kind;    /* driver-defined event type */
+  uint32_t a;       /* driver-defined payload (e.g. lookup slot) */
+  uint64_t b;       /* driver-defined payload (e.g. query id) */
+} sim_event;
+
+typedef struct sim_event_queue {
+  sim_event *heap; /* owned */
+  size_t len;
+  size_t cap;
+  uint64_t next_seq;
+} sim_event_queue;
+
+/* initial_cap may be 0. Returns 0 or DHT_ENOMEM. */
+int sim_eq_init(sim_event_queue *q, size_t initial_cap);
+void sim_eq_clear(sim_event_queue *q);
+/* Returns 0 or DHT_ENOMEM (queue unchanged). */
+int sim_eq_push(sim_event_queue *q, uint64_t time_us, uint32_t kind, uint32_t a, uint64_t b);
+/* Removes the earliest event into *out; false when empty. */
+bool sim_eq_pop(sim_event_queue *q, sim_event *out);
+/* The earliest event without removing it, or NULL. transfer none. */
+const sim_event *sim_eq_peek(const sim_event_queue *q);
+static inline size_t sim_eq_len(const sim_event_queue *q) { return q->len; }
+
+#endif

@@ -1,0 +1,80 @@
+/* scenario.h: a validated simulation scenario, read from YAML with libyaml.
+ * Every key, its default and its unit is documented in README.md ("Scenario format").
+ * Errors name file:line:column and what was expected, before any simulation work. */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <stdint.h>
+
+#include "lookup.h"
+#include "network.h"
+
+typedef enum sim_latency_model {
+  SIM_LATENCY_CONSTANT = 0,
+  SIM_LATENCY_UNIFORM = 1,
+  SIM_LATENCY_LOGNORMAL = 2,
+} sim_latency_model;
+
+typedef enum sim_arrival {
+  SIM_ARRIVAL_SEQUENTIAL = 0, /* next lookup starts when the previous one finishes */
+  SIM_ARRIVAL_POISSON = 1,    /* exponential inter-arrival times at rate_per_s */
+} sim_arrival;
+
+typedef struct sim_scenario {
+  char *path;     /* owned; as given */
+  char *name;     /* owned; `name:` or the file's base name without .yaml */
+  uint64_t seed;  /* default 1 */
+
+  struct {
+    uint64_t nodes;          /* default 100; 2..SIM_NODES_MAX */
+    sim_tables_kind tables;  /* default random */
+    char *topology;          /* owned, NULL if none; relative paths resolve against the scenario's folder */
+  } network;
+
+  struct {
+    sim_latency_model model; /* default constant */
+    uint64_t delay_us;       /* constant: one-way delay; default 50 ms */
+    uint64_t min_us, max_us; /* uniform bounds; default 10 ms .. 100 ms */
+    uint64_t median_us;      /* lognormal median; default 50 ms */
+    double sigma;            /* lognormal shape; default 0.5; 0..5 */
+    double slow_fraction;    /* fraction of slow nodes; default 0; 0..1 */
+    double slow_multiplier;  /* their delay factor; default 10; >= 1 */
+  } latency;
+
+  struct {
+    double request_drop;  /* P(request lost); default 0; 0..1 */
+    double response_drop; /* P(response lost); default 0; 0..1 */
+    double dead_fraction; /* fraction of nodes that never answer; default 0; 0..1 (< 1) */
+  } loss;
+
+  struct {
+    dht_lookup_strategy strategy; /* default rounds */
+    unsigned alpha;               /* default 3; 1..DHT_ALPHA_MAX */
+    unsigned k;                   /* default 8; 1..DHT_K_MAX */
+    uint64_t timeout_us;          /* per query; default 2000 ms; > 0 */
+  } lookup;
+
+  struct {
+    uint64_t lookups;        /* default 100; 1..10^9; ignored with lookups_file */
+    uint32_t planted_peers;  /* peers planted per target; default 5; 0 = random targets, no peers */
+    uint32_t plant_at;       /* closest nodes holding them; default K; >= 1 */
+    sim_arrival arrival;     /* default sequential */
+    double rate_per_s;       /* poisson arrivals per virtual second; default 10; > 0 */
+    char *lookups_file;      /* owned, NULL if none; resolved like topology */
+  } workload;
+} sim_scenario;
+
+/* Fills every field with its default (no allocation). */
+void sim_scenario_defaults(sim_scenario *sc);
+
+/* Parses and validates the YAML file at path into *sc (defaults for absent keys).
+ * On failure returns DHT_EINVAL / DHT_ENOENT / DHT_ETOOBIG / DHT_ENOMEM, writes a
+ * one-line message "path:line:column: what was expected" (or "path: ..." when no
+ * position applies) into err, and leaves nothing allocated in *sc. */
+int sim_scenario_load(sim_scenario *sc, const char *path, char *err, size_t errlen);
+/* Same, from a memory buffer; `path` is used only in messages and to resolve relative files. */
+int sim_scenario_parse(sim_scenario *sc, const char *path, const char *data, size_t len, char *err, size_t errlen);
+/* Frees the owned strings; *sc is then defaults-initialised. */
+void sim_scenario_clear(sim_scenario *sc);
+
+#endif
