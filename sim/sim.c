@@ -1,0 +1,565 @@
+/* sim.c: the simulation driver: one virtual clock, many concurrent lookups of
+ * core/ over a sim_network, with latency, loss, dead and slow nodes. */
+#include "sim.h"
+
+#include <glib.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "event_queue.h"
+#include "lookup.h"
+#include "rng.h"
+#include "routing_table.h"
+#include "workload.h"
+
+/* Independent random streams derived from the run seed: adding draws to one
+ * never shifts another. */
+enum {
+  STREAM_NETWORK = 1,  /* node IDs and routing tables */
+  STREAM_FLAGS = 2,    /* dead and slow nodes */
+  STREAM_WORKLOAD = 3, /* start nodes, targets, arrival times */
+  STREAM_MESSAGES = 4, /* drops and latencies, drawn in event order */
+};
+
+enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMEOUT };
+
+enum { Q_FREE = 0, Q_PENDING, Q_ANSWERED, Q_TIMED_OUT };
+
+#define NO_SLOT UINT32_MAX
+
+/* One query on the wire. Freed when no event refers to it any more, so a late
+ * event can never reach a reused record. */
+typedef struct query {
+  uint32_t slot;  /* active lookup that sent it */
+  uint32_t node;  /* node queried */
+  uint8_t state;  /* Q_* */
+  uint8_t refs;   /* events still queued that carry this query's id */
+  uint32_t next_free;
+} query;
+
+/* One lookup in progress. */
+typedef struct active {
+  dht_lookup *l;          /* NULL when the slot is free */
+  uint64_t id;
+  uint32_t start;
+  uint64_t start_us;
+  dht_id target;
+  uint64_t first_peer_us; /* absolute; UINT64_MAX until a peer arrives */
+  uint32_t *planted;      /* [plant_at] nodes holding peers for target (owned by the runner's pool) */
+  uint32_t n_planted;
+  uint32_t next_free;
+} active;
+
+typedef struct runner {
+  const sim_scenario *sc;
+  sim_network net;
+  sim_event_queue q;
+  dht_rng msg_rng;
+  dht_rng work_rng;
+  dht_lookup_config cfg;
+  uint64_t now;
+
+  active *slots;
+  uint32_t n_slots, free_slot;
+  uint32_t *planted_pool; /* n_slots * plant_at */
+
+  query *queries;
+  uint32_t n_queries, free_query;
+
+  sim_lookup_spec *specs; /* lookups file, or NULL */
+  uint64_t total, started, finished;
+  dht_addr *peers;        /* planted peer addresses [planted_peers] */
+  dht_node *nodebuf;      /* [k]: scratch for answers */
+  uint32_t *idxbuf;       /* [k + 1] */
+  sim_results *res;
+  const sim_options *opt;
+} runner;
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err != NULL && errlen > 0)
+    vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, char *err, size_t errlen) {
+  int rc;
+  if (sc->network.topology != NULL)
+    return sim_network_load_topology(net, sc->network.topology, sc->lookup.k, err, errlen);
+  rc = sim_network_generate(net, (uint32_t)sc->network.nodes, sc->lookup.k, sc->network.tables,
+                            dht_seed_derive(seed, STREAM_NETWORK));
+  if (rc < 0)
+    return fail(err, errlen, rc, "%s: cannot build a network of %" PRIu64 " nodes: %s", sc->path,
+                sc->network.nodes, dht_strerror(rc));
+  return 0;
+}
+
+/* Standard normal deviate by the Marsaglia polar method (log and sqrt only). */
+static double normal(dht_rng *r) {
+  for (;;) {
+    double u = 2.0 * dht_rng_double(r) - 1.0, v = 2.0 * dht_rng_double(r) - 1.0;
+    double s = u * u + v * v;
+    if (s > 0.0 && s < 1.0)
+      return u * sqrt(-2.0 * log(s) / s);
+  }
+}
+
+static uint64_t clamp_us(double us) {
+  if (!(us > 0.0))
+    return 0;
+  if (us > 1e15) /* 31 years: beyond any timeout, keeps arithmetic in range */
+    return (uint64_t)1e15;
+  return (uint64_t)llround(us);
+}
+
+/* One-way delay of a message between nodes a and b (virtual µs). */
+static uint64_t delay(runner *r, uint32_t a, uint32_t b) {
+  const sim_scenario *sc = r->sc;
+  double us;
+  switch (sc->latency.model) {
+  case SIM_LATENCY_UNIFORM:
+    us = (double)(sc->latency.min_us + dht_rng_below(&r->msg_rng, sc->latency.max_us - sc->latency.min_us + 1));
+    break;
+  case SIM_LATENCY_LOGNORMAL:
+    us = (double)sc->latency.median_us * exp(sc->latency.sigma * normal(&r->msg_rng));
+    break;
+  case SIM_LATENCY_CONSTANT:
+  default:
+    us = (double)sc->latency.delay_us;
+    break;
+  }
+  if ((r->net.flags[a] | r->net.flags[b]) & SIM_NODE_SLOW)
+    us *= sc->latency.slow_multiplier;
+  return clamp_us(us);
+}
+
+static bool drop(runner *r, double p) { return p > 0.0 && dht_rng_chance(&r->msg_rng, p); }
+
+static int push(runner *r, uint64_t at, uint32_t kind, uint32_t a, uint64_t b) {
+  return sim_eq_push(&r->q, at, kind, a, b);
+}
+
+static int query_alloc(runner *r, uint32_t *out) {
+  if (r->free_query == UINT32_MAX) {
+    uint32_t n = r->n_queries ? r->n_queries * 2 : 1024;
+    query *nq;
+    if (n <= r->n_queries)
+      return DHT_ENOMEM;
+    nq = g_try_renew(query, r->queries, n);
+    if (nq == NULL)
+      return DHT_ENOMEM;
+    for (uint32_t i = r->n_queries; i < n; i++) {
+      nq[i].state = Q_FREE;
+      nq[i].refs = 0;
+      nq[i].next_free = i + 1 < n ? i + 1 : UINT32_MAX;
+    }
+    r->queries = nq;
+    r->free_query = r->n_queries;
+    r->n_queries = n;
+  }
+  *out = r->free_query;
+  r->free_query = r->queries[*out].next_free;
+  return 0;
+}
+
+static void query_unref(runner *r, uint32_t qid) {
+  query *q = &r->queries[qid];
+  g_assert(q->refs > 0);
+  if (--q->refs == 0) {
+    q->state = Q_FREE;
+    q->next_free = r->free_query;
+    r->free_query = qid;
+  }
+}
+
+/* Sends one get_peers from the lookup in `slot` to node. */
+static int send_query(runner *r, uint32_t slot, uint32_t node) {
+  active *a = &r->slots[slot];
+  uint32_t qid;
+  int rc = query_alloc(r, &qid);
+  if (rc < 0)
+    return rc;
+  r->queries[qid] = (query){.slot = slot, .node = node, .state = Q_PENDING, .refs = 0, .next_free = UINT32_MAX};
+  r->res->counters.messages_sent++;
+  if (drop(r, r->sc->loss.request_drop)) {
+    r->res->counters.messages_dropped++;
+  } else {
+    if ((rc = push(r, r->now + delay(r, a->start, node), EV_REQUEST, slot, qid)) < 0)
+      return rc;
+    r->queries[qid].refs++;
+  }
+  if ((rc = push(r, r->now + r->sc->lookup.timeout_us, EV_TIMEOUT, slot, qid)) < 0)
+    return rc;
+  r->queries[qid].refs++;
+  return 0;
+}
+
+static void record(runner *r, active *a) {
+  sim_lookup_result *out = &r->res->lookups[a->id];
+  dht_node closest[DHT_K_MAX];
+  uint32_t truth[DHT_K_MAX + 1];
+  size_t n_truth, n_closest, hits = 0, t = 0;
+  size_t n_peers;
+  unsigned k = r->cfg.k;
+
+  /* The true K closest live nodes, the start node excluded (a lookup never returns itself). */
+  n_truth = sim_network_true_closest(&r->net, &a->target, SIM_NODE_DEAD, truth, k + 1);
+  for (size_t i = 0; i < n_truth; i++)
+    if (truth[i] != a->start && t < k)
+      truth[t++] = truth[i];
+  n_truth = t;
+  n_closest = dht_lookup_closest(a->l, closest, k);
+  for (size_t i = 0; i < n_closest; i++) /* O(k^2), k <= 256 */
+    for (size_t j = 0; j < n_truth; j++)
+      if (dht_id_eq(&closest[i].id, &r->net.ids[truth[j]])) {
+        hits++;
+        break;
+      }
+  (void)dht_lookup_peers(a->l, &n_peers);
+  out->id = a->id;
+  out->start_node = a->start;
+  out->start_us = a->start_us;
+  out->queries = dht_lookup_queried_count(a->l);
+  out->rounds = dht_lookup_rounds(a->l);
+  out->time_us = r->now - a->start_us;
+  out->first_peer_us = a->first_peer_us == UINT64_MAX ? UINT64_MAX : a->first_peer_us - a->start_us;
+  out->peers_found = (uint32_t)n_peers;
+  out->closest_hits = (uint32_t)hits;
+  out->closest_truth = (uint32_t)n_truth;
+  out->target = a->target;
+}
+
+/* Issues what the lookup wants sent now; finishes it when done. */
+static int pump(runner *r, uint32_t slot) {
+  active *a = &r->slots[slot];
+  dht_node *buf = r->nodebuf;
+  size_t n = dht_lookup_next(a->l, buf, r->cfg.alpha);
+  int rc;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t node;
+    /* Candidates come from the network's own answers, so the address is known. */
+    rc = sim_network_find_addr(&r->net, &buf[i].addr, &node);
+    g_assert(rc == 0);
+    if ((rc = send_query(r, slot, node)) < 0)
+      return rc;
+  }
+  if (!dht_lookup_done(a->l))
+    return 0;
+  record(r, a);
+  dht_lookup_free(a->l);
+  a->l = NULL;
+  a->next_free = r->free_slot;
+  r->free_slot = slot;
+  r->finished++;
+  if (r->opt->progress != NULL)
+    r->opt->progress(r->opt->progress_user, r->finished, r->total);
+  if (r->sc->workload.arrival == SIM_ARRIVAL_SEQUENTIAL && r->started < r->total)
+    return push(r, r->now, EV_START, 0, r->started++);
+  return 0;
+}
+
+static int slot_alloc(runner *r, uint32_t *out) {
+  uint32_t plant_at = r->sc->workload.planted_peers > 0 ? r->sc->workload.plant_at : 0;
+  if (r->free_slot == NO_SLOT) {
+    uint32_t n = r->n_slots ? r->n_slots * 2 : 16;
+    active *ns;
+    uint32_t *np;
+    if (n <= r->n_slots)
+      return DHT_ENOMEM;
+    ns = g_try_renew(active, r->slots, n);
+    if (ns == NULL)
+      return DHT_ENOMEM;
+    r->slots = ns;
+    if (plant_at > 0) {
+      np = g_try_renew(uint32_t, r->planted_pool, (size_t)n * plant_at);
+      if (np == NULL)
+        return DHT_ENOMEM; /* slots grew but n_slots did not: consistent */
+      r->planted_pool = np;
+    }
+    for (uint32_t i = r->n_slots; i < n; i++) {
+      ns[i].l = NULL;
+      ns[i].next_free = i + 1 < n ? i + 1 : NO_SLOT;
+    }
+    r->free_slot = r->n_slots;
+    r->n_slots = n;
+  }
+  *out = r->free_slot;
+  r->free_slot = r->slots[*out].next_free;
+  r->slots[*out].planted = plant_at > 0 ? r->planted_pool + (size_t)*out * plant_at : NULL;
+  return 0;
+}
+
+static int start_lookup(runner *r, uint64_t id) {
+  const sim_scenario *sc = r->sc;
+  uint32_t slot, start;
+  dht_id target;
+  dht_node *seed = r->nodebuf;
+  uint32_t *idx = r->idxbuf;
+  size_t n;
+  active *a;
+  int rc;
+
+  if (r->specs != NULL) {
+    start = r->specs[id].start;
+    target = r->specs[id].target;
+  } else {
+    do
+      start = (uint32_t)dht_rng_below(&r->work_rng, r->net.n);
+    while (r->net.flags[start] & SIM_NODE_DEAD);
+    dht_id_random(&target, &r->work_rng);
+  }
+  if ((rc = slot_alloc(r, &slot)) < 0)
+    return rc;
+  a = &r->slots[slot];
+  a->l = dht_lookup_new(&target, &r->net.ids[start], &r->cfg);
+  if (a->l == NULL) {
+    a->next_free = r->free_slot;
+    r->free_slot = slot;
+    return DHT_ENOMEM;
+  }
+  a->id = id;
+  a->start = start;
+  a->start_us = r->now;
+  a->target = target;
+  a->first_peer_us = UINT64_MAX;
+  a->n_planted = 0;
+  if (sc->workload.planted_peers > 0)
+    a->n_planted = (uint32_t)sim_network_true_closest(&r->net, &target, 0, a->planted, sc->workload.plant_at);
+
+  n = sim_network_closest(&r->net, start, &target, idx, r->cfg.k);
+  for (size_t i = 0; i < n; i++) {
+    seed[i].id = r->net.ids[idx[i]];
+    seed[i].addr = r->net.addrs[idx[i]];
+  }
+  if ((rc = dht_lookup_seed(a->l, seed, n)) < 0)
+    return rc;
+  return pump(r, slot);
+}
+
+static bool holds_peers(const active *a, uint32_t node) {
+  for (uint32_t i = 0; i < a->n_planted; i++) /* O(plant_at) */
+    if (a->planted[i] == node)
+      return true;
+  return false;
+}
+
+/* The answer of `node` to a get_peers for a's target, as the seed's mock gives it:
+ * its stored peers if any (no nodes), else its K closest contacts minus the querier. */
+static int deliver(runner *r, uint32_t slot, uint32_t node) {
+  active *a = &r->slots[slot];
+  dht_lookup_reply reply = {0};
+  uint64_t tok_state = ((uint64_t)node << 32) ^ a->start ^ 0x746f6b656e000000ULL;
+  uint8_t token[8];
+  uint64_t t = dht_splitmix64(&tok_state);
+  int rc;
+
+  for (int i = 0; i < 8; i++)
+    token[i] = (uint8_t)(t >> (8 * i));
+  reply.token = token;
+  reply.token_len = sizeof token;
+  if (holds_peers(a, node)) {
+    reply.peers = r->peers;
+    reply.n_peers = r->sc->workload.planted_peers;
+    if (a->first_peer_us == UINT64_MAX)
+      a->first_peer_us = r->now;
+  } else {
+    size_t n = sim_network_closest(&r->net, node, &a->target, r->idxbuf, r->cfg.k), m = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (r->idxbuf[i] == a->start)
+        continue;
+      r->nodebuf[m].id = r->net.ids[r->idxbuf[i]];
+      r->nodebuf[m].addr = r->net.addrs[r->idxbuf[i]];
+      m++;
+    }
+    reply.nodes = r->nodebuf;
+    reply.n_nodes = m;
+  }
+  rc = dht_lookup_reply_from(a->l, &r->net.addrs[node], &reply);
+  g_assert(rc != DHT_ENOENT && rc != DHT_EINVAL);
+  return rc < 0 ? rc : 0;
+}
+
+static int handle(runner *r, const sim_event *ev) {
+  uint32_t qid = (uint32_t)ev->b;
+  query *q;
+  int rc = 0;
+
+  switch (ev->kind) {
+  case EV_START:
+    return start_lookup(r, ev->b);
+  case EV_REQUEST:
+    q = &r->queries[qid];
+    if (r->net.flags[q->node] & SIM_NODE_DEAD) {
+      r->res->counters.dead_queries++;
+    } else {
+      r->res->counters.messages_sent++;
+      if (drop(r, r->sc->loss.response_drop)) {
+        r->res->counters.messages_dropped++;
+      } else {
+        uint32_t querier = r->slots[q->slot].start;
+        rc = push(r, r->now + delay(r, q->node, querier), EV_RESPONSE, q->slot, qid);
+        if (rc == 0)
+          q->refs++;
+      }
+    }
+    query_unref(r, qid);
+    return rc;
+  case EV_RESPONSE:
+    q = &r->queries[qid];
+    if (q->state == Q_PENDING) {
+      q->state = Q_ANSWERED;
+      rc = deliver(r, q->slot, q->node);
+      if (rc == 0)
+        rc = pump(r, q->slot);
+    } else {
+      r->res->counters.late_responses++;
+    }
+    query_unref(r, qid);
+    return rc;
+  case EV_TIMEOUT:
+    q = &r->queries[qid];
+    if (q->state == Q_PENDING) {
+      q->state = Q_TIMED_OUT;
+      r->res->counters.timeouts++;
+      rc = dht_lookup_failed(r->slots[q->slot].l, &r->net.addrs[q->node]);
+      g_assert(rc != DHT_ENOENT);
+      if (rc == 0)
+        rc = pump(r, q->slot);
+    }
+    query_unref(r, qid);
+    return rc;
+  default:
+    g_assert_not_reached();
+  }
+  return 0;
+}
+
+static void assign_flags(runner *r, uint64_t seed) {
+  dht_rng rng;
+  dht_rng_init(&rng, dht_seed_derive(seed, STREAM_FLAGS));
+  for (uint32_t i = 0; i < r->net.n; i++) {
+    uint8_t f = 0;
+    if (dht_rng_chance(&rng, r->sc->loss.dead_fraction))
+      f |= SIM_NODE_DEAD;
+    if (dht_rng_chance(&rng, r->sc->latency.slow_fraction))
+      f |= SIM_NODE_SLOW;
+    r->net.flags[i] = f;
+    r->res->counters.dead_nodes += (f & SIM_NODE_DEAD) != 0;
+    r->res->counters.slow_nodes += (f & SIM_NODE_SLOW) != 0;
+  }
+}
+
+/* Poisson inter-arrival gap (virtual µs). */
+static uint64_t arrival_gap(runner *r) {
+  double u = 1.0 - dht_rng_double(&r->work_rng); /* (0, 1] */
+  return clamp_us(-log(u) / r->sc->workload.rate_per_s * 1e6);
+}
+
+static void runner_clear(runner *r) {
+  for (uint32_t i = 0; i < r->n_slots; i++)
+    dht_lookup_free(r->slots[i].l);
+  g_free(r->slots);
+  g_free(r->planted_pool);
+  g_free(r->queries);
+  g_free(r->specs);
+  g_free(r->peers);
+  g_free(r->nodebuf);
+  g_free(r->idxbuf);
+  sim_eq_clear(&r->q);
+  sim_network_clear(&r->net);
+}
+
+void sim_results_clear(sim_results *res) {
+  g_free(res->lookups);
+  memset(res, 0, sizeof *res);
+}
+
+int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, char *err, size_t errlen) {
+  static const sim_options no_options = {0};
+  runner r;
+  uint64_t seed;
+  sim_event ev;
+  size_t n_specs = 0;
+  int rc;
+
+  g_return_val_if_fail(sc != NULL && res != NULL, DHT_EINVAL);
+  if (opt == NULL)
+    opt = &no_options;
+  memset(&r, 0, sizeof r);
+  memset(res, 0, sizeof *res);
+  r.sc = sc;
+  r.opt = opt;
+  r.res = res;
+  r.free_slot = NO_SLOT;
+  r.free_query = UINT32_MAX;
+  seed = opt->seed_set ? opt->seed : sc->seed;
+  r.cfg = (dht_lookup_config){.alpha = sc->lookup.alpha, .k = sc->lookup.k, .strategy = sc->lookup.strategy};
+
+  if ((rc = sim_build_network(sc, seed, &r.net, err, errlen)) < 0)
+    goto err_msg_set;
+  res->nodes = r.net.n;
+  if (sc->workload.lookups_file != NULL) {
+    if ((rc = sim_lookups_load(sc->workload.lookups_file, r.net.n, &r.specs, &n_specs, err, errlen)) < 0)
+      goto err_msg_set;
+    r.total = n_specs;
+  } else {
+    r.total = opt->lookups > 0 ? opt->lookups : sc->workload.lookups;
+  }
+  assign_flags(&r, seed);
+  if (res->counters.dead_nodes == r.net.n) {
+    rc = fail(err, errlen, DHT_EINVAL, "%s: every node is dead (loss.dead_fraction %.3f): nothing can run a lookup",
+              sc->path, sc->loss.dead_fraction);
+    goto err_msg_set;
+  }
+  dht_rng_init(&r.msg_rng, dht_seed_derive(seed, STREAM_MESSAGES));
+  dht_rng_init(&r.work_rng, dht_seed_derive(seed, STREAM_WORKLOAD));
+
+  rc = DHT_ENOMEM;
+  res->lookups = g_try_new0(sim_lookup_result, r.total);
+  r.nodebuf = g_try_new(dht_node, (size_t)sc->lookup.k + 1);
+  r.idxbuf = g_try_new(uint32_t, (size_t)sc->lookup.k + 1);
+  r.peers = g_try_new(dht_addr, sc->workload.planted_peers + 1u);
+  if (res->lookups == NULL || r.nodebuf == NULL || r.idxbuf == NULL || r.peers == NULL)
+    goto err;
+  res->n_lookups = r.total;
+  res->planted = sc->workload.planted_peers > 0;
+  /* The seed's generateMockPeers: 192.168.(i/256).(i%256):51413+i. */
+  for (uint32_t i = 0; i < sc->workload.planted_peers; i++)
+    dht_addr_set_v4(&r.peers[i], 0xc0a80000u | i, (uint16_t)(51413 + i));
+  if ((rc = sim_eq_init(&r.q, 1024)) < 0)
+    goto err;
+
+  /* The first lookup starts at 0; each start schedules the next (sequential:
+   * at the previous one's end; poisson: after an exponential gap). */
+  if ((rc = push(&r, 0, EV_START, 0, r.started++)) < 0)
+    goto err;
+  while (sim_eq_pop(&r.q, &ev)) {
+    g_assert(ev.time_us >= r.now);
+    r.now = ev.time_us;
+    res->counters.events++;
+    if (ev.kind == EV_START && sc->workload.arrival == SIM_ARRIVAL_POISSON && r.started < r.total) {
+      if ((rc = push(&r, r.now + arrival_gap(&r), EV_START, 0, r.started++)) < 0)
+        goto err;
+    }
+    if ((rc = handle(&r, &ev)) < 0)
+      goto err;
+  }
+  g_assert(r.finished == r.total);
+  res->counters.end_us = r.now;
+  runner_clear(&r);
+  return 0;
+
+err:
+  fail(err, errlen, rc, "%s: simulation failed: %s", sc->path, dht_strerror(rc));
+err_msg_set:
+  runner_clear(&r);
+  sim_results_clear(res);
+  return rc;
+}

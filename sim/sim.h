@@ -1,0 +1,69 @@
+/* sim.h: one simulation run: builds the network a scenario describes, drives
+ * the core lookup over it on one virtual clock, and collects per-lookup results.
+ * Deterministic: the same scenario and seed give the same results, bit for bit. */
+#ifndef SIM_SIM_H
+#define SIM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "network.h"
+#include "scenario.h"
+
+/* One finished lookup. */
+typedef struct sim_lookup_result {
+  uint64_t id;            /* 0-based lookup number */
+  uint32_t start_node;    /* index of the node that ran it */
+  uint64_t start_us;      /* virtual µs */
+  uint64_t queries;       /* get_peers queries sent */
+  uint64_t rounds;        /* batches (rounds) or hop depth (pipelined) */
+  uint64_t time_us;       /* virtual µs from start to convergence */
+  uint64_t first_peer_us; /* virtual µs from start to the first answer carrying peers; UINT64_MAX if none */
+  uint32_t peers_found;   /* distinct peers returned */
+  uint32_t closest_hits;  /* returned closest nodes that are among the true K closest live nodes */
+  uint32_t closest_truth; /* size of that true set (K, or fewer in tiny networks) */
+  dht_id target;          /* the infohash looked up */
+} sim_lookup_result;
+
+typedef struct sim_counters {
+  uint64_t messages_sent;    /* requests + responses put on the wire */
+  uint64_t messages_dropped; /* lost to request_drop / response_drop */
+  uint64_t dead_queries;     /* requests that reached a dead node */
+  uint64_t timeouts;         /* queries reported failed to the core */
+  uint64_t late_responses;   /* answers that arrived after their timeout */
+  uint64_t events;           /* events processed */
+  uint64_t end_us;           /* virtual time of the last event */
+  uint32_t dead_nodes;
+  uint32_t slow_nodes;
+} sim_counters;
+
+typedef struct sim_results {
+  sim_lookup_result *lookups; /* owned, [n_lookups] in lookup-id order */
+  size_t n_lookups;
+  sim_counters counters;
+  uint32_t nodes;
+  bool planted;               /* targets had planted peers: success rate applies */
+} sim_results;
+
+/* Called now and then with the lookups finished so far (for a progress line). */
+typedef void (*sim_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+typedef struct sim_options {
+  bool seed_set;
+  uint64_t seed;          /* overrides the scenario's seed when seed_set */
+  uint64_t lookups;       /* overrides workload.lookups when > 0 */
+  sim_progress_fn progress;
+  void *progress_user;
+} sim_options;
+
+/* Builds the scenario's network (generated or from its topology file) with the
+ * given seed. transfer full into *net (sim_network_clear). Errors with a message in err. */
+int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, char *err, size_t errlen);
+
+/* Runs the scenario. On success *res holds the results (sim_results_clear).
+ * Returns 0 or a negative dht_ error with a one-line message in err. */
+int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, char *err, size_t errlen);
+void sim_results_clear(sim_results *res);
+
+#endif
