@@ -1,1 +1,232 @@
+/* test_cli.c: the dhtsim command as a user runs it: exit codes, messages,
+ * byte-identical outputs, the bad-scenario corpus. */
 #include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct cli {
+  char *out, *err;
+  int status; /* exit code, or -1 if killed by a signal */
+} cli;
+
+/* Runs dhtsim with args (NULL-terminated) from the repo root. */
+static cli run_dhtsim(const char *const *args) {
+  const char *argv[32] = {DHTSIM_BINARY};
+  cli r = {0};
+  int wait_status = 0;
+  GError *error = NULL;
+  size_t i = 0;
+  while (args[i] != NULL && i < 30) {
+    argv[i + 1] = args[i];
+    i++;
+  }
+  argv[i + 1] = NULL;
+  cr_assert(g_spawn_sync(DHTSIM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
+                         &wait_status, &error),
+            "spawn failed: %s", error ? error->message : "?");
+  r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+  return r;
+}
+
+static void cli_free(cli *r) {
+  g_free(r->out);
+  g_free(r->err);
+}
+
+Test(cli, help_and_version_exit_zero) {
+  cli r = run_dhtsim((const char *[]){"--help", NULL});
+  cr_assert(eq(int, r.status, 0));
+  cr_assert(strstr(r.out, "dhtsim run SCENARIO") != NULL);
+  cr_assert(strstr(r.out, "--format") != NULL);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"--version", NULL});
+  cr_assert(eq(int, r.status, 0));
+  cr_assert(eq(str, r.out, "dhtsim 0.1.0\n"));
+  cli_free(&r);
+}
+
+Test(cli, bad_usage_exits_two_with_usage) {
+  const char *const *cases[] = {
+      (const char *[]){NULL},
+      (const char *[]){"frobnicate", NULL},
+      (const char *[]){"run", NULL},
+      (const char *[]){"run", "scenarios/baseline.yaml", "--format", "xml", NULL},
+      (const char *[]){"run", "scenarios/baseline.yaml", "--seed", "-1", NULL},
+      (const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "0", NULL},
+      (const char *[]){"run", "scenarios/baseline.yaml", "--bogus", NULL},
+      (const char *[]){"validate", NULL},
+      (const char *[]){"export-topology", "scenarios/baseline.yaml", NULL},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    cli r = run_dhtsim(cases[i]);
+    cr_assert(eq(int, r.status, 2), "case %zu", i);
+    cr_assert(strstr(r.err, "Usage:") != NULL, "case %zu: %s", i, r.err);
+    cr_assert(eq(str, r.out, ""));
+    cli_free(&r);
+  }
+}
+
+Test(cli, missing_scenario_names_the_file) {
+  cli r = run_dhtsim((const char *[]){"run", "no/such/file.yaml", NULL});
+  cr_assert(eq(int, r.status, 2));
+  cr_assert(eq(str, r.err, "no/such/file.yaml: cannot open: No such file or directory\n"));
+  cli_free(&r);
+}
+
+/* Every file of the bad-scenario corpus: its exact message on stderr, exit 2, nothing on stdout. */
+Test(cli, bad_scenario_corpus_exact_messages) {
+  const char *dir_path = DHTSIM_SOURCE_DIR "/tests/scenarios/bad";
+  GDir *dir = g_dir_open(dir_path, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  const char *name;
+  cr_assert(dir != NULL);
+  while ((name = g_dir_read_name(dir)) != NULL)
+    if (g_str_has_suffix(name, ".yaml"))
+      g_ptr_array_add(names, g_strdup(name));
+  g_dir_close(dir);
+  /* Directory order is file-system order: sort for a stable report. */
+  g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+  cr_assert(ge(u64, names->len, 15));
+  for (guint i = 0; i < names->len; i++) {
+    const char *yaml = g_ptr_array_index(names, i);
+    char *base = g_strndup(yaml, strlen(yaml) - 5);
+    char *rel = g_strdup_printf("tests/scenarios/bad/%s", yaml);
+    char *exp_path = g_strdup_printf("%s/%s.expected", dir_path, base);
+    char *expected = NULL;
+    cli r;
+    cr_assert(g_file_get_contents(exp_path, &expected, NULL, NULL), "missing %s", exp_path);
+    g_strchomp(expected);
+    r = run_dhtsim((const char *[]){"validate", rel, NULL});
+    cr_assert(eq(int, r.status, 2), "%s: exit %d", yaml, r.status);
+    g_strchomp(r.err);
+    cr_assert(eq(str, r.err, expected), "%s", yaml);
+    cr_assert(eq(str, r.out, ""));
+    cli_free(&r);
+    r = run_dhtsim((const char *[]){"run", rel, NULL});
+    cr_assert(eq(int, r.status, 2), "%s (run): exit %d", yaml, r.status);
+    cli_free(&r);
+    g_free(expected);
+    g_free(exp_path);
+    g_free(rel);
+    g_free(base);
+  }
+  g_ptr_array_unref(names);
+}
+
+static char *slurp(const char *dir, const char *name) {
+  char *path = g_build_filename(dir, name, NULL), *data = NULL;
+  cr_assert(g_file_get_contents(path, &data, NULL, NULL), "cannot read %s", path);
+  g_free(path);
+  return data;
+}
+
+static void rm_out(const char *dir) {
+  const char *files[] = {"summary.json", "summary.csv", "lookups.csv"};
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    char *p = g_build_filename(dir, files[i], NULL);
+    g_remove(p);
+    g_free(p);
+  }
+  g_rmdir(dir);
+}
+
+Test(cli, same_scenario_and_seed_give_byte_identical_outputs) {
+  char *tmp = g_dir_make_tmp("dhtsim-cli-XXXXXX", NULL);
+  char *d1 = g_build_filename(tmp, "a", NULL), *d2 = g_build_filename(tmp, "b", NULL),
+       *d3 = g_build_filename(tmp, "c", NULL);
+  const char *files[] = {"summary.json", "summary.csv", "lookups.csv"};
+  cli r1 = run_dhtsim((const char *[]){"run", "scenarios/lossy.yaml", "--lookups", "200", "--out", d1, NULL});
+  cli r2 = run_dhtsim((const char *[]){"run", "scenarios/lossy.yaml", "--lookups", "200", "--out", d2, NULL});
+  cli r3 = run_dhtsim(
+      (const char *[]){"run", "scenarios/lossy.yaml", "--lookups", "200", "--seed", "99", "--out", d3, NULL});
+  cr_assert(eq(int, r1.status, 0), "%s", r1.err);
+  cr_assert(eq(int, r2.status, 0));
+  cr_assert(eq(int, r3.status, 0));
+  cr_assert(eq(str, r1.out, r2.out));
+  cr_assert(ne(str, r1.out, r3.out));
+  cr_assert(strstr(r1.out, "queries") != NULL);
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    char *a = slurp(d1, files[i]), *b = slurp(d2, files[i]), *c = slurp(d3, files[i]);
+    cr_assert(eq(str, a, b), "%s differs between identical runs", files[i]);
+    cr_assert(ne(str, a, c), "%s identical for a different seed", files[i]);
+    g_free(a);
+    g_free(b);
+    g_free(c);
+  }
+  {
+    char *lookups = slurp(d1, "lookups.csv");
+    char **lines = g_strsplit(lookups, "\n", -1);
+    /* header + 200 rows + the empty string after the final newline */
+    cr_assert(eq(u32, g_strv_length(lines), 202));
+    cr_assert(eq(str, lines[0],
+                 "id,start_node,target,start_ms,queries,rounds,time_ms,first_peer_ms,peers_found,accuracy"));
+    g_strfreev(lines);
+    g_free(lookups);
+  }
+  cli_free(&r1);
+  cli_free(&r2);
+  cli_free(&r3);
+  rm_out(d1);
+  rm_out(d2);
+  rm_out(d3);
+  g_rmdir(tmp);
+  g_free(d1);
+  g_free(d2);
+  g_free(d3);
+  g_free(tmp);
+}
+
+Test(cli, formats_csv_and_json) {
+  cli r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "20", "--format", "csv", NULL});
+  char **lines;
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  lines = g_strsplit(r.out, "\n", -1);
+  cr_assert(eq(u32, g_strv_length(lines), 3));
+  cr_assert(g_str_has_prefix(lines[0], "scenario,seed,nodes,strategy,alpha,k,lookups,queries_mean"));
+  cr_assert(g_str_has_prefix(lines[1], "baseline,1,100,rounds,3,8,20,"));
+  g_strfreev(lines);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "20", "--format=json", NULL});
+  cr_assert(eq(int, r.status, 0));
+  cr_assert(g_str_has_prefix(r.out, "{\n  \"scenario\": \"baseline\",\n  \"seed\": 1,\n"));
+  cr_assert(strstr(r.out, "\"lookups\": 20,") != NULL);
+  cli_free(&r);
+}
+
+Test(cli, unwritable_out_is_a_runtime_error_naming_the_path) {
+  cli r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "5", "--out",
+                                      "/proc/dhtsim-no-such/dir", NULL});
+  cr_assert(eq(int, r.status, 1));
+  cr_assert(strstr(r.err, "/proc/dhtsim-no-such/dir") != NULL, "%s", r.err);
+  cli_free(&r);
+}
+
+Test(cli, export_topology_round_trips_through_run) {
+  char *tmp = g_dir_make_tmp("dhtsim-cli-XXXXXX", NULL);
+  char *topo = g_build_filename(tmp, "baseline.topo", NULL);
+  char *yaml = g_build_filename(tmp, "from-topo.yaml", NULL);
+  char *text = g_strdup_printf("name: baseline\nnetwork:\n  topology: baseline.topo\n");
+  cli a, b, e;
+  e = run_dhtsim((const char *[]){"export-topology", "scenarios/baseline.yaml", topo, NULL});
+  cr_assert(eq(int, e.status, 0), "%s", e.err);
+  cr_assert(g_file_set_contents(yaml, text, -1, NULL));
+  /* The exported network, loaded back, runs the same lookups as the generated one. */
+  a = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "30", "--format", "csv", NULL});
+  b = run_dhtsim((const char *[]){"run", yaml, "--lookups", "30", "--format", "csv", NULL});
+  cr_assert(eq(int, a.status, 0));
+  cr_assert(eq(int, b.status, 0), "%s", b.err);
+  cr_assert(eq(str, a.out, b.out));
+  cli_free(&a);
+  cli_free(&b);
+  cli_free(&e);
+  g_remove(topo);
+  g_remove(yaml);
+  g_rmdir(tmp);
+  g_free(topo);
+  g_free(yaml);
+  g_free(text);
+  g_free(tmp);
+}
