@@ -1,0 +1,969 @@
+/* scenario.c: reads a scenario YAML file with libyaml's event API into a
+ * validated sim_scenario. The accepted format (every key, its default, unit and
+ * range) is documented in docs/scenario-format.md; keep the two in sync.
+ *
+ * Parsing is single-pass and stops at the first problem: the message names the
+ * file, the 1-based line and column of the offending key (key errors) or value
+ * (value errors), and what was expected. Nothing deeper than a section is ever
+ * descended into, anchors are ignored, aliases and tags are refused, so no input
+ * can make the parser recurse, expand or allocate more than libyaml itself. */
+#include "scenario.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "error.h"
+#include "routing_table.h"
+
+/* Scenario files are small; anything bigger is not one (and would otherwise be
+ * read into memory whole). */
+#define SCENARIO_FILE_MAX (16u * 1024u * 1024u)
+/* Estimated bytes kept per lookup of the workload (its result record). */
+#define SCENARIO_BYTES_PER_LOOKUP 32u
+/* Shown values are cut to this many bytes in messages. */
+#define SHOW_MAX 40
+#define MS_MAX 3600000.0 /* one hour */
+
+/* ---- defaults ------------------------------------------------------------ */
+
+void sim_scenario_defaults(sim_scenario *sc) {
+  if (sc == NULL)
+    return;
+  memset(sc, 0, sizeof *sc);
+  sc->path = NULL;
+  sc->name = NULL;
+  sc->seed = 1;
+  sc->network.nodes = 100;
+  sc->network.tables = SIM_TABLES_RANDOM;
+  sc->network.topology = NULL;
+  sc->latency.model = SIM_LATENCY_CONSTANT;
+  sc->latency.delay_us = 50000;
+  sc->latency.min_us = 10000;
+  sc->latency.max_us = 100000;
+  sc->latency.median_us = 50000;
+  sc->latency.sigma = 0.5;
+  sc->latency.slow_fraction = 0.0;
+  sc->latency.slow_multiplier = 10.0;
+  sc->loss.request_drop = 0.0;
+  sc->loss.response_drop = 0.0;
+  sc->loss.dead_fraction = 0.0;
+  sc->lookup.strategy = DHT_LOOKUP_ROUNDS;
+  sc->lookup.alpha = DHT_ALPHA_DEFAULT;
+  sc->lookup.k = DHT_K_DEFAULT;
+  sc->lookup.timeout_us = 2000000;
+  sc->workload.lookups = 100;
+  sc->workload.planted_peers = 5;
+  sc->workload.plant_at = DHT_K_DEFAULT;
+  sc->workload.arrival = SIM_ARRIVAL_SEQUENTIAL;
+  sc->workload.rate_per_s = 10.0;
+  sc->workload.lookups_file = NULL;
+}
+
+void sim_scenario_clear(sim_scenario *sc) {
+  if (sc == NULL)
+    return;
+  g_free(sc->path);
+  g_free(sc->name);
+  g_free(sc->network.topology);
+  g_free(sc->workload.lookups_file);
+  sim_scenario_defaults(sc);
+}
+
+/* ---- the key table --------------------------------------------------------- */
+
+typedef enum key_kind {
+  KK_SECTION, /* a mapping of further keys */
+  KK_RESERVED,/* known but refused ("not supported yet") */
+  KK_UINT,    /* plain decimal integer in [imin, imax] */
+  KK_MS,      /* milliseconds (decimal number) in [fmin, fmax], stored as rounded microseconds */
+  KK_FLOAT,   /* decimal number in [fmin, fmax] (fmax exclusive if fmax_open, fmin if fmin_open) */
+  KK_ENUM,    /* one of enum_names */
+  KK_NAME,    /* non-empty one-line string */
+  KK_PATH,    /* non-empty file path, resolved against the scenario's folder */
+} key_kind;
+
+typedef enum field {
+  /* top level */
+  F_NAME, F_SEED, F_NETWORK, F_LATENCY, F_LOSS, F_LOOKUP, F_WORKLOAD, F_SWEEP,
+  /* network */
+  F_NODES, F_TABLES, F_TOPOLOGY,
+  /* latency */
+  F_MODEL, F_DELAY, F_MIN, F_MAX, F_MEDIAN, F_SIGMA, F_SLOW_FRACTION, F_SLOW_MULTIPLIER,
+  /* loss */
+  F_REQUEST_DROP, F_RESPONSE_DROP, F_DEAD_FRACTION,
+  /* lookup */
+  F_STRATEGY, F_ALPHA, F_K, F_TIMEOUT,
+  /* workload */
+  F_LOOKUPS, F_PLANTED_PEERS, F_PLANT_AT, F_ARRIVAL, F_RATE, F_LOOKUPS_FILE,
+  F_COUNT
+} field;
+
+typedef enum section {
+  S_TOP, S_NETWORK, S_LATENCY, S_LOSS, S_LOOKUP, S_WORKLOAD, S_COUNT
+} section;
+
+static const char *const section_names[S_COUNT] = {
+  [S_TOP] = NULL, [S_NETWORK] = "network", [S_LATENCY] = "latency",
+  [S_LOSS] = "loss", [S_LOOKUP] = "lookup", [S_WORKLOAD] = "workload",
+};
+
+static const char *const tables_names[] = {"random", "full", NULL};
+static const char *const model_names[] = {"constant", "uniform", "lognormal", NULL};
+static const char *const strategy_names[] = {"rounds", "pipelined", NULL};
+static const char *const arrival_names[] = {"sequential", "poisson", NULL};
+
+typedef struct key_desc {
+  const char *name;
+  section in;        /* the section the key belongs to */
+  key_kind kind;
+  section opens;     /* KK_SECTION: which section */
+  uint64_t imin, imax;
+  double fmin, fmax;
+  bool fmin_open, fmax_open;
+  const char *const *enum_names;
+} key_desc;
+
+/* In documentation order: "expected one of" lists follow it. */
+static const key_desc keys[F_COUNT] = {
+  [F_NAME] = {"name", S_TOP, KK_NAME, 0, 0, 0, 0, 0, false, false, NULL},
+  [F_SEED] = {"seed", S_TOP, KK_UINT, 0, 0, UINT64_MAX, 0, 0, false, false, NULL},
+  [F_NETWORK] = {"network", S_TOP, KK_SECTION, S_NETWORK, 0, 0, 0, 0, false, false, NULL},
+  [F_LATENCY] = {"latency", S_TOP, KK_SECTION, S_LATENCY, 0, 0, 0, 0, false, false, NULL},
+  [F_LOSS] = {"loss", S_TOP, KK_SECTION, S_LOSS, 0, 0, 0, 0, false, false, NULL},
+  [F_LOOKUP] = {"lookup", S_TOP, KK_SECTION, S_LOOKUP, 0, 0, 0, 0, false, false, NULL},
+  [F_WORKLOAD] = {"workload", S_TOP, KK_SECTION, S_WORKLOAD, 0, 0, 0, 0, false, false, NULL},
+  [F_SWEEP] = {"sweep", S_TOP, KK_RESERVED, 0, 0, 0, 0, 0, false, false, NULL},
+
+  [F_NODES] = {"nodes", S_NETWORK, KK_UINT, 0, 2, SIM_NODES_MAX, 0, 0, false, false, NULL},
+  [F_TABLES] = {"tables", S_NETWORK, KK_ENUM, 0, 0, 0, 0, 0, false, false, tables_names},
+  [F_TOPOLOGY] = {"topology", S_NETWORK, KK_PATH, 0, 0, 0, 0, 0, false, false, NULL},
+
+  [F_MODEL] = {"model", S_LATENCY, KK_ENUM, 0, 0, 0, 0, 0, false, false, model_names},
+  [F_DELAY] = {"delay_ms", S_LATENCY, KK_MS, 0, 0, 0, 0, MS_MAX, false, false, NULL},
+  [F_MIN] = {"min_ms", S_LATENCY, KK_MS, 0, 0, 0, 0, MS_MAX, false, false, NULL},
+  [F_MAX] = {"max_ms", S_LATENCY, KK_MS, 0, 0, 0, 0, MS_MAX, false, false, NULL},
+  [F_MEDIAN] = {"median_ms", S_LATENCY, KK_MS, 0, 0, 0, 0.001, MS_MAX, false, false, NULL},
+  [F_SIGMA] = {"sigma", S_LATENCY, KK_FLOAT, 0, 0, 0, 0, 5, false, false, NULL},
+  [F_SLOW_FRACTION] = {"slow_fraction", S_LATENCY, KK_FLOAT, 0, 0, 0, 0, 1, false, false, NULL},
+  [F_SLOW_MULTIPLIER] = {"slow_multiplier", S_LATENCY, KK_FLOAT, 0, 0, 0, 1, 1000, false, false, NULL},
+
+  [F_REQUEST_DROP] = {"request_drop", S_LOSS, KK_FLOAT, 0, 0, 0, 0, 1, false, false, NULL},
+  [F_RESPONSE_DROP] = {"response_drop", S_LOSS, KK_FLOAT, 0, 0, 0, 0, 1, false, false, NULL},
+  [F_DEAD_FRACTION] = {"dead_fraction", S_LOSS, KK_FLOAT, 0, 0, 0, 0, 1, false, true, NULL},
+
+  [F_STRATEGY] = {"strategy", S_LOOKUP, KK_ENUM, 0, 0, 0, 0, 0, false, false, strategy_names},
+  [F_ALPHA] = {"alpha", S_LOOKUP, KK_UINT, 0, 1, DHT_ALPHA_MAX, 0, 0, false, false, NULL},
+  [F_K] = {"k", S_LOOKUP, KK_UINT, 0, 1, DHT_K_MAX, 0, 0, false, false, NULL},
+  [F_TIMEOUT] = {"timeout_ms", S_LOOKUP, KK_MS, 0, 0, 0, 0.001, MS_MAX, false, false, NULL},
+
+  [F_LOOKUPS] = {"lookups", S_WORKLOAD, KK_UINT, 0, 1, 1000000000u, 0, 0, false, false, NULL},
+  [F_PLANTED_PEERS] = {"planted_peers", S_WORKLOAD, KK_UINT, 0, 0, 1000, 0, 0, false, false, NULL},
+  [F_PLANT_AT] = {"plant_at", S_WORKLOAD, KK_UINT, 0, 1, 1000, 0, 0, false, false, NULL},
+  [F_ARRIVAL] = {"arrival", S_WORKLOAD, KK_ENUM, 0, 0, 0, 0, 0, false, false, arrival_names},
+  [F_RATE] = {"rate_per_s", S_WORKLOAD, KK_FLOAT, 0, 0, 0, 0, 1000000, true, false, NULL},
+  [F_LOOKUPS_FILE] = {"lookups_file", S_WORKLOAD, KK_PATH, 0, 0, 0, 0, 0, false, false, NULL},
+};
+
+/* ---- parser state ---------------------------------------------------------- */
+
+typedef struct pctx {
+  yaml_parser_t parser;
+  yaml_event_t ev;
+  bool have_ev;
+  const char *path; /* for messages */
+  const char *data;
+  size_t len;
+  char *dir;        /* the scenario's folder, for relative paths */
+  char *err;
+  size_t errlen;
+  sim_scenario sc;  /* being filled */
+  bool seen[F_COUNT];
+  yaml_mark_t key_mark[F_COUNT], val_mark[F_COUNT];
+} pctx;
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (err == NULL || errlen == 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* "path:line:col: " + message. Returns rc. */
+static int fail_at(pctx *c, int rc, yaml_mark_t m, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static int fail_at(pctx *c, int rc, yaml_mark_t m, const char *fmt, ...) {
+  if (c->err == NULL || c->errlen == 0)
+    return rc;
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  set_err(c->err, c->errlen, "%s:%zu:%zu: %s", c->path, m.line + 1, m.column + 1, msg);
+  return rc;
+}
+
+/* Appends a one-line, length-bounded rendering of s[0..n) to out (size outlen,
+ * NUL-terminated): control characters escaped, cut after SHOW_MAX bytes at a
+ * UTF-8 character boundary with "...". */
+static void show(char *out, size_t outlen, const char *s, size_t n) {
+  size_t o = 0;
+  if (outlen == 0)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (i >= SHOW_MAX && (ch & 0xC0) != 0x80) {
+      if (o + 4 <= outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+      }
+      break;
+    }
+    char tmp[8];
+    size_t tl;
+    if (ch == '\n')
+      tl = (size_t)snprintf(tmp, sizeof tmp, "\\n");
+    else if (ch == '\t')
+      tl = (size_t)snprintf(tmp, sizeof tmp, "\\t");
+    else if (ch == '\r')
+      tl = (size_t)snprintf(tmp, sizeof tmp, "\\r");
+    else if (ch < 0x20 || ch == 0x7f)
+      tl = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", ch);
+    else {
+      tmp[0] = (char)ch;
+      tl = 1;
+    }
+    if (o + tl + 1 > outlen)
+      break;
+    memcpy(out + o, tmp, tl);
+    o += tl;
+  }
+  out[o] = '\0';
+}
+
+/* What a value event is, for "got ..." in messages. */
+static void describe(const yaml_event_t *ev, char *out, size_t outlen) {
+  char v[SHOW_MAX * 4 + 8];
+  switch (ev->type) {
+  case YAML_MAPPING_START_EVENT: snprintf(out, outlen, "a mapping"); return;
+  case YAML_SEQUENCE_START_EVENT: snprintf(out, outlen, "a sequence"); return;
+  case YAML_ALIAS_EVENT: snprintf(out, outlen, "an alias"); return;
+  case YAML_SCALAR_EVENT:
+    show(v, sizeof v, (const char *)ev->data.scalar.value, ev->data.scalar.length);
+    if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.length == 0)
+      snprintf(out, outlen, "an empty value");
+    else if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+      snprintf(out, outlen, "'%s'", v);
+    else
+      snprintf(out, outlen, "the quoted string \"%s\"", v);
+    return;
+  default: snprintf(out, outlen, "something else"); return;
+  }
+}
+
+/* Fills the message for a failed yaml_parser_parse. */
+static int syntax_error(pctx *c) {
+  yaml_parser_t *p = &c->parser;
+  if (p->error == YAML_MEMORY_ERROR) {
+    set_err(c->err, c->errlen, "%s: out of memory while reading YAML", c->path);
+    return DHT_ENOMEM;
+  }
+  const char *problem = p->problem ? p->problem : "invalid YAML";
+  if (p->error == YAML_READER_ERROR) {
+    /* libyaml gives a byte offset only: count lines up to it. */
+    size_t off = p->problem_offset <= c->len ? p->problem_offset : c->len;
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < off; i++) {
+      if (c->data[i] == '\n') {
+        line++;
+        col = 1;
+      } else if (((unsigned char)c->data[i] & 0xC0) != 0x80) {
+        col++;
+      }
+    }
+    if (p->problem_value >= 0)
+      set_err(c->err, c->errlen, "%s:%zu:%zu: YAML syntax error: %s (byte 0x%02x)", c->path, line, col, problem,
+              (unsigned)p->problem_value & 0xffu);
+    else
+      set_err(c->err, c->errlen, "%s:%zu:%zu: YAML syntax error: %s", c->path, line, col, problem);
+    return DHT_EINVAL;
+  }
+  if (p->context != NULL)
+    return fail_at(c, DHT_EINVAL, p->problem_mark, "YAML syntax error: %s (%s at line %zu, column %zu)", problem,
+                   p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+  return fail_at(c, DHT_EINVAL, p->problem_mark, "YAML syntax error: %s", problem);
+}
+
+/* Reads the next event into c->ev (freeing the previous one). */
+static int next_event(pctx *c) {
+  if (c->have_ev) {
+    yaml_event_delete(&c->ev);
+    c->have_ev = false;
+  }
+  if (!yaml_parser_parse(&c->parser, &c->ev))
+    return syntax_error(c);
+  c->have_ev = true;
+  return DHT_OK;
+}
+
+/* The dotted name of a key for messages: "lookup.alpha" or "seed". */
+static void key_label(field f, char *out, size_t outlen) {
+  section s = keys[f].in;
+  if (s == S_TOP)
+    snprintf(out, outlen, "%s", keys[f].name);
+  else
+    snprintf(out, outlen, "%s.%s", section_names[s], keys[f].name);
+}
+
+/* Refuses aliases and explicit tags on any node. */
+static int check_node_props(pctx *c, const char *label) {
+  const yaml_event_t *ev = &c->ev;
+  const yaml_char_t *tag = NULL;
+  char v[SHOW_MAX * 4 + 8];
+  if (ev->type == YAML_ALIAS_EVENT) {
+    const char *a = (const char *)ev->data.alias.anchor;
+    show(v, sizeof v, a, strlen(a));
+    return fail_at(c, DHT_EINVAL, ev->start_mark, "%s%sYAML aliases are not supported (found '*%s')",
+                   label ? label : "", label ? ": " : "", v);
+  }
+  if (ev->type == YAML_SCALAR_EVENT)
+    tag = ev->data.scalar.tag;
+  else if (ev->type == YAML_MAPPING_START_EVENT)
+    tag = ev->data.mapping_start.tag;
+  else if (ev->type == YAML_SEQUENCE_START_EVENT)
+    tag = ev->data.sequence_start.tag;
+  if (tag != NULL) {
+    show(v, sizeof v, (const char *)tag, strlen((const char *)tag));
+    return fail_at(c, DHT_EINVAL, ev->start_mark, "%s%sYAML tags are not supported (found '%s')",
+                   label ? label : "", label ? ": " : "", v);
+  }
+  return DHT_OK;
+}
+
+/* ---- scalar conversions ---------------------------------------------------- */
+
+static bool is_null_plain(const yaml_event_t *ev) {
+  if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    return false;
+  const char *s = (const char *)ev->data.scalar.value;
+  return ev->data.scalar.length == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+         strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+/* Plain decimal integer: digits only (no sign, no underscores, no exponent). */
+static bool parse_uint(const yaml_event_t *ev, uint64_t *out, bool *overflow) {
+  *overflow = false;
+  if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    return false;
+  const char *s = (const char *)ev->data.scalar.value;
+  size_t n = ev->data.scalar.length;
+  if (n == 0 || strlen(s) != n)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (end != s + n)
+    return false;
+  if (errno == ERANGE) {
+    *overflow = true;
+    return false;
+  }
+  *out = (uint64_t)v;
+  return true;
+}
+
+/* Plain decimal number ("50", "0.5", "1e-3", "-2"): no hex, nan or inf. */
+static bool parse_double(const yaml_event_t *ev, double *out) {
+  if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    return false;
+  const char *s = (const char *)ev->data.scalar.value;
+  size_t n = ev->data.scalar.length;
+  bool digit = false;
+  if (n == 0 || strlen(s) != n)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (ch >= '0' && ch <= '9')
+      digit = true;
+    else if (ch != '.' && ch != 'e' && ch != 'E' && ch != '+' && ch != '-')
+      return false;
+  }
+  if (!digit)
+    return false;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end != s + n || !isfinite(v))
+    return false;
+  *out = v;
+  return true;
+}
+
+/* "%g" without an exponent for the ranges we use. */
+static void fmt_num(char *out, size_t outlen, double v) { snprintf(out, outlen, "%.10g", v); }
+
+static void float_range_text(const key_desc *d, char *out, size_t outlen) {
+  char lo[32], hi[32];
+  fmt_num(lo, sizeof lo, d->fmin);
+  fmt_num(hi, sizeof hi, d->fmax);
+  const char *what = d->kind == KK_MS ? "a number of milliseconds" : "a number";
+  if (d->fmin_open && !d->fmax_open)
+    snprintf(out, outlen, "%s greater than %s and at most %s", what, lo, hi);
+  else if (!d->fmin_open && d->fmax_open)
+    snprintf(out, outlen, "%s at least %s and less than %s", what, lo, hi);
+  else if (d->fmin_open && d->fmax_open)
+    snprintf(out, outlen, "%s greater than %s and less than %s", what, lo, hi);
+  else
+    snprintf(out, outlen, "%s from %s to %s", what, lo, hi);
+}
+
+static void enum_text(const char *const *names, char *out, size_t outlen) {
+  size_t n = 0, o = 0;
+  while (names[n] != NULL)
+    n++;
+  out[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    const char *sep = i == 0 ? "" : (i + 1 == n ? " or " : ", ");
+    int w = snprintf(out + o, outlen - o, "%s%s", sep, names[i]);
+    if (w < 0 || (size_t)w >= outlen - o)
+      return;
+    o += (size_t)w;
+  }
+}
+
+static char *try_strndup(const char *s, size_t n) {
+  char *p = g_try_malloc(n + 1);
+  if (p == NULL)
+    return NULL;
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+/* Stores the value of a scalar key (c->ev is its event). */
+static int set_scalar(pctx *c, field f) {
+  const key_desc *d = &keys[f];
+  const yaml_event_t *ev = &c->ev;
+  char label[64], got[SHOW_MAX * 4 + 48], want[128];
+  key_label(f, label, sizeof label);
+  describe(ev, got, sizeof got);
+
+  int rc = check_node_props(c, label);
+  if (rc != DHT_OK)
+    return rc;
+
+  switch (d->kind) {
+  case KK_UINT: {
+    uint64_t v = 0;
+    bool overflow = false;
+    bool ok = parse_uint(ev, &v, &overflow);
+    if (!ok || v < d->imin || v > d->imax)
+      return fail_at(c, DHT_EINVAL, ev->start_mark, "%s: expected an integer from %" G_GUINT64_FORMAT
+                     " to %" G_GUINT64_FORMAT ", got %s", label, d->imin, d->imax, got);
+    switch (f) {
+    case F_SEED: c->sc.seed = v; break;
+    case F_NODES: c->sc.network.nodes = v; break;
+    case F_ALPHA: c->sc.lookup.alpha = (unsigned)v; break;
+    case F_K: c->sc.lookup.k = (unsigned)v; break;
+    case F_LOOKUPS: c->sc.workload.lookups = v; break;
+    case F_PLANTED_PEERS: c->sc.workload.planted_peers = (uint32_t)v; break;
+    case F_PLANT_AT: c->sc.workload.plant_at = (uint32_t)v; break;
+    default: g_assert_not_reached();
+    }
+    return DHT_OK;
+  }
+  case KK_MS:
+  case KK_FLOAT: {
+    double v = 0;
+    bool ok = parse_double(ev, &v);
+    if (ok) {
+      if (d->fmin_open ? !(v > d->fmin) : !(v >= d->fmin))
+        ok = false;
+      if (d->fmax_open ? !(v < d->fmax) : !(v <= d->fmax))
+        ok = false;
+    }
+    if (!ok) {
+      float_range_text(d, want, sizeof want);
+      return fail_at(c, DHT_EINVAL, ev->start_mark, "%s: expected %s, got %s", label, want, got);
+    }
+    if (d->kind == KK_MS) {
+      uint64_t us = (uint64_t)llround(v * 1000.0);
+      switch (f) {
+      case F_DELAY: c->sc.latency.delay_us = us; break;
+      case F_MIN: c->sc.latency.min_us = us; break;
+      case F_MAX: c->sc.latency.max_us = us; break;
+      case F_MEDIAN: c->sc.latency.median_us = us; break;
+      case F_TIMEOUT: c->sc.lookup.timeout_us = us; break;
+      default: g_assert_not_reached();
+      }
+      return DHT_OK;
+    }
+    switch (f) {
+    case F_SIGMA: c->sc.latency.sigma = v; break;
+    case F_SLOW_FRACTION: c->sc.latency.slow_fraction = v; break;
+    case F_SLOW_MULTIPLIER: c->sc.latency.slow_multiplier = v; break;
+    case F_REQUEST_DROP: c->sc.loss.request_drop = v; break;
+    case F_RESPONSE_DROP: c->sc.loss.response_drop = v; break;
+    case F_DEAD_FRACTION: c->sc.loss.dead_fraction = v; break;
+    case F_RATE: c->sc.workload.rate_per_s = v; break;
+    default: g_assert_not_reached();
+    }
+    return DHT_OK;
+  }
+  case KK_ENUM: {
+    int idx = -1;
+    if (ev->type == YAML_SCALAR_EVENT) {
+      const char *s = (const char *)ev->data.scalar.value;
+      for (int i = 0; d->enum_names[i] != NULL; i++)
+        if (strlen(s) == ev->data.scalar.length && strcmp(s, d->enum_names[i]) == 0)
+          idx = i;
+    }
+    if (idx < 0) {
+      enum_text(d->enum_names, want, sizeof want);
+      return fail_at(c, DHT_EINVAL, ev->start_mark, "%s: expected %s, got %s", label, want, got);
+    }
+    switch (f) {
+    case F_TABLES: c->sc.network.tables = idx == 0 ? SIM_TABLES_RANDOM : SIM_TABLES_FULL; break;
+    case F_MODEL:
+      c->sc.latency.model = idx == 0 ? SIM_LATENCY_CONSTANT : idx == 1 ? SIM_LATENCY_UNIFORM : SIM_LATENCY_LOGNORMAL;
+      break;
+    case F_STRATEGY: c->sc.lookup.strategy = idx == 0 ? DHT_LOOKUP_ROUNDS : DHT_LOOKUP_PIPELINED; break;
+    case F_ARRIVAL: c->sc.workload.arrival = idx == 0 ? SIM_ARRIVAL_SEQUENTIAL : SIM_ARRIVAL_POISSON; break;
+    default: g_assert_not_reached();
+    }
+    return DHT_OK;
+  }
+  case KK_NAME:
+  case KK_PATH: {
+    const char *what = d->kind == KK_NAME ? "a non-empty one-line string" : "a file path";
+    bool ok = ev->type == YAML_SCALAR_EVENT && !is_null_plain(ev);
+    if (ok) {
+      const char *s = (const char *)ev->data.scalar.value;
+      size_t n = ev->data.scalar.length;
+      if (n == 0 || n > 4096)
+        ok = false;
+      for (size_t i = 0; ok && i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+          ok = false;
+    }
+    if (!ok)
+      return fail_at(c, DHT_EINVAL, ev->start_mark, "%s: expected %s (at most 4096 bytes, no control characters), got %s",
+                     label, what, got);
+    const char *s = (const char *)ev->data.scalar.value;
+    size_t n = ev->data.scalar.length;
+    char *val;
+    if (d->kind == KK_PATH && !g_path_is_absolute(s) && strcmp(c->dir, ".") != 0)
+      val = g_build_filename(c->dir, s, NULL);
+    else
+      val = try_strndup(s, n);
+    if (val == NULL) {
+      set_err(c->err, c->errlen, "%s: out of memory", c->path);
+      return DHT_ENOMEM;
+    }
+    char **slot = f == F_NAME ? &c->sc.name : f == F_TOPOLOGY ? &c->sc.network.topology : &c->sc.workload.lookups_file;
+    g_free(*slot);
+    *slot = val;
+    return DHT_OK;
+  }
+  default: g_assert_not_reached();
+  }
+  return DHT_EINVAL;
+}
+
+/* "strategy, alpha, k, timeout_ms": the keys of a section, reserved ones left out. */
+static void keys_of(section s, char *out, size_t outlen) {
+  size_t o = 0;
+  out[0] = '\0';
+  for (int i = 0; i < F_COUNT; i++) {
+    if (keys[i].in != s || keys[i].kind == KK_RESERVED)
+      continue;
+    int w = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", keys[i].name);
+    if (w > 0 && (size_t)w < outlen - o)
+      o += (size_t)w;
+  }
+}
+
+/* Parses the mapping whose MAPPING_START is the current event. */
+static int parse_mapping(pctx *c, section s) {
+  char label[64], got[SHOW_MAX * 4 + 48], expected[256];
+  for (;;) {
+    int rc = next_event(c);
+    if (rc != DHT_OK)
+      return rc;
+    if (c->ev.type == YAML_MAPPING_END_EVENT)
+      return DHT_OK;
+
+    /* The key. */
+    yaml_mark_t km = c->ev.start_mark;
+    rc = check_node_props(c, NULL);
+    if (rc != DHT_OK)
+      return rc;
+    if (c->ev.type != YAML_SCALAR_EVENT) {
+      describe(&c->ev, got, sizeof got);
+      return fail_at(c, DHT_EINVAL, km, "expected a key %s%s, got %s", s == S_TOP ? "at the top level" : "in section ",
+                     s == S_TOP ? "" : section_names[s], got);
+    }
+    const char *kname = (const char *)c->ev.data.scalar.value;
+    size_t klen = c->ev.data.scalar.length;
+    int f = -1;
+    for (int i = 0; i < F_COUNT; i++)
+      if (keys[i].in == s && strlen(keys[i].name) == klen && memcmp(keys[i].name, kname, klen) == 0)
+        f = i;
+    if (f < 0) {
+      char shown[SHOW_MAX * 4 + 8];
+      keys_of(s, expected, sizeof expected);
+      show(shown, sizeof shown, kname, klen);
+      if (s == S_TOP)
+        return fail_at(c, DHT_EINVAL, km, "unknown key '%s' at the top level (expected one of: %s)", shown, expected);
+      return fail_at(c, DHT_EINVAL, km, "unknown key '%s' in section '%s' (expected one of: %s)", shown,
+                     section_names[s], expected);
+    }
+    key_label((field)f, label, sizeof label);
+    if (c->seen[f])
+      return fail_at(c, DHT_EINVAL, km, "%s: duplicate key (first given at line %zu, column %zu)", label,
+                     c->key_mark[f].line + 1, c->key_mark[f].column + 1);
+    if (keys[f].kind == KK_RESERVED)
+      return fail_at(c, DHT_EINVAL, km, "%s: parameter sweeps are not supported yet", label);
+    c->seen[f] = true;
+    c->key_mark[f] = km;
+
+    /* The value. */
+    rc = next_event(c);
+    if (rc != DHT_OK)
+      return rc;
+    c->val_mark[f] = c->ev.start_mark;
+    if (keys[f].kind == KK_SECTION) {
+      rc = check_node_props(c, label);
+      if (rc != DHT_OK)
+        return rc;
+      if (c->ev.type != YAML_MAPPING_START_EVENT) {
+        describe(&c->ev, got, sizeof got);
+        keys_of(keys[f].opens, expected, sizeof expected);
+        return fail_at(c, DHT_EINVAL, c->ev.start_mark, "%s: expected a mapping with keys %s, got %s", label,
+                       expected, got);
+      }
+      rc = parse_mapping(c, keys[f].opens);
+    } else {
+      rc = set_scalar(c, (field)f);
+    }
+    if (rc != DHT_OK)
+      return rc;
+  }
+}
+
+/* ---- memory estimate -------------------------------------------------------- */
+
+static void fmt_bytes(char *out, size_t outlen, uint64_t b) {
+  const double kib = 1024.0, mib = kib * 1024.0, gib = mib * 1024.0, tib = gib * 1024.0;
+  double v = (double)b;
+  if (v >= tib)
+    snprintf(out, outlen, "%.1f TiB", v / tib);
+  else if (v >= gib)
+    snprintf(out, outlen, "%.1f GiB", v / gib);
+  else if (v >= mib)
+    snprintf(out, outlen, "%.1f MiB", v / mib);
+  else if (v >= kib)
+    snprintf(out, outlen, "%.1f KiB", v / kib);
+  else
+    snprintf(out, outlen, "%" G_GUINT64_FORMAT " bytes", b);
+}
+
+/* The memory budget: DHTSIM_MEMORY_LIMIT (bytes) if set, else physical memory
+ * (UINT64_MAX if unknown). *from_env tells which. DHT_EINVAL on a bad variable. */
+static int memory_limit(uint64_t *out, bool *from_env, const char **bad) {
+  const char *env = getenv("DHTSIM_MEMORY_LIMIT");
+  *from_env = false;
+  *bad = NULL;
+  if (env != NULL && env[0] != '\0') {
+    char *end = NULL;
+    bool digits = true;
+    for (const char *p = env; *p; p++)
+      if (*p < '0' || *p > '9')
+        digits = false;
+    errno = 0;
+    unsigned long long v = digits ? strtoull(env, &end, 10) : 0;
+    if (!digits || errno == ERANGE || end == NULL || *end != '\0' || v == 0) {
+      *bad = env;
+      return DHT_EINVAL;
+    }
+    *out = (uint64_t)v;
+    *from_env = true;
+    return DHT_OK;
+  }
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || psize <= 0)
+    *out = UINT64_MAX;
+  else if ((uint64_t)pages > UINT64_MAX / (uint64_t)psize)
+    *out = UINT64_MAX;
+  else
+    *out = (uint64_t)pages * (uint64_t)psize;
+  return DHT_OK;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+static uint64_t sat_mul(uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b; }
+
+static int check_memory(pctx *c) {
+  uint64_t limit;
+  bool from_env;
+  const char *bad;
+  char bshow[SHOW_MAX * 4 + 8];
+  if (memory_limit(&limit, &from_env, &bad) != DHT_OK) {
+    show(bshow, sizeof bshow, bad, strlen(bad));
+    set_err(c->err, c->errlen, "%s: DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'",
+            c->path, bshow);
+    return DHT_EINVAL;
+  }
+  const sim_scenario *sc = &c->sc;
+  bool topo = sc->network.topology != NULL, file = sc->workload.lookups_file != NULL;
+  /* With a topology file the node count is unknown here (the loader checks);
+   * with a lookups file, so is the lookup count. */
+  uint64_t net = topo ? 0 : sim_network_estimate_bytes(sc->network.nodes, sc->lookup.k, sc->network.tables);
+  uint64_t work = file ? 0 : sat_mul(sc->workload.lookups, SCENARIO_BYTES_PER_LOOKUP);
+  uint64_t total = sat_add(net, work);
+  if (total <= limit)
+    return DHT_OK;
+
+  char need[32], have[64], lim[32];
+  fmt_bytes(need, sizeof need, total);
+  fmt_bytes(lim, sizeof lim, limit);
+  if (from_env)
+    snprintf(have, sizeof have, "the DHTSIM_MEMORY_LIMIT of %s", lim);
+  else
+    snprintf(have, sizeof have, "this machine's %s", lim);
+  const char *tables = sc->network.tables == SIM_TABLES_FULL ? "full" : "random";
+  char what[160];
+  if (topo)
+    snprintf(what, sizeof what, "%" G_GUINT64_FORMAT " lookups", sc->workload.lookups);
+  else if (file)
+    snprintf(what, sizeof what, "%" G_GUINT64_FORMAT " nodes with %s tables (K %u)", sc->network.nodes, tables,
+             sc->lookup.k);
+  else
+    snprintf(what, sizeof what, "%" G_GUINT64_FORMAT " nodes with %s tables (K %u) and %" G_GUINT64_FORMAT " lookups",
+             sc->network.nodes, tables, sc->lookup.k, sc->workload.lookups);
+
+  /* Blame the bigger part, at its value if it was given. */
+  field f = net >= work ? F_NODES : F_LOOKUPS;
+  char label[64];
+  key_label(f, label, sizeof label);
+  if (c->seen[f])
+    return fail_at(c, DHT_ETOOBIG, c->val_mark[f], "%s: %s need an estimated %s, more than %s", label, what, need,
+                   have);
+  set_err(c->err, c->errlen, "%s: %s: %s need an estimated %s, more than %s", c->path, label, what, need, have);
+  return DHT_ETOOBIG;
+}
+
+/* ---- whole document ----------------------------------------------------------- */
+
+static int cross_checks(pctx *c) {
+  sim_scenario *sc = &c->sc;
+  if (c->seen[F_TOPOLOGY] && c->seen[F_NODES]) {
+    if (c->key_mark[F_TOPOLOGY].index > c->key_mark[F_NODES].index)
+      return fail_at(c, DHT_EINVAL, c->key_mark[F_TOPOLOGY],
+                     "network.topology: cannot be combined with network.nodes (the topology file gives the nodes)");
+    return fail_at(c, DHT_EINVAL, c->key_mark[F_NODES],
+                   "network.nodes: cannot be combined with network.topology (the topology file gives the nodes)");
+  }
+  if (c->seen[F_LOOKUPS_FILE] && c->seen[F_LOOKUPS]) {
+    if (c->key_mark[F_LOOKUPS_FILE].index > c->key_mark[F_LOOKUPS].index)
+      return fail_at(c, DHT_EINVAL, c->key_mark[F_LOOKUPS_FILE],
+                     "workload.lookups_file: cannot be combined with workload.lookups (the file gives the lookups)");
+    return fail_at(c, DHT_EINVAL, c->key_mark[F_LOOKUPS],
+                   "workload.lookups: cannot be combined with workload.lookups_file (the file gives the lookups)");
+  }
+  if (sc->latency.min_us > sc->latency.max_us) {
+    char mn[32], mx[32];
+    fmt_num(mn, sizeof mn, (double)sc->latency.min_us / 1000.0);
+    fmt_num(mx, sizeof mx, (double)sc->latency.max_us / 1000.0);
+    if (c->seen[F_MAX])
+      return fail_at(c, DHT_EINVAL, c->val_mark[F_MAX],
+                     "latency.max_ms: expected a number of milliseconds at least latency.min_ms (%s), got '%s'", mn,
+                     mx);
+    return fail_at(c, DHT_EINVAL, c->val_mark[F_MIN],
+                   "latency.min_ms: expected a number of milliseconds at most latency.max_ms (default %s), got '%s'",
+                   mx, mn);
+  }
+  if (!c->seen[F_PLANT_AT])
+    sc->workload.plant_at = sc->lookup.k;
+  return DHT_OK;
+}
+
+static int parse_document(pctx *c) {
+  int rc = next_event(c);
+  if (rc != DHT_OK)
+    return rc;
+  if (c->ev.type != YAML_STREAM_START_EVENT)
+    return fail_at(c, DHT_EINVAL, c->ev.start_mark, "expected the start of a YAML stream");
+  rc = next_event(c);
+  if (rc != DHT_OK)
+    return rc;
+  if (c->ev.type == YAML_STREAM_END_EVENT) {
+    set_err(c->err, c->errlen, "%s: empty scenario, expected a mapping", c->path);
+    return DHT_EINVAL;
+  }
+  /* DOCUMENT_START, then the root node. */
+  rc = next_event(c);
+  if (rc != DHT_OK)
+    return rc;
+  rc = check_node_props(c, NULL);
+  if (rc != DHT_OK)
+    return rc;
+  if (c->ev.type == YAML_SCALAR_EVENT && c->ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+      c->ev.data.scalar.length == 0) {
+    set_err(c->err, c->errlen, "%s: empty scenario, expected a mapping", c->path);
+    return DHT_EINVAL;
+  }
+  if (c->ev.type != YAML_MAPPING_START_EVENT) {
+    char got[SHOW_MAX * 4 + 48];
+    describe(&c->ev, got, sizeof got);
+    return fail_at(c, DHT_EINVAL, c->ev.start_mark, "expected a mapping of scenario keys at the top level, got %s",
+                   got);
+  }
+  rc = parse_mapping(c, S_TOP);
+  if (rc != DHT_OK)
+    return rc;
+  rc = next_event(c); /* DOCUMENT_END */
+  if (rc != DHT_OK)
+    return rc;
+  rc = next_event(c);
+  if (rc != DHT_OK)
+    return rc;
+  if (c->ev.type != YAML_STREAM_END_EVENT)
+    return fail_at(c, DHT_EINVAL, c->ev.start_mark,
+                   "expected a single YAML document, found another one (a second '---'?)");
+  rc = cross_checks(c);
+  if (rc != DHT_OK)
+    return rc;
+  return check_memory(c);
+}
+
+/* Base name without .yaml / .yml. */
+static char *default_name(const char *path) {
+  char *base = g_path_get_basename(path);
+  size_t n = strlen(base);
+  if (n > 5 && strcmp(base + n - 5, ".yaml") == 0)
+    base[n - 5] = '\0';
+  else if (n > 4 && strcmp(base + n - 4, ".yml") == 0)
+    base[n - 4] = '\0';
+  return base;
+}
+
+int sim_scenario_parse(sim_scenario *sc, const char *path, const char *data, size_t len, char *err, size_t errlen) {
+  if (err != NULL && errlen > 0)
+    err[0] = '\0';
+  if (sc == NULL || (data == NULL && len > 0)) {
+    set_err(err, errlen, "%s: invalid arguments", path ? path : "<scenario>");
+    if (sc != NULL)
+      sim_scenario_defaults(sc);
+    return DHT_EINVAL;
+  }
+  if (path == NULL)
+    path = "<scenario>";
+  pctx *c = g_try_new0(pctx, 1);
+  if (c == NULL) {
+    set_err(err, errlen, "%s: out of memory", path);
+    sim_scenario_defaults(sc);
+    return DHT_ENOMEM;
+  }
+  c->path = path;
+  c->data = data ? data : "";
+  c->len = len;
+  c->err = err;
+  c->errlen = errlen;
+  c->dir = g_path_get_dirname(path);
+  sim_scenario_defaults(&c->sc);
+
+  int rc;
+  if (!yaml_parser_initialize(&c->parser)) {
+    set_err(err, errlen, "%s: out of memory", path);
+    rc = DHT_ENOMEM;
+  } else {
+    yaml_parser_set_input_string(&c->parser, (const unsigned char *)c->data, len);
+    rc = parse_document(c);
+    if (c->have_ev)
+      yaml_event_delete(&c->ev);
+    yaml_parser_delete(&c->parser);
+  }
+  if (rc == DHT_OK) {
+    c->sc.path = g_strdup(path);
+    if (c->sc.name == NULL)
+      c->sc.name = default_name(path);
+    *sc = c->sc;
+  } else {
+    sim_scenario_clear(&c->sc);
+    sim_scenario_defaults(sc);
+  }
+  g_free(c->dir);
+  g_free(c);
+  return rc;
+}
+
+int sim_scenario_load(sim_scenario *sc, const char *path, char *err, size_t errlen) {
+  if (err != NULL && errlen > 0)
+    err[0] = '\0';
+  if (sc == NULL || path == NULL) {
+    set_err(err, errlen, "%s: invalid arguments", path ? path : "<scenario>");
+    if (sc != NULL)
+      sim_scenario_defaults(sc);
+    return DHT_EINVAL;
+  }
+  sim_scenario_defaults(sc);
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    int e = errno;
+    set_err(err, errlen, "%s: cannot open: %s", path, g_strerror(e));
+    return e == ENOENT || e == ENOTDIR ? DHT_ENOENT : DHT_EIO;
+  }
+  size_t cap = 4096, len = 0;
+  char *buf = g_try_malloc(cap);
+  int rc = DHT_OK;
+  if (buf == NULL) {
+    set_err(err, errlen, "%s: out of memory", path);
+    rc = DHT_ENOMEM;
+  }
+  while (rc == DHT_OK) {
+    if (len > SCENARIO_FILE_MAX) {
+      set_err(err, errlen, "%s: too large for a scenario file (more than %u MiB)", path,
+              SCENARIO_FILE_MAX / (1024u * 1024u));
+      rc = DHT_EINVAL;
+      break;
+    }
+    if (len == cap) {
+      char *nb = g_try_realloc(buf, cap * 2);
+      if (nb == NULL) {
+        set_err(err, errlen, "%s: out of memory", path);
+        rc = DHT_ENOMEM;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) {
+      if (ferror(f)) {
+        set_err(err, errlen, "%s: cannot read: %s", path, g_strerror(errno));
+        rc = DHT_EIO;
+      }
+      break;
+    }
+  }
+  fclose(f);
+  if (rc == DHT_OK)
+    rc = sim_scenario_parse(sc, path, buf, len, err, errlen);
+  g_free(buf);
+  return rc;
+}

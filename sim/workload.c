@@ -1,0 +1,318 @@
+/* workload.c: strict reader for fixed lookup lists (`workload.lookups_file`).
+ *
+ * One lookup per line: "<start node index> <target: 40 hex digits>", fields
+ * separated by spaces or tabs. Blank lines and comments (a '#' where a field
+ * would start, to the end of the line) are ignored; "\r\n" line ends are
+ * accepted. Anything else is an error "file:line: message". The array grows as
+ * lines are read and never beyond the memory budget (DHTSIM_MEMORY_LIMIT or the
+ * machine's physical memory). */
+#include "workload.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+
+#define LINE_BYTES 512          /* longest line kept (comments may run longer) */
+#define LOOKUPS_MAX 1000000000u /* same bound as workload.lookups */
+#define SHOW_MAX 40
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (err == NULL || errlen == 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* One-line, bounded rendering of s[0..n) for messages. */
+static void show(char *out, size_t outlen, const char *s, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    char tmp[8];
+    size_t tl;
+    if (i >= SHOW_MAX) {
+      if (o + 4 <= outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+      }
+      break;
+    }
+    if (ch < 0x20 || ch >= 0x7f)
+      tl = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", ch);
+    else {
+      tmp[0] = (char)ch;
+      tl = 1;
+    }
+    if (o + tl + 1 > outlen)
+      break;
+    memcpy(out + o, tmp, tl);
+    o += tl;
+  }
+  out[o] = '\0';
+}
+
+static void fmt_bytes(char *out, size_t outlen, uint64_t b) {
+  const double kib = 1024.0, mib = kib * 1024.0, gib = mib * 1024.0, tib = gib * 1024.0;
+  double v = (double)b;
+  if (v >= tib)
+    snprintf(out, outlen, "%.1f TiB", v / tib);
+  else if (v >= gib)
+    snprintf(out, outlen, "%.1f GiB", v / gib);
+  else if (v >= mib)
+    snprintf(out, outlen, "%.1f MiB", v / mib);
+  else if (v >= kib)
+    snprintf(out, outlen, "%.1f KiB", v / kib);
+  else
+    snprintf(out, outlen, "%" G_GUINT64_FORMAT " bytes", b);
+}
+
+/* Same rule as sim/scenario.c: DHTSIM_MEMORY_LIMIT (bytes) if set, else the
+ * machine's physical memory (UINT64_MAX if unknown). */
+static int memory_limit(uint64_t *out, bool *from_env, const char **bad) {
+  const char *env = getenv("DHTSIM_MEMORY_LIMIT");
+  *from_env = false;
+  *bad = NULL;
+  if (env != NULL && env[0] != '\0') {
+    char *end = NULL;
+    bool digits = true;
+    for (const char *p = env; *p; p++)
+      if (*p < '0' || *p > '9')
+        digits = false;
+    errno = 0;
+    unsigned long long v = digits ? strtoull(env, &end, 10) : 0;
+    if (!digits || errno == ERANGE || end == NULL || *end != '\0' || v == 0) {
+      *bad = env;
+      return DHT_EINVAL;
+    }
+    *out = (uint64_t)v;
+    *from_env = true;
+    return DHT_OK;
+  }
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || psize <= 0 || (uint64_t)pages > UINT64_MAX / (uint64_t)psize)
+    *out = UINT64_MAX;
+  else
+    *out = (uint64_t)pages * (uint64_t)psize;
+  return DHT_OK;
+}
+
+typedef struct field_ref {
+  char *s;
+  size_t n;
+} field_ref;
+
+static bool is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
+
+/* Parses one line (buf[0..n), writable, buf[n] available). Returns 1 with *spec
+ * filled, 0 for a blank/comment line, or a negative code with err set. */
+static int parse_line(const char *path, uint64_t lineno, char *buf, size_t n, bool truncated, uint32_t n_nodes,
+                      sim_lookup_spec *spec, char *err, size_t errlen) {
+  field_ref f[3];
+  size_t nf = 0, i = 0;
+  bool comment = false;
+  char shown[SHOW_MAX * 4 + 8];
+  while (i < n && nf < 3) {
+    while (i < n && is_blank(buf[i]))
+      i++;
+    if (i == n)
+      break;
+    if (buf[i] == '#') {
+      comment = true;
+      break;
+    }
+    size_t start = i;
+    while (i < n && !is_blank(buf[i]))
+      i++;
+    f[nf].s = buf + start;
+    f[nf].n = i - start;
+    nf++;
+  }
+  if (truncated && !comment) {
+    set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": line too long (more than %d bytes)", path, lineno,
+            LINE_BYTES);
+    return DHT_EINVAL;
+  }
+  if (nf == 0)
+    return 0;
+  if (nf == 1) {
+    set_err(err, errlen,
+            "%s:%" G_GUINT64_FORMAT ": expected 2 fields '<start node index> <target: 40 hex digits>', got 1",
+            path, lineno);
+    return DHT_EINVAL;
+  }
+  if (nf == 3) {
+    show(shown, sizeof shown, f[2].s, f[2].n);
+    set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": unexpected text '%s' after the target", path, lineno, shown);
+    return DHT_EINVAL;
+  }
+
+  /* The start node index: decimal digits only (strtoull alone would take
+   * signs and leading blanks), no overflow, below n_nodes. */
+  bool digits = f[0].n > 0;
+  for (size_t j = 0; j < f[0].n; j++)
+    if (f[0].s[j] < '0' || f[0].s[j] > '9')
+      digits = false;
+  show(shown, sizeof shown, f[0].s, f[0].n);
+  if (!digits) {
+    set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": bad start node index '%s' (expected a decimal integer)", path,
+            lineno, shown);
+    return DHT_EINVAL;
+  }
+  char saved = f[0].s[f[0].n];
+  f[0].s[f[0].n] = '\0';
+  char *end = NULL;
+  errno = 0;
+  unsigned long long idx = strtoull(f[0].s, &end, 10);
+  bool overflow = errno == ERANGE || end != f[0].s + f[0].n;
+  f[0].s[f[0].n] = saved;
+  if (overflow || idx >= n_nodes) {
+    if (n_nodes == 0)
+      set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": start node index %s is out of range (the network has no nodes)",
+              path, lineno, shown);
+    else
+      set_err(err, errlen,
+              "%s:%" G_GUINT64_FORMAT ": start node index %s is out of range (the network has %" PRIu32
+              " nodes: 0 to %" PRIu32 ")",
+              path, lineno, shown, n_nodes, n_nodes - 1);
+    return DHT_EINVAL;
+  }
+
+  if (dht_id_from_hex(&spec->target, f[1].s, f[1].n) != DHT_OK) {
+    show(shown, sizeof shown, f[1].s, f[1].n);
+    set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": bad target '%s' (expected 40 hex digits)", path, lineno,
+            shown);
+    return DHT_EINVAL;
+  }
+  spec->start = (uint32_t)idx;
+  return 1;
+}
+
+int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, size_t *count, char *err,
+                     size_t errlen) {
+  if (err != NULL && errlen > 0)
+    err[0] = '\0';
+  if (out != NULL)
+    *out = NULL;
+  if (count != NULL)
+    *count = 0;
+  if (path == NULL || out == NULL || count == NULL) {
+    set_err(err, errlen, "%s: invalid arguments", path ? path : "<lookups>");
+    return DHT_EINVAL;
+  }
+
+  uint64_t limit;
+  bool from_env;
+  const char *bad;
+  if (memory_limit(&limit, &from_env, &bad) != DHT_OK) {
+    char shown[SHOW_MAX * 4 + 8];
+    show(shown, sizeof shown, bad, strlen(bad));
+    set_err(err, errlen, "%s: DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'", path,
+            shown);
+    return DHT_EINVAL;
+  }
+  uint64_t max_specs = limit / sizeof(sim_lookup_spec);
+
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    int e = errno;
+    set_err(err, errlen, "%s: cannot open: %s", path, g_strerror(e));
+    return e == ENOENT || e == ENOTDIR ? DHT_ENOENT : DHT_EIO;
+  }
+
+  sim_lookup_spec *specs = NULL;
+  size_t n = 0, cap = 0;
+  uint64_t lineno = 0;
+  char buf[LINE_BYTES + 1];
+  int rc = DHT_OK;
+  bool eof = false;
+  while (rc == DHT_OK && !eof) {
+    size_t len = 0;
+    bool truncated = false;
+    int ch;
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+      if (len < LINE_BYTES)
+        buf[len++] = (char)ch;
+      else
+        truncated = true;
+    }
+    if (ch == EOF) {
+      if (ferror(f)) {
+        set_err(err, errlen, "%s: cannot read: %s", path, g_strerror(errno));
+        rc = DHT_EIO;
+        break;
+      }
+      eof = true;
+      if (len == 0 && !truncated)
+        break; /* nothing after the last newline */
+    }
+    lineno++;
+    buf[len] = '\0';
+    sim_lookup_spec spec;
+    int r = parse_line(path, lineno, buf, len, truncated, n_nodes, &spec, err, errlen);
+    if (r < 0) {
+      rc = r;
+      break;
+    }
+    if (r == 0)
+      continue;
+    if (n >= LOOKUPS_MAX) {
+      set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": too many lookups (at most %u)", path, lineno, LOOKUPS_MAX);
+      rc = DHT_EINVAL;
+      break;
+    }
+    if ((uint64_t)n + 1 > max_specs) {
+      char need[32], lim[32];
+      fmt_bytes(need, sizeof need, ((uint64_t)n + 1) * sizeof(sim_lookup_spec));
+      fmt_bytes(lim, sizeof lim, limit);
+      set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": %zu lookups need %s, more than %s%s", path, lineno, n + 1, need,
+              from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ", lim);
+      rc = DHT_ETOOBIG;
+      break;
+    }
+    if (n == cap) {
+      uint64_t ncap = cap < 1024 ? 1024 : (uint64_t)cap * 2;
+      if (ncap > max_specs)
+        ncap = max_specs;
+      if (ncap > LOOKUPS_MAX)
+        ncap = LOOKUPS_MAX;
+      sim_lookup_spec *ns = g_try_realloc_n(specs, (size_t)ncap, sizeof *specs);
+      if (ns == NULL) {
+        set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": out of memory", path, lineno);
+        rc = DHT_ENOMEM;
+        break;
+      }
+      specs = ns;
+      cap = (size_t)ncap;
+    }
+    specs[n++] = spec;
+  }
+  fclose(f);
+
+  if (rc == DHT_OK && n == 0) {
+    set_err(err, errlen, "%s: no lookups in the file (only blank lines and comments)", path);
+    rc = DHT_EINVAL;
+  }
+  if (rc != DHT_OK) {
+    g_free(specs);
+    return rc;
+  }
+  if (n < cap) {
+    sim_lookup_spec *ns = g_try_realloc_n(specs, n, sizeof *specs);
+    if (ns != NULL)
+      specs = ns;
+  }
+  *out = specs;
+  *count = n;
+  return DHT_OK;
+}
