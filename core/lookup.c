@@ -1,0 +1,662 @@
+/* lookup.c: the iterative get_peers lookup as a sans-I/O state machine.
+ *
+ * Data layout (one lookup; c = candidates, p = peers, k = config k):
+ *  - cands[]: every node ever seen, in insertion order; the index is the
+ *    candidate's identity and the tie-break of every ordering (it reproduces
+ *    the stable sort over the seed's insertion-ordered Map).
+ *  - ctab: open-addressing hash table (linear probing, load <= 1/2) of
+ *    candidate indices keyed by address. It is only ever probed, never
+ *    iterated, so the hash order cannot reach any output.
+ *  - heap: binary min-heap of the unqueried candidates keyed by
+ *    (XOR distance to target, index). Each candidate enters once, leaves once.
+ *  - closest: the k closest responded candidates, sorted by the same key.
+ *  - tokens: indices of responded candidates in the order answers were applied
+ *    (the token bytes live inline in the candidate).
+ *  - peers[] + ptab: peers deduplicated by address, first-seen order.
+ * Cost: adding a node O(1) expected + O(log c); issuing O(log c); applying an
+ * answer with n nodes and m peers O(k + n log c + m). Nothing is quadratic.
+ *
+ * Memory rule: every operation first reserves (grows) all the storage it can
+ * need, then mutates. Growth is not observable, so on DHT_ENOMEM the lookup is
+ * exactly as before the call. */
+#include "lookup.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "error.h"
+#include "routing_table.h" /* DHT_K_MAX */
+
+enum {
+  C_QUERIED = 1u << 0,   /* handed out by dht_lookup_next (never again) */
+  C_IN_FLIGHT = 1u << 1, /* queried, no answer/failure reported yet */
+  C_RESPONDED = 1u << 2, /* its answer has been applied */
+};
+
+/* States of one member of the pending ROUNDS batch. */
+enum { SLOT_WAIT = 0, SLOT_ANSWERED = 1, SLOT_FAILED = 2 };
+
+#define NO_IDX UINT32_MAX
+/* Candidate indices are uint32 with NO_IDX as the empty marker. */
+#define MAX_ITEMS ((size_t)UINT32_MAX - 1)
+#define INITIAL_CANDS 16
+
+typedef struct cand {
+  dht_node node;
+  dht_id dist;  /* node.id ^ target: distances compare with one memcmp */
+  uint32_t hop; /* 1 for seeds; h+1 when learned from the answer of a hop-h query */
+  uint8_t flags;
+  uint8_t token_len; /* valid once C_RESPONDED (ROUNDS writes it when buffering) */
+  uint8_t token[DHT_TOKEN_MAX];
+} cand;
+
+/* A batch member of DHT_LOOKUP_ROUNDS and its buffered answer (offsets into
+ * bpeers/bnodes), applied only when the whole batch has completed. */
+typedef struct slot {
+  uint32_t cand;
+  uint8_t state;
+  size_t peer_off, n_peers;
+  size_t node_off, n_nodes;
+} slot;
+
+struct dht_lookup {
+  dht_id target;
+  dht_id local;
+  bool has_local;
+  dht_lookup_config cfg;
+
+  cand *cands;
+  size_t n_cands;
+  size_t cap_cands; /* capacity of cands, heap and tokens alike */
+  uint32_t *ctab;   /* mask+1 entries, NO_IDX = empty; n_cands <= (mask+1)/2 */
+  size_t ctab_mask;
+
+  uint32_t *heap; /* unqueried candidates */
+  size_t heap_len;
+
+  uint32_t *closest; /* k entries; the closest responded, sorted */
+  size_t closest_len;
+
+  uint32_t *tokens; /* responded candidates in application order */
+  size_t n_tokens;
+
+  dht_addr *peers;
+  size_t n_peers, cap_peers;
+  uint32_t *ptab; /* NULL until the first peer; n_peers <= (mask+1)/2 */
+  size_t ptab_mask;
+
+  size_t queried;
+  size_t rounds;
+  unsigned in_flight;
+
+  /* DHT_LOOKUP_ROUNDS only: the pending batch and its buffered answers. */
+  slot *batch; /* alpha entries */
+  size_t batch_len;
+  dht_addr *bpeers;
+  size_t n_bpeers, cap_bpeers;
+  dht_node *bnodes;
+  size_t n_bnodes, cap_bnodes;
+};
+
+/* ---- ordering ---------------------------------------------------------- */
+
+/* The one order of the lookup: XOR distance to target, then insertion index
+ * (equal distances mean equal IDs at different addresses; first seen first). */
+static inline bool cand_less(const dht_lookup *l, uint32_t a, uint32_t b) {
+  int c = memcmp(l->cands[a].dist.b, l->cands[b].dist.b, DHT_ID_LEN);
+  return c < 0 || (c == 0 && a < b);
+}
+
+static void heap_push(dht_lookup *l, uint32_t ci) {
+  size_t i = l->heap_len++;
+  g_assert(l->heap_len <= l->cap_cands);
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!cand_less(l, ci, l->heap[parent]))
+      break;
+    l->heap[i] = l->heap[parent];
+    i = parent;
+  }
+  l->heap[i] = ci;
+}
+
+static uint32_t heap_pop(dht_lookup *l) {
+  g_assert(l->heap_len > 0);
+  uint32_t top = l->heap[0];
+  uint32_t last = l->heap[--l->heap_len];
+  size_t n = l->heap_len, i = 0;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n)
+      break;
+    if (c + 1 < n && cand_less(l, l->heap[c + 1], l->heap[c]))
+      c++;
+    if (!cand_less(l, l->heap[c], last))
+      break;
+    l->heap[i] = l->heap[c];
+    i = c;
+  }
+  if (n > 0)
+    l->heap[i] = last;
+  return top;
+}
+
+/* Keeps closest[] = the k smallest responded candidates, sorted. O(k). */
+static void closest_insert(dht_lookup *l, uint32_t ci) {
+  size_t k = l->cfg.k, n = l->closest_len, i;
+  if (n == k && !cand_less(l, ci, l->closest[k - 1]))
+    return;
+  i = n == k ? k - 1 : n; /* when full, the k-th is dropped */
+  while (i > 0 && cand_less(l, ci, l->closest[i - 1])) {
+    l->closest[i] = l->closest[i - 1];
+    i--;
+  }
+  l->closest[i] = ci;
+  if (n < k)
+    l->closest_len++;
+}
+
+/* The seed's test: stop when no candidate is unqueried, or when k nodes have
+ * responded and the closest unqueried one is no closer than the k-th closest
+ * responded one. In-flight candidates are neither unqueried nor responded. */
+static bool converged(const dht_lookup *l) {
+  if (l->heap_len == 0)
+    return true;
+  if (l->closest_len < l->cfg.k)
+    return false; /* fewer than k responded */
+  const cand *top = &l->cands[l->heap[0]];
+  const cand *kth = &l->cands[l->closest[l->cfg.k - 1]];
+  return memcmp(top->dist.b, kth->dist.b, DHT_ID_LEN) >= 0;
+}
+
+/* ---- hash tables --------------------------------------------------------- */
+
+/* Returns the candidate at addr or NO_IDX; *pos is its slot or the empty slot
+ * where it would go. */
+static uint32_t ctab_find(const dht_lookup *l, const dht_addr *a, size_t *pos) {
+  size_t i = (size_t)dht_addr_hash(a) & l->ctab_mask;
+  for (;;) {
+    uint32_t v = l->ctab[i];
+    if (v == NO_IDX || dht_addr_eq(&l->cands[v].node.addr, a)) {
+      if (pos != NULL)
+        *pos = i;
+      return v;
+    }
+    i = (i + 1) & l->ctab_mask;
+  }
+}
+
+static uint32_t ptab_find(const dht_lookup *l, const dht_addr *a, size_t *pos) {
+  size_t i = (size_t)dht_addr_hash(a) & l->ptab_mask;
+  for (;;) {
+    uint32_t v = l->ptab[i];
+    if (v == NO_IDX || dht_addr_eq(&l->peers[v], a)) {
+      if (pos != NULL)
+        *pos = i;
+      return v;
+    }
+    i = (i + 1) & l->ptab_mask;
+  }
+}
+
+/* A table of 2^m entries for at least 2*n items (load <= 1/2). */
+static size_t table_size_for(size_t n) {
+  size_t size = 32;
+  while (size < 2 * n)
+    size *= 2;
+  return size;
+}
+
+static uint32_t *table_new(size_t size) {
+  uint32_t *t = g_try_new(uint32_t, size);
+  if (t != NULL)
+    memset(t, 0xff, size * sizeof *t); /* every entry NO_IDX */
+  return t;
+}
+
+/* ---- reservation (no observable change) -------------------------------- */
+
+static size_t grow_cap(size_t cap, size_t need) {
+  if (cap == 0)
+    cap = 8;
+  while (cap < need)
+    cap = cap > MAX_ITEMS / 2 ? MAX_ITEMS : cap * 2;
+  return cap;
+}
+
+/* Room for `extra` more candidates in cands, heap, tokens and ctab. */
+static int reserve_cands(dht_lookup *l, size_t extra) {
+  if (extra > MAX_ITEMS - l->n_cands)
+    return DHT_ENOMEM;
+  size_t need = l->n_cands + extra;
+  if (need > l->cap_cands) {
+    size_t cap = grow_cap(l->cap_cands, need);
+    /* Each realloc that succeeds is kept even if a later one fails: a
+     * larger buffer is harmless and cap_cands only moves when all three did. */
+    cand *c = g_try_renew(cand, l->cands, cap);
+    if (c == NULL)
+      return DHT_ENOMEM;
+    l->cands = c;
+    uint32_t *h = g_try_renew(uint32_t, l->heap, cap);
+    if (h == NULL)
+      return DHT_ENOMEM;
+    l->heap = h;
+    uint32_t *t = g_try_renew(uint32_t, l->tokens, cap);
+    if (t == NULL)
+      return DHT_ENOMEM;
+    l->tokens = t;
+    l->cap_cands = cap;
+  }
+  if (2 * need > l->ctab_mask + 1) {
+    size_t size = table_size_for(need);
+    uint32_t *tab = table_new(size);
+    if (tab == NULL)
+      return DHT_ENOMEM;
+    g_free(l->ctab);
+    l->ctab = tab;
+    l->ctab_mask = size - 1;
+    for (uint32_t i = 0; i < l->n_cands; i++) {
+      size_t pos;
+      uint32_t v = ctab_find(l, &l->cands[i].node.addr, &pos);
+      g_assert(v == NO_IDX); /* addresses are unique among candidates */
+      l->ctab[pos] = i;
+    }
+  }
+  return DHT_OK;
+}
+
+static int reserve_peers(dht_lookup *l, size_t extra) {
+  if (extra == 0)
+    return DHT_OK;
+  if (extra > MAX_ITEMS - l->n_peers)
+    return DHT_ENOMEM;
+  size_t need = l->n_peers + extra;
+  if (need > l->cap_peers) {
+    size_t cap = grow_cap(l->cap_peers, need);
+    dht_addr *p = g_try_renew(dht_addr, l->peers, cap);
+    if (p == NULL)
+      return DHT_ENOMEM;
+    l->peers = p;
+    l->cap_peers = cap;
+  }
+  if (l->ptab == NULL || 2 * need > l->ptab_mask + 1) {
+    size_t size = table_size_for(need);
+    uint32_t *tab = table_new(size);
+    if (tab == NULL)
+      return DHT_ENOMEM;
+    g_free(l->ptab);
+    l->ptab = tab;
+    l->ptab_mask = size - 1;
+    for (uint32_t i = 0; i < l->n_peers; i++) {
+      size_t pos;
+      uint32_t v = ptab_find(l, &l->peers[i], &pos);
+      g_assert(v == NO_IDX);
+      l->ptab[pos] = i;
+    }
+  }
+  return DHT_OK;
+}
+
+/* Room to buffer one more ROUNDS answer with np peers and nn nodes. */
+static int reserve_buffers(dht_lookup *l, size_t np, size_t nn) {
+  if (np > MAX_ITEMS - l->n_bpeers || nn > MAX_ITEMS - l->n_bnodes)
+    return DHT_ENOMEM;
+  if (l->n_bpeers + np > l->cap_bpeers) {
+    size_t cap = grow_cap(l->cap_bpeers, l->n_bpeers + np);
+    dht_addr *p = g_try_renew(dht_addr, l->bpeers, cap);
+    if (p == NULL)
+      return DHT_ENOMEM;
+    l->bpeers = p;
+    l->cap_bpeers = cap;
+  }
+  if (l->n_bnodes + nn > l->cap_bnodes) {
+    size_t cap = grow_cap(l->cap_bnodes, l->n_bnodes + nn);
+    dht_node *n = g_try_renew(dht_node, l->bnodes, cap);
+    if (n == NULL)
+      return DHT_ENOMEM;
+    l->bnodes = n;
+    l->cap_bnodes = cap;
+  }
+  return DHT_OK;
+}
+
+/* ---- mutation (storage already reserved) --------------------------------- */
+
+/* First-seen wins: a node at a known address is ignored even if its ID
+ * differs (the seed's Map keyed by host:port); our own ID is never added. */
+static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
+  size_t pos;
+  if (l->has_local && dht_id_eq(&node->id, &l->local))
+    return;
+  if (ctab_find(l, &node->addr, &pos) != NO_IDX)
+    return;
+  g_assert(l->n_cands < l->cap_cands);
+  uint32_t ci = (uint32_t)l->n_cands++;
+  cand *c = &l->cands[ci];
+  memset(c, 0, sizeof *c);
+  c->node = *node;
+  dht_id_xor(&c->dist, &node->id, &l->target);
+  c->hop = hop;
+  l->ctab[pos] = ci;
+  heap_push(l, ci);
+}
+
+static void add_peer(dht_lookup *l, const dht_addr *a) {
+  size_t pos;
+  if (ptab_find(l, a, &pos) != NO_IDX)
+    return;
+  g_assert(l->n_peers < l->cap_peers);
+  l->peers[l->n_peers] = *a;
+  l->ptab[pos] = (uint32_t)l->n_peers++;
+}
+
+/* The seed's per-result step: responded, token kept, peers collected, nodes
+ * added. The token bytes are already in the candidate. */
+static void apply_answer(dht_lookup *l, uint32_t ci, const dht_addr *peers, size_t n_peers,
+                         const dht_node *nodes, size_t n_nodes) {
+  cand *c = &l->cands[ci];
+  g_assert((c->flags & (C_QUERIED | C_IN_FLIGHT | C_RESPONDED)) == C_QUERIED);
+  c->flags |= C_RESPONDED;
+  uint32_t hop = c->hop + 1;
+  closest_insert(l, ci);
+  g_assert(l->n_tokens < l->cap_cands);
+  l->tokens[l->n_tokens++] = ci;
+  for (size_t i = 0; i < n_peers; i++)
+    add_peer(l, &peers[i]);
+  for (size_t i = 0; i < n_nodes; i++)
+    add_candidate(l, &nodes[i], hop);
+}
+
+/* ROUNDS: the whole batch has completed; apply answers in batch order
+ * (the seed's for-loop over Promise.all results). */
+static void flush_batch(dht_lookup *l) {
+  g_assert(l->in_flight == 0);
+  for (size_t i = 0; i < l->batch_len; i++) {
+    const slot *s = &l->batch[i];
+    g_assert(s->state != SLOT_WAIT);
+    if (s->state == SLOT_ANSWERED)
+      apply_answer(l, s->cand, l->bpeers + s->peer_off, s->n_peers, l->bnodes + s->node_off,
+                   s->n_nodes);
+  }
+  l->batch_len = 0;
+  l->n_bpeers = 0;
+  l->n_bnodes = 0;
+}
+
+/* Reserves what flush_batch will need once the last member completes, with
+ * (np, nn) more peers/nodes from the member completing now. */
+static int reserve_flush(dht_lookup *l, size_t np, size_t nn) {
+  int rc;
+  if (np > SIZE_MAX - l->n_bpeers || nn > SIZE_MAX - l->n_bnodes)
+    return DHT_ENOMEM;
+  if ((rc = reserve_cands(l, l->n_bnodes + nn)) != DHT_OK)
+    return rc;
+  return reserve_peers(l, l->n_bpeers + np);
+}
+
+/* Index of the in-flight batch member for ci. O(alpha). */
+static size_t batch_slot(const dht_lookup *l, uint32_t ci) {
+  for (size_t i = 0; i < l->batch_len; i++)
+    if (l->batch[i].cand == ci)
+      return i;
+  g_assert_not_reached();
+  return 0;
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
+                           const dht_lookup_config *cfg) {
+  dht_lookup *l = NULL;
+  g_return_val_if_fail(target != NULL, NULL);
+  g_return_val_if_fail(cfg != NULL, NULL);
+  if (cfg->alpha < 1 || cfg->alpha > DHT_ALPHA_MAX || cfg->k < 1 || cfg->k > DHT_K_MAX ||
+      (cfg->strategy != DHT_LOOKUP_ROUNDS && cfg->strategy != DHT_LOOKUP_PIPELINED))
+    return NULL;
+
+  l = g_try_new0(dht_lookup, 1);
+  if (l == NULL)
+    goto err;
+  l->target = *target;
+  if (local_id != NULL) {
+    l->local = *local_id;
+    l->has_local = true;
+  }
+  l->cfg = *cfg;
+  l->cap_cands = INITIAL_CANDS;
+  l->cands = g_try_new(cand, l->cap_cands);
+  l->heap = g_try_new(uint32_t, l->cap_cands);
+  l->tokens = g_try_new(uint32_t, l->cap_cands);
+  l->ctab = table_new(table_size_for(l->cap_cands));
+  l->ctab_mask = table_size_for(l->cap_cands) - 1;
+  l->closest = g_try_new(uint32_t, cfg->k);
+  if (l->cands == NULL || l->heap == NULL || l->tokens == NULL || l->ctab == NULL ||
+      l->closest == NULL)
+    goto err;
+  if (cfg->strategy == DHT_LOOKUP_ROUNDS) {
+    l->batch = g_try_new0(slot, cfg->alpha);
+    if (l->batch == NULL)
+      goto err;
+  }
+  return l;
+
+err:
+  dht_lookup_free(l);
+  return NULL;
+}
+
+void dht_lookup_free(dht_lookup *l) {
+  if (l == NULL)
+    return;
+  g_free(l->cands);
+  g_free(l->ctab);
+  g_free(l->heap);
+  g_free(l->closest);
+  g_free(l->tokens);
+  g_free(l->peers);
+  g_free(l->ptab);
+  g_free(l->batch);
+  g_free(l->bpeers);
+  g_free(l->bnodes);
+  g_free(l);
+}
+
+int dht_lookup_seed(dht_lookup *l, const dht_node *nodes, size_t n) {
+  g_return_val_if_fail(l != NULL, DHT_EINVAL);
+  g_return_val_if_fail(nodes != NULL || n == 0, DHT_EINVAL);
+  int rc = reserve_cands(l, n);
+  if (rc != DHT_OK)
+    return rc;
+  for (size_t i = 0; i < n; i++)
+    add_candidate(l, &nodes[i], 1);
+  return DHT_OK;
+}
+
+size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
+  size_t n = 0;
+  g_return_val_if_fail(l != NULL, 0);
+  g_return_val_if_fail(out != NULL || max == 0, 0);
+
+  if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
+    /* A new batch only once the previous one has been applied, and only if
+     * the convergence test (run once, before the batch) says go on. */
+    if (l->in_flight > 0 || max == 0 || converged(l))
+      return 0;
+    g_assert(l->batch_len == 0);
+    while (n < l->cfg.alpha && n < max && l->heap_len > 0) {
+      uint32_t ci = heap_pop(l);
+      cand *c = &l->cands[ci];
+      c->flags |= C_QUERIED | C_IN_FLIGHT;
+      l->batch[n] = (slot){.cand = ci, .state = SLOT_WAIT};
+      out[n++] = c->node;
+    }
+    l->batch_len = n;
+    l->in_flight = (unsigned)n;
+    l->queried += n;
+    l->rounds++;
+    return n;
+  }
+
+  /* PIPELINED: top up to alpha in flight while the test says go on. */
+  while (l->in_flight < l->cfg.alpha && n < max && !converged(l)) {
+    uint32_t ci = heap_pop(l);
+    cand *c = &l->cands[ci];
+    c->flags |= C_QUERIED | C_IN_FLIGHT;
+    out[n++] = c->node;
+    l->in_flight++;
+    l->queried++;
+    if (c->hop > l->rounds)
+      l->rounds = c->hop;
+  }
+  g_assert(l->in_flight <= l->cfg.alpha);
+  return n;
+}
+
+int dht_lookup_reply_from(dht_lookup *l, const dht_addr *from, const dht_lookup_reply *r) {
+  int rc;
+  g_return_val_if_fail(l != NULL, DHT_EINVAL);
+  g_return_val_if_fail(from != NULL, DHT_EINVAL);
+  g_return_val_if_fail(r != NULL, DHT_EINVAL);
+
+  uint32_t ci = ctab_find(l, from, NULL);
+  if (ci == NO_IDX || !(l->cands[ci].flags & C_IN_FLIGHT))
+    return DHT_ENOENT;
+  /* Malformed: rejected, and the query stays in flight (the driver will
+   * report it failed on timeout, or a well-formed answer may still come). */
+  if (r->token_len > DHT_TOKEN_MAX || (r->token == NULL && r->token_len > 0) ||
+      (r->peers == NULL && r->n_peers > 0) || (r->nodes == NULL && r->n_nodes > 0))
+    return DHT_EINVAL;
+
+  if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
+    if ((rc = reserve_buffers(l, r->n_peers, r->n_nodes)) != DHT_OK)
+      return rc;
+    if (l->in_flight == 1 && (rc = reserve_flush(l, r->n_peers, r->n_nodes)) != DHT_OK)
+      return rc;
+    /* From here on nothing can fail. */
+    slot *s = &l->batch[batch_slot(l, ci)];
+    g_assert(s->state == SLOT_WAIT);
+    s->state = SLOT_ANSWERED;
+    s->peer_off = l->n_bpeers;
+    s->n_peers = r->n_peers;
+    s->node_off = l->n_bnodes;
+    s->n_nodes = r->n_nodes;
+    if (r->n_peers > 0)
+      memcpy(l->bpeers + l->n_bpeers, r->peers, r->n_peers * sizeof *r->peers);
+    if (r->n_nodes > 0)
+      memcpy(l->bnodes + l->n_bnodes, r->nodes, r->n_nodes * sizeof *r->nodes);
+    l->n_bpeers += r->n_peers;
+    l->n_bnodes += r->n_nodes;
+  } else {
+    if ((rc = reserve_cands(l, r->n_nodes)) != DHT_OK ||
+        (rc = reserve_peers(l, r->n_peers)) != DHT_OK)
+      return rc;
+  }
+
+  cand *c = &l->cands[ci];
+  c->token_len = (uint8_t)r->token_len;
+  if (r->token_len > 0)
+    memcpy(c->token, r->token, r->token_len);
+  c->flags &= (uint8_t)~C_IN_FLIGHT;
+  l->in_flight--;
+
+  if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
+    if (l->in_flight == 0)
+      flush_batch(l);
+  } else {
+    apply_answer(l, ci, r->peers, r->n_peers, r->nodes, r->n_nodes);
+  }
+  return DHT_OK;
+}
+
+int dht_lookup_failed(dht_lookup *l, const dht_addr *from) {
+  g_return_val_if_fail(l != NULL, DHT_EINVAL);
+  g_return_val_if_fail(from != NULL, DHT_EINVAL);
+
+  uint32_t ci = ctab_find(l, from, NULL);
+  if (ci == NO_IDX || !(l->cands[ci].flags & C_IN_FLIGHT))
+    return DHT_ENOENT;
+  if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
+    int rc;
+    if (l->in_flight == 1 && (rc = reserve_flush(l, 0, 0)) != DHT_OK)
+      return rc;
+    slot *s = &l->batch[batch_slot(l, ci)];
+    g_assert(s->state == SLOT_WAIT);
+    s->state = SLOT_FAILED;
+  }
+  /* A failed node stays queried and never responded: never retried. */
+  l->cands[ci].flags &= (uint8_t)~C_IN_FLIGHT;
+  l->in_flight--;
+  if (l->cfg.strategy == DHT_LOOKUP_ROUNDS && l->in_flight == 0)
+    flush_batch(l);
+  return DHT_OK;
+}
+
+bool dht_lookup_done(const dht_lookup *l) {
+  g_return_val_if_fail(l != NULL, true);
+  return l->in_flight == 0 && converged(l);
+}
+
+unsigned dht_lookup_in_flight(const dht_lookup *l) {
+  g_return_val_if_fail(l != NULL, 0);
+  return l->in_flight;
+}
+
+size_t dht_lookup_queried_count(const dht_lookup *l) {
+  g_return_val_if_fail(l != NULL, 0);
+  return l->queried;
+}
+
+size_t dht_lookup_rounds(const dht_lookup *l) {
+  g_return_val_if_fail(l != NULL, 0);
+  return l->rounds;
+}
+
+const dht_addr *dht_lookup_peers(const dht_lookup *l, size_t *n) {
+  g_return_val_if_fail(l != NULL, NULL);
+  g_return_val_if_fail(n != NULL, NULL);
+  *n = l->n_peers;
+  return l->peers;
+}
+
+size_t dht_lookup_closest(const dht_lookup *l, dht_node *out, size_t max) {
+  g_return_val_if_fail(l != NULL, 0);
+  g_return_val_if_fail(out != NULL || max == 0, 0);
+  size_t n = l->closest_len < max ? l->closest_len : max;
+  for (size_t i = 0; i < n; i++)
+    out[i] = l->cands[l->closest[i]].node;
+  return n;
+}
+
+size_t dht_lookup_token_count(const dht_lookup *l) {
+  g_return_val_if_fail(l != NULL, 0);
+  return l->n_tokens;
+}
+
+int dht_lookup_token_at(const dht_lookup *l, size_t i, dht_node *node, const uint8_t **token,
+                        size_t *token_len) {
+  g_return_val_if_fail(l != NULL, DHT_EINVAL);
+  if (i >= l->n_tokens)
+    return DHT_ERANGE;
+  const cand *c = &l->cands[l->tokens[i]];
+  if (node != NULL)
+    *node = c->node;
+  if (token != NULL)
+    *token = c->token;
+  if (token_len != NULL)
+    *token_len = c->token_len;
+  return DHT_OK;
+}
+
+int dht_lookup_token_for(const dht_lookup *l, const dht_addr *addr, const uint8_t **token,
+                         size_t *token_len) {
+  g_return_val_if_fail(l != NULL, DHT_EINVAL);
+  g_return_val_if_fail(addr != NULL, DHT_EINVAL);
+  uint32_t ci = ctab_find(l, addr, NULL);
+  if (ci == NO_IDX || !(l->cands[ci].flags & C_RESPONDED))
+    return DHT_ENOENT;
+  if (token != NULL)
+    *token = l->cands[ci].token;
+  if (token_len != NULL)
+    *token_len = l->cands[ci].token_len;
+  return DHT_OK;
+}
