@@ -1,0 +1,1169 @@
+/* network.c: the simulated network in flat arrays: generated IDs and addresses,
+ * BEP 5 routing tables as CSR node-index lists (random or full knowledge), the
+ * dhtsim-topology v1 reader/writer, and exact closest-node queries. */
+#include "network.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "rng.h"
+#include "routing_table.h"
+
+#define NET_PORT 6881
+/* Seed stream of the routing tables (IDs use dht_rng(seed) directly). */
+#define NET_STREAM_TABLES 1
+/* Most contacts one node may have: 160 buckets of K (the own bucket included). */
+#define NET_MAX_CONTACTS(k) ((size_t)DHT_ID_BITS * (k))
+
+/* ---------------------------------------------------------------- helpers */
+
+/* The first 64 bits of an ID as a big-endian integer: the same order as memcmp. */
+static inline uint64_t id_hi64(const dht_id *id) {
+  uint64_t v;
+  memcpy(&v, id->b, sizeof v);
+  return __builtin_bswap64(v);
+}
+
+static inline int id_bit(const dht_id *id, unsigned d) { return (id->b[d >> 3] >> (7 - (d & 7))) & 1; }
+
+void sim_network_clear(sim_network *net) {
+  if (net == NULL)
+    return;
+  g_free(net->ids);
+  g_free(net->addrs);
+  g_free(net->by_addr);
+  g_free(net->by_id);
+  g_free(net->contact_off);
+  g_free(net->contacts);
+  g_free(net->flags);
+  memset(net, 0, sizeof *net);
+}
+
+/* Allocates every per-node array of an n-node network (contacts excepted);
+ * net must be zeroed. DHT_ENOMEM leaves partial arrays for sim_network_clear. */
+static int alloc_nodes(sim_network *net, uint32_t n) {
+  net->n = n;
+  net->ids = g_try_malloc_n(n, sizeof *net->ids);
+  net->addrs = g_try_malloc0_n(n, sizeof *net->addrs);
+  net->by_addr = g_try_malloc_n(n, sizeof *net->by_addr);
+  net->by_id = g_try_malloc_n(n, sizeof *net->by_id);
+  net->contact_off = g_try_malloc0_n((gsize)n + 1, sizeof *net->contact_off);
+  net->flags = g_try_malloc0_n(n, sizeof *net->flags);
+  if (!net->ids || !net->addrs || !net->by_addr || !net->by_id || !net->contact_off || !net->flags)
+    return DHT_ENOMEM;
+  return DHT_OK;
+}
+
+/* ------------------------------------------------------------- sorting */
+
+/* Sort record: a 64-bit key whose order agrees with the full order, and the node. */
+typedef struct kv {
+  uint64_t key;
+  uint32_t idx;
+  uint32_t pad_;
+} kv;
+
+typedef int (*full_cmp_fn)(const sim_network *net, uint32_t a, uint32_t b);
+
+static int cmp_ids(const sim_network *net, uint32_t a, uint32_t b) {
+  int c = dht_id_cmp(&net->ids[a], &net->ids[b]);
+  return c != 0 ? c : (a < b ? -1 : a > b);
+}
+
+static int cmp_addrs(const sim_network *net, uint32_t a, uint32_t b) {
+  int c = dht_addr_cmp(&net->addrs[a], &net->addrs[b]);
+  return c != 0 ? c : (a < b ? -1 : a > b);
+}
+
+static void idx_sift_down(const sim_network *net, full_cmp_fn cmp, uint32_t *a, size_t n, size_t i) {
+  uint32_t v = a[i];
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n)
+      break;
+    if (c + 1 < n && cmp(net, a[c + 1], a[c]) > 0)
+      c++;
+    if (cmp(net, a[c], v) <= 0)
+      break;
+    a[i] = a[c];
+    i = c;
+  }
+  a[i] = v;
+}
+
+/* Heap sort of a[0..n) by cmp: O(n log n), no allocation; used on the runs of
+ * equal 64-bit keys the radix sort leaves (none for random IDs). */
+static void heap_sort_idx(const sim_network *net, full_cmp_fn cmp, uint32_t *a, size_t n) {
+  for (size_t s = n / 2; s-- > 0;)
+    idx_sift_down(net, cmp, a, n, s);
+  for (size_t end = n; end > 1; end--) {
+    uint32_t t = a[0];
+    a[0] = a[end - 1];
+    a[end - 1] = t;
+    idx_sift_down(net, cmp, a, end - 1, 0);
+  }
+}
+
+/* Writes into out[0..n) the indices sorted by cmp, given key(i) whose order
+ * refines nothing and contradicts nothing (key(a) < key(b) implies a < b).
+ * LSD radix sort on the 64-bit keys (6 passes of 11 bits, constant passes
+ * skipped), then heap sort of each run of equal keys. Scratch 32 B per node,
+ * freed on return. Returns 0 or DHT_ENOMEM. */
+static int sort_indices(const sim_network *net, uint32_t n, uint64_t (*key)(const sim_network *, uint32_t),
+                        full_cmp_fn cmp, uint32_t *out) {
+  enum { BITS = 11, RADIX = 1 << BITS, PASSES = 6 };
+  kv *a = g_try_malloc_n(n, sizeof *a), *b = g_try_malloc_n(n, sizeof *b);
+  uint32_t (*count)[RADIX] = g_try_malloc0_n(PASSES, sizeof *count);
+  if (a == NULL || b == NULL || count == NULL) {
+    g_free(a);
+    g_free(b);
+    g_free(count);
+    return DHT_ENOMEM;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    a[i].key = key(net, i);
+    a[i].idx = i;
+    a[i].pad_ = 0;
+    for (unsigned p = 0; p < PASSES; p++)
+      count[p][(a[i].key >> (p * BITS)) & (RADIX - 1)]++;
+  }
+  for (unsigned p = 0; p < PASSES; p++) {
+    uint32_t sum = 0;
+    bool trivial = false;
+    for (unsigned d = 0; d < RADIX; d++) {
+      uint32_t c = count[p][d];
+      if (c == n)
+        trivial = true; /* every key has this digit: the pass would not move anything */
+      count[p][d] = sum;
+      sum += c;
+    }
+    if (trivial)
+      continue;
+    for (uint32_t i = 0; i < n; i++)
+      b[count[p][(a[i].key >> (p * BITS)) & (RADIX - 1)]++] = a[i];
+    kv *t = a;
+    a = b;
+    b = t;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    out[i] = a[i].idx;
+  /* Equal keys: order the run by the full comparison. */
+  for (uint32_t i = 0; i < n;) {
+    uint32_t j = i + 1;
+    while (j < n && a[j].key == a[i].key)
+      j++;
+    if (j - i > 1)
+      heap_sort_idx(net, cmp, out + i, j - i);
+    i = j;
+  }
+  g_free(a);
+  g_free(b);
+  g_free(count);
+  return DHT_OK;
+}
+
+static uint64_t key_id(const sim_network *net, uint32_t i) { return id_hi64(&net->ids[i]); }
+
+/* family in the top byte, then the address bytes: exact for IPv4 (ip and port fit),
+ * a prefix for IPv6; consistent with dht_addr_cmp (family, ip, port). */
+static uint64_t key_addr(const sim_network *net, uint32_t i) {
+  const dht_addr *a = &net->addrs[i];
+  uint64_t k = (uint64_t)a->family << 56;
+  if (a->family == DHT_AF_INET4)
+    return k | (uint64_t)a->ip[0] << 40 | (uint64_t)a->ip[1] << 32 | (uint64_t)a->ip[2] << 24 |
+           (uint64_t)a->ip[3] << 16 | a->port;
+  for (unsigned j = 0; j < 7; j++)
+    k |= (uint64_t)a->ip[j] << (48 - 8 * j);
+  return k;
+}
+
+/* Fills by_id and by_addr. Returns 0 or DHT_ENOMEM. */
+static int sort_network(sim_network *net) {
+  int rc = sort_indices(net, net->n, key_id, cmp_ids, net->by_id);
+  if (rc == DHT_OK)
+    rc = sort_indices(net, net->n, key_addr, cmp_addrs, net->by_addr);
+  return rc;
+}
+
+/* First position p in [lo, hi) whose ID has bit d set, given that the range is
+ * sorted by ID and all its IDs share bits 0..d-1. O(log(hi - lo)). */
+static uint32_t split_at(const sim_network *net, uint32_t lo, uint32_t hi, unsigned d) {
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (id_bit(&net->ids[net->by_id[mid]], d))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+/* ---------------------------------------------------------- sampling */
+
+/* Scratch for drawing m distinct values of [0, s) in random order, m <= cap_m:
+ * a partial Fisher-Yates over fy (s <= 4 cap_m) or rejection against a small
+ * open-addressing set (s > 4 m: < 4/3 draws per value). O(m) per draw set. */
+typedef struct sampler {
+  size_t cap_m;
+  uint32_t *fy;    /* [4 cap_m] */
+  uint32_t *hkey;  /* [hsize] */
+  uint32_t *hgen;  /* [hsize] slot valid iff hgen == gen: no clearing between sets */
+  uint32_t hmask;
+  unsigned hshift; /* 32 - log2(hsize): the hash keeps the product's top bits */
+  uint32_t gen;
+} sampler;
+
+static void sampler_free(sampler *s) {
+  g_free(s->fy);
+  g_free(s->hkey);
+  g_free(s->hgen);
+  memset(s, 0, sizeof *s);
+}
+
+static int sampler_init(sampler *s, size_t cap_m) {
+  size_t hsize = 16;
+  unsigned lg = 4;
+  memset(s, 0, sizeof *s);
+  while (hsize < 2 * cap_m) {
+    hsize *= 2;
+    lg++;
+  }
+  s->hshift = 32 - lg;
+  s->cap_m = cap_m;
+  s->hmask = (uint32_t)(hsize - 1);
+  s->fy = g_try_malloc_n(4 * cap_m, sizeof *s->fy);
+  s->hkey = g_try_malloc_n(hsize, sizeof *s->hkey);
+  s->hgen = g_try_malloc0_n(hsize, sizeof *s->hgen);
+  if (s->fy == NULL || s->hkey == NULL || s->hgen == NULL) {
+    sampler_free(s);
+    return DHT_ENOMEM;
+  }
+  return DHT_OK;
+}
+
+/* Inserts v; false if already present in the current set. */
+static bool sampler_insert(sampler *s, uint32_t v) {
+  uint32_t h = (v * 0x9e3779b1u) >> s->hshift;
+  while (s->hgen[h] == s->gen) {
+    if (s->hkey[h] == v)
+      return false;
+    h = (h + 1) & s->hmask;
+  }
+  s->hgen[h] = s->gen;
+  s->hkey[h] = v;
+  return true;
+}
+
+/* Writes min(m, s) distinct values of [0, s) into out, uniformly at random and
+ * in random order (every ordered sample equally likely). Returns how many. */
+static size_t sample_distinct(sampler *sp, dht_rng *r, uint32_t s, size_t m, uint32_t *out) {
+  size_t take = m < s ? m : s;
+  g_assert(m <= sp->cap_m);
+  if (s <= 4 * m) {
+    for (uint32_t i = 0; i < s; i++)
+      sp->fy[i] = i;
+    for (size_t i = 0; i < take; i++) {
+      size_t j = i + (size_t)dht_rng_below(r, s - i);
+      uint32_t t = sp->fy[i];
+      sp->fy[i] = sp->fy[j];
+      sp->fy[j] = t;
+      out[i] = sp->fy[i];
+    }
+    return take;
+  }
+  if (++sp->gen == 0) { /* wrapped: forget every old stamp */
+    memset(sp->hgen, 0, ((size_t)sp->hmask + 1) * sizeof *sp->hgen);
+    sp->gen = 1;
+  }
+  for (size_t i = 0; i < take; i++) {
+    uint32_t v;
+    do
+      v = (uint32_t)dht_rng_below(r, s);
+    while (!sampler_insert(sp, v));
+    out[i] = v;
+  }
+  return take;
+}
+
+/* ------------------------------------------------------ random tables */
+
+/* Each node x offers 4K distinct random other nodes, in random order, to a
+ * fresh core dht_rt(ids[x], K); the table's contents, bucket by bucket, become
+ * x's contacts. The scratch table carries node indices in its address field
+ * (ip = index). Cost O(n K) plus the table's own O(K) per insertion; memory: the
+ * contact array is sized 4K per node, then shrunk to the real total. */
+static int build_random(sim_network *net, uint64_t seed) {
+  const uint32_t n = net->n;
+  const unsigned k = net->k;
+  const size_t m = 4 * (size_t)k;
+  uint64_t tseed = dht_seed_derive(seed, NET_STREAM_TABLES), pos = 0;
+  sampler sp;
+  uint32_t *pick = NULL, *shrunk;
+  dht_node *bucket = NULL;
+  dht_rt *rt = NULL;
+  int rc = sampler_init(&sp, m);
+  if (rc < 0)
+    return rc;
+  pick = g_try_malloc_n(m, sizeof *pick);
+  bucket = g_try_malloc_n(k, sizeof *bucket);
+  net->contacts = g_try_malloc_n((gsize)n * (n - 1 < m ? n - 1 : m) + 1, sizeof *net->contacts);
+  if (pick == NULL || bucket == NULL || net->contacts == NULL) {
+    rc = DHT_ENOMEM;
+    goto out;
+  }
+  for (uint32_t x = 0; x < n; x++) {
+    dht_rng r;
+    size_t got;
+    dht_rng_init(&r, dht_seed_derive(tseed, x));
+    got = n > 1 ? sample_distinct(&sp, &r, n - 1, m, pick) : 0;
+    rt = dht_rt_new(&net->ids[x], k);
+    if (rt == NULL) {
+      rc = DHT_ENOMEM;
+      goto out;
+    }
+    for (size_t j = 0; j < got; j++) {
+      uint32_t y = pick[j] >= x ? pick[j] + 1 : pick[j]; /* skip self */
+      dht_node nd;
+      nd.id = net->ids[y];
+      dht_addr_set_v4(&nd.addr, y, 0);
+      if ((rc = dht_rt_add(rt, &nd)) < 0)
+        goto out;
+    }
+    rc = DHT_OK;
+    for (unsigned b = 0; b < dht_rt_bucket_count(rt); b++) {
+      size_t c = dht_rt_bucket_nodes(rt, b, bucket);
+      for (size_t j = 0; j < c; j++) {
+        const uint8_t *ip = bucket[j].addr.ip;
+        net->contacts[pos++] = (uint32_t)ip[0] << 24 | (uint32_t)ip[1] << 16 | (uint32_t)ip[2] << 8 | ip[3];
+      }
+    }
+    g_assert(pos - net->contact_off[x] <= got);
+    net->contact_off[x + 1] = pos;
+    dht_rt_free(rt);
+    rt = NULL;
+  }
+  /* Give back the unused tail (in place for large blocks: no copy, no peak). */
+  shrunk = g_try_realloc_n(net->contacts, pos + 1, sizeof *net->contacts);
+  if (shrunk != NULL)
+    net->contacts = shrunk;
+out:
+  dht_rt_free(rt);
+  g_free(pick);
+  g_free(bucket);
+  sampler_free(&sp);
+  return rc;
+}
+
+/* -------------------------------------------------------- full tables */
+
+/* The BEP 5 table each node would end with after being offered every node:
+ * descending the implicit binary trie of by_id, node x at depth d is in a range
+ * R of the nodes sharing d bits with it. While |R| - 1 > K, R splits on bit d:
+ * bucket d of x is up to K random nodes of the other half. Once |R| - 1 <= K the
+ * rest of R is x's own (last) bucket. Two passes over the trie: sizes, then
+ * contents. Cost O(n K log(n/K)) output plus O(n/K) binary searches. */
+typedef struct full_ctx {
+  sim_network *net;
+  bool fill;       /* false: count into contact_off[x+1]; true: write contacts */
+  uint64_t tseed;
+  sampler sp;
+  uint32_t *pick;  /* [K] */
+  uint32_t path_lo[DHT_ID_BITS + 1], path_hi[DHT_ID_BITS + 1]; /* bucket ranges of depths < d */
+} full_ctx;
+
+/* Emits the table of every node of the leaf range [lo, hi) at depth d. */
+static void full_leaf(full_ctx *c, uint32_t lo, uint32_t hi, unsigned d) {
+  sim_network *net = c->net;
+  const unsigned k = net->k;
+  for (uint32_t p = lo; p < hi; p++) {
+    uint32_t x = net->by_id[p];
+    if (!c->fill) {
+      uint64_t cnt = hi - lo - 1;
+      for (unsigned i = 0; i < d; i++) {
+        uint32_t s = c->path_hi[i] - c->path_lo[i];
+        cnt += s < k ? s : k;
+      }
+      net->contact_off[x + 1] = cnt;
+      continue;
+    }
+    uint32_t *dst = net->contacts + net->contact_off[x];
+    dht_rng r;
+    dht_rng_init(&r, dht_seed_derive(c->tseed, x));
+    for (unsigned i = 0; i < d; i++) {
+      uint32_t blo = c->path_lo[i], s = c->path_hi[i] - blo;
+      if (s <= k) {
+        for (uint32_t j = 0; j < s; j++)
+          *dst++ = net->by_id[blo + j];
+      } else {
+        size_t got = sample_distinct(&c->sp, &r, s, k, c->pick);
+        for (size_t j = 0; j < got; j++)
+          *dst++ = net->by_id[blo + c->pick[j]];
+      }
+    }
+    for (uint32_t q = lo; q < hi; q++)
+      if (q != p)
+        *dst++ = net->by_id[q];
+    g_assert((uint64_t)(dst - net->contacts) == net->contact_off[x + 1]);
+  }
+}
+
+/* [lo, hi): the nodes sharing bits 0..d-1 (non-empty). Recursion depth <= 160. */
+static void full_visit(full_ctx *c, uint32_t lo, uint32_t hi, unsigned d) {
+  uint32_t m;
+  if (hi - lo - 1 <= c->net->k) {
+    full_leaf(c, lo, hi, d);
+    return;
+  }
+  g_assert(d < DHT_ID_BITS); /* IDs are unique, so 160 shared bits means one node */
+  m = split_at(c->net, lo, hi, d);
+  if (m > lo) {
+    c->path_lo[d] = m;
+    c->path_hi[d] = hi;
+    full_visit(c, lo, m, d + 1);
+  }
+  if (hi > m) {
+    c->path_lo[d] = lo;
+    c->path_hi[d] = m;
+    full_visit(c, m, hi, d + 1);
+  }
+}
+
+static int build_full(sim_network *net, uint64_t seed) {
+  full_ctx *c = g_try_new0(full_ctx, 1);
+  int rc = DHT_ENOMEM;
+  if (c == NULL)
+    return DHT_ENOMEM;
+  c->net = net;
+  c->tseed = dht_seed_derive(seed, NET_STREAM_TABLES);
+  if (sampler_init(&c->sp, net->k) < 0)
+    goto out;
+  c->pick = g_try_malloc_n(net->k, sizeof *c->pick);
+  if (c->pick == NULL)
+    goto out;
+  c->fill = false;
+  full_visit(c, 0, net->n, 0);
+  for (uint32_t x = 0; x < net->n; x++)
+    net->contact_off[x + 1] += net->contact_off[x];
+  net->contacts = g_try_malloc_n(net->contact_off[net->n] + 1, sizeof *net->contacts);
+  if (net->contacts == NULL)
+    goto out;
+  c->fill = true;
+  full_visit(c, 0, net->n, 0);
+  rc = DHT_OK;
+out:
+  sampler_free(&c->sp);
+  g_free(c->pick);
+  g_free(c);
+  return rc;
+}
+
+/* ------------------------------------------------------------ generate */
+
+int sim_network_generate(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed) {
+  dht_rng r;
+  int rc;
+  g_return_val_if_fail(net != NULL, DHT_EINVAL);
+  memset(net, 0, sizeof *net);
+  if (n == 0 || n > SIM_NODES_MAX || k < 1 || k > DHT_K_MAX || (kind != SIM_TABLES_RANDOM && kind != SIM_TABLES_FULL))
+    return DHT_EINVAL;
+  net->k = k;
+  if ((rc = alloc_nodes(net, n)) < 0)
+    goto err;
+  dht_rng_init(&r, seed);
+  for (uint32_t i = 0; i < n; i++) {
+    dht_id_random(&net->ids[i], &r);
+    dht_addr_set_v4(&net->addrs[i], 0x0a000000u | i, NET_PORT);
+  }
+  if ((rc = sort_network(net)) < 0)
+    goto err;
+  /* Equal 160-bit IDs (probability < n^2 / 2^161) would break the trie invariants. */
+  for (uint32_t i = 1; i < n; i++) {
+    if (dht_id_eq(&net->ids[net->by_id[i - 1]], &net->ids[net->by_id[i]])) {
+      rc = DHT_EINVAL;
+      goto err;
+    }
+  }
+  rc = kind == SIM_TABLES_FULL ? build_full(net, seed) : build_random(net, seed);
+  if (rc < 0)
+    goto err;
+  return DHT_OK;
+err:
+  sim_network_clear(net);
+  return rc;
+}
+
+/* -------------------------------------------------------------- queries */
+
+/* XOR distance of ids[v] to the target, top 64 bits. */
+static inline uint64_t dist_hi(const sim_network *net, uint32_t v, uint64_t t64) {
+  return id_hi64(&net->ids[v]) ^ t64;
+}
+
+/* True iff node a is strictly farther from target than node b. */
+static inline bool farther(const sim_network *net, const dht_id *t, uint64_t t64, uint32_t a, uint32_t b) {
+  uint64_t da = dist_hi(net, a, t64), db = dist_hi(net, b, t64);
+  if (da != db)
+    return da > db;
+  return dht_id_distance_cmp(t, &net->ids[a], &net->ids[b]) > 0;
+}
+
+/* Max-heap on distance (root = farthest) over h[0..n). */
+static void far_sift_down(const sim_network *net, const dht_id *t, uint64_t t64, uint32_t *h, size_t n, size_t i) {
+  uint32_t v = h[i];
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n)
+      break;
+    if (c + 1 < n && farther(net, t, t64, h[c + 1], h[c]))
+      c++;
+    if (!farther(net, t, t64, h[c], v))
+      break;
+    h[i] = h[c];
+    i = c;
+  }
+  h[i] = v;
+}
+
+/* Bounded selection: a max-heap of the best `count` seen so far in out[], the
+ * rest rejected by one 64-bit compare against the root in the common case,
+ * then heap sort. O(c + count log count log c) typical, O(c log count) worst;
+ * no allocation. */
+size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
+                           size_t count) {
+  uint64_t t64, worst;
+  const uint32_t *cs;
+  size_t c, m = 0;
+  g_return_val_if_fail(net != NULL && target != NULL && (out != NULL || count == 0), 0);
+  g_return_val_if_fail(node < net->n, 0);
+  cs = net->contacts + net->contact_off[node];
+  c = (size_t)(net->contact_off[node + 1] - net->contact_off[node]);
+  if (count == 0 || c == 0)
+    return 0;
+  t64 = id_hi64(target);
+  for (; m < c && m < count; m++) { /* fill, sifting up */
+    size_t i = m;
+    uint32_t v = cs[m];
+    while (i > 0 && farther(net, target, t64, v, out[(i - 1) / 2])) {
+      out[i] = out[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+    out[i] = v;
+  }
+  worst = dist_hi(net, out[0], t64);
+  for (size_t j = m; j < c; j++) {
+    uint32_t v = cs[j];
+    uint64_t dv = dist_hi(net, v, t64);
+    if (dv > worst || (dv == worst && !farther(net, target, t64, out[0], v)))
+      continue;
+    out[0] = v;
+    far_sift_down(net, target, t64, out, m, 0);
+    worst = dist_hi(net, out[0], t64);
+  }
+  for (size_t end = m; end > 1; end--) { /* heap sort: ascending distance */
+    uint32_t t = out[0];
+    out[0] = out[end - 1];
+    out[end - 1] = t;
+    far_sift_down(net, target, t64, out, end - 1, 0);
+  }
+  return m;
+}
+
+/* True-closest search state: appends to out in distance order. */
+typedef struct tc_ctx {
+  const sim_network *net;
+  const dht_id *t;
+  uint64_t t64;
+  uint8_t skip;
+  uint32_t *out;
+  size_t count, len;
+} tc_ctx;
+
+#define TC_LEAF 16
+
+/* The nodes of [lo, hi) (sharing bits 0..d-1 with each other) in distance order:
+ * the half agreeing with the target on bit d first. Stops once count are out. */
+static void tc_visit(tc_ctx *c, uint32_t lo, uint32_t hi, unsigned d) {
+  const sim_network *net = c->net;
+  uint32_t m;
+  if (c->len == c->count || lo == hi)
+    return;
+  if (hi - lo <= TC_LEAF || d >= DHT_ID_BITS) {
+    uint32_t buf[TC_LEAF];
+    size_t nb = 0;
+    g_assert(hi - lo <= TC_LEAF);
+    for (uint32_t p = lo; p < hi; p++) { /* insertion sort by distance */
+      uint32_t v = net->by_id[p];
+      size_t i = nb++;
+      if (net->flags[v] & c->skip) {
+        nb--;
+        continue;
+      }
+      while (i > 0 && farther(net, c->t, c->t64, buf[i - 1], v)) {
+        buf[i] = buf[i - 1];
+        i--;
+      }
+      buf[i] = v;
+    }
+    for (size_t i = 0; i < nb && c->len < c->count; i++)
+      c->out[c->len++] = buf[i];
+    return;
+  }
+  m = split_at(net, lo, hi, d);
+  if (id_bit(c->t, d) == 0) {
+    tc_visit(c, lo, m, d + 1);
+    tc_visit(c, m, hi, d + 1);
+  } else {
+    tc_visit(c, m, hi, d + 1);
+    tc_visit(c, lo, m, d + 1);
+  }
+}
+
+size_t sim_network_true_closest(const sim_network *net, const dht_id *target, uint8_t skip_flags, uint32_t *out,
+                                size_t count) {
+  tc_ctx c;
+  g_return_val_if_fail(net != NULL && target != NULL && (out != NULL || count == 0), 0);
+  c.net = net;
+  c.t = target;
+  c.t64 = id_hi64(target);
+  c.skip = skip_flags;
+  c.out = out;
+  c.count = count;
+  c.len = 0;
+  tc_visit(&c, 0, net->n, 0);
+  return c.len;
+}
+
+int sim_network_find_addr(const sim_network *net, const dht_addr *addr, uint32_t *idx) {
+  uint32_t lo = 0, hi;
+  g_return_val_if_fail(net != NULL && addr != NULL, DHT_EINVAL);
+  hi = net->n;
+  while (lo < hi) { /* first position whose address is >= addr */
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (dht_addr_cmp(&net->addrs[net->by_addr[mid]], addr) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == net->n || !dht_addr_eq(&net->addrs[net->by_addr[lo]], addr))
+    return DHT_ENOENT;
+  if (idx != NULL)
+    *idx = net->by_addr[lo];
+  return DHT_OK;
+}
+
+/* ------------------------------------------------------------ topology */
+
+/* dhtsim-topology v1: text, one record per line. Lines whose first non-blank
+ * character is '#' and blank lines are ignored anywhere; tokens are separated
+ * by spaces or tabs.
+ *
+ *   dhtsim-topology v1
+ *   nodes <N>                                     1 <= N <= SIM_NODES_MAX
+ *   <index> <id: 40 hex digits> <host> <port>     N lines, index 0..N-1 in order
+ *   contacts
+ *   <index>: <contact index> <contact index> ...  N lines, index 0..N-1 in order
+ *
+ * host is an IPv4 or IPv6 literal (IPv6 with or without [brackets]), port
+ * 0..65535. Node IDs and addresses are unique. A contacts line lists that
+ * node's routing-table contacts: at most 160*K distinct other nodes, possibly
+ * none; they are kept in file order. Nothing may follow the last contacts line.
+ * Errors: "file:line: message" (DHT_EINVAL for malformed content, DHT_ERANGE
+ * for N out of range, checked before anything is allocated), "file: cannot
+ * open: ..." (DHT_ENOENT), DHT_EIO on read errors, DHT_ENOMEM. */
+
+typedef struct topo_reader {
+  FILE *f;
+  const char *path;
+  char *line; /* getline buffer */
+  size_t cap;
+  uint64_t lineno;
+  char *err;
+  size_t errlen;
+} topo_reader;
+
+static int G_GNUC_PRINTF(4, 5) topo_fail(const topo_reader *rd, uint64_t line, int code, const char *fmt, ...) {
+  va_list ap;
+  int off;
+  if (rd->err == NULL || rd->errlen == 0)
+    return code;
+  off = snprintf(rd->err, rd->errlen, "%s:%llu: ", rd->path, (unsigned long long)line);
+  if (off >= 0 && (size_t)off < rd->errlen) {
+    va_start(ap, fmt);
+    vsnprintf(rd->err + off, rd->errlen - (size_t)off, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static int G_GNUC_PRINTF(4, 5) path_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
+  va_list ap;
+  if (err != NULL && errlen > 0) {
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+/* Next content line (comments and blank lines skipped), trimmed. Returns 1 and
+ * *out, 0 at end of file, or a negative code with err set. */
+static int topo_next(topo_reader *rd, char **out) {
+  for (;;) {
+    ssize_t len;
+    char *s, *e;
+    errno = 0;
+    len = getline(&rd->line, &rd->cap, rd->f);
+    if (len < 0) {
+      if (ferror(rd->f))
+        return path_fail(rd->err, rd->errlen, DHT_EIO, "%s: read error: %s", rd->path, g_strerror(errno));
+      if (errno == ENOMEM)
+        return path_fail(rd->err, rd->errlen, DHT_ENOMEM, "%s: out of memory", rd->path);
+      return 0;
+    }
+    rd->lineno++;
+    if (memchr(rd->line, '\0', (size_t)len) != NULL)
+      return topo_fail(rd, rd->lineno, DHT_EINVAL, "NUL byte in line");
+    s = rd->line;
+    e = s + len;
+    while (s < e && is_blank(*s))
+      s++;
+    while (e > s && is_blank(e[-1]))
+      e--;
+    *e = '\0';
+    if (s == e || *s == '#')
+      continue;
+    *out = s;
+    return 1;
+  }
+}
+
+/* Splits off the next token of *p (NUL-terminating it), or NULL if none. */
+static char *next_tok(char **p) {
+  char *s = *p, *t;
+  while (*s == ' ' || *s == '\t')
+    s++;
+  if (*s == '\0') {
+    *p = s;
+    return NULL;
+  }
+  t = s;
+  while (*s != '\0' && *s != ' ' && *s != '\t')
+    s++;
+  if (*s != '\0')
+    *s++ = '\0';
+  *p = s;
+  return t;
+}
+
+/* Decimal digits only, no sign; false if empty, not a number or > UINT64_MAX. */
+static bool parse_u64(const char *s, uint64_t *v) {
+  uint64_t x = 0;
+  if (*s == '\0')
+    return false;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9')
+      return false;
+    if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+      return false;
+    x = x * 10 + (uint64_t)(*s - '0');
+  }
+  *v = x;
+  return true;
+}
+
+static bool all_digits(const char *s) {
+  if (*s == '\0')
+    return false;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return false;
+  return true;
+}
+
+/* Parses one node line into ids[i], addrs[i]. */
+static int topo_node_line(topo_reader *rd, sim_network *net, uint32_t i, char *s) {
+  char *idx_tok = next_tok(&s), *id_tok = next_tok(&s), *host = next_tok(&s), *port = next_tok(&s), *extra;
+  char buf[128];
+  size_t hl, pl, len;
+  bool bracket;
+  uint64_t idx;
+  if (!parse_u64(idx_tok, &idx))
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad node index '%.64s' (expected '<index> <id> <host> <port>')",
+                     idx_tok);
+  if (idx >= net->n)
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "node index %llu out of range (nodes %u)",
+                     (unsigned long long)idx, net->n);
+  if (idx != i)
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "node index %llu out of order (expected %u)",
+                     (unsigned long long)idx, i);
+  if (id_tok == NULL || dht_id_from_hex(&net->ids[i], id_tok, strlen(id_tok)) < 0)
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad node id '%.64s' (expected 40 hex digits)",
+                     id_tok ? id_tok : "");
+  if (host == NULL || port == NULL)
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "missing address (expected '<host> <port>' after the id)");
+  hl = strlen(host);
+  pl = strlen(port);
+  if (hl + pl + 4 > sizeof buf)
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad address '%.64s %.8s'", host, port);
+  bracket = strchr(host, ':') != NULL && host[0] != '['; /* bare IPv6 */
+  len = 0;
+  if (bracket)
+    buf[len++] = '[';
+  memcpy(buf + len, host, hl);
+  len += hl;
+  if (bracket)
+    buf[len++] = ']';
+  buf[len++] = ':';
+  memcpy(buf + len, port, pl + 1);
+  if (dht_addr_parse(&net->addrs[i], buf) < 0)
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad address '%s %s' (expected an IPv4 or IPv6 host and a port 0..65535)",
+                     host, port);
+  if ((extra = next_tok(&s)) != NULL)
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "trailing garbage '%.64s'", extra);
+  return DHT_OK;
+}
+
+/* After sorting: the first (by line) node that repeats an earlier node's ID or
+ * address. line_of[i] is node i's line. */
+static int topo_check_unique(topo_reader *rd, const sim_network *net, const uint32_t *line_of) {
+  uint64_t bad_line = 0, other_line = 0;
+  bool bad_is_id = false;
+  for (int pass = 0; pass < 2; pass++) {
+    const uint32_t *ord = pass == 0 ? net->by_id : net->by_addr;
+    for (uint32_t p = 1; p < net->n; p++) {
+      uint32_t a = ord[p - 1], b = ord[p];
+      bool same = pass == 0 ? dht_id_eq(&net->ids[a], &net->ids[b]) : dht_addr_eq(&net->addrs[a], &net->addrs[b]);
+      uint64_t la = line_of[a], lb = line_of[b];
+      if (!same)
+        continue;
+      if (bad_line == 0 || (la > lb ? la : lb) < bad_line) {
+        bad_line = la > lb ? la : lb;
+        other_line = la < lb ? la : lb;
+        bad_is_id = pass == 0;
+      }
+    }
+  }
+  if (bad_line == 0)
+    return DHT_OK;
+  return topo_fail(rd, bad_line, DHT_EINVAL, "duplicate node %s (already on line %llu)",
+                   bad_is_id ? "id" : "address", (unsigned long long)other_line);
+}
+
+int sim_network_load_topology(sim_network *net, const char *path, unsigned k, char *err, size_t errlen) {
+  topo_reader rd;
+  uint32_t *line_of = NULL; /* [n] line of each node; then reused as contact marks (i+1) */
+  uint64_t n64, cap_c, total = 0;
+  const size_t max_per_line = NET_MAX_CONTACTS(k);
+  char *s, *t1, *t2, *t3;
+  uint32_t n;
+  int rc;
+
+  g_return_val_if_fail(net != NULL && path != NULL, DHT_EINVAL);
+  memset(net, 0, sizeof *net);
+  memset(&rd, 0, sizeof rd);
+  rd.path = path;
+  rd.err = err;
+  rd.errlen = errlen;
+  if (err != NULL && errlen > 0)
+    err[0] = '\0';
+  if (k < 1 || k > DHT_K_MAX)
+    return path_fail(err, errlen, DHT_EINVAL, "%s: k %u out of range 1..%d", path, k, DHT_K_MAX);
+  rd.f = fopen(path, "r");
+  if (rd.f == NULL)
+    return path_fail(err, errlen, DHT_ENOENT, "%s: cannot open: %s", path, g_strerror(errno));
+
+  /* Header and node count: refused before any allocation. */
+  if ((rc = topo_next(&rd, &s)) <= 0) {
+    if (rc == 0)
+      rc = topo_fail(&rd, rd.lineno > 0 ? rd.lineno : 1, DHT_EINVAL, "missing header 'dhtsim-topology v1'");
+    goto err;
+  }
+  t1 = next_tok(&s);
+  t2 = next_tok(&s);
+  t3 = next_tok(&s);
+  if (strcmp(t1, "dhtsim-topology") != 0 || t2 == NULL || t3 != NULL) {
+    rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "expected header 'dhtsim-topology v1'");
+    goto err;
+  }
+  if (strcmp(t2, "v1") != 0) {
+    rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "unsupported version '%.32s' (expected v1)", t2);
+    goto err;
+  }
+  if ((rc = topo_next(&rd, &s)) <= 0) {
+    if (rc == 0)
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "unexpected end of file: expected 'nodes <N>'");
+    goto err;
+  }
+  t1 = next_tok(&s);
+  t2 = next_tok(&s);
+  t3 = next_tok(&s);
+  if (strcmp(t1, "nodes") != 0 || t2 == NULL || t3 != NULL || !all_digits(t2)) {
+    rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "expected 'nodes <N>'");
+    goto err;
+  }
+  if (!parse_u64(t2, &n64) || n64 > SIM_NODES_MAX) {
+    rc = topo_fail(&rd, rd.lineno, DHT_ERANGE, "nodes %.32s exceeds the maximum %u", t2, SIM_NODES_MAX);
+    goto err;
+  }
+  if (n64 == 0) {
+    rc = topo_fail(&rd, rd.lineno, DHT_ERANGE, "nodes must be at least 1");
+    goto err;
+  }
+  n = (uint32_t)n64;
+  net->k = k;
+  if ((rc = alloc_nodes(net, n)) < 0)
+    goto nomem;
+  line_of = g_try_malloc_n(n, sizeof *line_of);
+  cap_c = n < 1024 ? 1024 : n;
+  net->contacts = g_try_malloc_n(cap_c, sizeof *net->contacts);
+  if (line_of == NULL || net->contacts == NULL)
+    goto nomem;
+
+  for (uint32_t i = 0; i < n; i++) {
+    if ((rc = topo_next(&rd, &s)) <= 0) {
+      if (rc == 0)
+        rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "unexpected end of file: expected %u node lines, got %u", n, i);
+      goto err;
+    }
+    if ((rc = topo_node_line(&rd, net, i, s)) < 0)
+      goto err;
+    line_of[i] = (uint32_t)(rd.lineno > UINT32_MAX ? UINT32_MAX : rd.lineno);
+  }
+  if ((rc = sort_network(net)) < 0)
+    goto nomem;
+  if ((rc = topo_check_unique(&rd, net, line_of)) < 0)
+    goto err;
+
+  if ((rc = topo_next(&rd, &s)) <= 0) {
+    if (rc == 0)
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "unexpected end of file: expected 'contacts'");
+    goto err;
+  }
+  if (strcmp(s, "contacts") != 0) {
+    rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "expected 'contacts' after %u node lines, got '%.64s'", n, s);
+    goto err;
+  }
+  memset(line_of, 0, (size_t)n * sizeof *line_of);
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t idx;
+    size_t len, cnt = 0;
+    char *tok;
+    if ((rc = topo_next(&rd, &s)) <= 0) {
+      if (rc == 0)
+        rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "unexpected end of file: expected %u contacts lines, got %u", n,
+                       i);
+      goto err;
+    }
+    tok = next_tok(&s);
+    len = strlen(tok);
+    if (len < 2 || tok[len - 1] != ':') {
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "expected '<index>:' at the start of a contacts line, got '%.64s'",
+                     tok);
+      goto err;
+    }
+    tok[len - 1] = '\0';
+    if (!parse_u64(tok, &idx)) {
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "bad node index '%.64s' in contacts", tok);
+      goto err;
+    }
+    if (idx >= n) {
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "node index %llu out of range (nodes %u)", (unsigned long long)idx, n);
+      goto err;
+    }
+    if (idx != i) {
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "contacts index %llu out of order (expected %u)",
+                     (unsigned long long)idx, i);
+      goto err;
+    }
+    while ((tok = next_tok(&s)) != NULL) {
+      uint64_t c;
+      if (!parse_u64(tok, &c)) {
+        rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "bad contact '%.64s' (expected a node index)", tok);
+        goto err;
+      }
+      if (c >= n) {
+        rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "contact %llu out of range (nodes %u)", (unsigned long long)c, n);
+        goto err;
+      }
+      if (c == i) {
+        rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "node %u lists itself as a contact", i);
+        goto err;
+      }
+      if (line_of[c] == i + 1) {
+        rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "duplicate contact %llu", (unsigned long long)c);
+        goto err;
+      }
+      if (++cnt > max_per_line) {
+        rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "more than %zu contacts (160 * K, K = %u)", max_per_line, k);
+        goto err;
+      }
+      line_of[c] = i + 1;
+      if (total == cap_c) { /* doubling: large blocks grow in place (mremap) */
+        uint32_t *nc = cap_c > UINT64_MAX / 2 ? NULL : g_try_realloc_n(net->contacts, cap_c * 2, sizeof *nc);
+        if (nc == NULL)
+          goto nomem;
+        net->contacts = nc;
+        cap_c *= 2;
+      }
+      net->contacts[total++] = (uint32_t)c;
+    }
+    net->contact_off[i + 1] = total;
+  }
+  if ((rc = topo_next(&rd, &s)) != 0) {
+    if (rc > 0)
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "trailing garbage after the last contacts line: '%.64s'", s);
+    goto err;
+  }
+  {
+    uint32_t *shrunk = g_try_realloc_n(net->contacts, total + 1, sizeof *shrunk);
+    if (shrunk != NULL)
+      net->contacts = shrunk;
+  }
+  g_free(line_of);
+  free(rd.line);
+  fclose(rd.f);
+  return DHT_OK;
+
+nomem:
+  rc = path_fail(err, errlen, DHT_ENOMEM, "%s: out of memory loading %u nodes", path, net->n);
+err:
+  g_free(line_of);
+  sim_network_clear(net);
+  free(rd.line);
+  fclose(rd.f);
+  return rc;
+}
+
+/* Buffered writer for the exporter: 64 KiB chunks, sticky error. */
+typedef struct topo_writer {
+  FILE *f;
+  size_t len;
+  bool failed;
+  int err; /* errno of the first failure */
+  char buf[1 << 16];
+} topo_writer;
+
+static void w_flush(topo_writer *w) {
+  if (!w->failed && w->len > 0 && fwrite(w->buf, 1, w->len, w->f) != w->len) {
+    w->failed = true;
+    w->err = errno;
+  }
+  w->len = 0;
+}
+
+static void w_bytes(topo_writer *w, const char *s, size_t n) {
+  if (w->len + n > sizeof w->buf)
+    w_flush(w);
+  g_assert(n <= sizeof w->buf);
+  memcpy(w->buf + w->len, s, n);
+  w->len += n;
+}
+
+static void w_str(topo_writer *w, const char *s) { w_bytes(w, s, strlen(s)); }
+
+static void w_u64(topo_writer *w, uint64_t v) {
+  char tmp[24];
+  size_t i = sizeof tmp;
+  do {
+    tmp[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  w_bytes(w, tmp + i, sizeof tmp - i);
+}
+
+int sim_network_export_topology(const sim_network *net, const char *path, char *err, size_t errlen) {
+  topo_writer *w;
+  int saved;
+  g_return_val_if_fail(net != NULL && path != NULL, DHT_EINVAL);
+  w = g_try_new0(topo_writer, 1);
+  if (w == NULL)
+    return path_fail(err, errlen, DHT_ENOMEM, "%s: out of memory", path);
+  w->f = fopen(path, "w");
+  if (w->f == NULL) {
+    saved = errno;
+    g_free(w);
+    return path_fail(err, errlen, DHT_EIO, "%s: cannot open for writing: %s", path, g_strerror(saved));
+  }
+  w_str(w, "dhtsim-topology v1\nnodes ");
+  w_u64(w, net->n);
+  w_str(w, "\n");
+  for (uint32_t i = 0; i < net->n; i++) {
+    char hex[DHT_ID_HEXLEN + 1], a[DHT_ADDR_STRLEN];
+    int len = dht_addr_format(&net->addrs[i], a, sizeof a);
+    char *host = a, *colon;
+    g_assert(len > 0);
+    colon = strrchr(a, ':'); /* "host:port" or "[v6]:port" */
+    *colon = '\0';
+    if (host[0] == '[') {
+      host++;
+      colon[-1] = '\0';
+    }
+    dht_id_to_hex(&net->ids[i], hex);
+    w_u64(w, i);
+    w_str(w, " ");
+    w_str(w, hex);
+    w_str(w, " ");
+    w_str(w, host);
+    w_str(w, " ");
+    w_u64(w, net->addrs[i].port);
+    w_str(w, "\n");
+  }
+  w_str(w, "contacts\n");
+  for (uint32_t i = 0; i < net->n; i++) {
+    w_u64(w, i);
+    w_str(w, ":");
+    for (uint64_t j = net->contact_off[i]; j < net->contact_off[i + 1]; j++) {
+      w_str(w, " ");
+      w_u64(w, net->contacts[j]);
+    }
+    w_str(w, "\n");
+  }
+  w_flush(w);
+  if (fclose(w->f) != 0 && !w->failed) {
+    w->failed = true;
+    w->err = errno;
+  }
+  if (w->failed) {
+    saved = w->err;
+    g_free(w);
+    remove(path); /* no half-written topology left behind */
+    return path_fail(err, errlen, DHT_EIO, "%s: cannot write: %s", path, g_strerror(saved));
+  }
+  g_free(w);
+  return DHT_OK;
+}
+
+/* ---------------------------------------------------------- estimate */
+
+/* Contacts per node of full tables, an upper bound of the mean: buckets at
+ * depths below L = ceil(log2(n / K)) hold <= K each, the own bucket <= K. */
+static uint64_t full_contacts_bound(uint64_t n, unsigned k) {
+  unsigned depth = 0;
+  if (n <= (uint64_t)k + 1)
+    return n - 1;
+  while (((n - 1) >> depth) > k)
+    depth++;
+  return (uint64_t)k * (depth + 1);
+}
+
+uint64_t sim_network_estimate_bytes(uint64_t n, unsigned k, sim_tables_kind kind) {
+  /* ids 20, addrs 20, by_id 4, by_addr 4, flags 1, contact_off 8 per node. */
+  const uint64_t per_node = sizeof(dht_id) + sizeof(dht_addr) + 4 + 4 + 1 + 8;
+  uint64_t contacts, scratch_sort = 2 * sizeof(kv) * n, fixed = 1u << 20;
+  if (n == 0)
+    return 0;
+  if (kind == SIM_TABLES_FULL)
+    contacts = n * full_contacts_bound(n, k);
+  else
+    contacts = n * (n - 1 < 4ull * k ? n - 1 : 4ull * k); /* allocated before shrinking */
+  /* Peak: either while sorting (before contacts exist) or with all contacts. */
+  return fixed + per_node * (n + 1) + (scratch_sort > 4 * contacts ? scratch_sort : 4 * contacts);
+}
