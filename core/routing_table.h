@@ -1,6 +1,6 @@
 /* routing_table.h: the BEP 5 k-bucket routing table of one node.
  * Buckets partition the 160-bit ID space into prefix ranges; only the bucket
- * that holds our own ID ever splits. Hard caps: at most 161 buckets of K nodes. */
+ * that holds our own ID ever splits. Hard caps: at most 160 buckets of K nodes. */
 #ifndef DHT_ROUTING_TABLE_H
 #define DHT_ROUTING_TABLE_H
 
@@ -42,7 +42,7 @@ int dht_rt_answered(dht_rt *rt, const dht_id *id);
 
 /* Writes up to count nodes closest to target into out, sorted by XOR distance
  * (IDs are unique in a table, so the order is total). Returns the number written.
- * Cost O(B*K + count log count) with B buckets. */
+ * Cost O(size log count), no allocation. */
 size_t dht_rt_closest(const dht_rt *rt, const dht_id *target, dht_node *out, size_t count);
 
 size_t dht_rt_size(const dht_rt *rt);         /* number of nodes */
