@@ -1,1 +1,758 @@
+/* test_scenario.c: the scenario YAML parser (sim/scenario.c) and the lookups
+ * file reader (sim/workload.c).
+ *
+ * The bad-input corpus lives in tests/scenarios/bad/: NAME.yaml and
+ * NAME.expected, whose first line is the exact message and second line the
+ * error code name (DHT_EINVAL, ...). Paths in messages are relative to the repo
+ * root, so every test chdirs to DHTSIM_SOURCE_DIR first. */
 #include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <criterion/parameterized.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "scenario.h"
+#include "workload.h"
+
+#define ERRLEN 1024
+#define BIG_LIMIT "1099511627776" /* 1 TiB: memory checks never trip */
+
+static void to_root(void) {
+  cr_assert(eq(int, chdir(DHTSIM_SOURCE_DIR), 0));
+  unsetenv("DHTSIM_MEMORY_LIMIT");
+}
+
+/* ---- the corpus -------------------------------------------------------------- */
+
+typedef struct corpus_case {
+  char name[48];
+} corpus_case;
+
+static corpus_case corpus[] = {
+  {"alias"},
+  {"alpha_65"},
+  {"alpha_negative"},
+  {"alpha_zero"},
+  {"complex_key"},
+  {"control_in_name"},
+  {"dead_fraction_one"},
+  {"deep_nesting"},
+  {"drop_above_one"},
+  {"drop_negative"},
+  {"duplicate_key"},
+  {"empty"},
+  {"empty_value"},
+  {"float_for_integer"},
+  {"hex_number"},
+  {"huge_nodes"},
+  {"k_zero"},
+  {"lookups_and_file"},
+  {"median_zero"},
+  {"multiple_documents"},
+  {"name_empty"},
+  {"nan"},
+  {"nodes_one"},
+  {"non_numeric"},
+  {"non_utf8"},
+  {"nul_byte"},
+  {"only_comments"},
+  {"quoted_number"},
+  {"rate_zero"},
+  {"scalar_mapping"},
+  {"section_scalar"},
+  {"section_sequence"},
+  {"seed_overflow"},
+  {"slow_multiplier_below_one"},
+  {"sweep"},
+  {"syntax_error"},
+  {"tab_indent"},
+  {"tag"},
+  {"timeout_zero"},
+  {"top_level_scalar"},
+  {"top_level_sequence"},
+  {"topology_and_nodes"},
+  {"typo_key"},
+  {"uniform_min_gt_max"},
+  {"unknown_enum"},
+  {"unknown_nested_key"},
+  {"unknown_top_key"},
+  {"unterminated_flow"},
+};
+
+static int code_from_name(const char *s) {
+  static const struct {
+    const char *name;
+    int code;
+  } codes[] = {
+    {"DHT_ENOMEM", DHT_ENOMEM}, {"DHT_EINVAL", DHT_EINVAL}, {"DHT_ENOENT", DHT_ENOENT},
+    {"DHT_ERANGE", DHT_ERANGE}, {"DHT_EIO", DHT_EIO},       {"DHT_ETOOBIG", DHT_ETOOBIG},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(codes); i++)
+    if (strcmp(s, codes[i].name) == 0)
+      return codes[i].code;
+  cr_fail("unknown error code name '%s'", s);
+  return 0;
+}
+
+static void assert_cleared(const sim_scenario *sc) {
+  cr_assert(eq(ptr, sc->path, NULL));
+  cr_assert(eq(ptr, sc->name, NULL));
+  cr_assert(eq(ptr, sc->network.topology, NULL));
+  cr_assert(eq(ptr, sc->workload.lookups_file, NULL));
+}
+
+ParameterizedTestParameters(corpus, bad) {
+  return cr_make_param_array(corpus_case, corpus, G_N_ELEMENTS(corpus));
+}
+
+ParameterizedTest(corpus_case *c, corpus, bad) {
+  to_root();
+  char *path = g_strdup_printf("tests/scenarios/bad/%s.yaml", c->name);
+  char *exp_path = g_strdup_printf("tests/scenarios/bad/%s.expected", c->name);
+  char *contents = NULL;
+  cr_assert(g_file_get_contents(exp_path, &contents, NULL, NULL), "cannot read %s", exp_path);
+  char **lines = g_strsplit(contents, "\n", -1);
+  cr_assert(ne(ptr, lines[0], NULL));
+  cr_assert(ne(ptr, lines[1], NULL), "%s: expected two lines", exp_path);
+
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_load(&sc, path, err, sizeof err);
+  cr_expect(eq(str, err, lines[0]));
+  cr_expect(eq(int, rc, code_from_name(lines[1])));
+  cr_expect(eq(ptr, strchr(err, '\n'), NULL));
+  assert_cleared(&sc);
+
+  g_strfreev(lines);
+  g_free(contents);
+  g_free(exp_path);
+  g_free(path);
+}
+
+/* Every corpus file is listed above and has its .expected, and vice versa. */
+Test(corpus, complete) {
+  to_root();
+  GDir *d = g_dir_open("tests/scenarios/bad", 0, NULL);
+  cr_assert(ne(ptr, d, NULL));
+  size_t yaml = 0, expected = 0;
+  const char *f;
+  while ((f = g_dir_read_name(d)) != NULL) {
+    bool is_yaml = g_str_has_suffix(f, ".yaml"), is_exp = g_str_has_suffix(f, ".expected");
+    cr_expect(is_yaml || is_exp, "stray file %s in tests/scenarios/bad", f);
+    char *base = g_strndup(f, strlen(f) - (is_yaml ? 5 : is_exp ? 9 : 0));
+    bool listed = false;
+    for (size_t i = 0; i < G_N_ELEMENTS(corpus); i++)
+      listed = listed || strcmp(corpus[i].name, base) == 0;
+    cr_expect(listed, "%s is not in the corpus list of test_scenario.c", f);
+    yaml += is_yaml;
+    expected += is_exp;
+    g_free(base);
+  }
+  g_dir_close(d);
+  cr_expect(eq(sz, yaml, G_N_ELEMENTS(corpus)));
+  cr_expect(eq(sz, expected, G_N_ELEMENTS(corpus)));
+  cr_expect(ge(sz, G_N_ELEMENTS(corpus), 20));
+}
+
+Test(corpus, missing_file) {
+  to_root();
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_load(&sc, "tests/scenarios/bad/no_such_file.yaml", err, sizeof err);
+  cr_assert(eq(int, rc, DHT_ENOENT));
+  cr_assert(eq(str, err, "tests/scenarios/bad/no_such_file.yaml: cannot open: No such file or directory"));
+  assert_cleared(&sc);
+}
+
+Test(corpus, directory) {
+  to_root();
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_load(&sc, "tests/scenarios/bad", err, sizeof err);
+  cr_assert(eq(int, rc, DHT_EIO));
+  cr_assert(eq(str, err, "tests/scenarios/bad: cannot read: Is a directory"));
+}
+
+/* ---- good files ------------------------------------------------------------------ */
+
+static void assert_defaults(const sim_scenario *sc) {
+  cr_assert(eq(u64, sc->seed, 1));
+  cr_assert(eq(u64, sc->network.nodes, 100));
+  cr_assert(eq(int, (int)sc->network.tables, (int)SIM_TABLES_RANDOM));
+  cr_assert(eq(ptr, sc->network.topology, NULL));
+  cr_assert(eq(int, (int)sc->latency.model, (int)SIM_LATENCY_CONSTANT));
+  cr_assert(eq(u64, sc->latency.delay_us, 50000));
+  cr_assert(eq(u64, sc->latency.min_us, 10000));
+  cr_assert(eq(u64, sc->latency.max_us, 100000));
+  cr_assert(eq(u64, sc->latency.median_us, 50000));
+  cr_assert(eq(dbl, sc->latency.sigma, 0.5));
+  cr_assert(eq(dbl, sc->latency.slow_fraction, 0.0));
+  cr_assert(eq(dbl, sc->latency.slow_multiplier, 10.0));
+  cr_assert(eq(dbl, sc->loss.request_drop, 0.0));
+  cr_assert(eq(dbl, sc->loss.response_drop, 0.0));
+  cr_assert(eq(dbl, sc->loss.dead_fraction, 0.0));
+  cr_assert(eq(int, (int)sc->lookup.strategy, (int)DHT_LOOKUP_ROUNDS));
+  cr_assert(eq(uint, sc->lookup.alpha, 3));
+  cr_assert(eq(uint, sc->lookup.k, 8));
+  cr_assert(eq(u64, sc->lookup.timeout_us, 2000000));
+  cr_assert(eq(u64, sc->workload.lookups, 100));
+  cr_assert(eq(u32, sc->workload.planted_peers, 5));
+  cr_assert(eq(u32, sc->workload.plant_at, 8));
+  cr_assert(eq(int, (int)sc->workload.arrival, (int)SIM_ARRIVAL_SEQUENTIAL));
+  cr_assert(eq(dbl, sc->workload.rate_per_s, 10.0));
+  cr_assert(eq(ptr, sc->workload.lookups_file, NULL));
+}
+
+Test(good, defaults_function) {
+  sim_scenario sc;
+  memset(&sc, 0xa5, sizeof sc);
+  sim_scenario_defaults(&sc);
+  assert_defaults(&sc);
+  cr_assert(eq(ptr, sc.path, NULL));
+  cr_assert(eq(ptr, sc.name, NULL));
+}
+
+Test(good, empty_mapping_is_all_defaults) {
+  to_root();
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_load(&sc, "tests/scenarios/good/defaults.yaml", err, sizeof err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(str, err, ""));
+  cr_assert(eq(str, sc.path, "tests/scenarios/good/defaults.yaml"));
+  cr_assert(eq(str, sc.name, "defaults"));
+  assert_defaults(&sc);
+  sim_scenario_clear(&sc);
+  assert_cleared(&sc);
+  assert_defaults(&sc);
+}
+
+Test(good, every_key) {
+  to_root();
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_load(&sc, "tests/scenarios/good/every_key.yaml", err, sizeof err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(str, sc.name, "every-key"));
+  cr_assert(eq(u64, sc.seed, UINT64_MAX));
+  cr_assert(eq(u64, sc.network.nodes, 1000));
+  cr_assert(eq(int, (int)sc.network.tables, (int)SIM_TABLES_FULL));
+  cr_assert(eq(ptr, sc.network.topology, NULL));
+  cr_assert(eq(int, (int)sc.latency.model, (int)SIM_LATENCY_LOGNORMAL));
+  cr_assert(eq(u64, sc.latency.delay_us, 12346));
+  cr_assert(eq(u64, sc.latency.min_us, 500));
+  cr_assert(eq(u64, sc.latency.max_us, 250000));
+  cr_assert(eq(u64, sc.latency.median_us, 40000));
+  cr_assert(eq(dbl, sc.latency.sigma, 0.8));
+  cr_assert(eq(dbl, sc.latency.slow_fraction, 0.25));
+  cr_assert(eq(dbl, sc.latency.slow_multiplier, 4.5));
+  cr_assert(eq(dbl, sc.loss.request_drop, 0.1));
+  cr_assert(eq(dbl, sc.loss.response_drop, 0.2));
+  cr_assert(eq(dbl, sc.loss.dead_fraction, 0.05));
+  cr_assert(eq(int, (int)sc.lookup.strategy, (int)DHT_LOOKUP_PIPELINED));
+  cr_assert(eq(uint, sc.lookup.alpha, 64));
+  cr_assert(eq(uint, sc.lookup.k, 20));
+  cr_assert(eq(u64, sc.lookup.timeout_us, 1500500));
+  cr_assert(eq(u64, sc.workload.lookups, 1000));
+  cr_assert(eq(u32, sc.workload.planted_peers, 0));
+  cr_assert(eq(u32, sc.workload.plant_at, 3));
+  cr_assert(eq(int, (int)sc.workload.arrival, (int)SIM_ARRIVAL_POISSON));
+  cr_assert(eq(dbl, sc.workload.rate_per_s, 2.5));
+  cr_assert(eq(ptr, sc.workload.lookups_file, NULL));
+  sim_scenario_clear(&sc);
+}
+
+/* Flow style, quotes, BOM, explicit document markers, range edges. */
+Test(good, edges) {
+  to_root();
+  setenv("DHTSIM_MEMORY_LIMIT", BIG_LIMIT, 1);
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_load(&sc, "tests/scenarios/good/edges.yaml", err, sizeof err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(str, sc.name, "caf\xc3\xa9 \xe2\x9c\x93"));
+  cr_assert(eq(u64, sc.seed, 0));
+  cr_assert(eq(u64, sc.network.nodes, 2));
+  cr_assert(eq(int, (int)sc.latency.model, (int)SIM_LATENCY_UNIFORM));
+  cr_assert(eq(u64, sc.latency.min_us, 0));
+  cr_assert(eq(u64, sc.latency.max_us, 1)); /* 0.5 us rounds to 1 */
+  cr_assert(eq(dbl, sc.latency.sigma, 5.0));
+  cr_assert(eq(dbl, sc.latency.slow_fraction, 1.0));
+  cr_assert(eq(dbl, sc.latency.slow_multiplier, 1000.0));
+  cr_assert(eq(dbl, sc.loss.request_drop, 1.0));
+  cr_assert(eq(dbl, sc.loss.response_drop, 0.001));
+  cr_assert(eq(dbl, sc.loss.dead_fraction, 0.999));
+  cr_assert(eq(uint, sc.lookup.alpha, 1));
+  cr_assert(eq(uint, sc.lookup.k, 256));
+  cr_assert(eq(u64, sc.lookup.timeout_us, 3600000000ull));
+  cr_assert(eq(u64, sc.workload.lookups, 1000000000));
+  cr_assert(eq(u32, sc.workload.planted_peers, 1000));
+  cr_assert(eq(u32, sc.workload.plant_at, 256)); /* defaults to lookup.k */
+  cr_assert(eq(dbl, sc.workload.rate_per_s, 1000000.0));
+  sim_scenario_clear(&sc);
+}
+
+Test(good, repo_scenarios) {
+  to_root();
+  setenv("DHTSIM_MEMORY_LIMIT", BIG_LIMIT, 1);
+  static const char *const files[] = {"baseline", "lossy", "large", "million"};
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    char *path = g_strdup_printf("scenarios/%s.yaml", files[i]);
+    sim_scenario sc;
+    char err[ERRLEN];
+    int rc = sim_scenario_load(&sc, path, err, sizeof err);
+    cr_assert(eq(int, rc, 0), "%s", err);
+    cr_assert(eq(str, sc.name, (char *)files[i]));
+    sim_scenario_clear(&sc);
+    g_free(path);
+  }
+}
+
+/* The seed's setting, exactly. */
+Test(good, baseline) {
+  to_root();
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_load(&sc, "scenarios/baseline.yaml", err, sizeof err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(u64, sc.network.nodes, 100));
+  cr_assert(eq(int, (int)sc.network.tables, (int)SIM_TABLES_RANDOM));
+  cr_assert(eq(int, (int)sc.latency.model, (int)SIM_LATENCY_CONSTANT));
+  cr_assert(eq(dbl, sc.loss.request_drop, 0.0));
+  cr_assert(eq(dbl, sc.loss.response_drop, 0.0));
+  cr_assert(eq(dbl, sc.loss.dead_fraction, 0.0));
+  cr_assert(eq(int, (int)sc.lookup.strategy, (int)DHT_LOOKUP_ROUNDS));
+  cr_assert(eq(uint, sc.lookup.alpha, 3));
+  cr_assert(eq(uint, sc.lookup.k, 8));
+  cr_assert(eq(u64, sc.workload.lookups, 100));
+  cr_assert(eq(u32, sc.workload.planted_peers, 5));
+  cr_assert(eq(u32, sc.workload.plant_at, 8));
+  sim_scenario_clear(&sc);
+}
+
+static int parse_str(sim_scenario *sc, const char *path, const char *yaml, char *err) {
+  return sim_scenario_parse(sc, path, yaml, strlen(yaml), err, ERRLEN);
+}
+
+Test(good, milliseconds_round_to_nearest_microsecond) {
+  sim_scenario sc;
+  char err[ERRLEN];
+  cr_assert(eq(int, parse_str(&sc, "m.yaml", "latency: {delay_ms: 0.0004}", err), 0), "%s", err);
+  cr_assert(eq(u64, sc.latency.delay_us, 0));
+  sim_scenario_clear(&sc);
+  cr_assert(eq(int, parse_str(&sc, "m.yaml", "latency: {delay_ms: 0.0015}", err), 0), "%s", err);
+  cr_assert(eq(u64, sc.latency.delay_us, 2));
+  sim_scenario_clear(&sc);
+  cr_assert(eq(int, parse_str(&sc, "m.yaml", "latency: {delay_ms: 1e3}", err), 0), "%s", err);
+  cr_assert(eq(u64, sc.latency.delay_us, 1000000));
+  sim_scenario_clear(&sc);
+  cr_assert(eq(int, parse_str(&sc, "m.yaml", "latency: {delay_ms: 3600000}", err), 0), "%s", err);
+  cr_assert(eq(u64, sc.latency.delay_us, 3600000000ull));
+  sim_scenario_clear(&sc);
+}
+
+Test(good, name_from_path) {
+  sim_scenario sc;
+  char err[ERRLEN];
+  cr_assert(eq(int, parse_str(&sc, "a/b/x.yml", "{}", err), 0), "%s", err);
+  cr_assert(eq(str, sc.name, "x"));
+  sim_scenario_clear(&sc);
+  cr_assert(eq(int, parse_str(&sc, "plain", "{}", err), 0), "%s", err);
+  cr_assert(eq(str, sc.name, "plain"));
+  sim_scenario_clear(&sc);
+  cr_assert(eq(int, parse_str(&sc, "dir/s.yaml", "name: 123", err), 0), "%s", err);
+  cr_assert(eq(str, sc.name, "123"));
+  cr_assert(eq(str, sc.path, "dir/s.yaml"));
+  sim_scenario_clear(&sc);
+}
+
+/* ---- relative paths ------------------------------------------------------------- */
+
+Test(paths, relative_to_the_scenario_folder) {
+  to_root();
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_load(&sc, "tests/scenarios/good/files.yaml", err, sizeof err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(str, sc.network.topology, "tests/scenarios/good/topo.txt"));
+  cr_assert(eq(str, sc.workload.lookups_file, "tests/scenarios/good/../lookups/good.txt"));
+  cr_assert(eq(u64, sc.network.nodes, 100)); /* unused with a topology */
+  sim_scenario_clear(&sc);
+
+  /* The resolved lookups file is readable from here. */
+  cr_assert(eq(int, sim_scenario_load(&sc, "tests/scenarios/good/files.yaml", err, sizeof err), 0));
+  sim_lookup_spec *specs = NULL;
+  size_t n = 0;
+  cr_assert(eq(int, sim_lookups_load(sc.workload.lookups_file, 100, &specs, &n, err, sizeof err), 0), "%s", err);
+  cr_assert(eq(sz, n, 5));
+  g_free(specs);
+  sim_scenario_clear(&sc);
+}
+
+Test(paths, same_folder_and_absolute) {
+  to_root();
+  cr_assert(eq(int, chdir("tests/scenarios/good"), 0));
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_load(&sc, "files.yaml", err, sizeof err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(str, sc.network.topology, "topo.txt"));
+  cr_assert(eq(str, sc.workload.lookups_file, "../lookups/good.txt"));
+  sim_scenario_clear(&sc);
+
+  rc = parse_str(&sc, "/srv/scen/x.yaml", "network: {topology: t.txt}\nworkload: {lookups_file: /abs/l.txt}", err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(str, sc.network.topology, "/srv/scen/t.txt"));
+  cr_assert(eq(str, sc.workload.lookups_file, "/abs/l.txt"));
+  sim_scenario_clear(&sc);
+}
+
+/* ---- memory limit --------------------------------------------------------------- */
+
+Test(memory, limit_from_environment_blames_nodes) {
+  setenv("DHTSIM_MEMORY_LIMIT", "1048576", 1);
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = parse_str(&sc, "mem.yaml", "network:\n  nodes: 100000\n  tables: full\n", err);
+  cr_assert(eq(int, rc, DHT_ETOOBIG));
+  cr_assert(g_str_has_prefix(err, "mem.yaml:2:10: network.nodes: 100000 nodes with full tables (K 8) and 100 lookups "
+                                  "need an estimated "),
+            "%s", err);
+  cr_assert(g_str_has_suffix(err, ", more than the DHTSIM_MEMORY_LIMIT of 1.0 MiB"), "%s", err);
+  assert_cleared(&sc);
+
+  /* Same scenario, enough memory. */
+  setenv("DHTSIM_MEMORY_LIMIT", BIG_LIMIT, 1);
+  rc = parse_str(&sc, "mem.yaml", "network:\n  nodes: 100000\n  tables: full\n", err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  sim_scenario_clear(&sc);
+}
+
+Test(memory, limit_blames_lookups) {
+  setenv("DHTSIM_MEMORY_LIMIT", "1073741824", 1);
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = parse_str(&sc, "mem.yaml", "network: {nodes: 2}\nworkload: {lookups: 1000000000}\n", err);
+  cr_assert(eq(int, rc, DHT_ETOOBIG));
+  cr_assert(eq(str, err,
+               "mem.yaml:2:21: workload.lookups: 2 nodes with random tables (K 8) and 1000000000 lookups need an "
+               "estimated 29.8 GiB, more than the DHTSIM_MEMORY_LIMIT of 1.0 GiB"));
+}
+
+Test(memory, limit_without_position) {
+  setenv("DHTSIM_MEMORY_LIMIT", "1", 1);
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = parse_str(&sc, "mem.yaml", "{}", err);
+  cr_assert(eq(int, rc, DHT_ETOOBIG));
+  cr_assert(g_str_has_prefix(err, "mem.yaml: network.nodes: 100 nodes with random tables (K 8) and 100 lookups"),
+            "%s", err);
+  cr_assert(g_str_has_suffix(err, "more than the DHTSIM_MEMORY_LIMIT of 1 bytes"), "%s", err);
+}
+
+Test(memory, range_error_before_estimate) {
+  setenv("DHTSIM_MEMORY_LIMIT", "1", 1);
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = parse_str(&sc, "mem.yaml", "network:\n  nodes: 1000000000000\n", err);
+  cr_assert(eq(int, rc, DHT_EINVAL));
+  cr_assert(eq(str, err, "mem.yaml:2:10: network.nodes: expected an integer from 2 to 16777216, got '1000000000000'"));
+}
+
+Test(memory, bad_variable) {
+  setenv("DHTSIM_MEMORY_LIMIT", "12G", 1);
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = parse_str(&sc, "mem.yaml", "{}", err);
+  cr_assert(eq(int, rc, DHT_EINVAL));
+  cr_assert(eq(str, err, "mem.yaml: DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '12G'"));
+  setenv("DHTSIM_MEMORY_LIMIT", "", 1); /* empty: unset */
+  cr_assert(eq(int, parse_str(&sc, "mem.yaml", "{}", err), 0), "%s", err);
+  sim_scenario_clear(&sc);
+}
+
+/* ---- robustness ------------------------------------------------------------------ */
+
+/* Any input: a return code from the list, a one-line message naming the path on
+ * failure, nothing allocated on failure (the sanitizer build checks leaks). */
+static void check_any(const char *data, size_t len) {
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_parse(&sc, "fuzz.yaml", data, len, err, sizeof err);
+  if (rc == 0) {
+    cr_assert(eq(str, err, ""));
+    cr_assert(ne(ptr, sc.name, NULL));
+    cr_assert(ge(u64, sc.network.nodes, 2));
+    cr_assert(le(u64, sc.network.nodes, SIM_NODES_MAX));
+    cr_assert(le(u64, sc.latency.min_us, sc.latency.max_us));
+    sim_scenario_clear(&sc);
+    return;
+  }
+  cr_assert(rc == DHT_EINVAL || rc == DHT_ETOOBIG || rc == DHT_ENOMEM, "rc %d", rc);
+  cr_assert(g_str_has_prefix(err, "fuzz.yaml"), "%s", err);
+  cr_assert(eq(ptr, strchr(err, '\n'), NULL), "%s", err);
+  assert_cleared(&sc);
+}
+
+Test(robust, huge_scalars) {
+  setenv("DHTSIM_MEMORY_LIMIT", BIG_LIMIT, 1);
+  size_t n = 4u << 20;
+  GString *s = g_string_new("name: ");
+  for (size_t i = 0; i < n; i++)
+    g_string_append_c(s, 'x');
+  check_any(s->str, s->len);
+  g_string_assign(s, "");
+  for (size_t i = 0; i < n; i++)
+    g_string_append_c(s, 'k');
+  g_string_append(s, ": 1\n");
+  check_any(s->str, s->len);
+  /* libyaml allows implicit keys of up to 1024 characters. */
+  g_string_assign(s, "");
+  for (size_t i = 0; i < 1000; i++)
+    g_string_append_c(s, 'k');
+  g_string_append(s, ": 1\n");
+  sim_scenario sc;
+  char err[ERRLEN];
+  int rc = sim_scenario_parse(&sc, "fuzz.yaml", s->str, s->len, err, sizeof err);
+  cr_assert(eq(int, rc, DHT_EINVAL));
+  cr_assert(eq(str, err, "fuzz.yaml:1:1: unknown key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' at the top "
+                         "level (expected one of: name, seed, network, latency, loss, lookup, workload)"));
+  g_string_assign(s, "seed: ");
+  for (size_t i = 0; i < 100000; i++)
+    g_string_append_c(s, '9');
+  check_any(s->str, s->len);
+  g_string_free(s, TRUE);
+}
+
+Test(robust, deep_nesting) {
+  size_t depth = 200000;
+  GString *s = g_string_new("");
+  for (size_t i = 0; i < depth; i++)
+    g_string_append_c(s, '[');
+  check_any(s->str, s->len);
+  g_string_assign(s, "network:\n  nodes: ");
+  for (size_t i = 0; i < depth; i++)
+    g_string_append(s, "{a: ");
+  check_any(s->str, s->len);
+  g_string_assign(s, "");
+  for (size_t i = 0; i < 1000; i++)
+    g_string_append_printf(s, "%*sa:\n", (int)(2 * i), "");
+  check_any(s->str, s->len);
+  g_string_free(s, TRUE);
+}
+
+Test(robust, anchors_aliases_tags) {
+  static const char *const inputs[] = {
+    "&top {seed: 1}",
+    "network: &n {nodes: 10}\nlookup: *n\n",
+    "a: &a [*a]\n",
+    "<<: {seed: 1}\n",
+    "lookup: {<<: *x}\n",
+    "!!map {seed: 1}",
+    "network: !custom {nodes: 10}",
+    "seed: !!str 1",
+    "!!str seed: 1",
+    "*a : 1",
+    "%YAML 1.1\n---\nseed: 2\n",
+    "%TAG ! tag:example.com,2000:\n---\nseed: !foo 2\n",
+    "seed: 1\n...\n---\n",
+    "? seed\n: 3\n",
+    "seed: |\n  12\n",
+    "seed: >\n  12\n",
+    "name: 'it''s'\n",
+    "name: \"\\u0000\"\n",
+    "name: \"\\x80\"\n",
+    "\xff\xfe" "s\0e\0e\0d\0:\0 \0" "1\0",
+    "\xfe\xff\0s\0e\0e\0d\0:\0 \0" "1",
+    "seed: 1 # comment\n# end",
+    "{seed: 1, seed: 1}",
+    "[{seed: 1}]",
+    "- - - -",
+    "seed: [1, 2",
+    "\t",
+    "'",
+    "\"",
+    "{",
+    "}",
+    "? ? ? ?",
+    "&a &b seed: 1",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(inputs); i++) {
+    size_t len = strlen(inputs[i]);
+    if (inputs[i][0] == '\xff' || inputs[i][0] == '\xfe')
+      len = 16;
+    check_any(inputs[i], len);
+  }
+}
+
+/* Deterministic mutation fuzzing of the good files and the corpus. */
+Test(robust, mutations) {
+  to_root();
+  setenv("DHTSIM_MEMORY_LIMIT", BIG_LIMIT, 1);
+  static const char *const seeds[] = {
+    "tests/scenarios/good/every_key.yaml", "tests/scenarios/good/edges.yaml", "tests/scenarios/good/files.yaml",
+    "tests/scenarios/bad/syntax_error.yaml", "tests/scenarios/bad/alias.yaml", "scenarios/lossy.yaml",
+  };
+  static const char alphabet[] = "{}[]:,-?&*!|>'\"#%@` \n\t0123456789.eE+-_xyz\xc3\xa9\xff\x00~";
+  uint64_t state = 42;
+  for (size_t si = 0; si < G_N_ELEMENTS(seeds); si++) {
+    char *orig = NULL;
+    size_t olen = 0;
+    cr_assert(g_file_get_contents(seeds[si], &orig, &olen, NULL));
+    for (int round = 0; round < 400; round++) {
+      char *buf = g_malloc(olen + 16);
+      memcpy(buf, orig, olen);
+      size_t len = olen;
+      int edits = 1 + (int)(dht_splitmix64(&state) % 4);
+      for (int e = 0; e < edits && len > 0; e++) {
+        uint64_t r = dht_splitmix64(&state);
+        size_t pos = (size_t)(r % len);
+        char ch = alphabet[(r >> 32) % (sizeof alphabet - 1)];
+        switch ((r >> 48) % 4) {
+        case 0: buf[pos] = ch; break;                                            /* replace */
+        case 1: memmove(buf + pos, buf + pos + 1, len - pos - 1); len--; break;  /* delete */
+        case 2: memmove(buf + pos + 1, buf + pos, len - pos); buf[pos] = ch; len++; break; /* insert */
+        default: len = pos; break;                                               /* truncate */
+        }
+      }
+      check_any(buf, len);
+      g_free(buf);
+    }
+    g_free(orig);
+  }
+}
+
+/* ---- lookups files ----------------------------------------------------------------- */
+
+static int load_lookups(const char *name, uint32_t n_nodes, sim_lookup_spec **specs, size_t *n, char *err) {
+  char *path = g_strdup_printf("tests/scenarios/lookups/%s.txt", name);
+  int rc = sim_lookups_load(path, n_nodes, specs, n, err, ERRLEN);
+  g_free(path);
+  return rc;
+}
+
+Test(lookups, good_file) {
+  to_root();
+  sim_lookup_spec *specs = NULL;
+  size_t n = 0;
+  char err[ERRLEN], hex[DHT_ID_HEXLEN + 1];
+  int rc = load_lookups("good", 100, &specs, &n, err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(sz, n, 5));
+  static const struct {
+    uint32_t start;
+    const char *hex;
+  } want[] = {
+    {0, "0000000000000000000000000000000000000000"},
+    {99, "ffffffffffffffffffffffffffffffffffffffff"},
+    {42, "0123456789abcdefabcdef0123456789abcdef01"},
+    {7, "00112233445566778899aabbccddeeff00112233"},
+    {8, "00112233445566778899aabbccddeeff00112234"}, /* no final newline */
+  };
+  for (size_t i = 0; i < n; i++) {
+    cr_assert(eq(u32, specs[i].start, want[i].start));
+    dht_id_to_hex(&specs[i].target, hex);
+    cr_assert(eq(str, hex, (char *)want[i].hex));
+  }
+  g_free(specs);
+
+  rc = load_lookups("many", 100, &specs, &n, err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(sz, n, 100));
+  cr_assert(eq(u32, specs[99].start, 99));
+  g_free(specs);
+
+  rc = load_lookups("long_comment", 2, &specs, &n, err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(sz, n, 1));
+  g_free(specs);
+}
+
+typedef struct lookups_case {
+  char name[32];
+  uint32_t n_nodes;
+  int rc;
+  char msg[200];
+} lookups_case;
+
+static lookups_case lookups_cases[] = {
+  {"bad_index", 100, DHT_EINVAL,
+   "tests/scenarios/lookups/bad_index.txt:2: bad start node index 'x1' (expected a decimal integer)"},
+  {"negative_index", 100, DHT_EINVAL,
+   "tests/scenarios/lookups/negative_index.txt:1: bad start node index '-1' (expected a decimal integer)"},
+  {"plus_index", 100, DHT_EINVAL,
+   "tests/scenarios/lookups/plus_index.txt:1: bad start node index '+1' (expected a decimal integer)"},
+  {"index_overflow", 100, DHT_EINVAL,
+   "tests/scenarios/lookups/index_overflow.txt:1: start node index 18446744073709551616 is out of range (the "
+   "network has 100 nodes: 0 to 99)"},
+  {"index_range", 100, DHT_EINVAL,
+   "tests/scenarios/lookups/index_range.txt:2: start node index 100 is out of range (the network has 100 nodes: 0 "
+   "to 99)"},
+  {"index_range", 0, DHT_EINVAL,
+   "tests/scenarios/lookups/index_range.txt:1: start node index 1 is out of range (the network has no nodes)"},
+  {"bad_hex", 100, DHT_EINVAL,
+   "tests/scenarios/lookups/bad_hex.txt:1: bad target '000000000000000000000000000000000000000g' (expected 40 hex "
+   "digits)"},
+  {"short_hex", 100, DHT_EINVAL,
+   "tests/scenarios/lookups/short_hex.txt:1: bad target '000000000000000000000000000000000000000' (expected 40 hex "
+   "digits)"},
+  {"one_field", 100, DHT_EINVAL,
+   "tests/scenarios/lookups/one_field.txt:2: expected 2 fields '<start node index> <target: 40 hex digits>', got 1"},
+  {"trailing", 100, DHT_EINVAL, "tests/scenarios/lookups/trailing.txt:1: unexpected text 'extra' after the target"},
+  {"comments_only", 100, DHT_EINVAL,
+   "tests/scenarios/lookups/comments_only.txt: no lookups in the file (only blank lines and comments)"},
+  {"empty", 100, DHT_EINVAL, "tests/scenarios/lookups/empty.txt: no lookups in the file (only blank lines and comments)"},
+  {"long_line", 100, DHT_EINVAL, "tests/scenarios/lookups/long_line.txt:1: line too long (more than 512 bytes)"},
+  {"no_such_file", 100, DHT_ENOENT, "tests/scenarios/lookups/no_such_file.txt: cannot open: No such file or directory"},
+};
+
+ParameterizedTestParameters(lookups, bad) {
+  return cr_make_param_array(lookups_case, lookups_cases, G_N_ELEMENTS(lookups_cases));
+}
+
+ParameterizedTest(lookups_case *c, lookups, bad) {
+  to_root();
+  sim_lookup_spec *specs = (sim_lookup_spec *)&specs; /* must be reset */
+  size_t n = 77;
+  char err[ERRLEN];
+  int rc = load_lookups(c->name, c->n_nodes, &specs, &n, err);
+  cr_assert(eq(int, rc, c->rc));
+  cr_assert(eq(str, err, c->msg));
+  cr_assert(eq(ptr, specs, NULL));
+  cr_assert(eq(sz, n, 0));
+}
+
+Test(lookups, memory_limit) {
+  to_root();
+  /* 24-byte specs: 1000 bytes hold 41 of them; many.txt has 100. */
+  cr_assert(eq(sz, sizeof(sim_lookup_spec), 24));
+  setenv("DHTSIM_MEMORY_LIMIT", "1000", 1);
+  sim_lookup_spec *specs = NULL;
+  size_t n = 0;
+  char err[ERRLEN];
+  int rc = load_lookups("many", 100, &specs, &n, err);
+  cr_assert(eq(int, rc, DHT_ETOOBIG));
+  cr_assert(eq(str, err,
+               "tests/scenarios/lookups/many.txt:42: 42 lookups need 1008 bytes, more than the DHTSIM_MEMORY_LIMIT "
+               "of 1000 bytes"));
+  cr_assert(eq(ptr, specs, NULL));
+  setenv("DHTSIM_MEMORY_LIMIT", "2400", 1); /* exactly 100 */
+  rc = load_lookups("many", 100, &specs, &n, err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(sz, n, 100));
+  g_free(specs);
+}
+
+Test(lookups, directory) {
+  to_root();
+  sim_lookup_spec *specs = NULL;
+  size_t n = 0;
+  char err[ERRLEN];
+  int rc = sim_lookups_load("tests/scenarios/lookups", 100, &specs, &n, err, sizeof err);
+  cr_assert(eq(int, rc, DHT_EIO));
+  cr_assert(eq(str, err, "tests/scenarios/lookups: cannot read: Is a directory"));
+}
