@@ -22,12 +22,13 @@
 
 #include "error.h"
 #include "routing_table.h"
+#include "sim.h"
 
 /* Scenario files are small; anything bigger is not one (and would otherwise be
  * read into memory whole). */
 #define SCENARIO_FILE_MAX (16u * 1024u * 1024u)
-/* Estimated bytes kept per lookup of the workload (its result record). */
-#define SCENARIO_BYTES_PER_LOOKUP 32u
+/* Bytes kept per lookup of the workload: its result record and one slot of the statistics scratch. */
+#define SCENARIO_BYTES_PER_LOOKUP ((uint64_t)sizeof(sim_lookup_result) + sizeof(uint64_t))
 /* Shown values are cut to this many bytes in messages. */
 #define SHOW_MAX 40
 #define MS_MAX 3600000.0 /* one hour */

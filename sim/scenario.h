@@ -55,7 +55,7 @@ typedef struct sim_scenario {
   } lookup;
 
   struct {
-    uint64_t lookups;        /* default 100; 1..10^9; ignored with lookups_file */
+    uint64_t lookups;        /* default 100; 1..10^9; giving it with lookups_file is an error */
     uint32_t planted_peers;  /* peers planted per target; default 5; 0 = random targets, no peers */
     uint32_t plant_at;       /* closest nodes holding them; default K; >= 1 */
     sim_arrival arrival;     /* default sequential */
