@@ -152,7 +152,7 @@ static int cmd_run(int argc, char **argv) {
   sim_summary sum;
   progress prog = {0};
   char err[1024];
-  double t0;
+  double t0, run_s;
   int rc, status = 0;
 
   for (int i = 0; i < argc; i++) {
@@ -211,20 +211,12 @@ static int cmd_run(int argc, char **argv) {
   opt.progress = on_progress;
   opt.progress_user = &prog;
   rc = sim_run(&sc, &opt, &res, err, sizeof err);
+  run_s = now_s() - t0;
   if (rc < 0) {
     fprintf(stderr, "%s\n", err);
     sim_scenario_clear(&sc);
     /* Input files named by the scenario are part of the scenario. */
     return rc == DHT_ENOMEM || rc == DHT_EIO ? EXIT_RUNTIME : EXIT_USAGE;
-  }
-  if (perf) {
-    struct rusage ru;
-    double dt = now_s() - t0;
-    getrusage(RUSAGE_SELF, &ru);
-    fprintf(stderr, "perf: wall %.3f s, %" PRIu64 " events (%.0f events/s), %zu lookups (%.0f lookups/s), "
-                    "peak RSS %.1f MiB\n",
-            dt, res.counters.events, dt > 0 ? (double)res.counters.events / dt : 0.0, res.n_lookups,
-            dt > 0 ? (double)res.n_lookups / dt : 0.0, (double)ru.ru_maxrss / 1024.0);
   }
   if (sim_summary_compute(&sum, &sc, opt.seed_set ? opt.seed : sc.seed, &res) < 0) {
     fprintf(stderr, "dhtsim: out of memory computing the summary\n");
@@ -240,6 +232,16 @@ static int cmd_run(int argc, char **argv) {
   if (rc < 0 || fflush(stdout) != 0) {
     fprintf(stderr, "dhtsim: cannot write to standard output: %s\n", strerror(errno));
     status = EXIT_RUNTIME;
+  }
+  if (perf) {
+    /* After stdout is flushed, so that the two streams do not interleave on a terminal. */
+    struct rusage ru;
+    double dt = run_s;
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "perf: wall %.3f s, %" PRIu64 " events (%.0f events/s), %zu lookups (%.0f lookups/s), "
+                    "peak RSS %.1f MiB\n",
+            dt, res.counters.events, dt > 0 ? (double)res.counters.events / dt : 0.0, res.n_lookups,
+            dt > 0 ? (double)res.n_lookups / dt : 0.0, (double)ru.ru_maxrss / 1024.0);
   }
   if (out_dir != NULL && (write_file(out_dir, "summary.json", w_summary_json, &sum) < 0 ||
                           write_file(out_dir, "summary.csv", w_summary_csv, &sum) < 0 ||

@@ -88,8 +88,8 @@ static int io(FILE *f) { return ferror(f) ? DHT_EIO : 0; }
 static double ms(double us) { return us / 1000.0; }
 
 static void table_row(FILE *f, const char *name, const char *unit, const sim_dist *d, double scale) {
-  fprintf(f, "  %-22s %10.3f %10.3f %10.3f %10.3f %10.3f  %s\n", name, d->mean * scale, (double)d->p50 * scale,
-          (double)d->p95 * scale, (double)d->p99 * scale, (double)d->max * scale, unit);
+  fprintf(f, "  %-22s %10.3f %10.3f %10.3f %10.3f %10.3f%s%s\n", name, d->mean * scale, (double)d->p50 * scale,
+          (double)d->p95 * scale, (double)d->p99 * scale, (double)d->max * scale, *unit ? "  " : "", unit);
 }
 
 int sim_write_table(FILE *f, const sim_summary *s) {
