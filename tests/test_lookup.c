@@ -432,6 +432,45 @@ Test(lookup_convergence, does_not_query_nodes_farther_than_k_closest_responding)
   mock_table_free(t);
 }
 
+/* Beyond the seed: K far nodes are queried, closest first; only the last one
+ * to answer names a close node. K have then responded, but an unqueried
+ * candidate is closer than the K-th: the lookup must go on, query it, and
+ * rank it first (the farthest far node drops out of the K closest). */
+Test(lookup_convergence, continues_while_a_closer_candidate_is_unqueried) {
+  SETUP();
+  dht_node far_n[K];
+  for (unsigned i = 0; i < K; i++) {
+    far_n[i] = mock_node_random(&rng, 10, 1, 0, i, 6881);
+    far_n[i].id.b[0] = (uint8_t)((far_n[i].id.b[0] & 0x7f) | (~target.b[0] & 0x80));
+  }
+  qsort(far_n, K, sizeof *far_n, by_distance);
+  dht_node near = mock_node_random(&rng, 10, 0, 0, 1, 6881);
+  memcpy(near.id.b, target.b, 10);
+  mock_table *t = mock_table_new();
+  for (unsigned i = 0; i < K; i++)
+    mock_table_set(t, &far_n[i].addr, TOKEN4, 4, NULL, 0, &near, i == K - 1 ? 1 : 0);
+  mock_table_set(t, &near.addr, TOKEN4, 4, NULL, 0, NULL, 0);
+  for (int s = 0; s < N_STRATS; s++) {
+    for (unsigned alpha = 1; alpha <= K; alpha++) {
+      dht_lookup *l = new_lookup(STRATS[s], alpha, K);
+      cr_assert(eq(int, dht_lookup_seed(l, far_n, K), DHT_OK));
+      mock_sync_log log = {0};
+      mock_run_sync(l, mock_table_responder, t, &log);
+      cr_assert(mock_sync_log_queried(&log, &near.addr), "%s alpha=%u: closer node not queried",
+                strat_name(STRATS[s]), alpha);
+      cr_assert(eq(sz, dht_lookup_queried_count(l), K + 1));
+      dht_node closest[K];
+      cr_assert(eq(sz, dht_lookup_closest(l, closest, K), K));
+      assert_node_eq(&closest[0], &near);
+      for (size_t i = 1; i < K; i++)
+        assert_node_eq(&closest[i], &far_n[i - 1]);
+      mock_sync_log_clear(&log);
+      dht_lookup_free(l);
+    }
+  }
+  mock_table_free(t);
+}
+
 /* ===========================================================================
  * Error handling (4)
  * ========================================================================= */
@@ -631,6 +670,37 @@ Test(lookup_dedup, handles_nodes_with_same_address_but_different_ids) {
   }
 }
 
+/* Beyond the seed: the first ID seen for an address is the one queried,
+ * also when the later one arrives before the address is queried (in the same
+ * answer, or among the seeds). */
+Test(lookup_dedup, first_seen_id_wins_for_an_unqueried_address) {
+  SETUP();
+  dht_node a = mock_node_random(&rng, 10, 0, 0, 1, 6881);
+  dht_node x[3];
+  for (int i = 0; i < 3; i++)
+    x[i] = mock_node_random(&rng, 10, 0, 0, 9, 6881); /* one address, three IDs */
+  dht_node y1 = mock_node_random(&rng, 10, 0, 0, 10, 6881);
+  dht_node y2 = y1;
+  dht_id_random(&y2.id, &rng);
+  dht_node seeds[3] = {a, y1, y2};
+  for (int s = 0; s < N_STRATS; s++) {
+    dht_lookup *l = new_lookup(STRATS[s], 1, K);
+    cr_assert(eq(int, dht_lookup_seed(l, seeds, 3), DHT_OK));
+    fixed f = {.r = {.token = TOKEN4, .token_len = 4, .nodes = x, .n_nodes = 3}};
+    mock_sync_log log = {0};
+    mock_run_sync(l, fixed_responder, &f, &log);
+    cr_assert(eq(sz, log.n_queried, 3));
+    for (size_t i = 0; i < log.n_queried; i++) {
+      if (dht_addr_eq(&log.queried[i].addr, &x[0].addr))
+        assert_node_eq(&log.queried[i], &x[0]);
+      if (dht_addr_eq(&log.queried[i].addr, &y1.addr))
+        assert_node_eq(&log.queried[i], &y1);
+    }
+    mock_sync_log_clear(&log);
+    dht_lookup_free(l);
+  }
+}
+
 /* ===========================================================================
  * Edge cases (6)
  * ========================================================================= */
@@ -786,6 +856,16 @@ static void assert_well_formed(const dht_lookup *l, const mock_net *net, size_t 
   size_t nc = dht_lookup_closest(l, closest, DHT_K_MAX);
   cr_assert(le(sz, nc, k));
   assert_sorted_by_distance(closest, nc);
+  /* Every responder left a token: closest = the k closest of them. */
+  size_t nt = dht_lookup_token_count(l);
+  dht_node *resp = g_new(dht_node, nt + 1);
+  for (size_t i = 0; i < nt; i++)
+    dht_lookup_token_at(l, i, &resp[i], NULL, NULL);
+  qsort(resp, nt, sizeof *resp, by_distance);
+  cr_assert(eq(sz, nc, nt < k ? nt : k));
+  for (size_t i = 0; i < nc; i++)
+    assert_node_eq(&closest[i], &resp[i]);
+  g_free(resp);
   for (size_t i = 0; i < dht_lookup_token_count(l); i++) {
     dht_node node;
     const uint8_t *tok, *tok2;
@@ -849,11 +929,15 @@ Test(lookup_mock_network, finds_planted_peers_in_the_network) {
 }
 
 /* 50 seeded lookups (new infohash, planted peers and start node each) on a
- * 50-node network with 30% loss. Measured with the default seed: 50/50
- * lookups found the planted peers under both strategies (loss only removes
- * some of the K holders and paths; 50 nodes leave many). The bound, 80%, is
- * well below that but fails if loss handling breaks (e.g. failures stalling
- * or ending the lookup early). */
+ * 50-node network with 30% loss (failures reported after a 5-step timeout).
+ * Measured over 31 base seeds (the default and 1..30): 49 or 50 of 50
+ * lookups found planted peers, under both strategies (about 30% of queries
+ * failed). The bound, 90% (45/50), is comfortably below that.
+ * Peers sit at 8 of the 50 nodes, so finding them is easy; the lookup's
+ * reach is measured too: the fraction of the true K closest returned was
+ * 0.64..0.73 over base seeds 0..20 (each is lost to this lookup with p=0.3,
+ * so ~0.7 is the ceiling). A lookup that gives up on the first failure
+ * scored 0.36..0.55; the bound is 0.58. */
 Test(lookup_mock_network, handles_packet_loss_gracefully) {
   SETUP();
   mock_net *net = mock_net_new(50, dht_rng_next(&rng));
@@ -865,7 +949,7 @@ Test(lookup_mock_network, handles_packet_loss_gracefully) {
   for (int s = 0; s < N_STRATS; s++) {
     dht_lookup_config cfg = {.alpha = ALPHA, .k = K, .strategy = STRATS[s]};
     int found = 0;
-    size_t failures = 0, queries = 0;
+    size_t failures = 0, queries = 0, hits = 0;
     for (int run = 0; run < RUNS; run++) {
       dht_id_random(&target, &rng);
       mock_net_plant_peers(net, &target, planted, 5, K);
@@ -875,6 +959,14 @@ Test(lookup_mock_network, handles_packet_loss_gracefully) {
       size_t np;
       dht_lookup_peers(l, &np);
       found += np > 0;
+      /* How many of the true K closest (the querier excluded) were returned. */
+      size_t truth[K];
+      dht_node got[K];
+      size_t nt = mock_net_closest(net, &target, K, &net->nodes[start].node.id, truth);
+      size_t ng = dht_lookup_closest(l, got, K);
+      for (size_t a = 0; a < nt; a++)
+        for (size_t b = 0; b < ng; b++)
+          hits += dht_addr_eq(&net->nodes[truth[a]].node.addr, &got[b].addr);
       failures += st.failures;
       queries += st.queries;
       cr_assert(eq(sz, st.dup_queries, 0));
@@ -882,12 +974,16 @@ Test(lookup_mock_network, handles_packet_loss_gracefully) {
       assert_well_formed(l, net, start, planted, 5, K);
       dht_lookup_free(l);
     }
-    cr_log_info("30%% loss, %s: found peers in %d/%d lookups; %zu/%zu queries failed",
-                strat_name(STRATS[s]), found, RUNS, failures, queries);
+    double accuracy = (double)hits / (RUNS * K);
+    cr_log_info("30%% loss, %s: found peers in %d/%d lookups; %zu/%zu queries failed; "
+                "%.3f of the true K closest returned",
+                strat_name(STRATS[s]), found, RUNS, failures, queries, accuracy);
     /* The loss is real: about 30% of queries failed. */
     cr_assert(gt(sz, failures * 5, queries), "loss not applied");
-    cr_assert(ge(int, found, RUNS * 8 / 10), "%s: found in only %d/%d", strat_name(STRATS[s]),
+    cr_assert(ge(int, found, RUNS * 9 / 10), "%s: found in only %d/%d", strat_name(STRATS[s]),
               found, RUNS);
+    cr_assert(ge(dbl, accuracy, 0.58), "%s: only %.3f of the K closest", strat_name(STRATS[s]),
+              accuracy);
   }
   mock_net_free(net);
 }
@@ -1038,10 +1134,8 @@ Test(lookup_pipelined, rounds_is_the_hop_depth) {
     mock_run_sync(l, mock_table_responder, t, NULL);
     /* 8 nodes, k = 8: never converged early, everything is queried. */
     cr_assert(eq(sz, dht_lookup_queried_count(l), DEPTH * PER));
-    if (STRATS[s] == DHT_LOOKUP_PIPELINED)
-      cr_assert(eq(sz, dht_lookup_rounds(l), DEPTH));
-    else
-      cr_assert(eq(sz, dht_lookup_rounds(l), DEPTH)); /* one batch of 2 per level */
+    /* Pipelined: the hop depth. Rounds: one batch per level (2 <= alpha). */
+    cr_assert(eq(sz, dht_lookup_rounds(l), DEPTH), "%s", strat_name(STRATS[s]));
     dht_lookup_free(l);
   }
   mock_table_free(t);
@@ -1311,4 +1405,197 @@ Test(lookup_api, mock_network_invariants) {
     }
   }
   mock_net_free(net);
+}
+
+/* ===========================================================================
+ * Allocation failure: DHT_ENOMEM leaves the lookup unchanged
+ *
+ * malloc/calloc/realloc are interposed in this executable (plain builds
+ * only: the sanitizers own the allocator) with a countdown: after `n`
+ * successful allocations, every further one fails until disarmed. Each
+ * mutating call is retried with n = 0, 1, 2, ... until it succeeds; every
+ * DHT_ENOMEM must leave an identical observable state, and the final result
+ * must equal a run without failures.
+ * ========================================================================= */
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DHTSIM_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(DHTSIM_ASAN)
+#define FAULT_INJECTION 0
+#else
+#define FAULT_INJECTION 1
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+
+static long fail_countdown = -1; /* < 0: never fail */
+static size_t injected;
+
+static bool alloc_fails(void) {
+  if (fail_countdown < 0)
+    return false;
+  if (fail_countdown == 0) {
+    injected++;
+    return true;
+  }
+  fail_countdown--;
+  return false;
+}
+void *malloc(size_t n) { return alloc_fails() ? NULL : __libc_malloc(n); }
+void *calloc(size_t n, size_t size) { return alloc_fails() ? NULL : __libc_calloc(n, size); }
+void *realloc(void *p, size_t n) { return alloc_fails() ? NULL : __libc_realloc(p, n); }
+void free(void *p) { __libc_free(p); }
+#endif
+
+#if FAULT_INJECTION
+/* Every observable of the lookup, as text. */
+static char *describe(const dht_lookup *l) {
+  GString *s = g_string_new(NULL);
+  char a[DHT_ADDR_STRLEN], hex[DHT_ID_HEXLEN + 1];
+  size_t np;
+  const dht_addr *peers = dht_lookup_peers(l, &np);
+  g_string_append_printf(s, "q=%zu r=%zu inf=%u done=%d peers:", dht_lookup_queried_count(l),
+                         dht_lookup_rounds(l), dht_lookup_in_flight(l), dht_lookup_done(l));
+  for (size_t i = 0; i < np; i++)
+    g_string_append_printf(s, " %s", mock_addr_str(&peers[i], a));
+  dht_node closest[DHT_K_MAX];
+  size_t nc = dht_lookup_closest(l, closest, DHT_K_MAX);
+  g_string_append(s, " closest:");
+  for (size_t i = 0; i < nc; i++) {
+    dht_id_to_hex(&closest[i].id, hex);
+    g_string_append_printf(s, " %s@%s", hex, mock_addr_str(&closest[i].addr, a));
+  }
+  g_string_append(s, " tokens:");
+  for (size_t i = 0; i < dht_lookup_token_count(l); i++) {
+    dht_node n;
+    const uint8_t *t;
+    size_t len;
+    dht_lookup_token_at(l, i, &n, &t, &len);
+    g_string_append_printf(s, " %s/%zu/%02x", mock_addr_str(&n.addr, a), len, len ? t[0] : 0);
+  }
+  return g_string_free(s, FALSE);
+}
+
+/* A deterministic answer per queried address: 20 nodes, 30 peers (with
+ * repeats across answers), and some failures. */
+typedef struct det_answer {
+  dht_node nodes[20];
+  dht_addr peers[30];
+  uint8_t token[6];
+} det_answer;
+
+static bool det_respond(const dht_node *q, det_answer *b, dht_lookup_reply *r) {
+  dht_rng rr;
+  dht_rng_init(&rr, dht_addr_hash(&q->addr));
+  if (dht_rng_chance(&rr, 0.15))
+    return false;
+  for (size_t i = 0; i < 20; i++)
+    b->nodes[i] = mock_node_random(&rr, 10, 7, (unsigned)dht_rng_below(&rr, 4),
+                                   (unsigned)dht_rng_below(&rr, 256), 6881);
+  for (size_t i = 0; i < 30; i++)
+    b->peers[i] = mock_addr(172, 20, 0, (unsigned)dht_rng_below(&rr, 200), 1);
+  dht_rng_fill(&rr, b->token, sizeof b->token);
+  *r = (dht_lookup_reply){.token = b->token, .token_len = sizeof b->token, .peers = b->peers,
+                          .n_peers = 30, .nodes = b->nodes, .n_nodes = 20};
+  return true;
+}
+
+enum { OP_SEED, OP_REPLY, OP_FAIL };
+
+/* Runs one mutating call; with inject, retries it with growing countdowns. */
+static int do_op(dht_lookup *l, int op, const dht_node *nodes, size_t n, const dht_addr *from,
+                 const dht_lookup_reply *r, bool inject) {
+  for (long at = 0;; at++) {
+    char *before = inject ? describe(l) : NULL;
+#if FAULT_INJECTION
+    if (inject)
+      fail_countdown = at;
+#endif
+    int rc = op == OP_SEED    ? dht_lookup_seed(l, nodes, n)
+             : op == OP_REPLY ? dht_lookup_reply_from(l, from, r)
+                              : dht_lookup_failed(l, from);
+#if FAULT_INJECTION
+    fail_countdown = -1;
+#endif
+    if (!inject || rc != DHT_ENOMEM) {
+      g_free(before);
+      return rc;
+    }
+    char *after = describe(l);
+    cr_assert(eq(str, after, before), "state changed by a failed call (countdown %ld)", at);
+    g_free(after);
+    g_free(before);
+    cr_assert(lt(long, at, 1000));
+  }
+}
+
+static char *enomem_scenario(dht_lookup_strategy s, bool inject) {
+  dht_rng rr;
+  dht_rng_init(&rr, 42);
+  dht_node seeds[40];
+  for (size_t i = 0; i < 40; i++)
+    seeds[i] = mock_node_random(&rr, 10, 6, 0, (unsigned)i, 6881);
+  dht_lookup_config cfg = {.alpha = 4, .k = K, .strategy = s};
+  dht_lookup *l = NULL;
+  for (long at = 0; l == NULL; at++) {
+#if FAULT_INJECTION
+    if (inject)
+      fail_countdown = at;
+#endif
+    l = dht_lookup_new(&target, &local_id, &cfg);
+#if FAULT_INJECTION
+    fail_countdown = -1;
+#endif
+    cr_assert(l != NULL || inject);
+  }
+  cr_assert(eq(int, do_op(l, OP_SEED, seeds, 40, NULL, NULL, inject), DHT_OK));
+  dht_node out[DHT_ALPHA_MAX];
+  dht_node queue[4096];
+  size_t head = 0, tail = 0;
+  for (;;) {
+    size_t n = dht_lookup_next(l, out, DHT_ALPHA_MAX);
+    cr_assert(le(sz, tail + n, sizeof queue / sizeof queue[0]));
+    for (size_t i = 0; i < n; i++)
+      queue[tail++] = out[i];
+    if (head == tail)
+      break;
+    /* Answer in reverse order inside the pending window, to mix things up. */
+    const dht_node *q = &queue[tail - 1];
+    dht_node qq = *q;
+    memmove(&queue[head + 1], &queue[head], (tail - 1 - head) * sizeof *queue);
+    head++;
+    det_answer b;
+    dht_lookup_reply r;
+    int rc = det_respond(&qq, &b, &r) ? do_op(l, OP_REPLY, NULL, 0, &qq.addr, &r, inject)
+                                      : do_op(l, OP_FAIL, NULL, 0, &qq.addr, NULL, inject);
+    cr_assert(eq(int, rc, DHT_OK));
+  }
+  cr_assert(dht_lookup_done(l));
+  cr_assert(gt(sz, dht_lookup_queried_count(l), 10));
+  char *d = describe(l);
+  dht_lookup_free(l);
+  return d;
+}
+#endif
+
+Test(lookup_api, enomem_leaves_the_lookup_unchanged) {
+  SETUP();
+#if !FAULT_INJECTION
+  cr_skip_test("allocator interposition is off under the sanitizers");
+#else
+  for (int s = 0; s < N_STRATS; s++) {
+    char *ref = enomem_scenario(STRATS[s], false);
+    injected = 0;
+    char *got = enomem_scenario(STRATS[s], true);
+    cr_log_info("%s: %zu allocation failures injected", strat_name(STRATS[s]), injected);
+    cr_assert(gt(sz, injected, 10));
+    cr_assert(eq(str, got, ref), "%s: result differs after ENOMEM retries", strat_name(STRATS[s]));
+    g_free(ref);
+    g_free(got);
+  }
+#endif
 }
