@@ -49,8 +49,7 @@ typedef struct active {
   uint64_t start_us;
   dht_id target;
   uint64_t first_peer_us; /* absolute; UINT64_MAX until a peer arrives */
-  uint32_t *planted;      /* [plant_at] nodes holding peers for target (owned by the runner's pool) */
-  uint32_t n_planted;
+  uint32_t n_planted;     /* nodes holding peers for target: planted_of(runner, slot) */
   uint32_t next_free;
 } active;
 
@@ -65,7 +64,7 @@ typedef struct runner {
 
   active *slots;
   uint32_t n_slots, free_slot;
-  uint32_t *planted_pool; /* n_slots * plant_at */
+  uint32_t *planted_pool; /* n_slots * plant_at; grows, so slots keep no pointer into it */
 
   query *queries;
   uint32_t n_queries, free_query;
@@ -292,8 +291,11 @@ static int slot_alloc(runner *r, uint32_t *out) {
   }
   *out = r->free_slot;
   r->free_slot = r->slots[*out].next_free;
-  r->slots[*out].planted = plant_at > 0 ? r->planted_pool + (size_t)*out * plant_at : NULL;
   return 0;
+}
+
+static uint32_t *planted_of(runner *r, uint32_t slot) {
+  return r->planted_pool + (size_t)slot * r->sc->workload.plant_at;
 }
 
 static int start_lookup(runner *r, uint64_t id) {
@@ -331,7 +333,7 @@ static int start_lookup(runner *r, uint64_t id) {
   a->first_peer_us = UINT64_MAX;
   a->n_planted = 0;
   if (sc->workload.planted_peers > 0)
-    a->n_planted = (uint32_t)sim_network_true_closest(&r->net, &target, 0, a->planted, sc->workload.plant_at);
+    a->n_planted = (uint32_t)sim_network_true_closest(&r->net, &target, 0, planted_of(r, slot), sc->workload.plant_at);
 
   n = sim_network_closest(&r->net, start, &target, idx, r->cfg.k);
   for (size_t i = 0; i < n; i++) {
@@ -343,9 +345,10 @@ static int start_lookup(runner *r, uint64_t id) {
   return pump(r, slot);
 }
 
-static bool holds_peers(const active *a, uint32_t node) {
-  for (uint32_t i = 0; i < a->n_planted; i++) /* O(plant_at) */
-    if (a->planted[i] == node)
+static bool holds_peers(runner *r, uint32_t slot, uint32_t node) {
+  const uint32_t *planted = planted_of(r, slot);
+  for (uint32_t i = 0; i < r->slots[slot].n_planted; i++) /* O(plant_at) */
+    if (planted[i] == node)
       return true;
   return false;
 }
@@ -364,7 +367,7 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
     token[i] = (uint8_t)(t >> (8 * i));
   reply.token = token;
   reply.token_len = sizeof token;
-  if (holds_peers(a, node)) {
+  if (holds_peers(r, slot, node)) {
     reply.peers = r->peers;
     reply.n_peers = r->sc->workload.planted_peers;
     if (a->first_peer_us == UINT64_MAX)
