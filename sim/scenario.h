@@ -20,6 +20,13 @@ typedef enum sim_arrival {
   SIM_ARRIVAL_POISSON = 1,    /* exponential inter-arrival times at rate_per_s */
 } sim_arrival;
 
+/* One swept parameter: a scenario key and the values it takes, in file order. */
+typedef struct sim_sweep_axis {
+  char *key;      /* owned: dotted key as written, e.g. "lookup.alpha" */
+  char **values;  /* owned: [n] scalar texts as written, each valid for the key */
+  size_t n;       /* >= 1 */
+} sim_sweep_axis;
+
 typedef struct sim_scenario {
   char *path;     /* owned; as given */
   char *name;     /* owned; `name:` or the file's base name without .yaml */
@@ -62,6 +69,10 @@ typedef struct sim_scenario {
     double rate_per_s;       /* poisson arrivals per virtual second; default 10; > 0 */
     char *lookups_file;      /* owned, NULL if none; resolved like topology */
   } workload;
+
+  uint32_t replicas;         /* runs per point; default 1; 1..10000 */
+  sim_sweep_axis *sweep;     /* owned, [n_sweep] in file order: the first varies slowest */
+  size_t n_sweep;            /* 0: a single point, the scenario itself */
 } sim_scenario;
 
 /* Fills every field with its default (no allocation). */
@@ -76,5 +87,29 @@ int sim_scenario_load(sim_scenario *sc, const char *path, char *err, size_t errl
 int sim_scenario_parse(sim_scenario *sc, const char *path, const char *data, size_t len, char *err, size_t errlen);
 /* Frees the owned strings; *sc is then defaults-initialised. */
 void sim_scenario_clear(sim_scenario *sc);
+
+/* Number of points of the sweep: the product of the axes' sizes (1 without
+ * sweep). Never 0; bounded at parse time (<= SIM_POINTS_MAX). */
+#define SIM_POINTS_MAX 1000000u
+uint64_t sim_scenario_point_count(const sim_scenario *sc);
+
+/* Point `index` (< point_count) as a scenario: *out is base with the point's
+ * values applied, validated like a parsed file (cross-checks such as
+ * min_ms <= max_ms, and the memory estimate). out->sweep is NULL/0; all other
+ * strings are shared with base (transfer none: never sim_scenario_clear *out,
+ * and do not let it outlive base). Errors: negative code and
+ * "path: point N (lookup.alpha=3 lookup.k=8): message" in err. */
+int sim_scenario_point(const sim_scenario *base, uint64_t index, sim_scenario *out, char *err, size_t errlen);
+
+/* "lookup.alpha=3 lookup.k=8": the point's assignments in axis order, values
+ * as written; "" without sweep. Returns the length, or DHT_ERANGE if n is too small. */
+int sim_scenario_point_label(const sim_scenario *sc, uint64_t index, char *buf, size_t n);
+
+/* The seed of one run. Without a sweep, replica 0 runs with sc->seed itself.
+ * Otherwise it is derived from sc->seed, the point's canonical assignments
+ * (sorted by key, values in canonical form: "0.05" and "5e-2" are the same
+ * point) and the replica number, never from the point's index: adding a point
+ * or a replica never changes the others' numbers. */
+uint64_t sim_scenario_run_seed(const sim_scenario *sc, uint64_t index, uint32_t replica);
 
 #endif
