@@ -570,6 +570,8 @@ size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *
   if (count == 0 || c == 0)
     return 0;
   t64 = id_hi64(target);
+  for (size_t j = 0; j < c; j++) /* the ID loads are the cost: start them all */
+    __builtin_prefetch(&net->ids[cs[j]]);
   for (; m < c && m < count; m++) { /* fill, sifting up */
     size_t i = m;
     uint32_t v = cs[m];
