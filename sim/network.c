@@ -208,8 +208,10 @@ static uint32_t split_at(const sim_network *net, uint32_t lo, uint32_t hi, unsig
 /* ---------------------------------------------------------- sampling */
 
 /* Scratch for drawing m distinct values of [0, s) in random order, m <= cap_m:
- * a partial Fisher-Yates over fy (s <= 4 cap_m) or rejection against a small
- * open-addressing set (s > 4 m: < 4/3 draws per value). O(m) per draw set. */
+ * a partial Fisher-Yates over fy (s <= 4 m) or rejection (s > 4 m: < 4/3 draws
+ * per value) checked against the values so far (m <= 16) or a small
+ * open-addressing set. The membership test never changes the values drawn.
+ * O(m) per set (O(m^2) compares for m <= 16). */
 typedef struct sampler {
   size_t cap_m;
   uint32_t *fy;    /* [4 cap_m] */
@@ -248,6 +250,21 @@ static int sampler_init(sampler *s, size_t cap_m) {
   return DHT_OK;
 }
 
+/* Uniform in [0, s), s > 0: Lemire's multiply-shift with rejection (unbiased,
+ * a division only in the rare rejection path). The tables' only bounded draw. */
+static inline uint32_t below32(dht_rng *r, uint32_t s) {
+  uint64_t m = (uint64_t)(uint32_t)(dht_rng_next(r) >> 32) * s;
+  uint32_t l = (uint32_t)m;
+  if (l < s) {
+    uint32_t t = (uint32_t)(-s) % s; /* 2^32 mod s */
+    while (l < t) {
+      m = (uint64_t)(uint32_t)(dht_rng_next(r) >> 32) * s;
+      l = (uint32_t)m;
+    }
+  }
+  return (uint32_t)(m >> 32);
+}
+
 /* Inserts v; false if already present in the current set. */
 static bool sampler_insert(sampler *s, uint32_t v) {
   uint32_t h = (v * 0x9e3779b1u) >> s->hshift;
@@ -270,11 +287,25 @@ static size_t sample_distinct(sampler *sp, dht_rng *r, uint32_t s, size_t m, uin
     for (uint32_t i = 0; i < s; i++)
       sp->fy[i] = i;
     for (size_t i = 0; i < take; i++) {
-      size_t j = i + (size_t)dht_rng_below(r, s - i);
+      size_t j = i + below32(r, (uint32_t)(s - i));
       uint32_t t = sp->fy[i];
       sp->fy[i] = sp->fy[j];
       sp->fy[j] = t;
       out[i] = sp->fy[i];
+    }
+    return take;
+  }
+  if (take <= 16) { /* few values: a linear membership scan beats hashing */
+    for (size_t i = 0; i < take; i++) {
+      uint32_t v;
+      bool dup;
+      do {
+        v = below32(r, s);
+        dup = false;
+        for (size_t j = 0; j < i; j++)
+          dup |= out[j] == v;
+      } while (dup);
+      out[i] = v;
     }
     return take;
   }
@@ -285,7 +316,7 @@ static size_t sample_distinct(sampler *sp, dht_rng *r, uint32_t s, size_t m, uin
   for (size_t i = 0; i < take; i++) {
     uint32_t v;
     do
-      v = (uint32_t)dht_rng_below(r, s);
+      v = below32(r, s);
     while (!sampler_insert(sp, v));
     out[i] = v;
   }
@@ -397,7 +428,7 @@ typedef struct full_ctx {
   bool fill;       /* false: count into contact_off[x+1]; true: write contacts */
   uint64_t tseed;
   sampler sp;
-  uint32_t *pick;  /* [K] */
+  uint32_t *pos;   /* [160 K]: one node's sampled by_id positions */
   uint32_t path_lo[DHT_ID_BITS + 1], path_hi[DHT_ID_BITS + 1]; /* bucket ranges of depths < d */
 } full_ctx;
 
@@ -416,20 +447,26 @@ static void full_leaf(full_ctx *c, uint32_t lo, uint32_t hi, unsigned d) {
       net->contact_off[x + 1] = cnt;
       continue;
     }
-    uint32_t *dst = net->contacts + net->contact_off[x];
+    uint32_t *dst = net->contacts + net->contact_off[x], *pos = c->pos;
+    size_t np = 0;
     dht_rng r;
     dht_rng_init(&r, dht_seed_derive(c->tseed, x));
+    /* Positions in by_id first, then one gather: the reads of large (shallow)
+     * ranges miss the cache, and batching them lets those misses overlap. */
     for (unsigned i = 0; i < d; i++) {
       uint32_t blo = c->path_lo[i], s = c->path_hi[i] - blo;
       if (s <= k) {
         for (uint32_t j = 0; j < s; j++)
-          *dst++ = net->by_id[blo + j];
+          pos[np++] = blo + j;
       } else {
-        size_t got = sample_distinct(&c->sp, &r, s, k, c->pick);
+        size_t got = sample_distinct(&c->sp, &r, s, k, pos + np);
         for (size_t j = 0; j < got; j++)
-          *dst++ = net->by_id[blo + c->pick[j]];
+          pos[np++] += blo;
       }
     }
+    for (size_t j = 0; j < np; j++)
+      dst[j] = net->by_id[pos[j]];
+    dst += np;
     for (uint32_t q = lo; q < hi; q++)
       if (q != p)
         *dst++ = net->by_id[q];
@@ -467,8 +504,8 @@ static int build_full(sim_network *net, uint64_t seed) {
   c->tseed = dht_seed_derive(seed, NET_STREAM_TABLES);
   if (sampler_init(&c->sp, net->k) < 0)
     goto out;
-  c->pick = g_try_malloc_n(net->k, sizeof *c->pick);
-  if (c->pick == NULL)
+  c->pos = g_try_malloc_n(NET_MAX_CONTACTS(net->k), sizeof *c->pos);
+  if (c->pos == NULL)
     goto out;
   c->fill = false;
   full_visit(c, 0, net->n, 0);
@@ -482,7 +519,7 @@ static int build_full(sim_network *net, uint64_t seed) {
   rc = DHT_OK;
 out:
   sampler_free(&c->sp);
-  g_free(c->pick);
+  g_free(c->pos);
   g_free(c);
   return rc;
 }

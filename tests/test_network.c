@@ -124,6 +124,15 @@ Test(network, tiny_networks) {
   }
 }
 
+/* The generator's bounded draw: Lemire's multiply-shift on the top 32 bits. */
+static uint32_t ref_below(dht_rng *r, uint32_t s) {
+  for (;;) {
+    uint64_t m = (uint64_t)(uint32_t)(dht_rng_next(r) >> 32) * s;
+    if ((uint32_t)m >= (uint32_t)(-s) % s)
+      return (uint32_t)(m >> 32);
+  }
+}
+
 /* The sampling the generator documents: min(m, s) distinct values of [0, s) in
  * random order, by partial Fisher-Yates when s <= 4m, by rejection otherwise. */
 static size_t ref_sample(dht_rng *r, uint32_t s, size_t m, uint32_t *out) {
@@ -134,7 +143,7 @@ static size_t ref_sample(dht_rng *r, uint32_t s, size_t m, uint32_t *out) {
     for (uint32_t i = 0; i < s; i++)
       fy[i] = i;
     for (size_t i = 0; i < take; i++) {
-      size_t j = i + (size_t)dht_rng_below(r, s - i);
+      size_t j = i + ref_below(r, s - (uint32_t)i);
       uint32_t tmp = fy[i];
       fy[i] = fy[j];
       fy[j] = tmp;
@@ -147,7 +156,7 @@ static size_t ref_sample(dht_rng *r, uint32_t s, size_t m, uint32_t *out) {
     uint32_t v;
     bool dup;
     do {
-      v = (uint32_t)dht_rng_below(r, s);
+      v = ref_below(r, s);
       dup = false;
       for (size_t j = 0; j < i; j++)
         dup |= out[j] == v;
