@@ -12,6 +12,7 @@ const char *dht_strerror(int err) {
   case DHT_EEXIST: return "already exists";
   case DHT_EIO: return "input/output error";
   case DHT_ETOOBIG: return "too large for available memory";
+  case DHT_ECANCELED: return "canceled";
   default: return "unknown error";
   }
 }

@@ -13,6 +13,7 @@ enum {
   DHT_EEXIST = -6,    /* already present */
   DHT_EIO = -7,       /* an I/O operation failed (sim/ only) */
   DHT_ETOOBIG = -8,   /* would need more memory than allowed (sim/ only) */
+  DHT_ECANCELED = -9, /* stopped on request (a signal) before completion (sim/ only) */
 };
 
 /* Returns a static string (transfer none) for any code, "unknown error" otherwise. */

@@ -1,9 +1,11 @@
-/* main.c: the dhtsim command: run / validate / export-topology a scenario.
- * Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad scenario. */
+/* main.c: the dhtsim command: run / validate / export-topology / merge / plot.
+ * Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad scenario,
+ * 128 + signal number when stopped by SIGINT or SIGTERM. */
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +14,22 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "plot.h"
 #include "scenario.h"
 #include "sim.h"
 #include "stats.h"
+#include "sweep.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
     "Usage:\n"
-    "  dhtsim run SCENARIO [--seed N] [--lookups N] [--out DIR] [--format table|csv|json] [--perf]\n"
+    "  dhtsim run SCENARIO [--seed N] [--lookups N] [--out DIR] [--format table|csv|json]\n"
+    "                      [-j N] [--shard I/N] [--resume] [--dry-run] [--perf]\n"
     "  dhtsim validate SCENARIO\n"
     "  dhtsim export-topology SCENARIO FILE\n"
+    "  dhtsim merge --out DIR SHARD_DIR...\n"
+    "  dhtsim plot OUTDIR [--scripts DIR] [--format png|svg|both]\n"
     "  dhtsim --help | --version\n";
 
 static const char help_text[] =
@@ -30,19 +37,29 @@ static const char help_text[] =
     "(BEP 5) iterative get_peers lookup. The same scenario and seed give byte-identical output.\n"
     "\n"
     "Commands:\n"
-    "  run SCENARIO          simulate the scenario (a YAML file) and print its statistics\n"
+    "  run SCENARIO          simulate the scenario (a YAML file): every point of its sweep,\n"
+    "                        `replicas` times each, and print the statistics\n"
     "  validate SCENARIO     check a scenario file and exit (0 valid, 2 invalid)\n"
     "  export-topology SCENARIO FILE\n"
     "                        build the scenario's network and write it as a dhtsim-topology v1 file\n"
+    "  merge --out DIR SHARD_DIR...\n"
+    "                        join the outputs of `run --shard` into DIR, as one unsharded run writes them\n"
+    "  plot OUTDIR           draw the plots of a run's output with gnuplot (PNG and SVG in OUTDIR)\n"
     "\n"
     "Options of run:\n"
     "  --seed N              use seed N instead of the scenario's seed\n"
-    "  --lookups N           run N lookups instead of workload.lookups\n"
-    "  --out DIR             also write DIR/summary.json, DIR/summary.csv and DIR/lookups.csv\n"
+    "  --lookups N           run N lookups per run instead of workload.lookups\n"
+    "  --out DIR             write summary.csv, summary.json, runs.csv, lookups.csv (and parts/) into DIR\n"
     "  --format FMT          stdout format: table (default), csv or json\n"
+    "  -j, --jobs N          run points and replicas on N threads (default: number of processors);\n"
+    "                        the output is the same for every N\n"
+    "  --shard I/N           run only the points whose index is I modulo N (0 <= I < N); join with merge\n"
+    "  --resume              with --out: skip the points already finished in DIR\n"
+    "  --dry-run             print the expanded sweep and its memory estimate, simulate nothing\n"
     "  --perf                print wall-clock figures (run time, events/s, peak memory) to stderr\n"
     "\n"
-    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad scenario.\n"
+    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad scenario,\n"
+    "130/143 stopped by SIGINT/SIGTERM (finished points are kept in --out DIR; rerun with --resume).\n"
     "The scenario format, the statistics and the output files are documented in README.md.\n";
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -72,24 +89,75 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Progress on stderr: only on a terminal, and only once the run has lasted a second. */
+/* ---- signals: the first SIGINT/SIGTERM asks the run to stop cleanly ---- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) {
+  if (stop_signal != 0) {
+    /* A second signal: the user insists. */
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+  stop_signal = sig;
+}
+
+static void install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- progress on stderr: only on a terminal, only once a run lasted a second ---- */
+
 typedef struct progress {
   double t0, last;
   bool tty, shown;
+  GMutex lock;
 } progress;
 
-static void on_progress(void *user, uint64_t done, uint64_t total) {
+static bool progress_due(progress *p, bool final, double *t) {
+  if (!p->tty)
+    return false;
+  *t = now_s();
+  if (*t - p->t0 < 1.0 || (*t - p->last < 0.2 && !final))
+    return false;
+  p->last = *t;
+  p->shown = true;
+  return true;
+}
+
+static void on_lookups(void *user, uint64_t done, uint64_t total) {
   progress *p = user;
   double t;
-  if (!p->tty || (done % 64 != 0 && done != total))
+  if ((done % 64 != 0 && done != total) || !progress_due(p, done == total, &t))
     return;
-  t = now_s();
-  if (t - p->t0 < 1.0 || (t - p->last < 0.2 && done != total))
-    return;
-  p->last = t;
-  p->shown = true;
-  fprintf(stderr, "\r  %" PRIu64 " / %" PRIu64 " lookups (%.0f%%), %.1f s", done, total,
+  fprintf(stderr, "\r  %" PRIu64 " / %" PRIu64 " lookups (%.0f%%), %.1f s elapsed", done, total,
           total ? 100.0 * (double)done / (double)total : 100.0, t - p->t0);
+  if (done == total)
+    fputc('\n', stderr);
+}
+
+static void on_runs(void *user, uint64_t done, uint64_t total) {
+  progress *p = user;
+  double t, el;
+  char bar[31];
+  size_t fill;
+  if (!progress_due(p, done == total, &t))
+    return;
+  el = t - p->t0;
+  fill = total ? (size_t)(30.0 * (double)done / (double)total) : 30;
+  memset(bar, '#', fill);
+  memset(bar + fill, '.', 30 - fill);
+  bar[30] = '\0';
+  fprintf(stderr, "\r  [%s] %" PRIu64 "/%" PRIu64 " runs, %.0f s elapsed", bar, done, total, el);
+  if (done > 0 && done < total)
+    fprintf(stderr, ", ~%.0f s left ", el / (double)done * (double)(total - done));
+  else
+    fputs("            ", stderr);
   if (done == total)
     fputc('\n', stderr);
 }
@@ -104,67 +172,66 @@ static int load_scenario(sim_scenario *sc, const char *path) {
   return 0;
 }
 
-/* Writes one output file via a temporary name and rename, so that a reader never sees half a file. */
-typedef int (*writer_fn)(FILE *f, const void *data);
-
-static int write_file(const char *dir, const char *name, writer_fn fn, const void *data) {
-  char *path = g_build_filename(dir, name, NULL);
-  char *tmp = g_strdup_printf("%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  int rc = 0;
-  if (f == NULL) {
-    fprintf(stderr, "dhtsim: cannot write %s: %s\n", tmp, strerror(errno));
-    rc = -1;
-    goto out;
-  }
-  rc = fn(f, data);
-  if (fflush(f) != 0 || rc < 0)
-    rc = -1;
-  if (fclose(f) != 0)
-    rc = -1;
-  if (rc < 0) {
-    fprintf(stderr, "dhtsim: cannot write %s: %s\n", tmp, strerror(errno));
-    g_remove(tmp);
-  } else if (g_rename(tmp, path) != 0) {
-    fprintf(stderr, "dhtsim: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
-    g_remove(tmp);
-    rc = -1;
-  }
-out:
-  g_free(tmp);
-  g_free(path);
-  return rc;
+/* Exit status for a failed run: problems of the input are usage errors. */
+static int exit_for(int rc) {
+  return rc == DHT_ENOMEM || rc == DHT_EIO ? EXIT_RUNTIME : EXIT_USAGE;
 }
 
-static int w_summary_json(FILE *f, const void *s) { return sim_write_summary_json(f, s); }
-static int w_summary_csv(FILE *f, const void *s) {
-  int rc = sim_write_summary_csv_header(f);
-  return rc < 0 ? rc : sim_write_summary_csv_row(f, s);
+static int dry_run(const sim_scenario *sc, const sim_sweep_options *o) {
+  uint64_t points = sim_scenario_point_count(sc), peak = 0, runs = 0;
+  unsigned jobs = o->jobs ? o->jobs : g_get_num_processors();
+  uint64_t *big = g_new0(uint64_t, jobs);
+  char err[1024], label[1024];
+  printf("dhtsim: scenario %s, seed %" PRIu64 ": %" PRIu64 " points x %" PRIu32 " replicas\n", sc->name, sc->seed,
+         points, sc->replicas);
+  printf("  %-6s %-48s %12s %14s\n", "point", "parameters", "nodes", "est. memory");
+  for (uint64_t p = 0; p < points; p++) {
+    sim_scenario pt;
+    uint64_t bytes;
+    if (o->shard_count > 1 && p % o->shard_count != o->shard_index)
+      continue;
+    if (sim_scenario_point(sc, p, &pt, err, sizeof err) < 0) {
+      fprintf(stderr, "%s\n", err);
+      g_free(big);
+      return EXIT_USAGE;
+    }
+    sim_scenario_point_label(sc, p, label, sizeof label);
+    bytes = sim_sweep_estimate_bytes(&pt, o->lookups);
+    runs += sc->replicas;
+    /* Peak with `jobs` runs at once: the sum of the `jobs` largest. */
+    for (unsigned j = 0; j < jobs; j++)
+      if (bytes > big[j]) {
+        uint64_t t = big[j];
+        big[j] = bytes;
+        bytes = t;
+      }
+    printf("  %-6" PRIu64 " %-48s %12" PRIu64 " %11.1f MiB\n", p, label[0] ? label : "(scenario)",
+           pt.network.topology ? 0 : pt.network.nodes, (double)sim_sweep_estimate_bytes(&pt, o->lookups) / 1048576.0);
+  }
+  for (unsigned j = 0; j < jobs; j++)
+    peak += big[j];
+  printf("\n  %" PRIu64 " runs on %u threads; estimated peak memory %.1f MiB\n", runs, jobs,
+         (double)peak / 1048576.0);
+  g_free(big);
+  return 0;
 }
-static int w_lookups_csv(FILE *f, const void *r) { return sim_write_lookups_csv(f, r); }
 
 static int cmd_run(int argc, char **argv) {
-  const char *path = NULL, *out_dir = NULL, *format = "table";
-  sim_options opt = {0};
-  bool perf = false;
+  const char *path = NULL, *format = "table";
+  sim_sweep_options o = {0};
+  bool perf = false, dry = false, seed_set = false;
+  uint64_t seed = 0;
   sim_scenario sc;
-  sim_results res;
-  sim_summary sum;
+  sim_sweep_report rep;
   progress prog = {0};
   char err[1024];
   double t0, run_s;
   int rc, status = 0;
 
   for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    const char *val = NULL;
-    if (strcmp(a, "--seed") == 0 || strcmp(a, "--lookups") == 0 || strcmp(a, "--out") == 0 ||
-        strcmp(a, "--format") == 0) {
-      if (i + 1 >= argc)
-        return usage_error("option %s needs a value", a);
-      val = argv[++i];
-    } else if (strncmp(a, "--", 2) == 0 && strchr(a, '=') != NULL) {
-      static char name[64];
+    const char *a = argv[i], *val = NULL;
+    char name[64];
+    if (strncmp(a, "--", 2) == 0 && strchr(a, '=') != NULL) {
       size_t n = (size_t)(strchr(a, '=') - a);
       if (n >= sizeof name)
         return usage_error("unknown option %s", a);
@@ -172,20 +239,45 @@ static int cmd_run(int argc, char **argv) {
       name[n] = '\0';
       val = a + n + 1;
       a = name;
+    } else if (strcmp(a, "--seed") == 0 || strcmp(a, "--lookups") == 0 || strcmp(a, "--out") == 0 ||
+               strcmp(a, "--format") == 0 || strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0 ||
+               strcmp(a, "--shard") == 0) {
+      if (i + 1 >= argc)
+        return usage_error("option %s needs a value", a);
+      val = argv[++i];
     }
     if (strcmp(a, "--seed") == 0) {
-      if (!parse_u64(val, &opt.seed))
+      if (!parse_u64(val, &seed))
         return usage_error("--seed expects an unsigned integer, got '%s'", val);
-      opt.seed_set = true;
+      seed_set = true;
     } else if (strcmp(a, "--lookups") == 0) {
-      if (!parse_u64(val, &opt.lookups) || opt.lookups == 0 || opt.lookups > 1000000000)
+      if (!parse_u64(val, &o.lookups) || o.lookups == 0 || o.lookups > 1000000000)
         return usage_error("--lookups expects an integer from 1 to 1000000000, got '%s'", val);
     } else if (strcmp(a, "--out") == 0) {
-      out_dir = val;
+      o.out_dir = val;
     } else if (strcmp(a, "--format") == 0) {
       if (strcmp(val, "table") != 0 && strcmp(val, "csv") != 0 && strcmp(val, "json") != 0)
         return usage_error("--format expects table, csv or json, got '%s'", val);
       format = val;
+    } else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0) {
+      uint64_t j;
+      if (!parse_u64(val, &j) || j == 0 || j > 1024)
+        return usage_error("-j expects a number of threads from 1 to 1024, got '%s'", val);
+      o.jobs = (unsigned)j;
+    } else if (strcmp(a, "--shard") == 0) {
+      char *slash = strchr(val, '/');
+      uint64_t si, sn;
+      char *left = slash ? g_strndup(val, (size_t)(slash - val)) : NULL;
+      bool ok = slash && parse_u64(left, &si) && parse_u64(slash + 1, &sn) && sn >= 1 && sn <= 1000000 && si < sn;
+      g_free(left);
+      if (!ok)
+        return usage_error("--shard expects I/N with 0 <= I < N, got '%s'", val);
+      o.shard_index = (uint32_t)si;
+      o.shard_count = (uint32_t)sn;
+    } else if (strcmp(a, "--resume") == 0 && val == NULL) {
+      o.resume = true;
+    } else if (strcmp(a, "--dry-run") == 0 && val == NULL) {
+      dry = true;
     } else if (strcmp(a, "--perf") == 0 && val == NULL) {
       perf = true;
     } else if (a[0] == '-' && a[1] != '\0') {
@@ -198,57 +290,68 @@ static int cmd_run(int argc, char **argv) {
   }
   if (path == NULL)
     return usage_error("%s", "run needs a SCENARIO file");
+  if (o.resume && o.out_dir == NULL)
+    return usage_error("%s", "--resume needs --out DIR");
   if (load_scenario(&sc, path) < 0)
     return EXIT_USAGE;
-  if (out_dir != NULL && g_mkdir_with_parents(out_dir, 0777) != 0) {
-    fprintf(stderr, "dhtsim: cannot create output folder %s: %s\n", out_dir, strerror(errno));
+  if (seed_set)
+    sc.seed = seed;
+  if (dry) {
+    status = dry_run(&sc, &o);
     sim_scenario_clear(&sc);
-    return EXIT_RUNTIME;
+    return status;
   }
 
+  install_signals();
   prog.tty = isatty(STDERR_FILENO);
   prog.t0 = prog.last = t0 = now_s();
-  opt.progress = on_progress;
-  opt.progress_user = &prog;
-  rc = sim_run(&sc, &opt, &res, err, sizeof err);
+  o.stop = &stop_signal;
+  o.runs_progress = on_runs;
+  o.lookups_progress = on_lookups;
+  o.progress_user = &prog;
+  rc = sim_sweep_run(&sc, &o, &rep, err, sizeof err);
   run_s = now_s() - t0;
+  if (prog.shown && rep.done < rep.selected)
+    fputc('\n', stderr);
   if (rc < 0) {
     fprintf(stderr, "%s\n", err);
-    sim_scenario_clear(&sc);
-    /* Input files named by the scenario are part of the scenario. */
-    return rc == DHT_ENOMEM || rc == DHT_EIO ? EXIT_RUNTIME : EXIT_USAGE;
-  }
-  if (sim_summary_compute(&sum, &sc, opt.seed_set ? opt.seed : sc.seed, &res) < 0) {
-    fprintf(stderr, "dhtsim: out of memory computing the summary\n");
-    status = EXIT_RUNTIME;
+    status = exit_for(rc);
     goto out;
   }
   if (strcmp(format, "csv") == 0)
-    rc = sim_write_summary_csv_header(stdout) < 0 ? -1 : sim_write_summary_csv_row(stdout, &sum);
+    rc = sim_sweep_write_summary_csv(stdout, &rep);
   else if (strcmp(format, "json") == 0)
-    rc = sim_write_summary_json(stdout, &sum);
+    rc = sim_sweep_write_summary_json(stdout, &sc, &rep);
+  else if (rep.have_single)
+    rc = sim_write_table(stdout, &rep.single);
   else
-    rc = sim_write_table(stdout, &sum);
+    rc = sim_sweep_write_table(stdout, &sc, &rep);
   if (rc < 0 || fflush(stdout) != 0) {
-    fprintf(stderr, "dhtsim: cannot write to standard output: %s\n", strerror(errno));
+    fprintf(stderr, "dhtsim: cannot write to standard output: %s\n", g_strerror(errno));
     status = EXIT_RUNTIME;
   }
   if (perf) {
     /* After stdout is flushed, so that the two streams do not interleave on a terminal. */
     struct rusage ru;
-    double dt = run_s;
     getrusage(RUSAGE_SELF, &ru);
-    fprintf(stderr, "perf: wall %.3f s, %" PRIu64 " events (%.0f events/s), %zu lookups (%.0f lookups/s), "
-                    "peak RSS %.1f MiB\n",
-            dt, res.counters.events, dt > 0 ? (double)res.counters.events / dt : 0.0, res.n_lookups,
-            dt > 0 ? (double)res.n_lookups / dt : 0.0, (double)ru.ru_maxrss / 1024.0);
+    fprintf(stderr, "perf: wall %.3f s, %" PRIu64 " of %" PRIu64 " points, peak RSS %.1f MiB", run_s, rep.done,
+            rep.selected, (double)ru.ru_maxrss / 1024.0);
+    if (rep.have_single)
+      fprintf(stderr, ", %" PRIu64 " events (%.0f events/s), %" PRIu64 " lookups (%.0f lookups/s)",
+              rep.single.counters.events, run_s > 0 ? (double)rep.single.counters.events / run_s : 0.0,
+              rep.single.lookups, run_s > 0 ? (double)rep.single.lookups / run_s : 0.0);
+    fputc('\n', stderr);
   }
-  if (out_dir != NULL && (write_file(out_dir, "summary.json", w_summary_json, &sum) < 0 ||
-                          write_file(out_dir, "summary.csv", w_summary_csv, &sum) < 0 ||
-                          write_file(out_dir, "lookups.csv", w_lookups_csv, &res) < 0))
-    status = EXIT_RUNTIME;
 out:
-  sim_results_clear(&res);
+  if (rep.interrupted || stop_signal != 0) {
+    fprintf(stderr, "dhtsim: stopped by %s: %" PRIu64 " of %" PRIu64 " points finished", strsignal(stop_signal),
+            rep.done, rep.selected);
+    if (o.out_dir != NULL)
+      fprintf(stderr, " and kept in %s (rerun with --resume to continue)", o.out_dir);
+    fputc('\n', stderr);
+    status = 128 + (stop_signal ? stop_signal : SIGINT);
+  }
+  sim_sweep_report_clear(&rep);
   sim_scenario_clear(&sc);
   return status;
 }
@@ -259,7 +362,8 @@ static int cmd_validate(int argc, char **argv) {
     return usage_error("%s", "validate needs exactly one SCENARIO file");
   if (load_scenario(&sc, argv[0]) < 0)
     return EXIT_USAGE;
-  printf("%s: ok\n", argv[0]);
+  printf("%s: ok (%" PRIu64 " points x %" PRIu32 " replicas)\n", argv[0], sim_scenario_point_count(&sc),
+         sc.replicas);
   sim_scenario_clear(&sc);
   return 0;
 }
@@ -273,6 +377,11 @@ static int cmd_export(int argc, char **argv) {
     return usage_error("%s", "export-topology needs a SCENARIO and an output FILE");
   if (load_scenario(&sc, argv[0]) < 0)
     return EXIT_USAGE;
+  if (sc.n_sweep > 0) {
+    fprintf(stderr, "dhtsim: %s has a sweep: export-topology needs a single network\n", argv[0]);
+    sim_scenario_clear(&sc);
+    return EXIT_USAGE;
+  }
   if (sim_build_network(&sc, sc.seed, &net, err, sizeof err) < 0) {
     fprintf(stderr, "%s\n", err);
     sim_scenario_clear(&sc);
@@ -285,6 +394,37 @@ static int cmd_export(int argc, char **argv) {
   sim_network_clear(&net);
   sim_scenario_clear(&sc);
   return status;
+}
+
+static int cmd_merge(int argc, char **argv) {
+  const char *out = NULL;
+  GPtrArray *dirs = g_ptr_array_new();
+  char err[1024];
+  int rc;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+      out = argv[++i];
+    } else if (strncmp(argv[i], "--out=", 6) == 0) {
+      out = argv[i] + 6;
+    } else if (argv[i][0] == '-') {
+      g_ptr_array_free(dirs, TRUE);
+      return usage_error("merge: unknown option %s", argv[i]);
+    } else {
+      g_ptr_array_add(dirs, argv[i]);
+    }
+  }
+  if (out == NULL || dirs->len == 0) {
+    g_ptr_array_free(dirs, TRUE);
+    return usage_error("%s", "merge needs --out DIR and at least one SHARD_DIR");
+  }
+  rc = sim_sweep_merge(out, (const char *const *)dirs->pdata, dirs->len, err, sizeof err);
+  g_ptr_array_free(dirs, TRUE);
+  if (rc < 0) {
+    fprintf(stderr, "dhtsim merge: %s\n", err);
+    return rc == DHT_EIO || rc == DHT_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+  }
+  printf("dhtsim merge: wrote %s/summary.csv, summary.json, runs.csv, lookups.csv\n", out);
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -306,5 +446,9 @@ int main(int argc, char **argv) {
     return cmd_validate(argc - 2, argv + 2);
   if (strcmp(argv[1], "export-topology") == 0)
     return cmd_export(argc - 2, argv + 2);
+  if (strcmp(argv[1], "merge") == 0)
+    return cmd_merge(argc - 2, argv + 2);
+  if (strcmp(argv[1], "plot") == 0)
+    return sim_plot_main(argc - 2, argv + 2);
   return usage_error("unknown command '%s'", argv[1]);
 }

@@ -72,7 +72,7 @@ typedef struct runner {
   sim_lookup_spec *specs; /* lookups file, or NULL */
   uint64_t total, started, finished;
   dht_addr *peers;        /* planted peer addresses [planted_peers] */
-  dht_node *nodebuf;      /* [k]: scratch for answers */
+  dht_node *nodebuf;      /* [max(k, alpha) + 1]: scratch for answers and for the queries to send */
   uint32_t *idxbuf;       /* [k + 1] */
   sim_results *res;
   const sim_options *opt;
@@ -526,7 +526,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
 
   rc = DHT_ENOMEM;
   res->lookups = g_try_new0(sim_lookup_result, r.total);
-  r.nodebuf = g_try_new(dht_node, (size_t)sc->lookup.k + 1);
+  r.nodebuf = g_try_new(dht_node, (size_t)MAX(sc->lookup.k, sc->lookup.alpha) + 1);
   r.idxbuf = g_try_new(uint32_t, (size_t)sc->lookup.k + 1);
   r.peers = g_try_new(dht_addr, sc->workload.planted_peers + 1u);
   if (res->lookups == NULL || r.nodebuf == NULL || r.idxbuf == NULL || r.peers == NULL)
@@ -544,6 +544,10 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   if ((rc = push(&r, 0, EV_START, 0, r.started++)) < 0)
     goto err;
   while (sim_eq_pop(&r.q, &ev)) {
+    if ((res->counters.events & 4095) == 0 && opt->stop != NULL && *opt->stop) {
+      rc = fail(err, errlen, DHT_ECANCELED, "%s: run stopped before completion", sc->path);
+      goto err_msg_set;
+    }
     g_assert(ev.time_us >= r.now);
     r.now = ev.time_us;
     res->counters.events++;

@@ -4,6 +4,7 @@
 #ifndef SIM_SIM_H
 #define SIM_SIM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,9 @@ typedef struct sim_options {
   uint64_t lookups;       /* overrides workload.lookups when > 0 */
   sim_progress_fn progress;
   void *progress_user;
+  /* When non-NULL and set (e.g. by a signal handler), the run stops within a
+   * few thousand events and returns DHT_ECANCELED. */
+  volatile sig_atomic_t *stop;
 } sim_options;
 
 /* Builds the scenario's network (generated or from its topology file) with the

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,12 @@ static void dist(sim_dist *d, uint64_t *v, size_t n) {
 
 const char *sim_strategy_name(dht_lookup_strategy s) {
   return s == DHT_LOOKUP_PIPELINED ? "pipelined" : "rounds";
+}
+
+const char *sim_tables_name(sim_tables_kind t) { return t == SIM_TABLES_FULL ? "full" : "random"; }
+
+const char *sim_latency_name(sim_latency_model m) {
+  return m == SIM_LATENCY_UNIFORM ? "uniform" : m == SIM_LATENCY_LOGNORMAL ? "lognormal" : "constant";
 }
 
 int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, const sim_results *res) {
@@ -85,8 +92,6 @@ int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, c
 
 static int io(FILE *f) { return ferror(f) ? DHT_EIO : 0; }
 
-static double ms(double us) { return us / 1000.0; }
-
 static void table_row(FILE *f, const char *name, const char *unit, const sim_dist *d, double scale) {
   fprintf(f, "  %-22s %10.3f %10.3f %10.3f %10.3f %10.3f%s%s\n", name, d->mean * scale, (double)d->p50 * scale,
           (double)d->p95 * scale, (double)d->p99 * scale, (double)d->max * scale, *unit ? "  " : "", unit);
@@ -119,53 +124,198 @@ int sim_write_table(FILE *f, const sim_summary *s) {
   return io(f);
 }
 
-/* Column names of the dist figures, in output order. */
-static const char *const dist_names[] = {"queries", "rounds", "time_ms", "first_peer_ms"};
+const char *const sim_figure_names[SIM_FIG_COUNT] = {
+    "queries_mean",       "queries_p50",       "queries_p95",       "queries_p99",       "queries_max",
+    "rounds_mean",        "rounds_p50",        "rounds_p95",        "rounds_p99",        "rounds_max",
+    "time_ms_mean",       "time_ms_p50",       "time_ms_p95",       "time_ms_p99",       "time_ms_max",
+    "first_peer_ms_mean", "first_peer_ms_p50", "first_peer_ms_p95", "first_peer_ms_p99", "first_peer_ms_max",
+    "success_rate",       "accuracy",          "messages_sent",     "messages_dropped",  "dead_queries",
+    "timeouts",           "late_responses",    "events",            "virtual_time_s",
+};
 
-int sim_write_summary_csv_header(FILE *f) {
-  fprintf(f, "scenario,seed,nodes,strategy,alpha,k,lookups");
-  for (size_t i = 0; i < G_N_ELEMENTS(dist_names); i++)
-    fprintf(f, ",%s_mean,%s_p50,%s_p95,%s_p99,%s_max", dist_names[i], dist_names[i], dist_names[i], dist_names[i],
-            dist_names[i]);
-  fprintf(f, ",success_rate,accuracy,messages_sent,messages_dropped,dead_queries,timeouts,late_responses,"
-             "events,virtual_time_s,dead_nodes,slow_nodes\n");
-  return io(f);
+/* Index of the first counter figure: from here on, whole numbers except the last. */
+enum { FIG_SUCCESS = 20, FIG_FIRST_COUNT = 22, FIG_VIRTUAL_TIME = 28 };
+
+static void put_dist(double *v, const sim_dist *d, double scale) {
+  v[0] = d->mean * scale;
+  v[1] = (double)d->p50 * scale;
+  v[2] = (double)d->p95 * scale;
+  v[3] = (double)d->p99 * scale;
+  v[4] = (double)d->max * scale;
 }
 
-static void csv_dist(FILE *f, const sim_dist *d, double scale) {
-  fprintf(f, ",%.6f,%.6f,%.6f,%.6f,%.6f", d->mean * scale, (double)d->p50 * scale, (double)d->p95 * scale,
-          (double)d->p99 * scale, (double)d->max * scale);
-}
-
-int sim_write_summary_csv_row(FILE *f, const sim_summary *s) {
+void sim_summary_figures(const sim_summary *s, sim_figures *f) {
   const sim_counters *c = &s->counters;
-  fprintf(f, "%s,%" PRIu64 ",%" PRIu32 ",%s,%u,%u,%" PRIu64, s->scenario, s->seed, s->nodes,
-          sim_strategy_name(s->strategy), s->alpha, s->k, s->lookups);
-  csv_dist(f, &s->queries, 1.0);
-  csv_dist(f, &s->rounds, 1.0);
-  csv_dist(f, &s->time_us, 1e-3);
-  csv_dist(f, &s->first_peer_us, 1e-3);
-  if (s->planted)
-    fprintf(f, ",%.6f", s->success_rate);
+  for (int i = 0; i < SIM_FIG_COUNT; i++)
+    f->present[i] = true;
+  put_dist(f->v + 0, &s->queries, 1.0);
+  put_dist(f->v + 5, &s->rounds, 1.0);
+  put_dist(f->v + 10, &s->time_us, 1e-3);
+  put_dist(f->v + 15, &s->first_peer_us, 1e-3);
+  f->v[FIG_SUCCESS] = s->success_rate;
+  f->present[FIG_SUCCESS] = s->planted;
+  f->v[21] = s->accuracy;
+  f->v[22] = (double)c->messages_sent;
+  f->v[23] = (double)c->messages_dropped;
+  f->v[24] = (double)c->dead_queries;
+  f->v[25] = (double)c->timeouts;
+  f->v[26] = (double)c->late_responses;
+  f->v[27] = (double)c->events;
+  f->v[FIG_VIRTUAL_TIME] = (double)c->end_us / 1e6;
+}
+
+double sim_t975(unsigned df) {
+  /* Exact to 8 digits for df <= 30; beyond, the Cornish-Fisher expansion
+   * around z = 1.959963985 is within 1e-5. */
+  static const double table[31] = {0,          12.7062047, 4.30265273, 3.18244631, 2.77644511, 2.57058184,
+                                   2.44691185, 2.36462425, 2.30600414, 2.26215716, 2.22813885, 2.20098516,
+                                   2.17881283, 2.16036866, 2.14478669, 2.13144955, 2.11990530, 2.10981558,
+                                   2.10092204, 2.09302405, 2.08596345, 2.07961384, 2.07387307, 2.06865761,
+                                   2.06389856, 2.05953855, 2.05552944, 2.05183052, 2.04840714, 2.04522964,
+                                   2.04227246};
+  const double z = 1.959963985, z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
+  double n = (double)df;
+  if (df == 0)
+    return 0.0;
+  if (df <= 30)
+    return table[df];
+  return z + (z3 + z) / (4 * n) + (5 * z5 + 16 * z3 + 3 * z) / (96 * n * n) +
+         (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * n * n * n);
+}
+
+void sim_aggregate(const sim_figures *runs, size_t n, sim_agg out[SIM_FIG_COUNT]) {
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    double sum = 0.0, ss = 0.0, mean;
+    bool present = n > 0;
+    for (size_t r = 0; r < n; r++) {
+      present &= runs[r].present[i];
+      sum += runs[r].v[i];
+    }
+    mean = n ? sum / (double)n : 0.0;
+    /* Two-pass variance: replicas are summed in replica order, so the same bits every run. */
+    for (size_t r = 0; r < n; r++)
+      ss += (runs[r].v[i] - mean) * (runs[r].v[i] - mean);
+    out[i].mean = mean;
+    out[i].present = present;
+    out[i].has_ci = present && n >= 2;
+    out[i].ci95 = out[i].has_ci ? sim_t975((unsigned)(n - 1)) * sqrt(ss / (double)(n - 1)) / sqrt((double)n) : 0.0;
+  }
+}
+
+/* Figures print as whole numbers when they are counts, else with 6 decimals. */
+static void put_fig(FILE *f, int i, double v) {
+  if (i >= FIG_FIRST_COUNT && i != FIG_VIRTUAL_TIME)
+    fprintf(f, "%.0f", v);
   else
-    fprintf(f, ",");
-  fprintf(f, ",%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.6f,%" PRIu32
-             ",%" PRIu32 "\n",
-          s->accuracy, c->messages_sent, c->messages_dropped, c->dead_queries, c->timeouts, c->late_responses,
-          c->events, (double)c->end_us / 1e6, c->dead_nodes, c->slow_nodes);
+    fprintf(f, "%.6f", v);
+}
+
+static const char params_header[] =
+    "nodes,tables,strategy,alpha,k,latency_model,request_drop,response_drop,dead_fraction,timeout_ms,lookups";
+
+static void put_params(FILE *f, const sim_scenario *pt, uint32_t nodes, uint64_t lookups) {
+  fprintf(f, "%" PRIu32 ",%s,%s,%u,%u,%s,%.6f,%.6f,%.6f,%.3f,%" PRIu64, nodes, sim_tables_name(pt->network.tables),
+          sim_strategy_name(pt->lookup.strategy), pt->lookup.alpha, pt->lookup.k,
+          sim_latency_name(pt->latency.model), pt->loss.request_drop, pt->loss.response_drop,
+          pt->loss.dead_fraction, (double)pt->lookup.timeout_us / 1e3, lookups);
+}
+
+/* CSV text field: quoted (RFC 4180) only when it holds a comma, quote or line break. */
+static void put_csv_text(FILE *f, const char *s) {
+  if (strpbrk(s, ",\"\n\r") == NULL) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"')
+      fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+int sim_write_summary_header(FILE *f) {
+  fprintf(f, "point,label,scenario,seed,%s,replicas", params_header);
+  for (int i = 0; i < SIM_FIG_COUNT; i++)
+    fprintf(f, ",%s,%s_ci95", sim_figure_names[i], sim_figure_names[i]);
+  fputc('\n', f);
   return io(f);
 }
 
-static void json_dist(FILE *f, const char *name, const sim_dist *d, double scale, const char *sep) {
-  fprintf(f,
-          "  \"%s\": {\"n\": %" PRIu64 ", \"mean\": %.6f, \"p50\": %.6f, \"p95\": %.6f, \"p99\": %.6f, "
-          "\"max\": %.6f}%s\n",
-          name, d->n, d->mean * scale, (double)d->p50 * scale, (double)d->p95 * scale, (double)d->p99 * scale,
-          (double)d->max * scale, sep);
+int sim_write_summary_row(FILE *f, uint64_t point, const char *label, const sim_scenario *pt, uint64_t scenario_seed,
+                          uint32_t nodes, uint64_t lookups, uint32_t replicas, const sim_agg agg[SIM_FIG_COUNT]) {
+  fprintf(f, "%" PRIu64 ",", point);
+  put_csv_text(f, label);
+  fputc(',', f);
+  put_csv_text(f, pt->name);
+  fprintf(f, ",%" PRIu64 ",", scenario_seed);
+  put_params(f, pt, nodes, lookups);
+  fprintf(f, ",%" PRIu32, replicas);
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    fputc(',', f);
+    if (agg[i].present)
+      fprintf(f, "%.6f", agg[i].mean);
+    fputc(',', f);
+    if (agg[i].has_ci)
+      fprintf(f, "%.6f", agg[i].ci95);
+  }
+  fputc('\n', f);
+  return io(f);
 }
 
-/* Scenario names come from YAML: escape them for JSON. */
-static void json_str(FILE *f, const char *s) {
+int sim_write_runs_header(FILE *f) {
+  fprintf(f, "point,replica,seed,label,scenario,%s", params_header);
+  for (int i = 0; i < SIM_FIG_COUNT; i++)
+    fprintf(f, ",%s", sim_figure_names[i]);
+  fprintf(f, ",dead_nodes,slow_nodes\n");
+  return io(f);
+}
+
+int sim_write_runs_row(FILE *f, uint64_t point, uint32_t replica, const char *label, const sim_scenario *pt,
+                       const sim_summary *s) {
+  sim_figures fig;
+  sim_summary_figures(s, &fig);
+  fprintf(f, "%" PRIu64 ",%" PRIu32 ",%" PRIu64 ",", point, replica, s->seed);
+  put_csv_text(f, label);
+  fputc(',', f);
+  put_csv_text(f, pt->name);
+  fputc(',', f);
+  put_params(f, pt, s->nodes, s->lookups);
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    fputc(',', f);
+    if (fig.present[i])
+      put_fig(f, i, fig.v[i]);
+  }
+  fprintf(f, ",%" PRIu32 ",%" PRIu32 "\n", s->counters.dead_nodes, s->counters.slow_nodes);
+  return io(f);
+}
+
+int sim_write_lookups_header(FILE *f) {
+  fprintf(f, "point,replica,nodes,alpha,k,strategy,request_drop,id,start_node,target,start_ms,queries,rounds,"
+             "time_ms,first_peer_ms,peers_found,accuracy\n");
+  return io(f);
+}
+
+int sim_write_lookups_rows(FILE *f, uint64_t point, uint32_t replica, const sim_scenario *pt,
+                           const sim_results *res) {
+  char hex[DHT_ID_HEXLEN + 1];
+  for (size_t i = 0; i < res->n_lookups; i++) {
+    const sim_lookup_result *l = &res->lookups[i];
+    dht_id_to_hex(&l->target, hex);
+    fprintf(f, "%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%u,%u,%s,%.6f,", point, replica, res->nodes, pt->lookup.alpha,
+            pt->lookup.k, sim_strategy_name(pt->lookup.strategy), pt->loss.request_drop);
+    fprintf(f, "%" PRIu64 ",%" PRIu32 ",%s,%.3f,%" PRIu64 ",%" PRIu64 ",%.3f,", l->id, l->start_node, hex,
+            (double)l->start_us / 1e3, l->queries, l->rounds, (double)l->time_us / 1e3);
+    if (l->first_peer_us != UINT64_MAX)
+      fprintf(f, "%.3f", (double)l->first_peer_us / 1e3);
+    fprintf(f, ",%" PRIu32 ",%.6f\n", l->peers_found,
+            l->closest_truth ? (double)l->closest_hits / (double)l->closest_truth : 1.0);
+  }
+  return io(f);
+}
+
+void sim_write_json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     if (*p == '"' || *p == '\\')
@@ -178,43 +328,29 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-int sim_write_summary_json(FILE *f, const sim_summary *s) {
-  const sim_counters *c = &s->counters;
-  fprintf(f, "{\n  \"scenario\": ");
-  json_str(f, s->scenario);
-  fprintf(f, ",\n  \"seed\": %" PRIu64 ",\n  \"nodes\": %" PRIu32 ",\n  \"strategy\": \"%s\",\n", s->seed, s->nodes,
-          sim_strategy_name(s->strategy));
-  fprintf(f, "  \"alpha\": %u,\n  \"k\": %u,\n  \"lookups\": %" PRIu64 ",\n", s->alpha, s->k, s->lookups);
-  json_dist(f, "queries", &s->queries, 1.0, ",");
-  json_dist(f, "rounds", &s->rounds, 1.0, ",");
-  json_dist(f, "time_ms", &s->time_us, 1e-3, ",");
-  json_dist(f, "first_peer_ms", &s->first_peer_us, 1e-3, ",");
-  if (s->planted)
-    fprintf(f, "  \"success_rate\": %.6f,\n", s->success_rate);
-  else
-    fprintf(f, "  \"success_rate\": null,\n");
-  fprintf(f, "  \"accuracy\": %.6f,\n", s->accuracy);
+int sim_write_point_json(FILE *f, uint64_t point, const char *label, const sim_scenario *pt, uint32_t nodes,
+                         uint64_t lookups, const sim_agg agg[SIM_FIG_COUNT]) {
+  fprintf(f, "    {\"point\": %" PRIu64 ", \"label\": ", point);
+  sim_write_json_string(f, label);
   fprintf(f,
-          "  \"messages_sent\": %" PRIu64 ",\n  \"messages_dropped\": %" PRIu64 ",\n  \"dead_queries\": %" PRIu64
-          ",\n  \"timeouts\": %" PRIu64 ",\n  \"late_responses\": %" PRIu64 ",\n  \"events\": %" PRIu64
-          ",\n  \"virtual_time_s\": %.6f,\n  \"dead_nodes\": %" PRIu32 ",\n  \"slow_nodes\": %" PRIu32 "\n}\n",
-          c->messages_sent, c->messages_dropped, c->dead_queries, c->timeouts, c->late_responses, c->events,
-          (double)c->end_us / 1e6, c->dead_nodes, c->slow_nodes);
-  return io(f);
-}
-
-int sim_write_lookups_csv(FILE *f, const sim_results *res) {
-  char hex[DHT_ID_HEXLEN + 1];
-  fprintf(f, "id,start_node,target,start_ms,queries,rounds,time_ms,first_peer_ms,peers_found,accuracy\n");
-  for (size_t i = 0; i < res->n_lookups; i++) {
-    const sim_lookup_result *l = &res->lookups[i];
-    dht_id_to_hex(&l->target, hex);
-    fprintf(f, "%" PRIu64 ",%" PRIu32 ",%s,%.3f,%" PRIu64 ",%" PRIu64 ",%.3f,", l->id, l->start_node, hex,
-            ms((double)l->start_us), l->queries, l->rounds, ms((double)l->time_us));
-    if (l->first_peer_us != UINT64_MAX)
-      fprintf(f, "%.3f", ms((double)l->first_peer_us));
-    fprintf(f, ",%" PRIu32 ",%.6f\n", l->peers_found,
-            l->closest_truth ? (double)l->closest_hits / (double)l->closest_truth : 1.0);
+          ",\n     \"params\": {\"nodes\": %" PRIu32 ", \"tables\": \"%s\", \"strategy\": \"%s\", \"alpha\": %u, "
+          "\"k\": %u, \"latency_model\": \"%s\", \"request_drop\": %.6f, \"response_drop\": %.6f, "
+          "\"dead_fraction\": %.6f, \"timeout_ms\": %.3f, \"lookups\": %" PRIu64 "},\n     \"stats\": {",
+          nodes, sim_tables_name(pt->network.tables), sim_strategy_name(pt->lookup.strategy), pt->lookup.alpha,
+          pt->lookup.k, sim_latency_name(pt->latency.model), pt->loss.request_drop, pt->loss.response_drop,
+          pt->loss.dead_fraction, (double)pt->lookup.timeout_us / 1e3, lookups);
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    fprintf(f, "%s\"%s\": {\"mean\": ", i ? ", " : "", sim_figure_names[i]);
+    if (agg[i].present)
+      fprintf(f, "%.6f", agg[i].mean);
+    else
+      fputs("null", f);
+    fputs(", \"ci95\": ", f);
+    if (agg[i].has_ci)
+      fprintf(f, "%.6f}", agg[i].ci95);
+    else
+      fputs("null}", f);
   }
+  fputs("}}", f);
   return io(f);
 }

@@ -126,12 +126,19 @@ static char *slurp(const char *dir, const char *name) {
 }
 
 static void rm_out(const char *dir) {
-  const char *files[] = {"summary.json", "summary.csv", "lookups.csv"};
-  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
-    char *p = g_build_filename(dir, files[i], NULL);
-    g_remove(p);
+  /* Removes the output folder and its parts/. */
+  GDir *d = g_dir_open(dir, 0, NULL);
+  const char *n;
+  while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
+    char *p = g_build_filename(dir, n, NULL);
+    if (g_file_test(p, G_FILE_TEST_IS_DIR))
+      rm_out(p);
+    else
+      g_remove(p);
     g_free(p);
   }
+  if (d != NULL)
+    g_dir_close(d);
   g_rmdir(dir);
 }
 
@@ -139,7 +146,7 @@ Test(cli, same_scenario_and_seed_give_byte_identical_outputs) {
   char *tmp = g_dir_make_tmp("dhtsim-cli-XXXXXX", NULL);
   char *d1 = g_build_filename(tmp, "a", NULL), *d2 = g_build_filename(tmp, "b", NULL),
        *d3 = g_build_filename(tmp, "c", NULL);
-  const char *files[] = {"summary.json", "summary.csv", "lookups.csv"};
+  const char *files[] = {"summary.json", "summary.csv", "runs.csv", "lookups.csv"};
   cli r1 = run_dhtsim((const char *[]){"run", "scenarios/lossy.yaml", "--lookups", "200", "--out", d1, NULL});
   cli r2 = run_dhtsim((const char *[]){"run", "scenarios/lossy.yaml", "--lookups", "200", "--out", d2, NULL});
   cli r3 = run_dhtsim(
@@ -164,7 +171,8 @@ Test(cli, same_scenario_and_seed_give_byte_identical_outputs) {
     /* header + 200 rows + the empty string after the final newline */
     cr_assert(eq(u32, g_strv_length(lines), 202));
     cr_assert(eq(str, lines[0],
-                 "id,start_node,target,start_ms,queries,rounds,time_ms,first_peer_ms,peers_found,accuracy"));
+                 "point,replica,nodes,alpha,k,strategy,request_drop,id,start_node,target,start_ms,queries,rounds,"
+                 "time_ms,first_peer_ms,peers_found,accuracy"));
     g_strfreev(lines);
     g_free(lookups);
   }
@@ -187,14 +195,17 @@ Test(cli, formats_csv_and_json) {
   cr_assert(eq(int, r.status, 0), "%s", r.err);
   lines = g_strsplit(r.out, "\n", -1);
   cr_assert(eq(u32, g_strv_length(lines), 3));
-  cr_assert(g_str_has_prefix(lines[0], "scenario,seed,nodes,strategy,alpha,k,lookups,queries_mean"));
-  cr_assert(g_str_has_prefix(lines[1], "baseline,1,100,rounds,3,8,20,"));
+  cr_assert(g_str_has_prefix(lines[0], "point,label,scenario,seed,nodes,tables,strategy,alpha,k,latency_model,"
+                                       "request_drop,response_drop,dead_fraction,timeout_ms,lookups,replicas,"
+                                       "queries_mean,queries_mean_ci95,"));
+  cr_assert(g_str_has_prefix(lines[1], "0,,baseline,1,100,random,rounds,3,8,constant,0.000000,0.000000,0.000000,"
+                                       "2000.000,20,1,"));
   g_strfreev(lines);
   cli_free(&r);
   r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "20", "--format=json", NULL});
   cr_assert(eq(int, r.status, 0));
-  cr_assert(g_str_has_prefix(r.out, "{\n  \"scenario\": \"baseline\",\n  \"seed\": 1,\n"));
-  cr_assert(strstr(r.out, "\"lookups\": 20,") != NULL);
+  cr_assert(g_str_has_prefix(r.out, "{\n  \"scenario\": \"baseline\",\n  \"seed\": 1,\n  \"replicas\": 1,\n"));
+  cr_assert(strstr(r.out, "\"lookups\": 20}") != NULL, "%s", r.out);
   cli_free(&r);
 }
 

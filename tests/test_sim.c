@@ -26,7 +26,7 @@ static void run_ok(const sim_scenario *sc, const sim_options *opt, sim_results *
   cr_assert(eq(int, rc, 0), "sim_run failed: %s", err);
 }
 
-/* The whole output of a run as text: summary CSV row + per-lookup CSV. */
+/* The whole output of a run as text: its runs.csv row, lookups.csv rows and table. */
 static char *render(const sim_scenario *sc, uint64_t seed, const sim_results *res) {
   sim_summary s;
   char *buf = NULL;
@@ -34,10 +34,9 @@ static char *render(const sim_scenario *sc, uint64_t seed, const sim_results *re
   FILE *f = open_memstream(&buf, &len);
   cr_assert(f != NULL);
   cr_assert(eq(int, sim_summary_compute(&s, sc, seed, res), 0));
-  sim_write_summary_csv_row(f, &s);
-  sim_write_summary_json(f, &s);
+  sim_write_runs_row(f, 0, 0, "", sc, &s);
+  sim_write_lookups_rows(f, 0, 0, sc, res);
   sim_write_table(f, &s);
-  sim_write_lookups_csv(f, res);
   fclose(f);
   return buf;
 }
@@ -297,4 +296,19 @@ Test(sim, topology_rounds_query_counts_equal_the_seeds_algorithm) {
   g_free(topo);
   g_free(lk);
   g_free(dir);
+}
+
+/* alpha may exceed k: the driver must have room for alpha queries at once. */
+Test(sim, alpha_larger_than_k) {
+  sim_scenario sc;
+  sim_results res;
+  base_scenario(&sc);
+  sc.lookup.alpha = 16;
+  sc.lookup.k = 2;
+  sc.workload.plant_at = 2;
+  sc.workload.lookups = 20;
+  run_ok(&sc, NULL, &res);
+  for (size_t i = 0; i < res.n_lookups; i++)
+    cr_assert(le(u64, res.lookups[i].rounds, res.lookups[i].queries));
+  sim_results_clear(&res);
 }

@@ -1,0 +1,338 @@
+/* test_sweep.c: sweeps with replicas: confidence intervals, byte-identical
+ * output for any -j, sharding + merge, interruption + resume, dry run. */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "stats.h"
+
+/* ---- statistics ---- */
+
+Test(stats, t975_matches_published_quantiles) {
+  /* Published two-sided 95 % quantiles of Student's t. */
+  static const struct {
+    unsigned df;
+    double t;
+  } cases[] = {{1, 12.706}, {2, 4.303}, {4, 2.776}, {9, 2.262}, {29, 2.045}, {30, 2.042},
+               {40, 2.021}, {60, 2.000}, {120, 1.980}, {1000, 1.962}};
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+    cr_assert(lt(dbl, fabs(sim_t975(cases[i].df) - cases[i].t), 0.0006), "df %u: %.5f", cases[i].df,
+              sim_t975(cases[i].df));
+}
+
+Test(stats, aggregate_mean_and_ci_of_known_replicas) {
+  sim_figures runs[4];
+  sim_agg agg[SIM_FIG_COUNT];
+  const double v[4] = {10, 12, 14, 16}; /* mean 13, sd sqrt(20/3) */
+  memset(runs, 0, sizeof runs);
+  for (int r = 0; r < 4; r++)
+    for (int i = 0; i < SIM_FIG_COUNT; i++) {
+      runs[r].v[i] = v[r] * (i + 1);
+      runs[r].present[i] = true;
+    }
+  runs[2].present[20] = false; /* success_rate missing in one replica */
+  sim_aggregate(runs, 4, agg);
+  cr_assert(eq(dbl, agg[0].mean, 13.0));
+  cr_assert(agg[0].has_ci);
+  /* 3.18244631 * sqrt(20/3) / 2 */
+  cr_assert(lt(dbl, fabs(agg[0].ci95 - 3.18244631 * sqrt(20.0 / 3.0) / 2.0), 1e-9));
+  cr_assert(lt(dbl, fabs(agg[1].ci95 - 2 * agg[0].ci95), 1e-9));
+  cr_assert(eq(int, agg[20].present, false));
+  cr_assert(eq(int, agg[20].has_ci, false));
+  sim_aggregate(runs, 1, agg);
+  cr_assert(eq(dbl, agg[0].mean, 10.0));
+  cr_assert(eq(int, agg[0].has_ci, false));
+}
+
+/* ---- the command ---- */
+
+typedef struct cli {
+  char *out, *err;
+  int status;
+} cli;
+
+static cli run_argv(const char *const *args) {
+  const char *argv[40] = {DHTSIM_BINARY};
+  cli r = {0};
+  int ws = 0;
+  size_t i = 0;
+  GError *e = NULL;
+  while (args[i] != NULL && i < 38) {
+    argv[i + 1] = args[i];
+    i++;
+  }
+  argv[i + 1] = NULL;
+  cr_assert(g_spawn_sync(DHTSIM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &ws,
+                         &e),
+            "spawn: %s", e ? e->message : "?");
+  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+  return r;
+}
+
+static void cli_free(cli *r) {
+  g_free(r->out);
+  g_free(r->err);
+}
+
+static char *slurp(const char *dir, const char *name) {
+  char *p = g_build_filename(dir, name, NULL), *d = NULL;
+  cr_assert(g_file_get_contents(p, &d, NULL, NULL), "cannot read %s", p);
+  g_free(p);
+  return d;
+}
+
+static const char *const outputs[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
+
+static void assert_same_outputs(const char *a, const char *b) {
+  for (size_t i = 0; i < G_N_ELEMENTS(outputs); i++) {
+    char *x = slurp(a, outputs[i]), *y = slurp(b, outputs[i]);
+    cr_assert(eq(str, x, y), "%s differs between %s and %s", outputs[i], a, b);
+    g_free(x);
+    g_free(y);
+  }
+}
+
+static void rm_rf(const char *path) {
+  GDir *d = g_dir_open(path, 0, NULL);
+  const char *n;
+  while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
+    char *p = g_build_filename(path, n, NULL);
+    if (g_file_test(p, G_FILE_TEST_IS_DIR))
+      rm_rf(p);
+    else
+      g_remove(p);
+    g_free(p);
+  }
+  if (d != NULL)
+    g_dir_close(d);
+  g_rmdir(path);
+}
+
+static char *tmp;
+
+static void setup(void) { tmp = g_dir_make_tmp("dhtsim-sweep-XXXXXX", NULL); }
+static void teardown(void) {
+  rm_rf(tmp);
+  g_free(tmp);
+}
+
+static char *sub(const char *name) { return g_build_filename(tmp, name, NULL); }
+
+static size_t count_lines(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+Test(sweep, one_row_per_point_and_per_run_with_ci, .init = setup, .fini = teardown) {
+  char *d = sub("out");
+  cli r = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "2", "--out", d, NULL});
+  char *summary, *runs, *lookups, *json;
+  char **lines;
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  summary = slurp(d, "summary.csv");
+  runs = slurp(d, "runs.csv");
+  lookups = slurp(d, "lookups.csv");
+  json = slurp(d, "summary.json");
+  cr_assert(eq(u64, count_lines(summary), 1 + 6));
+  cr_assert(eq(u64, count_lines(runs), 1 + 6 * 3));
+  cr_assert(eq(u64, count_lines(lookups), 1 + 6 * 3 * 30));
+  lines = g_strsplit(summary, "\n", -1);
+  /* Point order: the first axis (alpha) varies slowest. */
+  cr_assert(g_str_has_prefix(lines[1], "0,lookup.alpha=1 lookup.k=4,sweep-small,7,200,random,rounds,1,4,"));
+  cr_assert(g_str_has_prefix(lines[2], "1,lookup.alpha=1 lookup.k=8,sweep-small,7,200,random,rounds,1,8,"));
+  cr_assert(g_str_has_prefix(lines[6], "5,lookup.alpha=3 lookup.k=8,sweep-small,7,200,random,rounds,3,8,"));
+  /* Three replicas: every present figure has a CI (no empty ci95 right after queries_mean). */
+  cr_assert(strstr(lines[1], ",3,") != NULL);
+  g_strfreev(lines);
+  cr_assert(strstr(json, "\"sweep\": [\"lookup.alpha\", \"lookup.k\"]") != NULL);
+  cr_assert(strstr(json, "\"queries_mean\": {\"mean\": ") != NULL);
+  cr_assert(strstr(json, "\"ci95\": null") == NULL);
+  /* The table on stdout has a row per point with mean ± CI. */
+  cr_assert(strstr(r.out, "lookup.alpha=2 lookup.k=8") != NULL);
+  cr_assert(strstr(r.out, "±") != NULL);
+  g_free(summary);
+  g_free(runs);
+  g_free(lookups);
+  g_free(json);
+  cli_free(&r);
+  g_free(d);
+}
+
+Test(sweep, output_is_byte_identical_for_any_number_of_threads, .init = setup, .fini = teardown) {
+  char *d1 = sub("j1"), *d2 = sub("j2"), *d4 = sub("j4");
+  cli a = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "1", "--out", d1, NULL});
+  cli b = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "2", "--out", d2, NULL});
+  cli c = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--jobs=4", "--out", d4, NULL});
+  cr_assert(eq(int, a.status, 0), "%s", a.err);
+  cr_assert(eq(int, b.status, 0), "%s", b.err);
+  cr_assert(eq(int, c.status, 0), "%s", c.err);
+  cr_assert(eq(str, a.out, b.out));
+  cr_assert(eq(str, a.out, c.out));
+  assert_same_outputs(d1, d2);
+  assert_same_outputs(d1, d4);
+  cli_free(&a);
+  cli_free(&b);
+  cli_free(&c);
+  g_free(d1);
+  g_free(d2);
+  g_free(d4);
+}
+
+Test(sweep, shards_merged_equal_the_unsharded_run, .init = setup, .fini = teardown) {
+  char *whole = sub("whole"), *s0 = sub("s0"), *s1 = sub("s1"), *s2 = sub("s2"), *merged = sub("merged");
+  cli w = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", whole, NULL});
+  cli a = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "0/3", "--out", s0, NULL});
+  cli b = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "1/3", "--out", s1, NULL});
+  cli c = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard=2/3", "--out", s2, NULL});
+  cli m, bad;
+  char *part;
+  cr_assert(eq(int, w.status, 0));
+  cr_assert(eq(int, a.status, 0), "%s", a.err);
+  cr_assert(eq(int, b.status, 0));
+  cr_assert(eq(int, c.status, 0));
+  /* Shard 0 of 3 holds points 0 and 3 only. */
+  part = slurp(s0, "summary.csv");
+  cr_assert(eq(u64, count_lines(part), 3));
+  g_free(part);
+  /* A missing shard is refused, naming the point. */
+  bad = run_argv((const char *[]){"merge", "--out", merged, s0, s2, NULL});
+  cr_assert(eq(int, bad.status, 2));
+  cr_assert(strstr(bad.err, "point 1 of 6") != NULL, "%s", bad.err);
+  m = run_argv((const char *[]){"merge", "--out", merged, s0, s1, s2, NULL});
+  cr_assert(eq(int, m.status, 0), "%s", m.err);
+  assert_same_outputs(whole, merged);
+  cli_free(&w);
+  cli_free(&a);
+  cli_free(&b);
+  cli_free(&c);
+  cli_free(&m);
+  cli_free(&bad);
+  g_free(whole);
+  g_free(s0);
+  g_free(s1);
+  g_free(s2);
+  g_free(merged);
+}
+
+Test(sweep, merge_refuses_outputs_of_different_scenarios, .init = setup, .fini = teardown) {
+  char *a = sub("a"), *b = sub("b"), *m = sub("m");
+  cli x = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "0/2", "--out", a, NULL});
+  cli y = run_argv(
+      (const char *[]){"run", "tests/data/sweep-small.yaml", "--seed", "8", "--shard", "1/2", "--out", b, NULL});
+  cli z = run_argv((const char *[]){"merge", "--out", m, a, b, NULL});
+  cr_assert(eq(int, x.status, 0));
+  cr_assert(eq(int, y.status, 0));
+  cr_assert(eq(int, z.status, 2));
+  cr_assert(strstr(z.err, "different scenarios") != NULL, "%s", z.err);
+  cli_free(&x);
+  cli_free(&y);
+  cli_free(&z);
+  g_free(a);
+  g_free(b);
+  g_free(m);
+}
+
+static size_t finished_points(const char *dir) {
+  char *parts = g_build_filename(dir, "parts", NULL);
+  GDir *d = g_dir_open(parts, 0, NULL);
+  const char *n;
+  size_t k = 0;
+  while (d != NULL && (n = g_dir_read_name(d)) != NULL)
+    k += g_str_has_suffix(n, ".json");
+  if (d != NULL)
+    g_dir_close(d);
+  g_free(parts);
+  return k;
+}
+
+/* SIGINT stops the run cleanly: exit 130, the finished points kept (and
+ * complete files for them), and --resume finishes the rest with the same bytes
+ * as an uninterrupted run. */
+Test(sweep, interrupted_run_keeps_finished_points_and_resumes, .init = setup, .fini = teardown, .timeout = 300) {
+  char *d = sub("int"), *full = sub("full");
+  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--out", d, NULL};
+  GPid pid;
+  int ws = 0;
+  size_t kept;
+  char *summary;
+  cli r, f;
+  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                                                    G_SPAWN_STDERR_TO_DEV_NULL,
+                          NULL, NULL, &pid, NULL),
+            "cannot start dhtsim");
+  /* Wait for two finished points, then interrupt. */
+  for (int i = 0; i < 6000 && finished_points(d) < 2; i++)
+    g_usleep(5000);
+  kill(pid, SIGINT);
+  cr_assert(eq(int, waitpid(pid, &ws, 0), pid));
+  g_spawn_close_pid(pid);
+  bool exited = WIFEXITED(ws);
+  cr_assert(exited, "dhtsim was killed by signal %d", WTERMSIG(ws));
+  cr_assert(eq(int, WEXITSTATUS(ws), 130), "exit %d: the run finished before the signal?", WEXITSTATUS(ws));
+  kept = finished_points(d);
+  cr_assert(ge(u64, kept, 2));
+  cr_assert(lt(u64, kept, 32));
+  /* The files hold exactly the kept points, complete. */
+  summary = slurp(d, "summary.csv");
+  cr_assert(eq(u64, count_lines(summary), 1 + kept));
+  g_free(summary);
+
+  r = run_argv((const char *[]){"run", "tests/data/sweep-long.yaml", "-j", "2", "--out", d, "--resume", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  f = run_argv((const char *[]){"run", "tests/data/sweep-long.yaml", "-j", "2", "--out", full, NULL});
+  cr_assert(eq(int, f.status, 0));
+  assert_same_outputs(d, full);
+  cr_assert(eq(str, r.out, f.out));
+  cli_free(&r);
+  cli_free(&f);
+  g_free(d);
+  g_free(full);
+}
+
+Test(sweep, resume_refuses_a_folder_of_another_scenario, .init = setup, .fini = teardown) {
+  char *d = sub("o");
+  cli a = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
+  cli b = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--seed", "99", "--out", d, "--resume", NULL});
+  cr_assert(eq(int, a.status, 0));
+  cr_assert(eq(int, b.status, 2));
+  cr_assert(strstr(b.err, "different scenario") != NULL, "%s", b.err);
+  cli_free(&a);
+  cli_free(&b);
+  g_free(d);
+}
+
+Test(sweep, dry_run_lists_points_and_memory_without_simulating, .init = setup, .fini = teardown) {
+  char *d = sub("never");
+  cli r = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--dry-run", "-j", "2", "--out", d, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cr_assert(strstr(r.out, "6 points x 3 replicas") != NULL, "%s", r.out);
+  cr_assert(strstr(r.out, "lookup.alpha=3 lookup.k=8") != NULL);
+  cr_assert(strstr(r.out, "18 runs on 2 threads; estimated peak memory") != NULL, "%s", r.out);
+  cr_assert(eq(int, g_file_test(d, G_FILE_TEST_EXISTS), FALSE), "--dry-run created %s", d);
+  cli_free(&r);
+  g_free(d);
+}
+
+Test(sweep, bad_shard_and_resume_usage_exit_two) {
+  const char *const *cases[] = {
+      (const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "3/3", NULL},
+      (const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "1", NULL},
+      (const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "a/b", NULL},
+      (const char *[]){"run", "tests/data/sweep-small.yaml", "--resume", NULL},
+      (const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "0", NULL},
+      (const char *[]){"merge", "x", NULL},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    cli r = run_argv(cases[i]);
+    cr_assert(eq(int, r.status, 2), "case %zu: %s", i, r.err);
+    cli_free(&r);
+  }
+}
