@@ -534,3 +534,66 @@ Test(plot, no_data_rows_skips_with_notes) {
   rm_rf(tmp);
   g_free(tmp);
 }
+
+/* The real format from dhtsim itself, without a sweep: one point, one replica. */
+Test(plot, real_single_point_run_every_plot) {
+  char *tmp = make_tmpdir();
+  char *dir = g_build_filename(tmp, "out", NULL);
+  char *want;
+  cli r = run_prog(DHTSIM_SOURCE_DIR,
+                   (const char *[]){DHTSIM_BINARY, "run", "scenarios/baseline.yaml", "--lookups", "40", "--out", dir, NULL},
+                   NULL);
+  cr_assert(eq(int, r.status, 0), "dhtsim run: %s", r.err);
+  cli_free(&r);
+  r = run_plot((const char *[]){dir, NULL}, NULL);
+  cr_assert(eq(int, r.status, 0), "exit %d: %s", r.status, r.err);
+  cr_assert(eq(str, r.err, ""));
+  want = expected_listing(dir, true, true);
+  cr_assert(eq(str, r.out, want));
+  for (size_t i = 0; i < N_PLOTS; i++) {
+    assert_png(dir, plot_names[i]);
+    assert_svg_has(dir, plot_names[i], "scenario baseline, seed 1");
+  }
+  assert_svg_has(dir, "queries-vs-n", "1 replica, no CI");
+  assert_svg_has(dir, "lookup-time-cdf", "α = 3 (40 lookups)");
+  cli_free(&r);
+  g_free(want);
+  g_free(dir);
+  rm_rf(tmp);
+  g_free(tmp);
+}
+
+/* The real format: a small sweep run by dhtsim itself (α × K × N × drop,
+ * 2 replicas, tests/data/plot/small-sweep.yaml), then plotted. */
+Test(plot, real_small_sweep_run_every_plot) {
+  char *tmp = make_tmpdir();
+  char *dir = g_build_filename(tmp, "out", NULL);
+  char *want;
+  cli r = run_prog(DHTSIM_SOURCE_DIR,
+                   (const char *[]){DHTSIM_BINARY, "run", "tests/data/plot/small-sweep.yaml", "--out", dir, NULL}, NULL);
+  cr_assert(eq(int, r.status, 0), "dhtsim run: %s", r.err);
+  cli_free(&r);
+  r = run_plot((const char *[]){dir, NULL}, NULL);
+  cr_assert(eq(int, r.status, 0), "exit %d: %s", r.status, r.err);
+  cr_assert(eq(str, r.err, ""));
+  want = expected_listing(dir, true, true);
+  cr_assert(eq(str, r.out, want));
+  for (size_t i = 0; i < N_PLOTS; i++) {
+    assert_png(dir, plot_names[i]);
+    assert_svg_has(dir, plot_names[i], "scenario small-sweep, seed 11");
+  }
+  assert_svg_has(dir, "queries-vs-n", "α = 3, K = 8, request drop 0.2");
+  assert_svg_has(dir, "queries-vs-n", "2 replicas per point, mean ± 95 % CI");
+  assert_svg_has(dir, "heatmap-queries", "N = 200, request drop 0.2");
+  assert_svg_has(dir, "heatmap-time", "N = 50, request drop 0");
+  assert_svg_has(dir, "lookup-time-cdf", "α = 1 (320 lookups)");
+  assert_svg_has(dir, "lookup-time-cdf", "pooled over N, K, request drop and replicas");
+  assert_svg_has(dir, "rounds-histogram", "α = 3 (320 lookups)");
+  assert_svg_has(dir, "success-accuracy-vs-drop", "N = 200, α = 3, K = 8");
+  assert_svg_has(dir, "success-accuracy-vs-drop", " 0.2</text>");
+  cli_free(&r);
+  g_free(want);
+  g_free(dir);
+  rm_rf(tmp);
+  g_free(tmp);
+}
