@@ -172,6 +172,21 @@ static int load_scenario(sim_scenario *sc, const char *path) {
   return 0;
 }
 
+/* Checks every point of the sweep (cross-checks such as min_ms <= max_ms and
+ * the memory estimate apply per point) before any simulation work. */
+static int check_points(const sim_scenario *sc) {
+  uint64_t points = sim_scenario_point_count(sc);
+  char err[1024];
+  for (uint64_t p = 0; p < points; p++) {
+    sim_scenario pt;
+    if (sim_scenario_point(sc, p, &pt, err, sizeof err) < 0) {
+      fprintf(stderr, "%s\n", err);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* Exit status for a failed run: problems of the input are usage errors. */
 static int exit_for(int rc) {
   return rc == DHT_ENOMEM || rc == DHT_EIO ? EXIT_RUNTIME : EXIT_USAGE;
@@ -296,6 +311,10 @@ static int cmd_run(int argc, char **argv) {
     return EXIT_USAGE;
   if (seed_set)
     sc.seed = seed;
+  if (check_points(&sc) < 0) {
+    sim_scenario_clear(&sc);
+    return EXIT_USAGE;
+  }
   if (dry) {
     status = dry_run(&sc, &o);
     sim_scenario_clear(&sc);
@@ -362,6 +381,10 @@ static int cmd_validate(int argc, char **argv) {
     return usage_error("%s", "validate needs exactly one SCENARIO file");
   if (load_scenario(&sc, argv[0]) < 0)
     return EXIT_USAGE;
+  if (check_points(&sc) < 0) {
+    sim_scenario_clear(&sc);
+    return EXIT_USAGE;
+  }
   printf("%s: ok (%" PRIu64 " points x %" PRIu32 " replicas)\n", argv[0], sim_scenario_point_count(&sc),
          sc.replicas);
   sim_scenario_clear(&sc);
