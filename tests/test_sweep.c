@@ -340,7 +340,7 @@ Test(sweep, bad_shard_and_resume_usage_exit_two) {
 /* A point that breaks a cross-check is refused before any simulation work. */
 Test(sweep, invalid_point_refused_before_running, .init = setup, .fini = teardown) {
   char *d = sub("never");
-  const char *want = "tests/data/sweep-bad-point.yaml: point 1 (latency.min_ms=200): latency.min_ms: expected a "
+  char want[] = "tests/data/sweep-bad-point.yaml: point 1 (latency.min_ms=200): latency.min_ms: expected a "
                      "number of milliseconds at most latency.max_ms (100), got '200'\n";
   cli v = run_argv((const char *[]){"validate", "tests/data/sweep-bad-point.yaml", NULL});
   cli r = run_argv((const char *[]){"run", "tests/data/sweep-bad-point.yaml", "--out", d, NULL});
