@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "rng.h"
@@ -737,7 +738,8 @@ int sim_network_find_addr(const sim_network *net, const dht_addr *addr, uint32_t
  * node's routing-table contacts: at most 160*K distinct other nodes, possibly
  * none; they are kept in file order. Nothing may follow the last contacts line.
  * Errors: "file:line: message" (DHT_EINVAL for malformed content, DHT_ERANGE
- * for N out of range, checked before anything is allocated), "file: cannot
+ * for N out of range, DHT_ETOOBIG for an N whose arrays exceed the memory
+ * budget, both checked before anything is allocated), "file: cannot
  * open: ..." (DHT_ENOENT), DHT_EIO on read errors, DHT_ENOMEM. */
 
 typedef struct topo_reader {
@@ -840,6 +842,21 @@ static bool parse_u64(const char *s, uint64_t *v) {
   }
   *v = x;
   return true;
+}
+
+/* The memory budget as sim/scenario.c and sim/workload.c read it:
+ * DHTSIM_MEMORY_LIMIT bytes when set (a malformed value is reported by the
+ * scenario parser; here it counts as unset), else the physical memory. */
+static uint64_t topo_memory_limit(bool *from_env) {
+  const char *env = getenv("DHTSIM_MEMORY_LIMIT");
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  uint64_t v;
+  *from_env = env != NULL && parse_u64(env, &v) && v > 0;
+  if (*from_env)
+    return v;
+  if (pages <= 0 || psize <= 0 || (uint64_t)pages > UINT64_MAX / (uint64_t)psize)
+    return UINT64_MAX;
+  return (uint64_t)pages * (uint64_t)psize;
 }
 
 static bool all_digits(const char *s) {
@@ -979,6 +996,21 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
   if (n64 == 0) {
     rc = topo_fail(&rd, rd.lineno, DHT_ERANGE, "nodes must be at least 1");
     goto err;
+  }
+  {
+    /* What the header alone makes the loader allocate (the per-node arrays,
+     * line_of, the first contacts block, the sort scratch), checked against
+     * the memory budget first: a two-line file cannot claim gigabytes. */
+    bool from_env;
+    uint64_t limit = topo_memory_limit(&from_env);
+    uint64_t need = ((uint64_t)2 << 20) + (n64 + 1) * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 4 + 1 + 8 + 4 + 4 +
+                                                       2 * sizeof(kv));
+    if (need > limit) {
+      rc = topo_fail(&rd, rd.lineno, DHT_ETOOBIG, "nodes %llu need an estimated %.1f MiB, more than %s%.1f MiB",
+                     (unsigned long long)n64, (double)need / 1048576.0,
+                     from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ", (double)limit / 1048576.0);
+      goto err;
+    }
   }
   n = (uint32_t)n64;
   net->k = k;
