@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -33,6 +34,23 @@ static inline uint64_t id_hi64(const dht_id *id) {
 }
 
 static inline int id_bit(const dht_id *id, unsigned d) { return (id->b[d >> 3] >> (7 - (d & 7))) & 1; }
+
+/* Asks for transparent huge pages on a large array read at random by every
+ * query (ids, by_id): with 4 KiB pages nearly each of those reads is also a
+ * TLB miss; measured at 4M nodes, closest() 2x and true_closest() 3x faster.
+ * Advisory only, no effect on results. Not used for the contacts (read
+ * sequentially per node; huge pages there only cost compaction time). */
+static void advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+  if (p != NULL && hi > lo)
+    (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
 
 void sim_network_clear(sim_network *net) {
   if (net == NULL)
@@ -59,12 +77,14 @@ static int alloc_nodes(sim_network *net, uint32_t n) {
   net->flags = g_try_malloc0_n(n, sizeof *net->flags);
   if (!net->ids || !net->addrs || !net->by_addr || !net->by_id || !net->contact_off || !net->flags)
     return DHT_ENOMEM;
+  advise_huge(net->ids, (size_t)n * sizeof *net->ids);
+  advise_huge(net->by_id, (size_t)n * sizeof *net->by_id);
   return DHT_OK;
 }
 
 /* ------------------------------------------------------------- sorting */
 
-/* Sort record: a 64-bit key whose order agrees with the full order, and the node. */
+/* Sort record: a node and a 64-bit key that agrees with the full order. */
 typedef struct kv {
   uint64_t key;
   uint32_t idx;
@@ -112,8 +132,8 @@ static void heap_sort_idx(const sim_network *net, full_cmp_fn cmp, uint32_t *a, 
   }
 }
 
-/* Writes into out[0..n) the indices sorted by cmp, given key(i) whose order
- * refines nothing and contradicts nothing (key(a) < key(b) implies a < b).
+/* Writes into out[0..n) the indices 0..n-1 sorted by cmp, given keys that
+ * agree with it (key(a) < key(b) implies cmp(a, b) < 0).
  * LSD radix sort on the 64-bit keys (6 passes of 11 bits, constant passes
  * skipped), then heap sort of each run of equal keys. Scratch 32 B per node,
  * freed on return. Returns 0 or DHT_ENOMEM. */
