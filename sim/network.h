@@ -1,7 +1,8 @@
 /* network.h: the simulated network: N node IDs, their (label-only) addresses and
  * compact routing tables (CSR: flat arrays of node indices) obeying the BEP 5
  * bucket rules of core/. Built from the scenario seed, or loaded from a
- * `dhtsim-topology v1` file. Memory: ~ (20 + 20 + 8 + 4*contacts) bytes per node. */
+ * `dhtsim-topology v1` file. Memory: 57 + 4 * contacts bytes per node (ids 20, addrs 20,
+ * by_id 4, by_addr 4, flags 1, offsets 8, contacts 4 each). */
 #ifndef SIM_NETWORK_H
 #define SIM_NETWORK_H
 

@@ -64,7 +64,8 @@ typedef struct sim_scenario {
   struct {
     uint64_t lookups;        /* default 100; 1..10^9; giving it with lookups_file is an error */
     uint32_t planted_peers;  /* peers planted per target; default 5; 0 = random targets, no peers */
-    uint32_t plant_at;       /* closest nodes holding them; default K; >= 1 */
+    uint32_t plant_at;       /* closest nodes holding them; default K; >= 1 (0 in a base scenario whose
+                                sweep varies lookup.k: each point then uses its own K) */
     sim_arrival arrival;     /* default sequential */
     double rate_per_s;       /* poisson arrivals per virtual second; default 10; > 0 */
     char *lookups_file;      /* owned, NULL if none; resolved like topology */
