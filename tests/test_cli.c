@@ -7,34 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-typedef struct cli {
-  char *out, *err;
-  int status; /* exit code, or -1 if killed by a signal */
-} cli;
-
-/* Runs dhtsim with args (NULL-terminated) from the repo root. */
-static cli run_dhtsim(const char *const *args) {
-  const char *argv[32] = {DHTSIM_BINARY};
-  cli r = {0};
-  int wait_status = 0;
-  GError *error = NULL;
-  size_t i = 0;
-  while (args[i] != NULL && i < 30) {
-    argv[i + 1] = args[i];
-    i++;
-  }
-  argv[i + 1] = NULL;
-  cr_assert(g_spawn_sync(DHTSIM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                         &wait_status, &error),
-            "spawn failed: %s", error ? error->message : "?");
-  r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
-  return r;
-}
-
-static void cli_free(cli *r) {
-  g_free(r->out);
-  g_free(r->err);
-}
+#include "cli_helpers.h"
 
 Test(cli, help_and_version_exit_zero) {
   cli r = run_dhtsim((const char *[]){"--help", NULL});
@@ -118,30 +91,6 @@ Test(cli, bad_scenario_corpus_exact_messages) {
   g_ptr_array_unref(names);
 }
 
-static char *slurp(const char *dir, const char *name) {
-  char *path = g_build_filename(dir, name, NULL), *data = NULL;
-  cr_assert(g_file_get_contents(path, &data, NULL, NULL), "cannot read %s", path);
-  g_free(path);
-  return data;
-}
-
-static void rm_out(const char *dir) {
-  /* Removes the output folder and its parts/. */
-  GDir *d = g_dir_open(dir, 0, NULL);
-  const char *n;
-  while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
-    char *p = g_build_filename(dir, n, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR))
-      rm_out(p);
-    else
-      g_remove(p);
-    g_free(p);
-  }
-  if (d != NULL)
-    g_dir_close(d);
-  g_rmdir(dir);
-}
-
 Test(cli, same_scenario_and_seed_give_byte_identical_outputs) {
   char *tmp = g_dir_make_tmp("dhtsim-cli-XXXXXX", NULL);
   char *d1 = g_build_filename(tmp, "a", NULL), *d2 = g_build_filename(tmp, "b", NULL),
@@ -179,9 +128,9 @@ Test(cli, same_scenario_and_seed_give_byte_identical_outputs) {
   cli_free(&r1);
   cli_free(&r2);
   cli_free(&r3);
-  rm_out(d1);
-  rm_out(d2);
-  rm_out(d3);
+  rm_rf(d1);
+  rm_rf(d2);
+  rm_rf(d3);
   g_rmdir(tmp);
   g_free(d1);
   g_free(d2);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_helpers.h"
 #include "stats.h"
 
 /* ---- statistics ---- */
@@ -52,41 +53,6 @@ Test(stats, aggregate_mean_and_ci_of_known_replicas) {
 
 /* ---- the command ---- */
 
-typedef struct cli {
-  char *out, *err;
-  int status;
-} cli;
-
-static cli run_argv(const char *const *args) {
-  const char *argv[40] = {DHTSIM_BINARY};
-  cli r = {0};
-  int ws = 0;
-  size_t i = 0;
-  GError *e = NULL;
-  while (args[i] != NULL && i < 38) {
-    argv[i + 1] = args[i];
-    i++;
-  }
-  argv[i + 1] = NULL;
-  cr_assert(g_spawn_sync(DHTSIM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &ws,
-                         &e),
-            "spawn: %s", e ? e->message : "?");
-  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-  return r;
-}
-
-static void cli_free(cli *r) {
-  g_free(r->out);
-  g_free(r->err);
-}
-
-static char *slurp(const char *dir, const char *name) {
-  char *p = g_build_filename(dir, name, NULL), *d = NULL;
-  cr_assert(g_file_get_contents(p, &d, NULL, NULL), "cannot read %s", p);
-  g_free(p);
-  return d;
-}
-
 static const char *const outputs[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
 
 static void assert_same_outputs(const char *a, const char *b) {
@@ -96,22 +62,6 @@ static void assert_same_outputs(const char *a, const char *b) {
     g_free(x);
     g_free(y);
   }
-}
-
-static void rm_rf(const char *path) {
-  GDir *d = g_dir_open(path, 0, NULL);
-  const char *n;
-  while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
-    char *p = g_build_filename(path, n, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR))
-      rm_rf(p);
-    else
-      g_remove(p);
-    g_free(p);
-  }
-  if (d != NULL)
-    g_dir_close(d);
-  g_rmdir(path);
 }
 
 static char *tmp;
@@ -124,16 +74,9 @@ static void teardown(void) {
 
 static char *sub(const char *name) { return g_build_filename(tmp, name, NULL); }
 
-static size_t count_lines(const char *s) {
-  size_t n = 0;
-  for (; *s; s++)
-    n += *s == '\n';
-  return n;
-}
-
 Test(sweep, one_row_per_point_and_per_run_with_ci, .init = setup, .fini = teardown) {
   char *d = sub("out");
-  cli r = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "2", "--out", d, NULL});
+  cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "2", "--out", d, NULL});
   char *summary, *runs, *lookups, *json;
   char **lines;
   cr_assert(eq(int, r.status, 0), "%s", r.err);
@@ -168,9 +111,9 @@ Test(sweep, one_row_per_point_and_per_run_with_ci, .init = setup, .fini = teardo
 
 Test(sweep, output_is_byte_identical_for_any_number_of_threads, .init = setup, .fini = teardown) {
   char *d1 = sub("j1"), *d2 = sub("j2"), *d4 = sub("j4");
-  cli a = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "1", "--out", d1, NULL});
-  cli b = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "2", "--out", d2, NULL});
-  cli c = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--jobs=4", "--out", d4, NULL});
+  cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "1", "--out", d1, NULL});
+  cli b = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "2", "--out", d2, NULL});
+  cli c = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--jobs=4", "--out", d4, NULL});
   cr_assert(eq(int, a.status, 0), "%s", a.err);
   cr_assert(eq(int, b.status, 0), "%s", b.err);
   cr_assert(eq(int, c.status, 0), "%s", c.err);
@@ -188,10 +131,10 @@ Test(sweep, output_is_byte_identical_for_any_number_of_threads, .init = setup, .
 
 Test(sweep, shards_merged_equal_the_unsharded_run, .init = setup, .fini = teardown) {
   char *whole = sub("whole"), *s0 = sub("s0"), *s1 = sub("s1"), *s2 = sub("s2"), *merged = sub("merged");
-  cli w = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", whole, NULL});
-  cli a = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "0/3", "--out", s0, NULL});
-  cli b = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "1/3", "--out", s1, NULL});
-  cli c = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard=2/3", "--out", s2, NULL});
+  cli w = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", whole, NULL});
+  cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "0/3", "--out", s0, NULL});
+  cli b = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "1/3", "--out", s1, NULL});
+  cli c = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard=2/3", "--out", s2, NULL});
   cli m, bad;
   char *part;
   cr_assert(eq(int, w.status, 0));
@@ -203,10 +146,10 @@ Test(sweep, shards_merged_equal_the_unsharded_run, .init = setup, .fini = teardo
   cr_assert(eq(u64, count_lines(part), 3));
   g_free(part);
   /* A missing shard is refused, naming the point. */
-  bad = run_argv((const char *[]){"merge", "--out", merged, s0, s2, NULL});
+  bad = run_dhtsim((const char *[]){"merge", "--out", merged, s0, s2, NULL});
   cr_assert(eq(int, bad.status, 2));
   cr_assert(strstr(bad.err, "point 1 of 6") != NULL, "%s", bad.err);
-  m = run_argv((const char *[]){"merge", "--out", merged, s0, s1, s2, NULL});
+  m = run_dhtsim((const char *[]){"merge", "--out", merged, s0, s1, s2, NULL});
   cr_assert(eq(int, m.status, 0), "%s", m.err);
   assert_same_outputs(whole, merged);
   cli_free(&w);
@@ -224,10 +167,10 @@ Test(sweep, shards_merged_equal_the_unsharded_run, .init = setup, .fini = teardo
 
 Test(sweep, merge_refuses_outputs_of_different_scenarios, .init = setup, .fini = teardown) {
   char *a = sub("a"), *b = sub("b"), *m = sub("m");
-  cli x = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "0/2", "--out", a, NULL});
-  cli y = run_argv(
+  cli x = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "0/2", "--out", a, NULL});
+  cli y = run_dhtsim(
       (const char *[]){"run", "tests/data/sweep-small.yaml", "--seed", "8", "--shard", "1/2", "--out", b, NULL});
-  cli z = run_argv((const char *[]){"merge", "--out", m, a, b, NULL});
+  cli z = run_dhtsim((const char *[]){"merge", "--out", m, a, b, NULL});
   cr_assert(eq(int, x.status, 0));
   cr_assert(eq(int, y.status, 0));
   cr_assert(eq(int, z.status, 2));
@@ -285,9 +228,9 @@ Test(sweep, interrupted_run_keeps_finished_points_and_resumes, .init = setup, .f
   cr_assert(eq(u64, count_lines(summary), 1 + kept));
   g_free(summary);
 
-  r = run_argv((const char *[]){"run", "tests/data/sweep-long.yaml", "-j", "2", "--out", d, "--resume", NULL});
+  r = run_dhtsim((const char *[]){"run", "tests/data/sweep-long.yaml", "-j", "2", "--out", d, "--resume", NULL});
   cr_assert(eq(int, r.status, 0), "%s", r.err);
-  f = run_argv((const char *[]){"run", "tests/data/sweep-long.yaml", "-j", "2", "--out", full, NULL});
+  f = run_dhtsim((const char *[]){"run", "tests/data/sweep-long.yaml", "-j", "2", "--out", full, NULL});
   cr_assert(eq(int, f.status, 0));
   assert_same_outputs(d, full);
   cr_assert(eq(str, r.out, f.out));
@@ -299,8 +242,8 @@ Test(sweep, interrupted_run_keeps_finished_points_and_resumes, .init = setup, .f
 
 Test(sweep, resume_refuses_a_folder_of_another_scenario, .init = setup, .fini = teardown) {
   char *d = sub("o");
-  cli a = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
-  cli b = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--seed", "99", "--out", d, "--resume", NULL});
+  cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
+  cli b = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--seed", "99", "--out", d, "--resume", NULL});
   cr_assert(eq(int, a.status, 0));
   cr_assert(eq(int, b.status, 2));
   cr_assert(strstr(b.err, "different scenario") != NULL, "%s", b.err);
@@ -311,7 +254,7 @@ Test(sweep, resume_refuses_a_folder_of_another_scenario, .init = setup, .fini = 
 
 Test(sweep, dry_run_lists_points_and_memory_without_simulating, .init = setup, .fini = teardown) {
   char *d = sub("never");
-  cli r = run_argv((const char *[]){"run", "tests/data/sweep-small.yaml", "--dry-run", "-j", "2", "--out", d, NULL});
+  cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--dry-run", "-j", "2", "--out", d, NULL});
   cr_assert(eq(int, r.status, 0), "%s", r.err);
   cr_assert(strstr(r.out, "6 points x 3 replicas") != NULL, "%s", r.out);
   cr_assert(strstr(r.out, "lookup.alpha=3 lookup.k=8") != NULL);
@@ -331,7 +274,7 @@ Test(sweep, bad_shard_and_resume_usage_exit_two) {
       (const char *[]){"merge", "x", NULL},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-    cli r = run_argv(cases[i]);
+    cli r = run_dhtsim(cases[i]);
     cr_assert(eq(int, r.status, 2), "case %zu: %s", i, r.err);
     cli_free(&r);
   }
@@ -342,8 +285,8 @@ Test(sweep, invalid_point_refused_before_running, .init = setup, .fini = teardow
   char *d = sub("never");
   char want[] = "tests/data/sweep-bad-point.yaml: point 1 (latency.min_ms=200): latency.min_ms: expected a "
                      "number of milliseconds at most latency.max_ms (100), got '200'\n";
-  cli v = run_argv((const char *[]){"validate", "tests/data/sweep-bad-point.yaml", NULL});
-  cli r = run_argv((const char *[]){"run", "tests/data/sweep-bad-point.yaml", "--out", d, NULL});
+  cli v = run_dhtsim((const char *[]){"validate", "tests/data/sweep-bad-point.yaml", NULL});
+  cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-bad-point.yaml", "--out", d, NULL});
   cr_assert(eq(int, v.status, 2));
   cr_assert(eq(str, v.err, want));
   cr_assert(eq(int, r.status, 2));
