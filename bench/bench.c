@@ -1,7 +1,12 @@
-/* bench.c: performance figures of the scheduler (hold model), the network
- * build (full BEP 5 tables) and the per-message queries. Human table plus one
- * JSON line per row. Wall clock here only; never in simulation logic. */
+/* bench.c: performance figures of dhtsim: real simulation runs of a
+ * million.yaml-like scenario at N = 10^3 .. 10^6 (10^7 with --max-nodes), the
+ * scheduler (hold model), and the network build (full BEP 5 tables) with the
+ * per-message queries. Human tables plus one JSON line per row; every row runs
+ * in its own process (own peak RSS). Wall clock here only; never in simulation
+ * logic. Build and run: cmake --build build --target bench && ./build/bench/bench
+ * (or cmake --build build --target run-bench). Figures: docs/performance.md. */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +16,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "error.h"
 #include "event_queue.h"
 #include "network.h"
 #include "rng.h"
+#include "scenario.h"
+#include "sim.h"
+
+/* The JSON lines, printed together after the human tables (which stay
+ * contiguous, ready to paste). */
+static GString *json_lines;
+
+static void G_GNUC_PRINTF(1, 2) json(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  g_string_append_vprintf(json_lines, fmt, ap);
+  va_end(ap);
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -116,7 +136,7 @@ static int bench_hold(size_t pending, uint64_t ops) {
     return res.rc;
   printf("  %10zu %12" PRIu64 " %9.3f %12.2f %9.3f %12.2f\n", pending, ops, res.seconds,
          (double)ops / res.seconds / 1e6, res.cpu_seconds, (double)ops / res.cpu_seconds / 1e6);
-  printf("{\"bench\":\"hold\",\"pending\":%zu,\"ops\":%" PRIu64 ",\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
+  json("{\"bench\":\"hold\",\"pending\":%zu,\"ops\":%" PRIu64 ",\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
          "\"events_per_s\":%.0f,\"events_per_cpu_s\":%.0f,\"checksum\":%" PRIu64 "}\n",
          pending, ops, res.seconds, res.cpu_seconds, (double)ops / res.seconds, (double)ops / res.cpu_seconds,
          res.checksum);
@@ -182,33 +202,173 @@ static void build_thunk(const void *arg, void *res) {
   build_one(a->n, a->k, a->kind, res);
 }
 
+/* ------------------------------------------------- simulation runs */
+
+typedef struct run_result {
+  int rc;
+  double total_s, total_cpu_s; /* the whole sim_run */
+  double setup_s, setup_cpu_s; /* sim_run's start to its first finished lookup */
+  uint64_t lookups, events, queries, timeouts, messages;
+  uint64_t peak_rss;
+  char err[160];
+} run_result;
+
+typedef struct run_args {
+  const sim_scenario *base;
+  uint64_t nodes, lookups;
+} run_args;
+
+typedef struct run_clock {
+  double t0, c0, setup_s, setup_cpu_s;
+  bool seen;
+} run_clock;
+
+/* sim_run calls this after every finished lookup: the first call marks the end
+ * of the setup (network build, node flags, buffers; plus the first lookup's
+ * ~60 events, negligible). */
+static void on_progress(void *user, uint64_t done, uint64_t total) {
+  run_clock *c = user;
+  (void)done;
+  (void)total;
+  if (!c->seen) {
+    c->seen = true;
+    c->setup_s = now_s() - c->t0;
+    c->setup_cpu_s = cpu_s() - c->c0;
+  }
+}
+
+/* One sim_run of the base scenario with network.nodes = nodes. */
+static void run_thunk(const void *arg, void *out) {
+  const run_args *a = arg;
+  run_result *res = out;
+  sim_scenario sc = *a->base; /* shares the base's strings: never cleared here */
+  sim_options opt = {0};
+  sim_results r;
+  run_clock clk = {0};
+  memset(res, 0, sizeof *res);
+  sc.network.nodes = a->nodes;
+  opt.lookups = a->lookups;
+  opt.progress = on_progress;
+  opt.progress_user = &clk;
+  clk.t0 = now_s();
+  clk.c0 = cpu_s();
+  res->rc = sim_run(&sc, &opt, &r, res->err, sizeof res->err);
+  res->total_s = now_s() - clk.t0;
+  res->total_cpu_s = cpu_s() - clk.c0;
+  res->peak_rss = peak_rss_bytes();
+  if (res->rc < 0)
+    return;
+  res->setup_s = clk.setup_s;
+  res->setup_cpu_s = clk.setup_cpu_s;
+  res->lookups = r.n_lookups;
+  res->events = r.counters.events;
+  res->timeouts = r.counters.timeouts;
+  res->messages = r.counters.messages_sent;
+  for (size_t i = 0; i < r.n_lookups; i++)
+    res->queries += r.lookups[i].queries;
+  sim_results_clear(&r);
+}
+
+static double per(double x, double s) { return s > 0.0 ? x / s : 0.0; }
+
+static int bench_run(const sim_scenario *base, uint64_t nodes, uint64_t lookups) {
+  run_args a = {base, nodes, lookups};
+  run_result res;
+  double run_s, run_cpu_s;
+  uint64_t rpcs;
+  run_isolated(run_thunk, &a, &res, sizeof res);
+  if (res.rc < 0) {
+    res.err[sizeof res.err - 1] = '\0';
+    printf("  %9" PRIu64 " failed: %s\n", nodes, res.err[0] ? res.err : dht_strerror(res.rc));
+    fflush(stdout);
+    return res.rc;
+  }
+  run_s = res.total_s - res.setup_s;
+  run_cpu_s = res.total_cpu_s - res.setup_cpu_s;
+  /* get_peers queries answered: every query either times out or is answered. */
+  rpcs = res.queries - res.timeouts;
+  printf("  %9" PRIu64 " %7.3f %7.3f %7.3f %7.3f %10.0f %10.0f %10.0f %8.0f %9.1f\n", nodes, res.setup_s,
+         res.setup_cpu_s, run_s, run_cpu_s, per((double)res.lookups, run_s), per((double)res.events, run_s),
+         per((double)rpcs, run_s), (double)res.peak_rss / (double)nodes, (double)res.peak_rss / 1048576.0);
+  json("{\"bench\":\"sim\",\"scenario\":\"%s\",\"nodes\":%" PRIu64 ",\"lookups\":%" PRIu64 ",\"events\":%" PRIu64
+         ",\"queries\":%" PRIu64 ",\"rpcs_answered\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"build_seconds\":%.4f,"
+         "\"build_cpu_seconds\":%.4f,\"run_seconds\":%.4f,\"run_cpu_seconds\":%.4f,\"total_seconds\":%.4f,"
+         "\"total_cpu_seconds\":%.4f,\"lookups_per_s\":%.1f,\"events_per_s\":%.0f,\"rpcs_per_s\":%.0f,"
+         "\"lookups_per_cpu_s\":%.1f,\"events_per_cpu_s\":%.0f,\"rpcs_per_cpu_s\":%.0f,\"peak_rss_bytes\":%" PRIu64
+         ",\"bytes_per_node\":%.1f}\n",
+         base->name ? base->name : "", nodes, res.lookups, res.events, res.queries, rpcs, res.messages, res.setup_s,
+         res.setup_cpu_s, run_s, run_cpu_s, res.total_s, res.total_cpu_s, per((double)res.lookups, run_s),
+         per((double)res.events, run_s), per((double)rpcs, run_s), per((double)res.lookups, run_cpu_s),
+         per((double)res.events, run_cpu_s), per((double)rpcs, run_cpu_s), res.peak_rss,
+         (double)res.peak_rss / (double)nodes);
+  fflush(stdout);
+  return 0;
+}
+
+static int bench_network(sim_tables_kind kind, unsigned k, uint32_t n) {
+  const char *kname = kind == SIM_TABLES_FULL ? "full" : "random";
+  build_result res;
+  uint64_t est = sim_network_estimate_bytes(n, k, kind);
+  build_args ba = {n, k, kind};
+  run_isolated(build_thunk, &ba, &res, sizeof res);
+  if (res.rc < 0) {
+    printf("  %9u failed: %s\n", n, dht_strerror(res.rc));
+    return res.rc;
+  }
+  printf("  %9u %8.3f %8.3f %9.1f %9.1f %10.1f %10.1f %8.2f %11.0f %11.0f\n", n, res.build_s, res.build_cpu_s,
+         (double)res.contacts / n, (double)res.bytes / n, (double)res.peak_rss / 1048576.0, (double)est / 1048576.0,
+         (double)est / (double)res.peak_rss, res.closest_per_s, res.true_closest_per_s);
+  json("{\"bench\":\"network\",\"tables\":\"%s\",\"k\":%u,\"nodes\":%u,\"build_seconds\":%.4f,"
+         "\"build_cpu_seconds\":%.4f,\"contacts_per_node\":%.2f,\"bytes_per_node\":%.1f,\"peak_rss_bytes\":%" PRIu64
+         ",\"estimate_bytes\":%" PRIu64 ",\"closest_per_s\":%.0f,\"true_closest_per_s\":%.0f}\n",
+         kname, k, n, res.build_s, res.build_cpu_s, (double)res.contacts / n, (double)res.bytes / n, res.peak_rss, est,
+         res.closest_per_s, res.true_closest_per_s);
+  fflush(stdout);
+  return 0;
+}
+
 static void usage(FILE *f) {
-  fprintf(f, "usage: bench [--quick] [--max-nodes N] [--random]\n"
-             "  --quick        smaller sizes (seconds instead of a minute)\n"
-             "  --max-nodes N  largest network built (default 1000000, at most %u)\n"
-             "  --random       also build random (4K-contact) tables\n",
-          SIM_NODES_MAX);
+  fprintf(f,
+          "usage: bench [--quick] [--max-nodes N] [--lookups N] [--scenario FILE] [--no-network] [--random]\n"
+          "  --quick          smaller sizes and fewer operations (seconds instead of a minute)\n"
+          "  --max-nodes N    largest network (default 1000000; 10000000 adds the mainline-size row; at most %u)\n"
+          "  --lookups N      lookups per simulation run (default 10000; --quick 1000)\n"
+          "  --scenario FILE  the scenario run at each size (default %s)\n"
+          "  --no-network     skip the network build / query table\n"
+          "  --random         also build random (4K-contact) tables\n",
+          SIM_NODES_MAX, DEFAULT_SCENARIO);
 }
 
 int main(int argc, char **argv) {
-  int quick = 0, random_too = 0;
-  uint64_t max_nodes = 1000000;
+  int quick = 0, random_too = 0, network_too = 1;
+  uint64_t max_nodes = 1000000, lookups = 0;
+  const char *scenario_path = DEFAULT_SCENARIO;
   static const uint64_t sizes[] = {1000, 10000, 100000, 1000000, 10000000, SIM_NODES_MAX};
   const unsigned k = 8;
+  sim_scenario base;
+  char err[512];
+  int rc;
 
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) {
       quick = 1;
     } else if (strcmp(argv[i], "--random") == 0) {
       random_too = 1;
-    } else if (strcmp(argv[i], "--max-nodes") == 0 && i + 1 < argc) {
+    } else if (strcmp(argv[i], "--no-network") == 0) {
+      network_too = 0;
+    } else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc) {
+      scenario_path = argv[++i];
+    } else if ((strcmp(argv[i], "--max-nodes") == 0 || strcmp(argv[i], "--lookups") == 0) && i + 1 < argc) {
+      int is_nodes = strcmp(argv[i], "--max-nodes") == 0;
+      uint64_t max = is_nodes ? SIM_NODES_MAX : 1000000000u, v;
       char *end;
       errno = 0;
-      max_nodes = strtoull(argv[++i], &end, 10);
-      if (errno != 0 || *end != '\0' || max_nodes == 0 || max_nodes > SIM_NODES_MAX) {
-        fprintf(stderr, "bench: --max-nodes wants 1..%u\n", SIM_NODES_MAX);
+      v = strtoull(argv[++i], &end, 10);
+      if (errno != 0 || *end != '\0' || v == 0 || v > max) {
+        fprintf(stderr, "bench: %s wants 1..%" PRIu64 "\n", argv[i - 1], max);
         return 2;
       }
+      *(is_nodes ? &max_nodes : &lookups) = v;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
       return 0;
@@ -219,8 +379,36 @@ int main(int argc, char **argv) {
   }
   if (quick && max_nodes > 100000)
     max_nodes = 100000;
+  json_lines = g_string_new(NULL);
+  if (lookups == 0)
+    lookups = quick ? 1000 : 10000;
+  if ((rc = sim_scenario_load(&base, scenario_path, err, sizeof err)) < 0) {
+    fprintf(stderr, "bench: %s\n", err);
+    return 2;
+  }
+  if (base.n_sweep > 0 || base.network.topology != NULL || base.workload.lookups_file != NULL) {
+    fprintf(stderr, "bench: %s: a scenario without sweep, topology or lookups file is needed\n", scenario_path);
+    sim_scenario_clear(&base);
+    return 2;
+  }
 
-  printf("scheduler hold model (4-ary heap, pop + push per op)\n");
+  printf("simulation runs: %s at N nodes (%s tables, alpha %u, K %u, request/response drop %.3f/%.3f, "
+         "%s latency), %" PRIu64 " lookups, seed %" PRIu64 ", each in its own process\n",
+         scenario_path, base.network.tables == SIM_TABLES_FULL ? "full" : "random", base.lookup.alpha, base.lookup.k,
+         base.loss.request_drop, base.loss.response_drop,
+         base.latency.model == SIM_LATENCY_LOGNORMAL ? "lognormal"
+         : base.latency.model == SIM_LATENCY_UNIFORM ? "uniform"
+                                                     : "constant",
+         lookups, base.seed);
+  printf("  %9s %7s %7s %7s %7s %10s %10s %10s %8s %9s\n", "nodes", "build_s", "cpu_s", "run_s", "cpu_s",
+         "lookups/s", "events/s", "RPCs/s", "B/node", "peak_rss");
+  printf("  %9s %7s %7s %7s %7s %10s %10s %10s %8s %9s\n", "", "wall", "", "wall", "", "(run wall)", "(run wall)",
+         "(run wall)", "(RSS/N)", "MiB");
+  fflush(stdout);
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && sizes[i] <= max_nodes; i++)
+    (void)bench_run(&base, sizes[i], lookups);
+
+  printf("\nscheduler hold model (4-ary heap, pop + push per op)\n");
   printf("  %10s %12s %9s %12s %9s %12s\n", "pending", "ops", "wall_s", "Mevents/s", "cpu_s", "Mevents/cpu_s");
   {
     const size_t pend[] = {quick ? 10000 : 100000, quick ? 100000 : 1000000};
@@ -228,38 +416,24 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 2; i++)
       if (bench_hold(pend[i], ops) < 0) {
         fprintf(stderr, "bench: out of memory\n");
+        sim_scenario_clear(&base);
         return 1;
       }
   }
 
-  for (int kind = SIM_TABLES_FULL; kind >= (random_too ? SIM_TABLES_RANDOM : SIM_TABLES_FULL); kind--) {
-    const char *kname = kind == SIM_TABLES_FULL ? "full" : "random";
-    printf("\nnetwork build (%s tables, K = %u), each in its own process\n", kname, k);
+  for (int kind = SIM_TABLES_FULL; network_too && kind >= (random_too ? SIM_TABLES_RANDOM : SIM_TABLES_FULL);
+       kind--) {
+    printf("\nnetwork build (%s tables, K = %u) and queries, each in its own process\n",
+           kind == SIM_TABLES_FULL ? "full" : "random", k);
     printf("  %9s %8s %8s %9s %9s %10s %10s %8s %11s %11s\n", "nodes", "build_s", "cpu_s", "contacts", "bytes",
            "peak_rss", "estimate", "est/rss", "closest/s", "true_cl/s");
     printf("  %9s %8s %8s %9s %9s %10s %10s %8s %11s %11s\n", "", "wall", "", "per node", "per node", "MiB", "MiB", "",
            "", "");
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && sizes[i] <= max_nodes; i++) {
-      uint32_t n = (uint32_t)sizes[i];
-      build_result res;
-      uint64_t est = sim_network_estimate_bytes(n, k, (sim_tables_kind)kind);
-      build_args ba = {n, k, (sim_tables_kind)kind};
-      run_isolated(build_thunk, &ba, &res, sizeof res);
-      if (res.rc < 0) {
-        printf("  %9u failed: %s\n", n, dht_strerror(res.rc));
-        continue;
-      }
-      printf("  %9u %8.3f %8.3f %9.1f %9.1f %10.1f %10.1f %8.2f %11.0f %11.0f\n", n, res.build_s, res.build_cpu_s,
-             (double)res.contacts / n, (double)res.bytes / n, (double)res.peak_rss / 1048576.0,
-             (double)est / 1048576.0, (double)est / (double)res.peak_rss, res.closest_per_s,
-             res.true_closest_per_s);
-      printf("{\"bench\":\"network\",\"tables\":\"%s\",\"k\":%u,\"nodes\":%u,\"build_seconds\":%.4f,"
-             "\"build_cpu_seconds\":%.4f,\"contacts_per_node\":%.2f,\"bytes_per_node\":%.1f,\"peak_rss_bytes\":%" PRIu64
-             ",\"estimate_bytes\":%" PRIu64 ",\"closest_per_s\":%.0f,\"true_closest_per_s\":%.0f}\n",
-             kname, k, n, res.build_s, res.build_cpu_s, (double)res.contacts / n, (double)res.bytes / n, res.peak_rss, est,
-             res.closest_per_s, res.true_closest_per_s);
-      fflush(stdout);
-    }
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && sizes[i] <= max_nodes; i++)
+      (void)bench_network((sim_tables_kind)kind, k, (uint32_t)sizes[i]);
   }
+  sim_scenario_clear(&base);
+  printf("\njson (one line per row)\n%s", json_lines->str);
+  g_string_free(json_lines, TRUE);
   return 0;
 }
