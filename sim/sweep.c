@@ -629,14 +629,25 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
       g_clear_error(&gerr);
       goto out;
     }
-    /* Tasks start in push order: point-major, replica-minor. */
-    for (uint64_t p = 0; p < points; p++) {
+    /* Tasks start in push order: point-major, replica-minor. A push whose
+     * thread cannot be created still queues its task: fine while another
+     * worker runs, but with none the wait below would never end. */
+    bool no_worker = false;
+    for (uint64_t p = 0; p < points && !no_worker; p++) {
       if (!selected(opt, p) || rep->summary_rows[p] != NULL)
         continue;
-      for (uint32_t r = 0; r < sc->replicas; r++)
-        g_thread_pool_push(pool, GSIZE_TO_POINTER((gsize)(p * sc->replicas + r) + 1), NULL);
+      for (uint32_t r = 0; r < sc->replicas && !no_worker; r++) {
+        if (!g_thread_pool_push(pool, GSIZE_TO_POINTER((gsize)(p * sc->replicas + r) + 1), &gerr) &&
+            g_thread_pool_get_num_threads(pool) == 0) {
+          char msg[256];
+          snprintf(msg, sizeof msg, "cannot start worker threads: %s", gerr ? gerr->message : "?");
+          record_error(&s, DHT_ENOMEM, msg);
+          no_worker = true;
+        }
+        g_clear_error(&gerr);
+      }
     }
-    g_thread_pool_free(pool, FALSE, TRUE); /* waits for every task */
+    g_thread_pool_free(pool, no_worker, TRUE); /* waits for every task (the running ones if no_worker) */
   }
   rep->interrupted = s.canceled || (stopping(&s) && rep->done < rep->selected);
   if (s.error != 0) {
