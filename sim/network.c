@@ -706,6 +706,11 @@ static void far_sift_down(const sim_network *net, const dht_id *t, uint64_t t64,
   h[i] = v;
 }
 
+/* Largest count for the sorted-array selection of sim_network_closest (K of
+ * the common scenarios); larger counts use the heap. Same result either way:
+ * distances are unique. */
+#define CLOSEST_SMALL 32
+
 /* Bounded selection: a max-heap of the best `count` seen so far in out[], the
  * rest rejected by one 64-bit compare against the root in the common case,
  * then heap sort. O(c + count log count log c) typical, O(c log count) worst;
@@ -724,6 +729,30 @@ size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *
   t64 = id_hi64(target);
   for (size_t j = 0; j < c; j++) /* the ID loads are the cost: start them all */
     __builtin_prefetch(&net->ids[cs[j]]);
+  if (count <= CLOSEST_SMALL) {
+    /* Small count (K): a sorted array of the best so far with their 64-bit
+     * distance prefixes kept locally, so a contact is rejected with one
+     * compare and an insertion shifts a few entries without reloading IDs. */
+    uint64_t bk[CLOSEST_SMALL];
+    for (size_t j = 0; j < c; j++) {
+      uint32_t v = cs[j];
+      uint64_t dv = dist_hi(net, v, t64);
+      size_t i;
+      if (m == count) {
+        if (dv > bk[m - 1] || (dv == bk[m - 1] && farther(net, target, t64, v, out[m - 1])))
+          continue;
+        m--; /* the farthest kept one is dropped */
+      }
+      for (i = m; i > 0 && (bk[i - 1] > dv || (bk[i - 1] == dv && farther(net, target, t64, out[i - 1], v))); i--) {
+        bk[i] = bk[i - 1];
+        out[i] = out[i - 1];
+      }
+      bk[i] = dv;
+      out[i] = v;
+      m++;
+    }
+    return m;
+  }
   for (; m < c && m < count; m++) { /* fill, sifting up */
     size_t i = m;
     uint32_t v = cs[m];
