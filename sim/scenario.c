@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "budget.h"
 #include "error.h"
 #include "rng.h"
 #include "routing_table.h"
@@ -980,59 +981,12 @@ static int parse_mapping(pctx *c, section s) {
 
 /* ---- memory estimate -------------------------------------------------------- */
 
-static void fmt_bytes(char *out, size_t outlen, uint64_t b) {
-  const double kib = 1024.0, mib = kib * 1024.0, gib = mib * 1024.0, tib = gib * 1024.0;
-  double v = (double)b;
-  if (v >= tib)
-    snprintf(out, outlen, "%.1f TiB", v / tib);
-  else if (v >= gib)
-    snprintf(out, outlen, "%.1f GiB", v / gib);
-  else if (v >= mib)
-    snprintf(out, outlen, "%.1f MiB", v / mib);
-  else if (v >= kib)
-    snprintf(out, outlen, "%.1f KiB", v / kib);
-  else
-    snprintf(out, outlen, "%" G_GUINT64_FORMAT " bytes", b);
-}
-
-/* The memory budget: DHTSIM_MEMORY_LIMIT (bytes) if set, else physical memory
- * (UINT64_MAX if unknown). *from_env tells which. DHT_EINVAL on a bad variable. */
-static int memory_limit(uint64_t *out, bool *from_env, const char **bad) {
-  const char *env = getenv("DHTSIM_MEMORY_LIMIT");
-  *from_env = false;
-  *bad = NULL;
-  if (env != NULL && env[0] != '\0') {
-    char *end = NULL;
-    bool digits = true;
-    for (const char *p = env; *p; p++)
-      if (*p < '0' || *p > '9')
-        digits = false;
-    errno = 0;
-    unsigned long long v = digits ? strtoull(env, &end, 10) : 0;
-    if (!digits || errno == ERANGE || end == NULL || *end != '\0' || v == 0) {
-      *bad = env;
-      return DHT_EINVAL;
-    }
-    *out = (uint64_t)v;
-    *from_env = true;
-    return DHT_OK;
-  }
-  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || psize <= 0)
-    *out = UINT64_MAX;
-  else if ((uint64_t)pages > UINT64_MAX / (uint64_t)psize)
-    *out = UINT64_MAX;
-  else
-    *out = (uint64_t)pages * (uint64_t)psize;
-  return DHT_OK;
-}
-
 static int check_memory(pctx *c) {
   uint64_t limit;
   bool from_env;
   const char *bad;
   char bshow[SHOW_MAX * 4 + 8];
-  if (memory_limit(&limit, &from_env, &bad) != DHT_OK) {
+  if (sim_memory_budget(&limit, &from_env, &bad) != DHT_OK) {
     show(bshow, sizeof bshow, bad, strlen(bad));
     return fail_nopos(c, DHT_EINVAL, "DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'",
                       bshow);
@@ -1070,8 +1024,8 @@ static int check_memory(pctx *c) {
     return DHT_OK;
 
   char need[32], have[64], lim[32];
-  fmt_bytes(need, sizeof need, total);
-  fmt_bytes(lim, sizeof lim, limit);
+  sim_format_bytes(need, sizeof need, total);
+  sim_format_bytes(lim, sizeof lim, limit);
   if (from_env)
     snprintf(have, sizeof have, "the DHTSIM_MEMORY_LIMIT of %s", lim);
   else

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "error.h"
 
 #define LINE_BYTES 512          /* longest line kept (comments may run longer) */
@@ -60,51 +61,6 @@ static void show(char *out, size_t outlen, const char *s, size_t n) {
     o += tl;
   }
   out[o] = '\0';
-}
-
-static void fmt_bytes(char *out, size_t outlen, uint64_t b) {
-  const double kib = 1024.0, mib = kib * 1024.0, gib = mib * 1024.0, tib = gib * 1024.0;
-  double v = (double)b;
-  if (v >= tib)
-    snprintf(out, outlen, "%.1f TiB", v / tib);
-  else if (v >= gib)
-    snprintf(out, outlen, "%.1f GiB", v / gib);
-  else if (v >= mib)
-    snprintf(out, outlen, "%.1f MiB", v / mib);
-  else if (v >= kib)
-    snprintf(out, outlen, "%.1f KiB", v / kib);
-  else
-    snprintf(out, outlen, "%" G_GUINT64_FORMAT " bytes", b);
-}
-
-/* Same rule as sim/scenario.c: DHTSIM_MEMORY_LIMIT (bytes) if set, else the
- * machine's physical memory (UINT64_MAX if unknown). */
-static int memory_limit(uint64_t *out, bool *from_env, const char **bad) {
-  const char *env = getenv("DHTSIM_MEMORY_LIMIT");
-  *from_env = false;
-  *bad = NULL;
-  if (env != NULL && env[0] != '\0') {
-    char *end = NULL;
-    bool digits = true;
-    for (const char *p = env; *p; p++)
-      if (*p < '0' || *p > '9')
-        digits = false;
-    errno = 0;
-    unsigned long long v = digits ? strtoull(env, &end, 10) : 0;
-    if (!digits || errno == ERANGE || end == NULL || *end != '\0' || v == 0) {
-      *bad = env;
-      return DHT_EINVAL;
-    }
-    *out = (uint64_t)v;
-    *from_env = true;
-    return DHT_OK;
-  }
-  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || psize <= 0 || (uint64_t)pages > UINT64_MAX / (uint64_t)psize)
-    *out = UINT64_MAX;
-  else
-    *out = (uint64_t)pages * (uint64_t)psize;
-  return DHT_OK;
 }
 
 typedef struct field_ref {
@@ -214,7 +170,7 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
   uint64_t limit;
   bool from_env;
   const char *bad;
-  if (memory_limit(&limit, &from_env, &bad) != DHT_OK) {
+  if (sim_memory_budget(&limit, &from_env, &bad) != DHT_OK) {
     char shown[SHOW_MAX * 4 + 8];
     show(shown, sizeof shown, bad, strlen(bad));
     set_err(err, errlen, "%s: DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'", path,
@@ -273,8 +229,8 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
     }
     if ((uint64_t)n + 1 > max_specs) {
       char need[32], lim[32];
-      fmt_bytes(need, sizeof need, ((uint64_t)n + 1) * sizeof(sim_lookup_spec));
-      fmt_bytes(lim, sizeof lim, limit);
+      sim_format_bytes(need, sizeof need, ((uint64_t)n + 1) * sizeof(sim_lookup_spec));
+      sim_format_bytes(lim, sizeof lim, limit);
       set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": %zu lookups need %s, more than %s%s", path, lineno, n + 1, need,
               from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ", lim);
       rc = DHT_ETOOBIG;

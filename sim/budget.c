@@ -1,0 +1,57 @@
+/* budget.c: the memory budget (DHTSIM_MEMORY_LIMIT or physical memory) and byte formatting. */
+#include "budget.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "error.h"
+
+int sim_memory_budget(uint64_t *bytes, bool *from_env, const char **bad_env) {
+  const char *env = getenv("DHTSIM_MEMORY_LIMIT");
+  long pages, psize;
+  *from_env = false;
+  *bad_env = NULL;
+  if (env != NULL && env[0] != '\0') {
+    char *end = NULL;
+    unsigned long long v = 0;
+    bool digits = true;
+    for (const char *p = env; *p; p++)
+      if (*p < '0' || *p > '9')
+        digits = false;
+    errno = 0;
+    if (digits)
+      v = strtoull(env, &end, 10);
+    if (!digits || errno == ERANGE || end == NULL || *end != '\0' || v == 0) {
+      *bad_env = env;
+      return DHT_EINVAL;
+    }
+    *bytes = (uint64_t)v;
+    *from_env = true;
+    return DHT_OK;
+  }
+  pages = sysconf(_SC_PHYS_PAGES);
+  psize = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || psize <= 0 || (uint64_t)pages > UINT64_MAX / (uint64_t)psize)
+    *bytes = UINT64_MAX;
+  else
+    *bytes = (uint64_t)pages * (uint64_t)psize;
+  return DHT_OK;
+}
+
+void sim_format_bytes(char *out, size_t outlen, uint64_t bytes) {
+  const double kib = 1024.0, mib = kib * 1024.0, gib = mib * 1024.0, tib = gib * 1024.0;
+  double v = (double)bytes;
+  if (v >= tib)
+    snprintf(out, outlen, "%.1f TiB", v / tib);
+  else if (v >= gib)
+    snprintf(out, outlen, "%.1f GiB", v / gib);
+  else if (v >= mib)
+    snprintf(out, outlen, "%.1f MiB", v / mib);
+  else if (v >= kib)
+    snprintf(out, outlen, "%.1f KiB", v / kib);
+  else
+    snprintf(out, outlen, "%" PRIu64 " bytes", bytes);
+}
