@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "message.h"
 #include "event_queue.h"
 #include "lookup.h"
 #include "rng.h"
@@ -78,16 +79,6 @@ typedef struct runner {
   const sim_options *opt;
 } runner;
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (err != NULL && errlen > 0)
-    vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return code;
-}
-
 int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, char *err, size_t errlen) {
   int rc;
   if (sc->network.topology != NULL)
@@ -95,7 +86,7 @@ int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, c
   rc = sim_network_generate(net, (uint32_t)sc->network.nodes, sc->lookup.k, sc->network.tables,
                             dht_seed_derive(seed, STREAM_NETWORK));
   if (rc < 0)
-    return fail(err, errlen, rc, "%s: cannot build a network of %" PRIu64 " nodes: %s", sc->path,
+    return sim_fail(err, errlen, rc, "%s: cannot build a network of %" PRIu64 " nodes: %s", sc->path,
                 sc->network.nodes, dht_strerror(rc));
   return 0;
 }
@@ -517,7 +508,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   }
   assign_flags(&r, seed);
   if (res->counters.dead_nodes == r.net.n) {
-    rc = fail(err, errlen, DHT_EINVAL, "%s: every node is dead (loss.dead_fraction %.3f): nothing can run a lookup",
+    rc = sim_fail(err, errlen, DHT_EINVAL, "%s: every node is dead (loss.dead_fraction %.3f): nothing can run a lookup",
               sc->path, sc->loss.dead_fraction);
     goto err_msg_set;
   }
@@ -545,7 +536,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     goto err;
   while (sim_eq_pop(&r.q, &ev)) {
     if ((res->counters.events & 4095) == 0 && opt->stop != NULL && *opt->stop) {
-      rc = fail(err, errlen, DHT_ECANCELED, "%s: run stopped before completion", sc->path);
+      rc = sim_fail(err, errlen, DHT_ECANCELED, "%s: run stopped before completion", sc->path);
       goto err_msg_set;
     }
     g_assert(ev.time_us >= r.now);
@@ -564,7 +555,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   return 0;
 
 err:
-  fail(err, errlen, rc, "%s: simulation failed: %s", sc->path, dht_strerror(rc));
+  sim_fail(err, errlen, rc, "%s: simulation failed: %s", sc->path, dht_strerror(rc));
 err_msg_set:
   runner_clear(&r);
   sim_results_clear(res);

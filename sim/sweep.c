@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "message.h"
 #include "sim.h"
 
 #define MANIFEST_MAGIC "dhtsim-output v1"
@@ -32,16 +33,6 @@ static void meta_clear(meta *m) {
   g_free(m->name);
   g_free(m->sweep_keys);
   memset(m, 0, sizeof *m);
-}
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (err != NULL && errlen > 0)
-    vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return code;
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t n) {
@@ -110,28 +101,28 @@ static int write_atomic(const char *path, const char *data, size_t len, char *er
   FILE *f = fopen(tmp, "wb");
   int rc = 0;
   if (f == NULL) {
-    rc = fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
     goto out;
   }
   if (len > 0 && fwrite(data, 1, len, f) != len) {
-    rc = fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
     fclose(f);
     g_remove(tmp);
     goto out;
   }
   if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
-    rc = fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
     fclose(f);
     g_remove(tmp);
     goto out;
   }
   if (fclose(f) != 0) {
-    rc = fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
     g_remove(tmp);
     goto out;
   }
   if (g_rename(tmp, path) != 0) {
-    rc = fail(err, errlen, DHT_EIO, "cannot rename %s to %s: %s", tmp, path, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot rename %s to %s: %s", tmp, path, g_strerror(errno));
     g_remove(tmp);
   }
 out:
@@ -163,7 +154,7 @@ static int read_manifest(const char *dir, meta *m, char *err, size_t errlen) {
   int rc = 0;
   memset(m, 0, sizeof *m);
   if (!g_file_get_contents(path, &text, NULL, NULL)) {
-    rc = fail(err, errlen, DHT_ENOENT, "%s: not a dhtsim output folder (no parts/manifest)", dir);
+    rc = sim_fail(err, errlen, DHT_ENOENT, "%s: not a dhtsim output folder (no parts/manifest)", dir);
     goto out;
   }
   lines = g_strsplit(text, "\n", -1);
@@ -174,7 +165,7 @@ static int read_manifest(const char *dir, meta *m, char *err, size_t errlen) {
       sscanf(lines[4], "points %" SCNu64, &m->points) != 1 || sscanf(lines[5], "replicas %" SCNu32, &m->replicas) != 1 ||
       sscanf(lines[7], "shard %" SCNu32 "/%" SCNu32, &m->shard_index, &m->shard_count) != 2 || m->points == 0 ||
       m->points > SIM_POINTS_MAX || m->shard_count == 0) {
-    rc = fail(err, errlen, DHT_EINVAL, "%s: malformed manifest", path);
+    rc = sim_fail(err, errlen, DHT_EINVAL, "%s: malformed manifest", path);
     goto out;
   }
   m->name = g_strdup(lines[1] + strlen("scenario "));
@@ -256,11 +247,11 @@ static int write_rendered(const char *path, text_fn fn, const void *a, const voi
   FILE *f = open_memstream(&buf, &len);
   int rc;
   if (f == NULL)
-    return fail(err, errlen, DHT_ENOMEM, "out of memory");
+    return sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
   rc = fn(f, a, b, n);
   if (fclose(f) != 0 || rc < 0) {
     free(buf);
-    return fail(err, errlen, DHT_ENOMEM, "out of memory rendering %s", path);
+    return sim_fail(err, errlen, DHT_ENOMEM, "out of memory rendering %s", path);
   }
   rc = write_atomic(path, buf, len, err, errlen);
   free(buf);
@@ -276,7 +267,7 @@ static int concat_parts(const char *dir, const char *path, const char *header, c
   char buf[1 << 16];
   int rc = 0;
   if (out == NULL) {
-    rc = fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
     goto done;
   }
   fputs(header, out);
@@ -289,7 +280,7 @@ static int concat_parts(const char *dir, const char *path, const char *header, c
     pp = part_path(dir, p, ext);
     in = fopen(pp, "rb");
     if (in == NULL) {
-      rc = fail(err, errlen, DHT_EIO, "cannot read %s: %s", pp, g_strerror(errno));
+      rc = sim_fail(err, errlen, DHT_EIO, "cannot read %s: %s", pp, g_strerror(errno));
       g_free(pp);
       break;
     }
@@ -297,16 +288,16 @@ static int concat_parts(const char *dir, const char *path, const char *header, c
       if (fwrite(buf, 1, n, out) != n)
         break;
     if (ferror(in))
-      rc = fail(err, errlen, DHT_EIO, "cannot read %s: %s", pp, g_strerror(errno));
+      rc = sim_fail(err, errlen, DHT_EIO, "cannot read %s: %s", pp, g_strerror(errno));
     fclose(in);
     g_free(pp);
   }
   if (rc == 0 && (fflush(out) != 0 || ferror(out)))
-    rc = fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
   if (fclose(out) != 0 && rc == 0)
-    rc = fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
   if (rc == 0 && g_rename(tmp, path) != 0)
-    rc = fail(err, errlen, DHT_EIO, "cannot rename %s to %s: %s", tmp, path, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot rename %s to %s: %s", tmp, path, g_strerror(errno));
   if (rc < 0)
     g_remove(tmp);
 done:
@@ -333,7 +324,7 @@ static int assemble(const char *dir, const meta *m, char *const *rows, char *con
   char *h3 = header_text(sim_write_runs_header), *h4 = header_text(sim_write_lookups_header);
   int rc;
   if (h3 == NULL || h4 == NULL)
-    rc = fail(err, errlen, DHT_ENOMEM, "out of memory");
+    rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
   else if ((rc = write_rendered(p1, w_summary_csv, rows, NULL, m->points, err, errlen)) == 0 &&
            (rc = write_rendered(p2, w_summary_json, json, m, m->points, err, errlen)) == 0 &&
            (rc = concat_parts(dir, p3, h3, rows, m->points, err, errlen)) == 0)
@@ -396,7 +387,7 @@ static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char
   sim_write_point_json(f, p, label, pt, ps->res[0].nodes, ps->res[0].n_lookups, agg);
   fclose(f);
   if (row == NULL || json == NULL) {
-    rc = fail(err, errlen, DHT_ENOMEM, "out of memory");
+    rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
     goto out;
   }
   if (s->opt->out_dir != NULL) {
@@ -410,7 +401,7 @@ static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char
       sim_write_lookups_rows(f, p, r, pt, &ps->res[r]);
     fclose(f);
     if (runs == NULL || lks == NULL) {
-      rc = fail(err, errlen, DHT_ENOMEM, "out of memory");
+      rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
       goto out;
     }
     path = part_path(s->opt->out_dir, p, "runs.csv");
@@ -543,7 +534,7 @@ static int prepare_dir(sweep *s, char *err, size_t errlen) {
   meta old;
   int rc = 0;
   if (g_mkdir_with_parents(parts, 0777) != 0) {
-    rc = fail(err, errlen, DHT_EIO, "cannot create output folder %s: %s", parts, g_strerror(errno));
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot create output folder %s: %s", parts, g_strerror(errno));
     goto out;
   }
   if (s->opt->resume) {
@@ -552,7 +543,7 @@ static int prepare_dir(sweep *s, char *err, size_t errlen) {
       bool same = same_run(&old, &s->m);
       meta_clear(&old);
       if (!same) {
-        rc = fail(err, errlen, DHT_EINVAL,
+        rc = sim_fail(err, errlen, DHT_EINVAL,
                   "%s: --resume: this folder holds the output of a different scenario or settings", dir);
         goto out;
       }
@@ -589,7 +580,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
   memset(&s, 0, sizeof s);
   points = sim_scenario_point_count(sc);
   if (opt->shard_count > 1 && opt->shard_index >= opt->shard_count)
-    return fail(err, errlen, DHT_EINVAL, "shard %u/%u: the index must be below the count", opt->shard_index,
+    return sim_fail(err, errlen, DHT_EINVAL, "shard %u/%u: the index must be below the count", opt->shard_index,
                 opt->shard_count);
   s.sc = sc;
   s.opt = opt;
@@ -602,7 +593,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
   rep->point_json = g_try_new0(char *, points);
   s.ps = g_try_new0(point_state, points);
   if (rep->summary_rows == NULL || rep->point_json == NULL || s.ps == NULL) {
-    rc = fail(err, errlen, DHT_ENOMEM, "out of memory for %" PRIu64 " points", points);
+    rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory for %" PRIu64 " points", points);
     goto out;
   }
   if (opt->out_dir != NULL && (rc = prepare_dir(&s, err, errlen)) < 0)
@@ -625,7 +616,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
     GError *gerr = NULL;
     pool = g_thread_pool_new(run_task, &s, (gint)jobs, FALSE, &gerr);
     if (pool == NULL) {
-      rc = fail(err, errlen, DHT_ENOMEM, "cannot start worker threads: %s", gerr ? gerr->message : "?");
+      rc = sim_fail(err, errlen, DHT_ENOMEM, "cannot start worker threads: %s", gerr ? gerr->message : "?");
       g_clear_error(&gerr);
       goto out;
     }
@@ -651,7 +642,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
   }
   rep->interrupted = s.canceled || (stopping(&s) && rep->done < rep->selected);
   if (s.error != 0) {
-    rc = fail(err, errlen, s.error, "%s", s.err);
+    rc = sim_fail(err, errlen, s.error, "%s", s.err);
   }
   /* Whatever finished is kept: assemble even after an error or a stop. */
   if (opt->out_dir != NULL) {
@@ -793,7 +784,7 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
   int rc = 0;
 
   if (n_dirs == 0)
-    return fail(err, errlen, DHT_EINVAL, "merge needs at least one output folder");
+    return sim_fail(err, errlen, DHT_EINVAL, "merge needs at least one output folder");
   if ((rc = read_manifest(dirs[0], &m, err, errlen)) < 0)
     return rc;
   for (size_t i = 1; i < n_dirs; i++) {
@@ -803,7 +794,7 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
     same = same_run(&m, &other);
     meta_clear(&other);
     if (!same) {
-      rc = fail(err, errlen, DHT_EINVAL, "%s and %s hold outputs of different scenarios or settings", dirs[0],
+      rc = sim_fail(err, errlen, DHT_EINVAL, "%s and %s hold outputs of different scenarios or settings", dirs[0],
                 dirs[i]);
       goto out;
     }
@@ -816,7 +807,7 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
       if (load_point(dirs[i], p, &rows[p], &json[p]))
         from[p] = dirs[i];
     if (rows[p] == NULL) {
-      rc = fail(err, errlen, DHT_EINVAL, "point %" PRIu64 " of %" PRIu64 " is in none of the folders (missing shard?)",
+      rc = sim_fail(err, errlen, DHT_EINVAL, "point %" PRIu64 " of %" PRIu64 " is in none of the folders (missing shard?)",
                 p, m.points);
       goto out;
     }
@@ -824,7 +815,7 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
   {
     char *parts = g_build_filename(out_dir, "parts", NULL);
     if (g_mkdir_with_parents(parts, 0777) != 0)
-      rc = fail(err, errlen, DHT_EIO, "cannot create output folder %s: %s", parts, g_strerror(errno));
+      rc = sim_fail(err, errlen, DHT_EIO, "cannot create output folder %s: %s", parts, g_strerror(errno));
     g_free(parts);
     if (rc < 0)
       goto out;
@@ -838,7 +829,7 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
       gsize len = 0;
       if (strcmp(src, dst) != 0) {
         if (!g_file_get_contents(src, &data, &len, NULL))
-          rc = fail(err, errlen, DHT_EIO, "cannot read %s", src);
+          rc = sim_fail(err, errlen, DHT_EIO, "cannot read %s", src);
         else
           rc = write_atomic(dst, data, len, err, errlen);
       }
