@@ -354,9 +354,11 @@ static bool sampler_insert(sampler *s, uint32_t v) {
   return true;
 }
 
-/* Writes min(m, s) distinct values of [0, s) into out, uniformly at random and
- * in random order (every ordered sample equally likely). Returns how many. */
-static size_t sample_distinct(sampler *sp, dht_rng *r, uint32_t s, size_t m, uint32_t *out) {
+/* Writes base + min(m, s) distinct values of [0, s) into out, uniformly at
+ * random and in random order (every ordered sample equally likely). Returns
+ * how many. Inlined: the full-table fill calls it for every bucket of every node. */
+static inline __attribute__((always_inline)) size_t sample_distinct(sampler *sp, dht_rng *r, uint32_t s, size_t m,
+                                                                  uint32_t base, uint32_t *out) {
   size_t take = m < s ? m : s;
   g_assert(m <= sp->cap_m);
   if (s <= 4 * m) {
@@ -367,21 +369,31 @@ static size_t sample_distinct(sampler *sp, dht_rng *r, uint32_t s, size_t m, uin
       uint32_t t = sp->fy[i];
       sp->fy[i] = sp->fy[j];
       sp->fy[j] = t;
-      out[i] = sp->fy[i];
+      out[i] = base + sp->fy[i];
     }
     return take;
   }
   if (take <= 16) { /* few values: a linear membership scan beats hashing */
+    /* A 64-bit mask of v mod 64 answers "new" for most draws (s > 4 m: a
+     * set bit is rare) without the scan; the scan decides the rest. The same
+     * values are accepted either way. */
+    uint64_t seen = 0;
     for (size_t i = 0; i < take; i++) {
       uint32_t v;
-      bool dup;
-      do {
+      uint64_t bit;
+      for (;;) {
+        bool dup = false;
         v = below32(r, s);
-        dup = false;
+        bit = (uint64_t)1 << (v & 63);
+        if (!(seen & bit))
+          break;
         for (size_t j = 0; j < i; j++)
-          dup |= out[j] == v;
-      } while (dup);
-      out[i] = v;
+          dup |= out[j] == base + v;
+        if (!dup)
+          break;
+      }
+      seen |= bit;
+      out[i] = base + v;
     }
     return take;
   }
@@ -394,7 +406,7 @@ static size_t sample_distinct(sampler *sp, dht_rng *r, uint32_t s, size_t m, uin
     do
       v = below32(r, s);
     while (!sampler_insert(sp, v));
-    out[i] = v;
+    out[i] = base + v;
   }
   return take;
 }
@@ -439,7 +451,7 @@ static int build_random(sim_network *net, uint64_t seed) {
     dht_rng r;
     size_t got;
     dht_rng_init(&r, dht_seed_derive(tseed, x));
-    got = n > 1 ? sample_distinct(&sp, &r, n - 1, m, pick) : 0;
+    got = n > 1 ? sample_distinct(&sp, &r, n - 1, m, 0, pick) : 0;
     if (cap - pos < m) { /* rarely: more than the mean bound so far; grow 25% */
       uint64_t nc = cap + cap / 4 > pos + m ? cap + cap / 4 : pos + m;
       uint32_t *grown = g_try_realloc_n(net->contacts, nc, sizeof *grown);
@@ -565,9 +577,7 @@ static void full_leaf(full_ctx *c, uint32_t lo, uint32_t hi, unsigned d) {
         for (uint32_t j = 0; j < s; j++)
           pos[np++] = blo + j;
       } else {
-        size_t got = sample_distinct(&c->sp, &r, s, k, pos + np);
-        for (size_t j = 0; j < got; j++)
-          pos[np++] += blo;
+        np += sample_distinct(&c->sp, &r, s, k, blo, pos + np);
       }
     }
     /* The sampled positions of large (shallow) ranges miss the cache: start
