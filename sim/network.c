@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "error.h"
 #include "rng.h"
 #include "routing_table.h"
@@ -1009,21 +1010,6 @@ static bool parse_u64(const char *s, uint64_t *v) {
   return true;
 }
 
-/* The memory budget as sim/scenario.c and sim/workload.c read it:
- * DHTSIM_MEMORY_LIMIT bytes when set (a malformed value is reported by the
- * scenario parser; here it counts as unset), else the physical memory. */
-static uint64_t topo_memory_limit(bool *from_env) {
-  const char *env = getenv("DHTSIM_MEMORY_LIMIT");
-  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-  uint64_t v;
-  *from_env = env != NULL && parse_u64(env, &v) && v > 0;
-  if (*from_env)
-    return v;
-  if (pages <= 0 || psize <= 0 || (uint64_t)pages > UINT64_MAX / (uint64_t)psize)
-    return UINT64_MAX;
-  return (uint64_t)pages * (uint64_t)psize;
-}
-
 static bool all_digits(const char *s) {
   if (*s == '\0')
     return false;
@@ -1167,13 +1153,22 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
      * line_of, the first contacts block, the sort scratch), checked against
      * the memory budget first: a two-line file cannot claim gigabytes. */
     bool from_env;
-    uint64_t limit = topo_memory_limit(&from_env);
+    const char *bad;
+    uint64_t limit;
     uint64_t need = ((uint64_t)2 << 20) + (n64 + 1) * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 4 + 1 + 8 + 4 + 4 +
                                                        2 * sizeof(kv));
+    char need_s[32], limit_s[32];
+    if (sim_memory_budget(&limit, &from_env, &bad) < 0) {
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL,
+                     "DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%.40s'", bad);
+      goto err;
+    }
     if (need > limit) {
-      rc = topo_fail(&rd, rd.lineno, DHT_ETOOBIG, "nodes %llu need an estimated %.1f MiB, more than %s%.1f MiB",
-                     (unsigned long long)n64, (double)need / 1048576.0,
-                     from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ", (double)limit / 1048576.0);
+      sim_format_bytes(need_s, sizeof need_s, need);
+      sim_format_bytes(limit_s, sizeof limit_s, limit);
+      rc = topo_fail(&rd, rd.lineno, DHT_ETOOBIG, "nodes %llu need an estimated %s, more than %s%s",
+                     (unsigned long long)n64, need_s, from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ",
+                     limit_s);
       goto err;
     }
   }

@@ -230,7 +230,7 @@ Test(limits, topology_header_over_the_memory_budget, .init = setup, .fini = tear
                                   "10.0.0.1 1\n");
   char *yaml = write_tmp("s.yaml", "network:\n  topology: t.txt\n");
   char err[512];
-  char *expected = g_strdup_printf("%s:2: nodes 16777216 need an estimated 1554.0 MiB, more than the "
+  char *expected = g_strdup_printf("%s:2: nodes 16777216 need an estimated 1.5 GiB, more than the "
                                    "DHTSIM_MEMORY_LIMIT of 64.0 MiB",
                                    topo);
   sim_network net;
