@@ -1142,8 +1142,9 @@ Test(robust, anchors_aliases_tags) {
     "name: 'it''s'\n",
     "name: \"\\u0000\"\n",
     "name: \"\\x80\"\n",
-    "\xff\xfe" "s\0e\0e\0d\0:\0 \0" "1\0",
-    "\xfe\xff\0s\0e\0e\0d\0:\0 \0" "1",
+    /* Parenthesised: the concatenations keep hex escapes apart, they are not missing commas. */
+    ("\xff\xfe" "s\0e\0e\0d\0:\0 \0" "1\0"),
+    ("\xfe\xff\0s\0e\0e\0d\0:\0 \0" "1"),
     "seed: 1 # comment\n# end",
     "{seed: 1, seed: 1}",
     "[{seed: 1}]",
