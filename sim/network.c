@@ -1336,16 +1336,24 @@ static void w_u64(topo_writer *w, uint64_t v) {
 
 int sim_network_export_topology(const sim_network *net, const char *path, char *err, size_t errlen) {
   topo_writer *w;
-  int saved;
+  int saved, rc;
+  char *tmp;
   g_return_val_if_fail(net != NULL && path != NULL, DHT_EINVAL);
   w = g_try_new0(topo_writer, 1);
-  if (w == NULL)
+  tmp = g_strdup_printf("%s.tmp", path);
+  if (w == NULL) {
+    g_free(tmp);
     return path_fail(err, errlen, DHT_ENOMEM, "%s: out of memory", path);
-  w->f = fopen(path, "w");
+  }
+  /* Written under a temporary name and renamed when complete: an interrupted
+   * export never leaves a truncated topology at path. */
+  w->f = fopen(tmp, "w");
   if (w->f == NULL) {
     saved = errno;
     g_free(w);
-    return path_fail(err, errlen, DHT_EIO, "%s: cannot open for writing: %s", path, g_strerror(saved));
+    rc = path_fail(err, errlen, DHT_EIO, "%s: cannot open for writing: %s", path, g_strerror(saved));
+    g_free(tmp);
+    return rc;
   }
   w_str(w, "dhtsim-topology v1\nnodes ");
   w_u64(w, net->n);
@@ -1386,13 +1394,20 @@ int sim_network_export_topology(const sim_network *net, const char *path, char *
     w->failed = true;
     w->err = errno;
   }
+  if (!w->failed && rename(tmp, path) != 0) {
+    w->failed = true;
+    w->err = errno;
+  }
   if (w->failed) {
     saved = w->err;
     g_free(w);
-    remove(path); /* no half-written topology left behind */
-    return path_fail(err, errlen, DHT_EIO, "%s: cannot write: %s", path, g_strerror(saved));
+    remove(tmp);
+    rc = path_fail(err, errlen, DHT_EIO, "%s: cannot write: %s", path, g_strerror(saved));
+    g_free(tmp);
+    return rc;
   }
   g_free(w);
+  g_free(tmp);
   return DHT_OK;
 }
 

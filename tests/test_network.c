@@ -436,6 +436,12 @@ Test(network, topology_round_trip) {
     cr_assert(g_file_get_contents(p2, &t2, NULL, NULL));
     cr_assert(eq(str, t1, t2));
     cr_assert(eq(int, strncmp(t1, "dhtsim-topology v1\nnodes 800\n0 ", 31), 0));
+    {
+      /* Written under path.tmp and renamed: nothing temporary is left. */
+      char *tmp = g_strdup_printf("%s.tmp", p1);
+      cr_assert(eq(int, g_file_test(tmp, G_FILE_TEST_EXISTS), FALSE), "%s left behind", tmp);
+      g_free(tmp);
+    }
     g_free(t1);
     g_free(t2);
     sim_network_clear(&net);
