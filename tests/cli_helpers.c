@@ -58,3 +58,17 @@ size_t count_lines(const char *s) {
     n += *s == '\n';
   return n;
 }
+
+void assert_no_tmp_files(const char *dir) {
+  GDir *d = g_dir_open(dir, 0, NULL);
+  const char *n;
+  while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
+    char *p = g_build_filename(dir, n, NULL);
+    cr_assert(g_str_has_suffix(n, ".tmp") == FALSE, "temporary file left behind: %s", p);
+    if (g_file_test(p, G_FILE_TEST_IS_DIR))
+      assert_no_tmp_files(p);
+    g_free(p);
+  }
+  if (d != NULL)
+    g_dir_close(d);
+}

@@ -19,5 +19,7 @@ char *slurp(const char *dir, const char *name);
 void rm_rf(const char *path);
 /* Number of '\n' in s. */
 size_t count_lines(const char *s);
+/* Asserts that no "*.tmp" file is left anywhere below dir. */
+void assert_no_tmp_files(const char *dir);
 
 #endif

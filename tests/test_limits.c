@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_helpers.h"
+
 #include "addr.h"
 #include "error.h"
 #include "id.h"
@@ -52,11 +54,6 @@ typedef struct limits {
   bool stdout_dev_full;           /* stdout is /dev/full */
   const char *memory_limit;       /* DHTSIM_MEMORY_LIMIT; NULL: unset */
 } limits;
-
-typedef struct cli {
-  char *out, *err;
-  int status; /* exit status, or 128 + signal */
-} cli;
 
 static void child_setup(gpointer data) {
   const limits *l = data;
@@ -106,30 +103,9 @@ static cli run_limited(const limits *l, const char *const *args) {
   return r;
 }
 
-static void cli_free(cli *r) {
-  g_free(r->out);
-  g_free(r->err);
-}
-
 /* ---- temporary folder ---- */
 
 static char *tmp;
-
-static void rm_rf(const char *path) {
-  GDir *d = g_dir_open(path, 0, NULL);
-  const char *n;
-  while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
-    char *p = g_build_filename(path, n, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-      rm_rf(p);
-    else
-      g_remove(p);
-    g_free(p);
-  }
-  if (d != NULL)
-    g_dir_close(d);
-  g_rmdir(path);
-}
 
 static void setup(void) {
   tmp = g_dir_make_tmp("dhtsim-limits-XXXXXX", NULL);
@@ -347,20 +323,6 @@ Test(limits, no_worker_thread_is_an_error_not_a_hang, .timeout = 150) {
 
 static const char *const finals[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
 
-static void assert_no_tmp_files(const char *dir) {
-  GDir *d = g_dir_open(dir, 0, NULL);
-  const char *n;
-  while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
-    char *p = g_build_filename(dir, n, NULL);
-    cr_assert(g_str_has_suffix(n, ".tmp") == FALSE, "temporary file left behind: %s", p);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR))
-      assert_no_tmp_files(p);
-    g_free(p);
-  }
-  if (d != NULL)
-    g_dir_close(d);
-}
-
 /* The complete file `name` of a run in which no point finished, from the
  * complete file of the same run with every point: the CSV header alone, or
  * the JSON object with an empty "points" list. */
@@ -457,74 +419,6 @@ Test(faults, dev_full_stdout_is_a_clear_error) {
               formats[i], r.err);
     cli_free(&r);
   }
-}
-
-static size_t finished_points(const char *dir) {
-  char *parts = g_build_filename(dir, "parts", NULL);
-  GDir *d = g_dir_open(parts, 0, NULL);
-  const char *n;
-  size_t k = 0;
-  while (d != NULL && (n = g_dir_read_name(d)) != NULL)
-    k += g_str_has_suffix(n, ".json");
-  if (d != NULL)
-    g_dir_close(d);
-  g_free(parts);
-  return k;
-}
-
-/* SIGTERM (test_sweep.c covers SIGINT): exit 143, the finished points kept as
- * complete files, and --resume ends with the bytes of an uninterrupted run. */
-Test(faults, sigterm_keeps_finished_points_and_resumes, .init = setup, .fini = teardown, .timeout = 300) {
-  char *d = sub("term"), *full = sub("full");
-  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--out", d, NULL};
-  GPid pid;
-  int ws = 0;
-  size_t kept;
-  char *summary;
-  cli r, f;
-
-  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL,
-                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
-                          NULL, &pid, NULL),
-            "cannot start dhtsim");
-  for (int i = 0; i < 6000 && finished_points(d) < 2; i++)
-    g_usleep(5000);
-  kill(pid, SIGTERM);
-  cr_assert(eq(int, waitpid(pid, &ws, 0), pid));
-  g_spawn_close_pid(pid);
-  bool exited = WIFEXITED(ws);
-  cr_assert(exited, "dhtsim was killed by signal %d", WTERMSIG(ws));
-  cr_assert(eq(int, WEXITSTATUS(ws), 143), "exit %d: the run finished before the signal?", WEXITSTATUS(ws));
-  kept = finished_points(d);
-  cr_assert(ge(u64, kept, 2));
-  cr_assert(lt(u64, kept, 32));
-  summary = slurp_opt(d, "summary.csv", NULL);
-  cr_assert(summary != NULL);
-  {
-    size_t lines = 0;
-    for (const char *s = summary; *s; s++)
-      lines += *s == '\n';
-    cr_assert(eq(u64, lines, 1 + kept));
-  }
-  g_free(summary);
-  assert_no_tmp_files(d);
-
-  r = run_limited(NULL, (const char *[]){"run", "tests/data/sweep-long.yaml", "-j", "2", "--out", d, "--resume", NULL});
-  cr_assert(eq(int, r.status, 0), "%s", r.err);
-  f = run_limited(NULL, (const char *[]){"run", "tests/data/sweep-long.yaml", "-j", "2", "--out", full, NULL});
-  cr_assert(eq(int, f.status, 0), "%s", f.err);
-  cr_assert(eq(str, r.out, f.out));
-  for (size_t i = 0; i < G_N_ELEMENTS(finals); i++) {
-    char *a = slurp_opt(d, finals[i], NULL), *b = slurp_opt(full, finals[i], NULL);
-    cr_assert(a != NULL && b != NULL);
-    cr_assert(eq(str, a, b), "%s differs after --resume", finals[i]);
-    g_free(a);
-    g_free(b);
-  }
-  cli_free(&r);
-  cli_free(&f);
-  g_free(d);
-  g_free(full);
 }
 
 /* ---- fuzz regressions: every saved input through its loader ---- */

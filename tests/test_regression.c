@@ -35,23 +35,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *const files[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
+#include "cli_helpers.h"
 
-static void rm_rf(const char *path) {
-  GDir *d = g_dir_open(path, 0, NULL);
-  const char *n;
-  while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
-    char *p = g_build_filename(path, n, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR))
-      rm_rf(p);
-    else
-      g_remove(p);
-    g_free(p);
-  }
-  if (d != NULL)
-    g_dir_close(d);
-  g_rmdir(path);
-}
+static const char *const files[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
 
 /* 1-based line of the first difference, and a short excerpt of each side. */
 static void first_difference(const char *want, gsize wn, const char *got, gsize gn, char *msg, size_t msglen) {

@@ -196,10 +196,10 @@ static size_t finished_points(const char *dir) {
   return k;
 }
 
-/* SIGINT stops the run cleanly: exit 130, the finished points kept (and
- * complete files for them), and --resume finishes the rest with the same bytes
- * as an uninterrupted run. */
-Test(sweep, interrupted_run_keeps_finished_points_and_resumes, .init = setup, .fini = teardown, .timeout = 300) {
+/* A signal stops the run cleanly: exit 128 + signal, the finished points kept
+ * (complete files holding exactly them, nothing temporary left), and --resume
+ * finishes the rest with the same bytes as an uninterrupted run. */
+static void interrupt_and_resume(int sig) {
   char *d = sub("int"), *full = sub("full");
   const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--out", d, NULL};
   GPid pid;
@@ -207,19 +207,19 @@ Test(sweep, interrupted_run_keeps_finished_points_and_resumes, .init = setup, .f
   size_t kept;
   char *summary;
   cli r, f;
-  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                                                                    G_SPAWN_STDERR_TO_DEV_NULL,
-                          NULL, NULL, &pid, NULL),
+  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL,
+                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                          NULL, &pid, NULL),
             "cannot start dhtsim");
   /* Wait for two finished points, then interrupt. */
   for (int i = 0; i < 6000 && finished_points(d) < 2; i++)
     g_usleep(5000);
-  kill(pid, SIGINT);
+  kill(pid, sig);
   cr_assert(eq(int, waitpid(pid, &ws, 0), pid));
   g_spawn_close_pid(pid);
   bool exited = WIFEXITED(ws);
   cr_assert(exited, "dhtsim was killed by signal %d", WTERMSIG(ws));
-  cr_assert(eq(int, WEXITSTATUS(ws), 130), "exit %d: the run finished before the signal?", WEXITSTATUS(ws));
+  cr_assert(eq(int, WEXITSTATUS(ws), 128 + sig), "exit %d: the run finished before the signal?", WEXITSTATUS(ws));
   kept = finished_points(d);
   cr_assert(ge(u64, kept, 2));
   cr_assert(lt(u64, kept, 32));
@@ -227,6 +227,7 @@ Test(sweep, interrupted_run_keeps_finished_points_and_resumes, .init = setup, .f
   summary = slurp(d, "summary.csv");
   cr_assert(eq(u64, count_lines(summary), 1 + kept));
   g_free(summary);
+  assert_no_tmp_files(d);
 
   r = run_dhtsim((const char *[]){"run", "tests/data/sweep-long.yaml", "-j", "2", "--out", d, "--resume", NULL});
   cr_assert(eq(int, r.status, 0), "%s", r.err);
@@ -238,6 +239,14 @@ Test(sweep, interrupted_run_keeps_finished_points_and_resumes, .init = setup, .f
   cli_free(&f);
   g_free(d);
   g_free(full);
+}
+
+Test(sweep, sigint_keeps_finished_points_and_resumes, .init = setup, .fini = teardown, .timeout = 300) {
+  interrupt_and_resume(SIGINT);
+}
+
+Test(sweep, sigterm_keeps_finished_points_and_resumes, .init = setup, .fini = teardown, .timeout = 300) {
+  interrupt_and_resume(SIGTERM);
 }
 
 Test(sweep, resume_refuses_a_folder_of_another_scenario, .init = setup, .fini = teardown) {
