@@ -15,14 +15,35 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static fuzz_memfile in, out;
+static fuzz_memfile in;
+/* The export target: a real file in a private folder (in RAM when /dev/shm
+ * exists), because export writes FILE.tmp and renames it, which a memfd's
+ * /proc/self/fd path cannot do. Removed at exit. */
+static char out_dir[64], out_path[96];
+
+static void remove_out(void) {
+  char tmp[128];
+  snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+  unlink(tmp);
+  unlink(out_path);
+  rmdir(out_dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
   fuzz_setup();
   fuzz_memfile_open(&in, "topology-in");
-  fuzz_memfile_open(&out, "topology-out");
+  snprintf(out_dir, sizeof out_dir, "/dev/shm/dhtsim-fuzz-XXXXXX");
+  if (mkdtemp(out_dir) == NULL) {
+    snprintf(out_dir, sizeof out_dir, "/tmp/dhtsim-fuzz-XXXXXX");
+    if (mkdtemp(out_dir) == NULL) {
+      perror("mkdtemp");
+      abort();
+    }
+  }
+  snprintf(out_path, sizeof out_path, "%s/out.topo", out_dir);
+  atexit(remove_out);
   return 0;
 }
 
@@ -65,8 +86,8 @@ static void query_network(const sim_network *net, unsigned k) {
 static void round_trip(const sim_network *net, unsigned k) {
   sim_network again;
   char err[512];
-  FUZZ_CHECK(sim_network_export_topology(net, out.path, err, sizeof err) == 0);
-  if (sim_network_load_topology(&again, out.path, k, err, sizeof err) != 0) {
+  FUZZ_CHECK(sim_network_export_topology(net, out_path, err, sizeof err) == 0);
+  if (sim_network_load_topology(&again, out_path, k, err, sizeof err) != 0) {
     fprintf(stderr, "reload of the exported network failed: %s\n", err);
     abort();
   }
