@@ -16,6 +16,7 @@
 
 #include "budget.h"
 #include "error.h"
+#include "message.h"
 #include "rng.h"
 #include "routing_table.h"
 
@@ -932,16 +933,6 @@ static int G_GNUC_PRINTF(4, 5) topo_fail(const topo_reader *rd, uint64_t line, i
   return code;
 }
 
-static int G_GNUC_PRINTF(4, 5) path_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-  va_list ap;
-  if (err != NULL && errlen > 0) {
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
 static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
 /* Next content line (comments and blank lines skipped), trimmed. Returns 1 and
@@ -954,9 +945,9 @@ static int topo_next(topo_reader *rd, char **out) {
     len = getline(&rd->line, &rd->cap, rd->f);
     if (len < 0) {
       if (ferror(rd->f))
-        return path_fail(rd->err, rd->errlen, DHT_EIO, "%s: read error: %s", rd->path, g_strerror(errno));
+        return sim_fail(rd->err, rd->errlen, DHT_EIO, "%s: read error: %s", rd->path, g_strerror(errno));
       if (errno == ENOMEM)
-        return path_fail(rd->err, rd->errlen, DHT_ENOMEM, "%s: out of memory", rd->path);
+        return sim_fail(rd->err, rd->errlen, DHT_ENOMEM, "%s: out of memory", rd->path);
       return 0;
     }
     rd->lineno++;
@@ -1106,10 +1097,10 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
   if (err != NULL && errlen > 0)
     err[0] = '\0';
   if (k < 1 || k > DHT_K_MAX)
-    return path_fail(err, errlen, DHT_EINVAL, "%s: k %u out of range 1..%d", path, k, DHT_K_MAX);
+    return sim_fail(err, errlen, DHT_EINVAL, "%s: k %u out of range 1..%d", path, k, DHT_K_MAX);
   rd.f = fopen(path, "r");
   if (rd.f == NULL)
-    return path_fail(err, errlen, DHT_ENOENT, "%s: cannot open: %s", path, g_strerror(errno));
+    return sim_fail(err, errlen, DHT_ENOENT, "%s: cannot open: %s", path, g_strerror(errno));
 
   /* Header and node count: refused before any allocation. */
   if ((rc = topo_next(&rd, &s)) <= 0) {
@@ -1288,7 +1279,7 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
   return DHT_OK;
 
 nomem:
-  rc = path_fail(err, errlen, DHT_ENOMEM, "%s: out of memory loading %u nodes", path, net->n);
+  rc = sim_fail(err, errlen, DHT_ENOMEM, "%s: out of memory loading %u nodes", path, net->n);
 err:
   g_free(line_of);
   sim_network_clear(net);
@@ -1343,7 +1334,7 @@ int sim_network_export_topology(const sim_network *net, const char *path, char *
   tmp = g_strdup_printf("%s.tmp", path);
   if (w == NULL) {
     g_free(tmp);
-    return path_fail(err, errlen, DHT_ENOMEM, "%s: out of memory", path);
+    return sim_fail(err, errlen, DHT_ENOMEM, "%s: out of memory", path);
   }
   /* Written under a temporary name and renamed when complete: an interrupted
    * export never leaves a truncated topology at path. */
@@ -1351,7 +1342,7 @@ int sim_network_export_topology(const sim_network *net, const char *path, char *
   if (w->f == NULL) {
     saved = errno;
     g_free(w);
-    rc = path_fail(err, errlen, DHT_EIO, "%s: cannot open for writing: %s", path, g_strerror(saved));
+    rc = sim_fail(err, errlen, DHT_EIO, "%s: cannot open for writing: %s", path, g_strerror(saved));
     g_free(tmp);
     return rc;
   }
@@ -1402,7 +1393,7 @@ int sim_network_export_topology(const sim_network *net, const char *path, char *
     saved = w->err;
     g_free(w);
     remove(tmp);
-    rc = path_fail(err, errlen, DHT_EIO, "%s: cannot write: %s", path, g_strerror(saved));
+    rc = sim_fail(err, errlen, DHT_EIO, "%s: cannot write: %s", path, g_strerror(saved));
     g_free(tmp);
     return rc;
   }

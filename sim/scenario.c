@@ -31,6 +31,7 @@
 
 #include "budget.h"
 #include "error.h"
+#include "message.h"
 #include "rng.h"
 #include "routing_table.h"
 #include "sim.h"
@@ -217,16 +218,6 @@ typedef struct pctx {
                                      messages then carry no position */
 } pctx;
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (err == NULL || errlen == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /* "path:line:col: " + message. Returns rc. */
 static int fail_at(pctx *c, int rc, yaml_mark_t m, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 static int fail_at(pctx *c, int rc, yaml_mark_t m, const char *fmt, ...) {
@@ -238,9 +229,9 @@ static int fail_at(pctx *c, int rc, yaml_mark_t m, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (c->point != NULL)
-    set_err(c->err, c->errlen, "%s: %s: %s", c->path, c->point, msg);
+    sim_fail(c->err, c->errlen, 0, "%s: %s: %s", c->path, c->point, msg);
   else
-    set_err(c->err, c->errlen, "%s:%zu:%zu: %s", c->path, m.line + 1, m.column + 1, msg);
+    sim_fail(c->err, c->errlen, 0, "%s:%zu:%zu: %s", c->path, m.line + 1, m.column + 1, msg);
   return rc;
 }
 
@@ -255,9 +246,9 @@ static int fail_nopos(pctx *c, int rc, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (c->point != NULL)
-    set_err(c->err, c->errlen, "%s: %s: %s", c->path, c->point, msg);
+    sim_fail(c->err, c->errlen, 0, "%s: %s: %s", c->path, c->point, msg);
   else
-    set_err(c->err, c->errlen, "%s: %s", c->path, msg);
+    sim_fail(c->err, c->errlen, 0, "%s: %s", c->path, msg);
   return rc;
 }
 
@@ -323,7 +314,7 @@ static void describe(const yaml_event_t *ev, char *out, size_t outlen) {
 static int syntax_error(pctx *c) {
   yaml_parser_t *p = &c->parser;
   if (p->error == YAML_MEMORY_ERROR) {
-    set_err(c->err, c->errlen, "%s: out of memory while reading YAML", c->path);
+    sim_fail(c->err, c->errlen, 0, "%s: out of memory while reading YAML", c->path);
     return DHT_ENOMEM;
   }
   const char *problem = p->problem ? p->problem : "invalid YAML";
@@ -340,10 +331,10 @@ static int syntax_error(pctx *c) {
       }
     }
     if (p->problem_value >= 0)
-      set_err(c->err, c->errlen, "%s:%zu:%zu: YAML syntax error: %s (byte 0x%02x)", c->path, line, col, problem,
+      sim_fail(c->err, c->errlen, 0, "%s:%zu:%zu: YAML syntax error: %s (byte 0x%02x)", c->path, line, col, problem,
               (unsigned)p->problem_value & 0xffu);
     else
-      set_err(c->err, c->errlen, "%s:%zu:%zu: YAML syntax error: %s", c->path, line, col, problem);
+      sim_fail(c->err, c->errlen, 0, "%s:%zu:%zu: YAML syntax error: %s", c->path, line, col, problem);
     return DHT_EINVAL;
   }
   if (p->context != NULL)
@@ -619,7 +610,7 @@ static int set_value(pctx *c, field f, const yaml_event_t *ev, sim_scenario *dst
     else
       val = try_strndup(s, n);
     if (val == NULL) {
-      set_err(c->err, c->errlen, "%s: out of memory", c->path);
+      sim_fail(c->err, c->errlen, 0, "%s: out of memory", c->path);
       return DHT_ENOMEM;
     }
     char **slot = f == F_NAME ? &dst->name : f == F_TOPOLOGY ? &dst->network.topology : &dst->workload.lookups_file;
@@ -1135,7 +1126,7 @@ static int parse_document(pctx *c) {
   if (rc != DHT_OK)
     return rc;
   if (c->ev.type == YAML_STREAM_END_EVENT) {
-    set_err(c->err, c->errlen, "%s: empty scenario, expected a mapping", c->path);
+    sim_fail(c->err, c->errlen, 0, "%s: empty scenario, expected a mapping", c->path);
     return DHT_EINVAL;
   }
   /* DOCUMENT_START, then the root node. */
@@ -1147,7 +1138,7 @@ static int parse_document(pctx *c) {
     return rc;
   if (c->ev.type == YAML_SCALAR_EVENT && c->ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
       c->ev.data.scalar.length == 0) {
-    set_err(c->err, c->errlen, "%s: empty scenario, expected a mapping", c->path);
+    sim_fail(c->err, c->errlen, 0, "%s: empty scenario, expected a mapping", c->path);
     return DHT_EINVAL;
   }
   if (c->ev.type != YAML_MAPPING_START_EVENT) {
@@ -1189,7 +1180,7 @@ int sim_scenario_parse(sim_scenario *sc, const char *path, const char *data, siz
   if (err != NULL && errlen > 0)
     err[0] = '\0';
   if (sc == NULL || (data == NULL && len > 0)) {
-    set_err(err, errlen, "%s: invalid arguments", path ? path : "<scenario>");
+    sim_fail(err, errlen, 0, "%s: invalid arguments", path ? path : "<scenario>");
     if (sc != NULL)
       sim_scenario_defaults(sc);
     return DHT_EINVAL;
@@ -1198,7 +1189,7 @@ int sim_scenario_parse(sim_scenario *sc, const char *path, const char *data, siz
     path = "<scenario>";
   pctx *c = g_try_new0(pctx, 1);
   if (c == NULL) {
-    set_err(err, errlen, "%s: out of memory", path);
+    sim_fail(err, errlen, 0, "%s: out of memory", path);
     sim_scenario_defaults(sc);
     return DHT_ENOMEM;
   }
@@ -1212,7 +1203,7 @@ int sim_scenario_parse(sim_scenario *sc, const char *path, const char *data, siz
 
   int rc;
   if (!yaml_parser_initialize(&c->parser)) {
-    set_err(err, errlen, "%s: out of memory", path);
+    sim_fail(err, errlen, 0, "%s: out of memory", path);
     rc = DHT_ENOMEM;
   } else {
     yaml_parser_set_input_string(&c->parser, (const unsigned char *)c->data, len);
@@ -1239,7 +1230,7 @@ int sim_scenario_load(sim_scenario *sc, const char *path, char *err, size_t errl
   if (err != NULL && errlen > 0)
     err[0] = '\0';
   if (sc == NULL || path == NULL) {
-    set_err(err, errlen, "%s: invalid arguments", path ? path : "<scenario>");
+    sim_fail(err, errlen, 0, "%s: invalid arguments", path ? path : "<scenario>");
     if (sc != NULL)
       sim_scenario_defaults(sc);
     return DHT_EINVAL;
@@ -1248,19 +1239,19 @@ int sim_scenario_load(sim_scenario *sc, const char *path, char *err, size_t errl
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     int e = errno;
-    set_err(err, errlen, "%s: cannot open: %s", path, g_strerror(e));
+    sim_fail(err, errlen, 0, "%s: cannot open: %s", path, g_strerror(e));
     return e == ENOENT || e == ENOTDIR ? DHT_ENOENT : DHT_EIO;
   }
   size_t cap = 4096, len = 0;
   char *buf = g_try_malloc(cap);
   int rc = DHT_OK;
   if (buf == NULL) {
-    set_err(err, errlen, "%s: out of memory", path);
+    sim_fail(err, errlen, 0, "%s: out of memory", path);
     rc = DHT_ENOMEM;
   }
   while (rc == DHT_OK) {
     if (len > SCENARIO_FILE_MAX) {
-      set_err(err, errlen, "%s: too large for a scenario file (more than %u MiB)", path,
+      sim_fail(err, errlen, 0, "%s: too large for a scenario file (more than %u MiB)", path,
               SCENARIO_FILE_MAX / (1024u * 1024u));
       rc = DHT_EINVAL;
       break;
@@ -1268,7 +1259,7 @@ int sim_scenario_load(sim_scenario *sc, const char *path, char *err, size_t errl
     if (len == cap) {
       char *nb = g_try_realloc(buf, cap * 2);
       if (nb == NULL) {
-        set_err(err, errlen, "%s: out of memory", path);
+        sim_fail(err, errlen, 0, "%s: out of memory", path);
         rc = DHT_ENOMEM;
         break;
       }
@@ -1279,7 +1270,7 @@ int sim_scenario_load(sim_scenario *sc, const char *path, char *err, size_t errl
     len += got;
     if (got == 0) {
       if (ferror(f)) {
-        set_err(err, errlen, "%s: cannot read: %s", path, g_strerror(errno));
+        sim_fail(err, errlen, 0, "%s: cannot read: %s", path, g_strerror(errno));
         rc = DHT_EIO;
       }
       break;
@@ -1366,13 +1357,13 @@ int sim_scenario_point(const sim_scenario *base, uint64_t index, sim_scenario *o
   if (err != NULL && errlen > 0)
     err[0] = '\0';
   if (base == NULL || out == NULL) {
-    set_err(err, errlen, "%s: invalid arguments", base && base->path ? base->path : "<scenario>");
+    sim_fail(err, errlen, 0, "%s: invalid arguments", base && base->path ? base->path : "<scenario>");
     return DHT_EINVAL;
   }
   const char *path = base->path ? base->path : "<scenario>";
   uint64_t count = sim_scenario_point_count(base);
   if (index >= count) {
-    set_err(err, errlen, "%s: point %" G_GUINT64_FORMAT ": out of range (the scenario has %" G_GUINT64_FORMAT
+    sim_fail(err, errlen, 0, "%s: point %" G_GUINT64_FORMAT ": out of range (the scenario has %" G_GUINT64_FORMAT
             " point%s)", path, index, count, count == 1 ? "" : "s");
     return DHT_ERANGE;
   }
@@ -1384,7 +1375,7 @@ int sim_scenario_point(const sim_scenario *base, uint64_t index, sim_scenario *o
                        : NULL;
   int rc = DHT_OK;
   if (label == NULL || digit == NULL || c == NULL || prefix == NULL) {
-    set_err(err, errlen, "%s: out of memory", path);
+    sim_fail(err, errlen, 0, "%s: out of memory", path);
     rc = DHT_ENOMEM;
     goto done;
   }

@@ -20,20 +20,11 @@
 
 #include "budget.h"
 #include "error.h"
+#include "message.h"
 
 #define LINE_BYTES 512          /* longest line kept (comments may run longer) */
 #define LOOKUPS_MAX 1000000000u /* same bound as workload.lookups */
 #define SHOW_MAX 40
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (err == NULL || errlen == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* One-line, bounded rendering of s[0..n) for messages. */
 static void show(char *out, size_t outlen, const char *s, size_t n) {
@@ -95,21 +86,21 @@ static int parse_line(const char *path, uint64_t lineno, char *buf, size_t n, bo
     nf++;
   }
   if (truncated && !comment) {
-    set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": line too long (more than %d bytes)", path, lineno,
+    sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": line too long (more than %d bytes)", path, lineno,
             LINE_BYTES);
     return DHT_EINVAL;
   }
   if (nf == 0)
     return 0;
   if (nf == 1) {
-    set_err(err, errlen,
+    sim_fail(err, errlen, 0,
             "%s:%" G_GUINT64_FORMAT ": expected 2 fields '<start node index> <target: 40 hex digits>', got 1",
             path, lineno);
     return DHT_EINVAL;
   }
   if (nf == 3) {
     show(shown, sizeof shown, f[2].s, f[2].n);
-    set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": unexpected text '%s' after the target", path, lineno, shown);
+    sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": unexpected text '%s' after the target", path, lineno, shown);
     return DHT_EINVAL;
   }
 
@@ -121,7 +112,7 @@ static int parse_line(const char *path, uint64_t lineno, char *buf, size_t n, bo
       digits = false;
   show(shown, sizeof shown, f[0].s, f[0].n);
   if (!digits) {
-    set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": bad start node index '%s' (expected a decimal integer)", path,
+    sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": bad start node index '%s' (expected a decimal integer)", path,
             lineno, shown);
     return DHT_EINVAL;
   }
@@ -134,10 +125,10 @@ static int parse_line(const char *path, uint64_t lineno, char *buf, size_t n, bo
   f[0].s[f[0].n] = saved;
   if (overflow || idx >= n_nodes) {
     if (n_nodes == 0)
-      set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": start node index %s is out of range (the network has no nodes)",
+      sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": start node index %s is out of range (the network has no nodes)",
               path, lineno, shown);
     else
-      set_err(err, errlen,
+      sim_fail(err, errlen, 0,
               "%s:%" G_GUINT64_FORMAT ": start node index %s is out of range (the network has %" PRIu32
               " nodes: 0 to %" PRIu32 ")",
               path, lineno, shown, n_nodes, n_nodes - 1);
@@ -146,7 +137,7 @@ static int parse_line(const char *path, uint64_t lineno, char *buf, size_t n, bo
 
   if (dht_id_from_hex(&spec->target, f[1].s, f[1].n) != DHT_OK) {
     show(shown, sizeof shown, f[1].s, f[1].n);
-    set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": bad target '%s' (expected 40 hex digits)", path, lineno,
+    sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": bad target '%s' (expected 40 hex digits)", path, lineno,
             shown);
     return DHT_EINVAL;
   }
@@ -163,7 +154,7 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
   if (count != NULL)
     *count = 0;
   if (path == NULL || out == NULL || count == NULL) {
-    set_err(err, errlen, "%s: invalid arguments", path ? path : "<lookups>");
+    sim_fail(err, errlen, 0, "%s: invalid arguments", path ? path : "<lookups>");
     return DHT_EINVAL;
   }
 
@@ -173,7 +164,7 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
   if (sim_memory_budget(&limit, &from_env, &bad) != DHT_OK) {
     char shown[SHOW_MAX * 4 + 8];
     show(shown, sizeof shown, bad, strlen(bad));
-    set_err(err, errlen, "%s: DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'", path,
+    sim_fail(err, errlen, 0, "%s: DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'", path,
             shown);
     return DHT_EINVAL;
   }
@@ -182,7 +173,7 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     int e = errno;
-    set_err(err, errlen, "%s: cannot open: %s", path, g_strerror(e));
+    sim_fail(err, errlen, 0, "%s: cannot open: %s", path, g_strerror(e));
     return e == ENOENT || e == ENOTDIR ? DHT_ENOENT : DHT_EIO;
   }
 
@@ -204,7 +195,7 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
     }
     if (ch == EOF) {
       if (ferror(f)) {
-        set_err(err, errlen, "%s: cannot read: %s", path, g_strerror(errno));
+        sim_fail(err, errlen, 0, "%s: cannot read: %s", path, g_strerror(errno));
         rc = DHT_EIO;
         break;
       }
@@ -223,7 +214,7 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
     if (r == 0)
       continue;
     if (n >= LOOKUPS_MAX) {
-      set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": too many lookups (at most %u)", path, lineno, LOOKUPS_MAX);
+      sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": too many lookups (at most %u)", path, lineno, LOOKUPS_MAX);
       rc = DHT_EINVAL;
       break;
     }
@@ -231,7 +222,7 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
       char need[32], lim[32];
       sim_format_bytes(need, sizeof need, ((uint64_t)n + 1) * sizeof(sim_lookup_spec));
       sim_format_bytes(lim, sizeof lim, limit);
-      set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": %zu lookups need %s, more than %s%s", path, lineno, n + 1, need,
+      sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": %zu lookups need %s, more than %s%s", path, lineno, n + 1, need,
               from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ", lim);
       rc = DHT_ETOOBIG;
       break;
@@ -244,7 +235,7 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
         ncap = LOOKUPS_MAX;
       sim_lookup_spec *ns = g_try_realloc_n(specs, (size_t)ncap, sizeof *specs);
       if (ns == NULL) {
-        set_err(err, errlen, "%s:%" G_GUINT64_FORMAT ": out of memory", path, lineno);
+        sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": out of memory", path, lineno);
         rc = DHT_ENOMEM;
         break;
       }
@@ -256,7 +247,7 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
   fclose(f);
 
   if (rc == DHT_OK && n == 0) {
-    set_err(err, errlen, "%s: no lookups in the file (only blank lines and comments)", path);
+    sim_fail(err, errlen, 0, "%s: no lookups in the file (only blank lines and comments)", path);
     rc = DHT_EINVAL;
   }
   if (rc != DHT_OK) {
