@@ -211,7 +211,7 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o) {
       return EXIT_USAGE;
     }
     sim_scenario_point_label(sc, p, label, sizeof label);
-    bytes = sim_sweep_estimate_bytes(&pt, o->lookups);
+    bytes = sim_scenario_estimate_bytes(&pt, o->lookups);
     runs += sc->replicas;
     /* Peak with `jobs` runs at once: the sum of the `jobs` largest. */
     for (unsigned j = 0; j < jobs; j++)
@@ -221,7 +221,7 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o) {
         bytes = t;
       }
     printf("  %-6" PRIu64 " %-48s %12" PRIu64 " %11.1f MiB\n", p, label[0] ? label : "(scenario)",
-           pt.network.topology ? 0 : pt.network.nodes, (double)sim_sweep_estimate_bytes(&pt, o->lookups) / 1048576.0);
+           pt.network.topology ? 0 : pt.network.nodes, (double)sim_scenario_estimate_bytes(&pt, o->lookups) / 1048576.0);
   }
   for (unsigned j = 0; j < jobs; j++)
     peak += big[j];

@@ -972,6 +972,21 @@ static int parse_mapping(pctx *c, section s) {
 
 /* ---- memory estimate -------------------------------------------------------- */
 
+/* The two parts of the estimate: the network and the per-lookup results. With
+ * a topology file the node count is unknown here (the loader checks); with a
+ * lookups file, so is the lookup count. */
+static void estimate_parts(const sim_scenario *sc, uint64_t lookups, uint64_t *net, uint64_t *work) {
+  bool topo = sc->network.topology != NULL, file = sc->workload.lookups_file != NULL;
+  *net = topo ? 0 : sim_network_estimate_bytes(sc->network.nodes, sc->lookup.k, sc->network.tables);
+  *work = file ? 0 : sat_mul(lookups ? lookups : sc->workload.lookups, SCENARIO_BYTES_PER_LOOKUP);
+}
+
+uint64_t sim_scenario_estimate_bytes(const sim_scenario *sc, uint64_t lookups) {
+  uint64_t net, work;
+  estimate_parts(sc, lookups, &net, &work);
+  return sat_add(net, work);
+}
+
 static int check_memory(pctx *c) {
   uint64_t limit;
   bool from_env;
@@ -1006,10 +1021,8 @@ static int check_memory(pctx *c) {
   }
   const sim_scenario *sc = &largest;
   bool topo = sc->network.topology != NULL, file = sc->workload.lookups_file != NULL;
-  /* With a topology file the node count is unknown here (the loader checks);
-   * with a lookups file, so is the lookup count. */
-  uint64_t net = topo ? 0 : sim_network_estimate_bytes(sc->network.nodes, sc->lookup.k, sc->network.tables);
-  uint64_t work = file ? 0 : sat_mul(sc->workload.lookups, SCENARIO_BYTES_PER_LOOKUP);
+  uint64_t net, work;
+  estimate_parts(sc, 0, &net, &work);
   uint64_t total = sat_add(net, work);
   if (total <= limit)
     return DHT_OK;

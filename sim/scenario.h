@@ -76,6 +76,12 @@ typedef struct sim_scenario {
   size_t n_sweep;            /* 0: a single point, the scenario itself */
 } sim_scenario;
 
+/* Estimated peak bytes of a run of this (point) scenario: its network plus
+ * the per-lookup results (lookups overrides workload.lookups when > 0).
+ * Parts given by a topology or lookups file count 0: their loaders check
+ * themselves. Saturates at UINT64_MAX. */
+uint64_t sim_scenario_estimate_bytes(const sim_scenario *sc, uint64_t lookups);
+
 /* Fills every field with its default (no allocation). */
 void sim_scenario_defaults(sim_scenario *sc);
 

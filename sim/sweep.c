@@ -856,9 +856,3 @@ out:
   meta_clear(&m);
   return rc;
 }
-
-uint64_t sim_sweep_estimate_bytes(const sim_scenario *pt, uint64_t lookups) {
-  uint64_t n = lookups ? lookups : pt->workload.lookups;
-  return sim_network_estimate_bytes(pt->network.nodes, pt->lookup.k, pt->network.tables) +
-         n * (sizeof(sim_lookup_result) + sizeof(uint64_t));
-}

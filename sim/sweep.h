@@ -57,7 +57,4 @@ int sim_sweep_write_table(FILE *f, const sim_scenario *sc, const sim_sweep_repor
  * in some folder, and all folders must come from the same scenario. */
 int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs, char *err, size_t errlen);
 
-/* Estimated peak bytes of one run of point scenario pt (network + results). */
-uint64_t sim_sweep_estimate_bytes(const sim_scenario *pt, uint64_t lookups);
-
 #endif
