@@ -202,7 +202,7 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o) {
   printf("  %-6s %-48s %12s %14s\n", "point", "parameters", "nodes", "est. memory");
   for (uint64_t p = 0; p < points; p++) {
     sim_scenario pt;
-    uint64_t bytes;
+    uint64_t bytes, est;
     if (o->shard_count > 1 && p % o->shard_count != o->shard_index)
       continue;
     if (sim_scenario_point(sc, p, &pt, err, sizeof err) < 0) {
@@ -211,17 +211,21 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o) {
       return EXIT_USAGE;
     }
     sim_scenario_point_label(sc, p, label, sizeof label);
-    bytes = sim_scenario_estimate_bytes(&pt, o->lookups);
+    est = sim_scenario_estimate_bytes(&pt, o->lookups);
     runs += sc->replicas;
-    /* Peak with `jobs` runs at once: the sum of the `jobs` largest. */
-    for (unsigned j = 0; j < jobs; j++)
-      if (bytes > big[j]) {
-        uint64_t t = big[j];
-        big[j] = bytes;
-        bytes = t;
-      }
+    /* Peak with `jobs` runs at once: the sum of the `jobs` largest runs; each
+     * replica of the point is a run of its own. */
+    for (uint32_t r = 0; r < sc->replicas && r < jobs; r++) {
+      bytes = est;
+      for (unsigned j = 0; j < jobs; j++)
+        if (bytes > big[j]) {
+          uint64_t t = big[j];
+          big[j] = bytes;
+          bytes = t;
+        }
+    }
     printf("  %-6" PRIu64 " %-48s %12" PRIu64 " %11.1f MiB\n", p, label[0] ? label : "(scenario)",
-           pt.network.topology ? 0 : pt.network.nodes, (double)sim_scenario_estimate_bytes(&pt, o->lookups) / 1048576.0);
+           pt.network.topology ? 0 : pt.network.nodes, (double)est / 1048576.0);
   }
   for (unsigned j = 0; j < jobs; j++)
     peak += big[j];

@@ -305,3 +305,24 @@ Test(sweep, invalid_point_refused_before_running, .init = setup, .fini = teardow
   cli_free(&r);
   g_free(d);
 }
+
+/* The dry run's peak counts every replica as a run of its own: one point with
+ * three replicas on two threads needs two networks at once. */
+Test(sweep, dry_run_peak_counts_concurrent_replicas, .init = setup, .fini = teardown) {
+  char *yaml = sub("replicas.yaml");
+  double point_mib = 0, peak_mib = 0;
+  const char *row, *tail;
+  cli r;
+  cr_assert(g_file_set_contents(yaml, "network: {nodes: 5000, tables: full}\nreplicas: 3\n", -1, NULL));
+  r = run_dhtsim((const char *[]){"run", yaml, "--dry-run", "-j", "2", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  row = strstr(r.out, "(scenario)");
+  tail = strstr(r.out, "estimated peak memory ");
+  cr_assert(row != NULL && tail != NULL, "%s", r.out);
+  cr_assert(eq(int, sscanf(row, "(scenario) %*u %lf MiB", &point_mib), 1), "%s", r.out);
+  cr_assert(eq(int, sscanf(tail, "estimated peak memory %lf MiB", &peak_mib), 1), "%s", r.out);
+  cr_assert(gt(dbl, point_mib, 0.5));
+  cr_assert(le(dbl, fabs(peak_mib - 2 * point_mib), 0.1), "point %.1f MiB, peak %.1f MiB", point_mib, peak_mib);
+  cli_free(&r);
+  g_free(yaml);
+}
