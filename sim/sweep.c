@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "message.h"
+#include "outfile.h"
 #include "sim.h"
 
 #define MANIFEST_MAGIC "dhtsim-output v1"
@@ -95,41 +96,6 @@ static char *part_path(const char *dir, uint64_t point, const char *ext) {
   return g_build_filename(dir, "parts", name, NULL);
 }
 
-/* Writes data to path through path.tmp and a rename: readers never see half a file. */
-static int write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen) {
-  char *tmp = g_strdup_printf("%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  int rc = 0;
-  if (f == NULL) {
-    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
-    goto out;
-  }
-  if (len > 0 && fwrite(data, 1, len, f) != len) {
-    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
-    fclose(f);
-    g_remove(tmp);
-    goto out;
-  }
-  if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
-    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
-    fclose(f);
-    g_remove(tmp);
-    goto out;
-  }
-  if (fclose(f) != 0) {
-    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
-    g_remove(tmp);
-    goto out;
-  }
-  if (g_rename(tmp, path) != 0) {
-    rc = sim_fail(err, errlen, DHT_EIO, "cannot rename %s to %s: %s", tmp, path, g_strerror(errno));
-    g_remove(tmp);
-  }
-out:
-  g_free(tmp);
-  return rc;
-}
-
 static char *manifest_text(const meta *m) {
   return g_strdup_printf(MANIFEST_MAGIC "\nscenario %s\nseed %" PRIu64 "\nfingerprint %s\npoints %" PRIu64
                                        "\nreplicas %" PRIu32 "\nsweep %s\nshard %" PRIu32 "/%" PRIu32 "\n",
@@ -140,7 +106,7 @@ static char *manifest_text(const meta *m) {
 static int write_manifest(const char *dir, const meta *m, char *err, size_t errlen) {
   char *path = g_build_filename(dir, "parts", "manifest", NULL);
   char *text = manifest_text(m);
-  int rc = write_atomic(path, text, strlen(text), err, errlen);
+  int rc = sim_outfile_write(path, text, strlen(text), err, errlen);
   g_free(text);
   g_free(path);
   return rc;
@@ -253,7 +219,7 @@ static int write_rendered(const char *path, text_fn fn, const void *a, const voi
     free(buf);
     return sim_fail(err, errlen, DHT_ENOMEM, "out of memory rendering %s", path);
   }
-  rc = write_atomic(path, buf, len, err, errlen);
+  rc = sim_outfile_write(path, buf, len, err, errlen);
   free(buf);
   return rc;
 }
@@ -261,16 +227,13 @@ static int write_rendered(const char *path, text_fn fn, const void *a, const voi
 /* Concatenates the parts `ext` of the finished points under a header into path. */
 static int concat_parts(const char *dir, const char *path, const char *header, char *const *rows, uint64_t points,
                         char *err, size_t errlen) {
-  char *tmp = g_strdup_printf("%s.tmp", path);
-  FILE *out = fopen(tmp, "wb");
+  sim_outfile out;
   const char *ext = strstr(path, "runs.csv") ? "runs.csv" : "lookups.csv";
   char buf[1 << 16];
-  int rc = 0;
-  if (out == NULL) {
-    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
-    goto done;
-  }
-  fputs(header, out);
+  int rc = sim_outfile_open(&out, path, err, errlen);
+  if (rc < 0)
+    return rc;
+  fputs(header, out.f);
   for (uint64_t p = 0; p < points && rc == 0; p++) {
     char *pp;
     FILE *in;
@@ -285,24 +248,18 @@ static int concat_parts(const char *dir, const char *path, const char *header, c
       break;
     }
     while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-      if (fwrite(buf, 1, n, out) != n)
+      if (fwrite(buf, 1, n, out.f) != n)
         break;
     if (ferror(in))
       rc = sim_fail(err, errlen, DHT_EIO, "cannot read %s: %s", pp, g_strerror(errno));
     fclose(in);
     g_free(pp);
   }
-  if (rc == 0 && (fflush(out) != 0 || ferror(out)))
-    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
-  if (fclose(out) != 0 && rc == 0)
-    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", tmp, g_strerror(errno));
-  if (rc == 0 && g_rename(tmp, path) != 0)
-    rc = sim_fail(err, errlen, DHT_EIO, "cannot rename %s to %s: %s", tmp, path, g_strerror(errno));
-  if (rc < 0)
-    g_remove(tmp);
-done:
-  g_free(tmp);
-  return rc;
+  if (rc < 0) {
+    sim_outfile_abort(&out);
+    return rc;
+  }
+  return sim_outfile_commit(&out, err, errlen);
 }
 
 static char *header_text(int (*fn)(FILE *)) {
@@ -405,21 +362,21 @@ static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char
       goto out;
     }
     path = part_path(s->opt->out_dir, p, "runs.csv");
-    rc = write_atomic(path, runs, lruns, err, errlen);
+    rc = sim_outfile_write(path, runs, lruns, err, errlen);
     g_free(path);
     if (rc == 0) {
       path = part_path(s->opt->out_dir, p, "lookups.csv");
-      rc = write_atomic(path, lks, llks, err, errlen);
+      rc = sim_outfile_write(path, lks, llks, err, errlen);
       g_free(path);
     }
     if (rc == 0) {
       path = part_path(s->opt->out_dir, p, "summary.csv");
-      rc = write_atomic(path, row, lrow, err, errlen);
+      rc = sim_outfile_write(path, row, lrow, err, errlen);
       g_free(path);
     }
     if (rc == 0) {
       path = part_path(s->opt->out_dir, p, "json");
-      rc = write_atomic(path, json, ljson, err, errlen);
+      rc = sim_outfile_write(path, json, ljson, err, errlen);
       g_free(path);
     }
   }
@@ -831,7 +788,7 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
         if (!g_file_get_contents(src, &data, &len, NULL))
           rc = sim_fail(err, errlen, DHT_EIO, "cannot read %s", src);
         else
-          rc = write_atomic(dst, data, len, err, errlen);
+          rc = sim_outfile_write(dst, data, len, err, errlen);
       }
       g_free(data);
       g_free(src);

@@ -1,0 +1,28 @@
+/* outfile.h: the one way an output file is written: into FILE.tmp, flushed,
+ * fsync'ed, then renamed over FILE, so that a reader (or a crash) never sees
+ * half a file and an earlier complete file stays until the new one is whole. */
+#ifndef SIM_OUTFILE_H
+#define SIM_OUTFILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct sim_outfile {
+  FILE *f;    /* write here between open and commit/abort */
+  char *path; /* owned: the final name */
+  char *tmp;  /* owned: path + ".tmp" */
+} sim_outfile;
+
+/* Creates path.tmp for writing. 0, or DHT_EIO / DHT_ENOMEM with "cannot write
+ * PATH.tmp: reason" in err (nothing to abort then). */
+int sim_outfile_open(sim_outfile *o, const char *path, char *err, size_t errlen);
+/* Flushes, fsyncs, closes and renames into place; on any failure removes
+ * path.tmp and returns DHT_EIO with the reason in err. Always releases *o. */
+int sim_outfile_commit(sim_outfile *o, char *err, size_t errlen);
+/* Closes and removes path.tmp; releases *o. Safe on a zeroed *o. */
+void sim_outfile_abort(sim_outfile *o);
+
+/* The whole of data[0..len) as path, through open + commit. */
+int sim_outfile_write(const char *path, const char *data, size_t len, char *err, size_t errlen);
+
+#endif
