@@ -4,6 +4,7 @@
 #include "plot.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdbool.h>
@@ -42,9 +43,13 @@ static const char *const summary_columns[] = {
 };
 static const char *const lookups_columns[] = {"alpha", "strategy", "rounds", "time_ms"};
 
-static int usage_error(const char *msg, const char *arg) {
+static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
   fprintf(stderr, "dhtsim plot: ");
-  fprintf(stderr, msg, arg);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fprintf(stderr, "\n%s", plot_usage);
   return EXIT_USAGE;
 }
