@@ -14,6 +14,7 @@
 #include "error.h"
 #include "message.h"
 #include "network.h"
+#include "outfile.h"
 #include "routing_table.h"
 
 /* dhtsim-topology v1: text, one record per line. Lines whose first non-blank
@@ -452,26 +453,19 @@ static void w_u64(topo_writer *w, uint64_t v) {
 }
 
 int sim_network_export_topology(const sim_network *net, const char *path, char *err, size_t errlen) {
+  sim_outfile out;
   topo_writer *w;
-  int saved, rc;
-  char *tmp;
+  int rc;
   g_return_val_if_fail(net != NULL && path != NULL, DHT_EINVAL);
   w = g_try_new0(topo_writer, 1);
-  tmp = g_strdup_printf("%s.tmp", path);
-  if (w == NULL) {
-    g_free(tmp);
+  if (w == NULL)
     return sim_fail(err, errlen, DHT_ENOMEM, "%s: out of memory", path);
-  }
-  /* Written under a temporary name and renamed when complete: an interrupted
-   * export never leaves a truncated topology at path. */
-  w->f = fopen(tmp, "w");
-  if (w->f == NULL) {
-    saved = errno;
+  /* Through outfile: an interrupted export never leaves a truncated topology at path. */
+  if ((rc = sim_outfile_open(&out, path, err, errlen)) < 0) {
     g_free(w);
-    rc = sim_fail(err, errlen, DHT_EIO, "%s: cannot open for writing: %s", path, g_strerror(saved));
-    g_free(tmp);
     return rc;
   }
+  w->f = out.f;
   w_str(w, "dhtsim-topology v1\nnodes ");
   w_u64(w, net->n);
   w_str(w, "\n");
@@ -507,23 +501,12 @@ int sim_network_export_topology(const sim_network *net, const char *path, char *
     w_str(w, "\n");
   }
   w_flush(w);
-  if (fclose(w->f) != 0 && !w->failed) {
-    w->failed = true;
-    w->err = errno;
-  }
-  if (!w->failed && rename(tmp, path) != 0) {
-    w->failed = true;
-    w->err = errno;
-  }
   if (w->failed) {
-    saved = w->err;
-    g_free(w);
-    remove(tmp);
-    rc = sim_fail(err, errlen, DHT_EIO, "%s: cannot write: %s", path, g_strerror(saved));
-    g_free(tmp);
-    return rc;
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", out.tmp, g_strerror(w->err));
+    sim_outfile_abort(&out);
+  } else {
+    rc = sim_outfile_commit(&out, err, errlen);
   }
   g_free(w);
-  g_free(tmp);
-  return DHT_OK;
+  return rc;
 }

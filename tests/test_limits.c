@@ -408,6 +408,33 @@ Test(faults, unwritable_out_is_a_clear_error, .init = setup, .fini = teardown) {
   g_free(file);
 }
 
+/* export-topology on a full disk (RLIMIT_FSIZE below the file's size): exit 1
+ * with the reason, naming FILE.tmp; the earlier complete FILE stays byte for
+ * byte and no FILE.tmp is left (the export goes through outfile.h). */
+Test(faults, full_disk_export_keeps_the_earlier_topology, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n");
+  char *topo = sub("t.topo"), *want, *got, *msg;
+  limits l = {.fsize_bytes = 4096};
+  cli r = run_limited(NULL, (const char *[]){"export-topology", yaml, topo, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  want = slurp_opt(tmp, "t.topo", NULL);
+  cr_assert(want != NULL && strlen(want) > l.fsize_bytes, "the export must not fit under the limit");
+  r = run_limited(&l, (const char *[]){"export-topology", yaml, topo, NULL});
+  msg = g_strdup_printf("cannot write %s.tmp: File too large\n", topo);
+  cr_assert(eq(int, r.status, 1), "%s", r.err);
+  cr_assert(eq(str, r.err, msg));
+  got = slurp_opt(tmp, "t.topo", NULL);
+  cr_assert(got != NULL && strcmp(got, want) == 0, "the earlier topology changed");
+  assert_no_tmp_files(tmp);
+  cli_free(&r);
+  g_free(msg);
+  g_free(got);
+  g_free(want);
+  g_free(topo);
+  g_free(yaml);
+}
+
 /* stdout on /dev/full (ENOSPC on flush), in every format: exit 1 and a message. */
 Test(faults, dev_full_stdout_is_a_clear_error) {
   const char *const formats[] = {"table", "csv", "json"};

@@ -448,7 +448,7 @@ Test(network, topology_round_trip) {
     sim_network_clear(&back);
   }
   cr_assert(eq(int, sim_network_export_topology(&net, "/nonexistent-dir/x.topo", err, sizeof err), DHT_EIO));
-  cr_assert(eq(int, strncmp(err, "/nonexistent-dir/x.topo: cannot open for writing: ", 50), 0), "%s", err);
+  cr_assert(eq(str, err, "cannot write /nonexistent-dir/x.topo.tmp: No such file or directory"));
   g_remove(p1);
   g_remove(p2);
   g_rmdir(dir);
