@@ -15,6 +15,7 @@
 #include "message.h"
 #include "network.h"
 #include "outfile.h"
+#include "text.h"
 #include "routing_table.h"
 
 /* dhtsim-topology v1: text, one record per line. Lines whose first non-blank
@@ -60,8 +61,6 @@ static int G_GNUC_PRINTF(4, 5) topo_fail(const topo_reader *rd, uint64_t line, i
   return code;
 }
 
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
-
 /* Next content line (comments and blank lines skipped), trimmed. Returns 1 and
  * *out, 0 at end of file, or a negative code with err set. */
 static int topo_next(topo_reader *rd, char **out) {
@@ -82,9 +81,9 @@ static int topo_next(topo_reader *rd, char **out) {
       return topo_fail(rd, rd->lineno, DHT_EINVAL, "NUL byte in line");
     s = rd->line;
     e = s + len;
-    while (s < e && is_blank(*s))
+    while (s < e && sim_is_space(*s))
       s++;
-    while (e > s && is_blank(e[-1]))
+    while (e > s && sim_is_space(e[-1]))
       e--;
     *e = '\0';
     if (s == e || *s == '#')
@@ -94,17 +93,23 @@ static int topo_next(topo_reader *rd, char **out) {
   }
 }
 
+/* tok (NULL: "") as sim_show renders untrusted bytes in a message, in buf. */
+static const char *shown(char buf[SIM_SHOW_SIZE], const char *tok) {
+  sim_show(buf, SIM_SHOW_SIZE, tok ? tok : "", tok ? strlen(tok) : 0);
+  return buf;
+}
+
 /* Splits off the next token of *p (NUL-terminating it), or NULL if none. */
 static char *next_tok(char **p) {
   char *s = *p, *t;
-  while (*s == ' ' || *s == '\t')
+  while (sim_is_blank(*s))
     s++;
   if (*s == '\0') {
     *p = s;
     return NULL;
   }
   t = s;
-  while (*s != '\0' && *s != ' ' && *s != '\t')
+  while (*s != '\0' && !sim_is_blank(*s))
     s++;
   if (*s != '\0')
     *s++ = '\0';
@@ -112,41 +117,16 @@ static char *next_tok(char **p) {
   return t;
 }
 
-/* Decimal digits only, no sign; false if empty, not a number or > UINT64_MAX. */
-static bool parse_u64(const char *s, uint64_t *v) {
-  uint64_t x = 0;
-  if (*s == '\0')
-    return false;
-  for (; *s; s++) {
-    if (*s < '0' || *s > '9')
-      return false;
-    if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-      return false;
-    x = x * 10 + (uint64_t)(*s - '0');
-  }
-  *v = x;
-  return true;
-}
-
-static bool all_digits(const char *s) {
-  if (*s == '\0')
-    return false;
-  for (; *s; s++)
-    if (*s < '0' || *s > '9')
-      return false;
-  return true;
-}
-
 /* Parses one node line into ids[i], addrs[i]. */
 static int topo_node_line(topo_reader *rd, sim_network *net, uint32_t i, char *s) {
   char *idx_tok = next_tok(&s), *id_tok = next_tok(&s), *host = next_tok(&s), *port = next_tok(&s), *extra;
-  char buf[128];
+  char buf[128], sh[SIM_SHOW_SIZE], sh2[SIM_SHOW_SIZE];
   size_t hl, pl, len;
   bool bracket;
   uint64_t idx;
-  if (!parse_u64(idx_tok, &idx))
-    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad node index '%.64s' (expected '<index> <id> <host> <port>')",
-                     idx_tok);
+  if (!sim_parse_u64(idx_tok, &idx))
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad node index '%s' (expected '<index> <id> <host> <port>')",
+                     shown(sh, idx_tok));
   if (idx >= net->n)
     return topo_fail(rd, rd->lineno, DHT_EINVAL, "node index %llu out of range (nodes %u)",
                      (unsigned long long)idx, net->n);
@@ -154,14 +134,14 @@ static int topo_node_line(topo_reader *rd, sim_network *net, uint32_t i, char *s
     return topo_fail(rd, rd->lineno, DHT_EINVAL, "node index %llu out of order (expected %u)",
                      (unsigned long long)idx, i);
   if (id_tok == NULL || dht_id_from_hex(&net->ids[i], id_tok, strlen(id_tok)) < 0)
-    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad node id '%.64s' (expected 40 hex digits)",
-                     id_tok ? id_tok : "");
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad node id '%s' (expected 40 hex digits)",
+                     shown(sh, id_tok));
   if (host == NULL || port == NULL)
     return topo_fail(rd, rd->lineno, DHT_EINVAL, "missing address (expected '<host> <port>' after the id)");
   hl = strlen(host);
   pl = strlen(port);
   if (hl + pl + 4 > sizeof buf)
-    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad address '%.64s %.8s'", host, port);
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad address '%s %s'", shown(sh, host), shown(sh2, port));
   bracket = strchr(host, ':') != NULL && host[0] != '['; /* bare IPv6 */
   len = 0;
   if (bracket)
@@ -174,9 +154,9 @@ static int topo_node_line(topo_reader *rd, sim_network *net, uint32_t i, char *s
   memcpy(buf + len, port, pl + 1);
   if (dht_addr_parse(&net->addrs[i], buf) < 0)
     return topo_fail(rd, rd->lineno, DHT_EINVAL, "bad address '%s %s' (expected an IPv4 or IPv6 host and a port 0..65535)",
-                     host, port);
+                     shown(sh, host), shown(sh2, port));
   if ((extra = next_tok(&s)) != NULL)
-    return topo_fail(rd, rd->lineno, DHT_EINVAL, "trailing garbage '%.64s'", extra);
+    return topo_fail(rd, rd->lineno, DHT_EINVAL, "trailing garbage '%s'", shown(sh, extra));
   return DHT_OK;
 }
 
@@ -211,7 +191,7 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
   uint32_t *line_of = NULL; /* [n] line of each node; then reused as contact marks (i+1) */
   uint64_t n64, cap_c, total = 0;
   const size_t max_per_line = SIM_CONTACTS_MAX(k);
-  char *s, *t1, *t2, *t3;
+  char *s, *t1, *t2, *t3, sh[SIM_SHOW_SIZE];
   uint32_t n;
   int rc;
 
@@ -243,7 +223,7 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
     goto err;
   }
   if (strcmp(t2, "v1") != 0) {
-    rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "unsupported version '%.32s' (expected v1)", t2);
+    rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "unsupported version '%s' (expected v1)", shown(sh, t2));
     goto err;
   }
   if ((rc = topo_next(&rd, &s)) <= 0) {
@@ -254,12 +234,12 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
   t1 = next_tok(&s);
   t2 = next_tok(&s);
   t3 = next_tok(&s);
-  if (strcmp(t1, "nodes") != 0 || t2 == NULL || t3 != NULL || !all_digits(t2)) {
+  if (strcmp(t1, "nodes") != 0 || t2 == NULL || t3 != NULL || !sim_is_digits(t2, strlen(t2))) {
     rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "expected 'nodes <N>'");
     goto err;
   }
-  if (!parse_u64(t2, &n64) || n64 > SIM_NODES_MAX) {
-    rc = topo_fail(&rd, rd.lineno, DHT_ERANGE, "nodes %.32s exceeds the maximum %u", t2, SIM_NODES_MAX);
+  if (!sim_parse_u64(t2, &n64) || n64 > SIM_NODES_MAX) {
+    rc = topo_fail(&rd, rd.lineno, DHT_ERANGE, "nodes %s exceeds the maximum %u", shown(sh, t2), SIM_NODES_MAX);
     goto err;
   }
   if (n64 == 0) {
@@ -278,7 +258,7 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
     char need_s[32], limit_s[32];
     if (sim_memory_budget(&limit, &from_env, &bad) < 0) {
       rc = topo_fail(&rd, rd.lineno, DHT_EINVAL,
-                     "DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%.40s'", bad);
+                     "DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'", shown(sh, bad));
       goto err;
     }
     if (need > limit) {
@@ -321,7 +301,7 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
     goto err;
   }
   if (strcmp(s, "contacts") != 0) {
-    rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "expected 'contacts' after %u node lines, got '%.64s'", n, s);
+    rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "expected 'contacts' after %u node lines, got '%s'", n, shown(sh, s));
     goto err;
   }
   memset(line_of, 0, (size_t)n * sizeof *line_of);
@@ -338,13 +318,13 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
     tok = next_tok(&s);
     len = strlen(tok);
     if (len < 2 || tok[len - 1] != ':') {
-      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "expected '<index>:' at the start of a contacts line, got '%.64s'",
-                     tok);
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "expected '<index>:' at the start of a contacts line, got '%s'",
+                     shown(sh, tok));
       goto err;
     }
     tok[len - 1] = '\0';
-    if (!parse_u64(tok, &idx)) {
-      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "bad node index '%.64s' in contacts", tok);
+    if (!sim_parse_u64(tok, &idx)) {
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "bad node index '%s' in contacts", shown(sh, tok));
       goto err;
     }
     if (idx >= n) {
@@ -358,8 +338,8 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
     }
     while ((tok = next_tok(&s)) != NULL) {
       uint64_t c;
-      if (!parse_u64(tok, &c)) {
-        rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "bad contact '%.64s' (expected a node index)", tok);
+      if (!sim_parse_u64(tok, &c)) {
+        rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "bad contact '%s' (expected a node index)", shown(sh, tok));
         goto err;
       }
       if (c >= n) {
@@ -392,7 +372,7 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
   }
   if ((rc = topo_next(&rd, &s)) != 0) {
     if (rc > 0)
-      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "trailing garbage after the last contacts line: '%.64s'", s);
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "trailing garbage after the last contacts line: '%s'", shown(sh, s));
     goto err;
   }
   {
