@@ -1,13 +1,13 @@
 /* budget.c: the memory budget (DHTSIM_MEMORY_LIMIT or physical memory) and byte formatting. */
 #include "budget.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "text.h"
 
 int sim_memory_budget(uint64_t *bytes, bool *from_env, const char **bad_env) {
   const char *env = getenv("DHTSIM_MEMORY_LIMIT");
@@ -15,20 +15,12 @@ int sim_memory_budget(uint64_t *bytes, bool *from_env, const char **bad_env) {
   *from_env = false;
   *bad_env = NULL;
   if (env != NULL && env[0] != '\0') {
-    char *end = NULL;
-    unsigned long long v = 0;
-    bool digits = true;
-    for (const char *p = env; *p; p++)
-      if (*p < '0' || *p > '9')
-        digits = false;
-    errno = 0;
-    if (digits)
-      v = strtoull(env, &end, 10);
-    if (!digits || errno == ERANGE || end == NULL || *end != '\0' || v == 0) {
+    uint64_t v = 0;
+    if (!sim_parse_u64(env, &v) || v == 0) {
       *bad_env = env;
       return DHT_EINVAL;
     }
-    *bytes = (uint64_t)v;
+    *bytes = v;
     *from_env = true;
     return DHT_OK;
   }
