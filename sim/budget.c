@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -46,4 +47,22 @@ void sim_format_bytes(char *out, size_t outlen, uint64_t bytes) {
     snprintf(out, outlen, "%.1f KiB", v / kib);
   else
     snprintf(out, outlen, "%" PRIu64 " bytes", bytes);
+}
+
+int sim_memory_limit(uint64_t *bytes, bool *from_env, char *msg, size_t msglen) {
+  const char *bad = NULL;
+  if (sim_memory_budget(bytes, from_env, &bad) == DHT_OK)
+    return DHT_OK;
+  char shown[SIM_SHOW_SIZE];
+  sim_show(shown, sizeof shown, bad, strlen(bad));
+  snprintf(msg, msglen, "DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'", shown);
+  return DHT_EINVAL;
+}
+
+void sim_memory_over(char *msg, size_t msglen, uint64_t need, bool estimated, uint64_t limit, bool from_env) {
+  char need_s[32], limit_s[32];
+  sim_format_bytes(need_s, sizeof need_s, need);
+  sim_format_bytes(limit_s, sizeof limit_s, limit);
+  snprintf(msg, msglen, "need %s%s, more than %s%s", estimated ? "an estimated " : "", need_s,
+           from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ", limit_s);
 }

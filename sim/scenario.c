@@ -697,13 +697,9 @@ uint64_t sim_scenario_estimate_bytes(const sim_scenario *sc, uint64_t lookups) {
 static int check_memory(sim__check *ck, const sim_scenario *base) {
   uint64_t limit;
   bool from_env;
-  const char *bad;
-  char bshow[SIM_SHOW_SIZE];
-  if (sim_memory_budget(&limit, &from_env, &bad) != DHT_OK) {
-    sim_show(bshow, sizeof bshow, bad, strlen(bad));
-    return fail_nopos(ck, DHT_EINVAL, "DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'",
-                      bshow);
-  }
+  char over[256];
+  if (sim_memory_limit(&limit, &from_env, over, sizeof over) != DHT_OK)
+    return fail_nopos(ck, DHT_EINVAL, "%s", over);
   /* With a sweep, check the largest point: the most nodes, the largest K, full
    * tables if any point has them (no other sweepable key changes the estimate).
    * Every combination is a point, so these maxima are one. */
@@ -734,13 +730,7 @@ static int check_memory(sim__check *ck, const sim_scenario *base) {
   if (total <= limit)
     return DHT_OK;
 
-  char need[32], have[64], lim[32];
-  sim_format_bytes(need, sizeof need, total);
-  sim_format_bytes(lim, sizeof lim, limit);
-  if (from_env)
-    snprintf(have, sizeof have, "the DHTSIM_MEMORY_LIMIT of %s", lim);
-  else
-    snprintf(have, sizeof have, "this machine's %s", lim);
+  sim_memory_over(over, sizeof over, total, true, limit, from_env);
   const char *tables = sim_param_enum_name(SIM_P_NETWORK_TABLES, (int)sc->network.tables);
   char what[200];
   if (topo)
@@ -761,15 +751,12 @@ static int check_memory(sim__check *ck, const sim_scenario *base) {
       if (!ck->swept[net_keys[i]])
         continue;
       return fail_at(ck, DHT_ETOOBIG, ck->sweep_mark[net_keys[i]],
-                     "sweep: %s: %s (the sweep's largest point) need an estimated %s, more than %s",
-                     sim_params[net_keys[i]].key, what, need, have);
+                     "sweep: %s: %s (the sweep's largest point) %s", sim_params[net_keys[i]].key, what, over);
     }
   }
   if (ck->seen[f])
-    return fail_at(ck, DHT_ETOOBIG, ck->val_mark[f], "%s: %s need an estimated %s, more than %s", sim_params[f].key,
-                   what, need, have);
-  return fail_nopos(ck, DHT_ETOOBIG, "%s: %s need an estimated %s, more than %s", sim_params[f].key, what, need,
-                    have);
+    return fail_at(ck, DHT_ETOOBIG, ck->val_mark[f], "%s: %s %s", sim_params[f].key, what, over);
+  return fail_nopos(ck, DHT_ETOOBIG, "%s: %s %s", sim_params[f].key, what, over);
 }
 
 /* ---- the checks between keys ----------------------------------------------------- */

@@ -251,22 +251,17 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
      * line_of, the first contacts block, the sort scratch), checked against
      * the memory budget first: a two-line file cannot claim gigabytes. */
     bool from_env;
-    const char *bad;
     uint64_t limit;
     uint64_t need = ((uint64_t)2 << 20) + (n64 + 1) * (SIM_NETWORK_NODE_BYTES + sizeof *line_of +
                                                        sizeof *net->contacts + SIM_NETWORK_INDEX_BYTES);
-    char need_s[32], limit_s[32];
-    if (sim_memory_budget(&limit, &from_env, &bad) < 0) {
-      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL,
-                     "DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'", shown(sh, bad));
+    char msg[256];
+    if (sim_memory_limit(&limit, &from_env, msg, sizeof msg) < 0) {
+      rc = topo_fail(&rd, rd.lineno, DHT_EINVAL, "%s", msg);
       goto err;
     }
     if (need > limit) {
-      sim_format_bytes(need_s, sizeof need_s, need);
-      sim_format_bytes(limit_s, sizeof limit_s, limit);
-      rc = topo_fail(&rd, rd.lineno, DHT_ETOOBIG, "nodes %llu need an estimated %s, more than %s%s",
-                     (unsigned long long)n64, need_s, from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ",
-                     limit_s);
+      sim_memory_over(msg, sizeof msg, need, true, limit, from_env);
+      rc = topo_fail(&rd, rd.lineno, DHT_ETOOBIG, "nodes %llu %s", (unsigned long long)n64, msg);
       goto err;
     }
   }

@@ -124,12 +124,9 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
 
   uint64_t limit;
   bool from_env;
-  const char *bad;
-  if (sim_memory_budget(&limit, &from_env, &bad) != DHT_OK) {
-    char shown[SIM_SHOW_SIZE];
-    sim_show(shown, sizeof shown, bad, strlen(bad));
-    sim_fail(err, errlen, 0, "%s: DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'", path,
-            shown);
+  char msg[256];
+  if (sim_memory_limit(&limit, &from_env, msg, sizeof msg) != DHT_OK) {
+    sim_fail(err, errlen, 0, "%s: %s", path, msg);
     return DHT_EINVAL;
   }
   uint64_t max_specs = limit / sizeof(sim_lookup_spec);
@@ -183,11 +180,8 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
       break;
     }
     if ((uint64_t)n + 1 > max_specs) {
-      char need[32], lim[32];
-      sim_format_bytes(need, sizeof need, ((uint64_t)n + 1) * sizeof(sim_lookup_spec));
-      sim_format_bytes(lim, sizeof lim, limit);
-      sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": %zu lookups need %s, more than %s%s", path, lineno, n + 1, need,
-              from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ", lim);
+      sim_memory_over(msg, sizeof msg, ((uint64_t)n + 1) * sizeof(sim_lookup_spec), false, limit, from_env);
+      sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": %zu lookups %s", path, lineno, n + 1, msg);
       rc = DHT_ETOOBIG;
       break;
     }
