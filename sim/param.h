@@ -14,6 +14,7 @@
 #include "lookup.h"
 #include "network.h"
 #include "param.def"
+#include "routing_table.h"
 
 #define SIM_MS_MAX 3600000.0          /* one hour: the bound of every _ms key */
 #define SIM_LOOKUPS_MAX 1000000000u   /* workload.lookups, --lookups and lookups files */
@@ -46,8 +47,6 @@ typedef enum sim_param_id {
 
 typedef struct sim_param {
   const char *key;     /* dotted, as in the file's sweep and the output columns: "latency.sigma" */
-  const char *name;    /* the key within its section: "sigma" */
-  size_t section_len;  /* bytes of the section prefix ("latency" = 7); 0 at the top level */
   sim_param_type type;
   size_t offset, size; /* of the field in sim_scenario */
   uint64_t idef, imin, imax; /* UINT, ENUM (idef only), BOOL (idef only) */
@@ -61,6 +60,11 @@ typedef struct sim_param {
 
 /* [SIM_PARAM_COUNT], in param.def order. */
 extern const sim_param sim_params[SIM_PARAM_COUNT];
+
+/* The key within its section ("sigma" of "latency.sigma"; "seed" of "seed"),
+ * and the length of the section's name (0 at the top level). */
+const char *sim_param_name(sim_param_id id);
+size_t sim_param_section_len(sim_param_id id);
 
 /* The parameter of a dotted key s[0..n) ("lookup.alpha"), or -1. */
 int sim_param_find(const char *s, size_t n);

@@ -1,13 +1,16 @@
 /* scenario.h: a validated simulation scenario, read from YAML with libyaml.
- * Every key, its default and its unit is documented in README.md ("Scenario format").
+ * Every key, its default, range and unit is declared once, in param.def
+ * (`dhtsim keys`, docs/scenario-format.md).
  * Errors name file:line:column and what was expected, before any simulation work. */
 #ifndef SIM_SCENARIO_H
 #define SIM_SCENARIO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lookup.h"
 #include "network.h"
+#include "param.h"
 
 typedef enum sim_latency_model {
   SIM_LATENCY_CONSTANT = 0,
@@ -27,51 +30,53 @@ typedef struct sim_sweep_axis {
   size_t n;       /* >= 1 */
 } sim_sweep_axis;
 
+/* The fields of every parameter; their keys, defaults, ranges and docs are in
+ * param.def (`dhtsim keys` prints them), nowhere else. */
 typedef struct sim_scenario {
   char *path;     /* owned; as given */
   char *name;     /* owned; `name:` or the file's base name without .yaml */
-  uint64_t seed;  /* default 1 */
+  uint64_t seed;
 
   struct {
-    uint64_t nodes;          /* default 100; 2..SIM_NODES_MAX */
-    sim_tables_kind tables;  /* default random */
+    uint64_t nodes;          /* 2..SIM_NODES_MAX */
+    sim_tables_kind tables;
     char *topology;          /* owned, NULL if none; relative paths resolve against the scenario's folder */
   } network;
 
   struct {
-    sim_latency_model model; /* default constant */
-    uint64_t delay_us;       /* constant: one-way delay; default 50 ms */
-    uint64_t min_us, max_us; /* uniform bounds; default 10 ms .. 100 ms */
-    uint64_t median_us;      /* lognormal median; default 50 ms */
-    double sigma;            /* lognormal shape; default 0.5; 0..5 */
-    double slow_fraction;    /* fraction of slow nodes; default 0; 0..1 */
-    double slow_multiplier;  /* their delay factor; default 10; >= 1 */
+    sim_latency_model model;
+    uint64_t delay_us;       /* constant: one-way delay, µs */
+    uint64_t min_us, max_us; /* uniform bounds, µs */
+    uint64_t median_us;      /* lognormal median, µs */
+    double sigma;            /* lognormal shape */
+    double slow_fraction;    /* fraction of slow nodes */
+    double slow_multiplier;  /* their delay factor */
   } latency;
 
   struct {
-    double request_drop;  /* P(request lost); default 0; 0..1 */
-    double response_drop; /* P(response lost); default 0; 0..1 */
-    double dead_fraction; /* fraction of nodes that never answer; default 0; 0..1 (< 1) */
+    double request_drop;  /* P(request lost) */
+    double response_drop; /* P(response lost) */
+    double dead_fraction; /* fraction of nodes that never answer (< 1) */
   } loss;
 
   struct {
-    dht_lookup_strategy strategy; /* default rounds */
-    unsigned alpha;               /* default 3; 1..DHT_ALPHA_MAX */
-    unsigned k;                   /* default 8; 1..DHT_K_MAX */
-    uint64_t timeout_us;          /* per query; default 2000 ms; > 0 */
+    dht_lookup_strategy strategy;
+    unsigned alpha;               /* 1..DHT_ALPHA_MAX */
+    unsigned k;                   /* 1..DHT_K_MAX */
+    uint64_t timeout_us;          /* per query, µs; > 0 */
   } lookup;
 
   struct {
-    uint64_t lookups;        /* default 100; 1..10^9; giving it with lookups_file is an error */
-    uint32_t planted_peers;  /* peers planted per target; default 5; 0 = random targets, no peers */
-    uint32_t plant_at;       /* closest nodes holding them; default K; >= 1 (0 in a base scenario whose
-                                sweep varies lookup.k: each point then uses its own K) */
-    sim_arrival arrival;     /* default sequential */
-    double rate_per_s;       /* poisson arrivals per virtual second; default 10; > 0 */
+    uint64_t lookups;        /* giving it with lookups_file is an error */
+    uint32_t planted_peers;  /* peers planted per target; 0 = random targets, no peers */
+    uint32_t plant_at;       /* closest nodes holding them; lookup.k when not given (0 in a base
+                                scenario whose sweep varies lookup.k: each point then uses its own K) */
+    sim_arrival arrival;
+    double rate_per_s;       /* poisson arrivals per virtual second */
     char *lookups_file;      /* owned, NULL if none; resolved like topology */
   } workload;
 
-  uint32_t replicas;         /* runs per point; default 1; 1..10000 */
+  uint32_t replicas;         /* runs per point */
   sim_sweep_axis *sweep;     /* owned, [n_sweep] in file order: the first varies slowest */
   size_t n_sweep;            /* 0: a single point, the scenario itself */
 } sim_scenario;
@@ -82,7 +87,7 @@ typedef struct sim_scenario {
  * themselves. Saturates at UINT64_MAX. */
 uint64_t sim_scenario_estimate_bytes(const sim_scenario *sc, uint64_t lookups);
 
-/* Fills every field with its default (no allocation). */
+/* Fills every field with its default (param.def; no allocation). */
 void sim_scenario_defaults(sim_scenario *sc);
 
 /* Parses and validates the YAML file at path into *sc (defaults for absent keys).
@@ -118,5 +123,31 @@ int sim_scenario_point_label(const sim_scenario *sc, uint64_t index, char *buf, 
  * point) and the replica number, never from the point's index: adding a point
  * or a replica never changes the others' numbers. */
 uint64_t sim_scenario_run_seed(const sim_scenario *sc, uint64_t index, uint32_t replica);
+
+/* Whether point p belongs to shard index of count (count 0 or 1: every point). */
+bool sim_scenario_point_selected(uint64_t p, uint32_t shard_index, uint32_t shard_count);
+
+/* ---- internal: the checks between keys, shared by the parser (scenario.c)
+ * and the sweep expansion (points.c) ---- */
+
+typedef struct sim__mark {
+  size_t index, line, column; /* 0-based, as libyaml counts */
+} sim__mark;
+
+typedef struct sim__check {
+  const char *path;                      /* for messages */
+  const char *point;                     /* NULL at parse time; "point 3 (lookup.alpha=4)" for a point:
+                                            messages then carry no position */
+  char *err;
+  size_t errlen;
+  bool seen[SIM_PARAM_COUNT];            /* given in a section (parse time) */
+  bool swept[SIM_PARAM_COUNT];           /* under sweep */
+  sim__mark key_mark[SIM_PARAM_COUNT], val_mark[SIM_PARAM_COUNT], sweep_mark[SIM_PARAM_COUNT];
+} sim__check;
+
+/* The cross-checks (min_ms <= max_ms, exclusive keys, swept and given) and
+ * the memory check of *sc, which they may complete (plant_at). 0 or a
+ * negative code with the message in ck->err. */
+int sim__scenario_check(sim__check *ck, sim_scenario *sc);
 
 #endif

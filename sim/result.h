@@ -1,0 +1,25 @@
+/* result.h: the record one finished lookup leaves, on its own so that the
+ * scenario's memory estimate can size it without depending on the simulator. */
+#ifndef SIM_RESULT_H
+#define SIM_RESULT_H
+
+#include <stdint.h>
+
+#include "id.h"
+
+/* One finished lookup. */
+typedef struct sim_lookup_result {
+  uint64_t id;            /* 0-based lookup number */
+  uint32_t start_node;    /* index of the node that ran it */
+  uint64_t start_us;      /* virtual µs */
+  uint64_t queries;       /* get_peers queries sent */
+  uint64_t rounds;        /* batches (rounds) or hop depth (pipelined) */
+  uint64_t time_us;       /* virtual µs from start to convergence */
+  uint64_t first_peer_us; /* virtual µs from start to the first answer carrying peers; UINT64_MAX if none */
+  uint32_t peers_found;   /* distinct peers returned */
+  uint32_t closest_hits;  /* returned closest nodes that are among the true K closest live nodes */
+  uint32_t closest_truth; /* size of that true set (K, or fewer in tiny networks) */
+  dht_id target;          /* the infohash looked up */
+} sim_lookup_result;
+
+#endif
