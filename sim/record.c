@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "message.h"
+#include "text.h"
 
 #define RECORD_MAGIC "dhtsim-point v1"
 

@@ -37,15 +37,15 @@ Test(stats, aggregate_mean_and_ci_of_known_replicas) {
       runs[r].v[i] = v[r] * (i + 1);
       runs[r].present[i] = true;
     }
-  runs[2].present[20] = false; /* success_rate missing in one replica */
+  runs[2].present[SIM_FIG_SUCCESS_RATE] = false; /* missing in one replica */
   sim_aggregate(runs, 4, agg);
   cr_assert(eq(dbl, agg[0].mean, 13.0));
   cr_assert(agg[0].has_ci);
   /* 3.18244631 * sqrt(20/3) / 2 */
   cr_assert(lt(dbl, fabs(agg[0].ci95 - 3.18244631 * sqrt(20.0 / 3.0) / 2.0), 1e-9));
   cr_assert(lt(dbl, fabs(agg[1].ci95 - 2 * agg[0].ci95), 1e-9));
-  cr_assert(eq(int, agg[20].present, false));
-  cr_assert(eq(int, agg[20].has_ci, false));
+  cr_assert(eq(int, agg[SIM_FIG_SUCCESS_RATE].present, false));
+  cr_assert(eq(int, agg[SIM_FIG_SUCCESS_RATE].has_ci, false));
   sim_aggregate(runs, 1, agg);
   cr_assert(eq(dbl, agg[0].mean, 10.0));
   cr_assert(eq(int, agg[0].has_ci, false));
