@@ -4,6 +4,7 @@
 #include "plot.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdbool.h>
@@ -49,9 +50,15 @@ static const sim_figure_id summary_figures[] = {SIM_FIG_QUERIES_MEAN, SIM_FIG_TI
 /* lookups.csv has the swept keys only: the scripts need none of them. */
 static const char *const lookups_columns[] = {"point", "rounds", "time_ms"};
 
-static int usage_error(const char *msg, const char *arg) {
+/* A printf format: the compiler checks every call's arguments against it. */
+static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
   fprintf(stderr, "dhtsim plot: ");
-  fprintf(stderr, msg, arg);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fprintf(stderr, "\n%s", plot_usage);
   return EXIT_USAGE;
 }
