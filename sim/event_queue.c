@@ -4,7 +4,6 @@
 #include "event_queue.h"
 
 #include <glib.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -16,12 +15,10 @@ static inline bool ev_before(const sim_event *a, const sim_event *b) {
   return a->time_us < b->time_us || (a->time_us == b->time_us && a->seq < b->seq);
 }
 
-/* Reallocates to new_cap events; DHT_ENOMEM (queue unchanged) on overflow or failure. */
+/* Reallocates to new_cap events; DHT_ENOMEM (queue unchanged) on overflow
+ * (g_try_realloc_n checks the product) or failure. */
 static int eq_reserve(sim_event_queue *q, size_t new_cap) {
-  sim_event *h;
-  if (new_cap > SIZE_MAX / sizeof(sim_event))
-    return DHT_ENOMEM;
-  h = realloc(q->heap, new_cap * sizeof(sim_event));
+  sim_event *h = g_try_realloc_n(q->heap, new_cap, sizeof *h);
   if (h == NULL)
     return DHT_ENOMEM;
   q->heap = h;
@@ -40,7 +37,7 @@ int sim_eq_init(sim_event_queue *q, size_t initial_cap) {
 void sim_eq_clear(sim_event_queue *q) {
   if (q == NULL)
     return;
-  free(q->heap);
+  g_free(q->heap);
   memset(q, 0, sizeof *q);
 }
 

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "sim.h"
 #include "stats.h"
 #include "sweep.h"
+#include "text.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -27,6 +29,7 @@ static const char usage_text[] =
     "  dhtsim run SCENARIO [--seed N] [--lookups N] [--out DIR] [--format table|csv|json]\n"
     "                      [-j N] [--shard I/N] [--resume] [--dry-run] [--perf]\n"
     "  dhtsim validate SCENARIO\n"
+    "  dhtsim keys [--markdown]\n"
     "  dhtsim export-topology SCENARIO FILE\n"
     "  dhtsim merge --out DIR SHARD_DIR...\n"
     "  dhtsim plot OUTDIR [--scripts DIR] [--format png|svg|both]\n"
@@ -40,6 +43,7 @@ static const char help_text[] =
     "  run SCENARIO          simulate the scenario (a YAML file): every point of its sweep,\n"
     "                        `replicas` times each, and print the statistics\n"
     "  validate SCENARIO     check a scenario file and exit (0 valid, 2 invalid)\n"
+    "  keys [--markdown]     list every scenario key: type, default, sweepable, unit, range, meaning\n"
     "  export-topology SCENARIO FILE\n"
     "                        build the scenario's network and write it as a dhtsim-topology v1 file\n"
     "  merge --out DIR SHARD_DIR...\n"
@@ -62,25 +66,15 @@ static const char help_text[] =
     "130/143 stopped by SIGINT/SIGTERM (finished points are kept in --out DIR; rerun with --resume).\n"
     "The scenario format, the statistics and the output files are documented in README.md.\n";
 
-static int usage_error(const char *fmt, const char *arg) {
+static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
   fprintf(stderr, "dhtsim: ");
-  fprintf(stderr, fmt, arg);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fprintf(stderr, "\n%s", usage_text);
   return EXIT_USAGE;
-}
-
-/* Strict unsigned decimal: the whole string, no sign, no overflow. */
-static bool parse_u64(const char *s, uint64_t *out) {
-  char *end;
-  unsigned long long v;
-  if (s == NULL || *s < '0' || *s > '9')
-    return false;
-  errno = 0;
-  v = strtoull(s, &end, 10);
-  if (errno != 0 || *end != '\0')
-    return false;
-  *out = v;
-  return true;
 }
 
 static double now_s(void) {
@@ -203,7 +197,7 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o) {
   for (uint64_t p = 0; p < points; p++) {
     sim_scenario pt;
     uint64_t bytes, est;
-    if (o->shard_count > 1 && p % o->shard_count != o->shard_index)
+    if (!sim_scenario_point_selected(p, o->shard_index, o->shard_count))
       continue;
     if (sim_scenario_point(sc, p, &pt, err, sizeof err) < 0) {
       fprintf(stderr, "%s\n", err);
@@ -266,12 +260,12 @@ static int cmd_run(int argc, char **argv) {
       val = argv[++i];
     }
     if (strcmp(a, "--seed") == 0) {
-      if (!parse_u64(val, &seed))
+      if (!sim_parse_u64(val, &seed))
         return usage_error("--seed expects an unsigned integer, got '%s'", val);
       seed_set = true;
     } else if (strcmp(a, "--lookups") == 0) {
-      if (!parse_u64(val, &o.lookups) || o.lookups == 0 || o.lookups > 1000000000)
-        return usage_error("--lookups expects an integer from 1 to 1000000000, got '%s'", val);
+      if (!sim_parse_u64(val, &o.lookups) || o.lookups == 0 || o.lookups > SIM_LOOKUPS_MAX)
+        return usage_error("--lookups expects an integer from 1 to %u, got '%s'", SIM_LOOKUPS_MAX, val);
     } else if (strcmp(a, "--out") == 0) {
       o.out_dir = val;
     } else if (strcmp(a, "--format") == 0) {
@@ -280,14 +274,14 @@ static int cmd_run(int argc, char **argv) {
       format = val;
     } else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0) {
       uint64_t j;
-      if (!parse_u64(val, &j) || j == 0 || j > 1024)
+      if (!sim_parse_u64(val, &j) || j == 0 || j > 1024)
         return usage_error("-j expects a number of threads from 1 to 1024, got '%s'", val);
       o.jobs = (unsigned)j;
     } else if (strcmp(a, "--shard") == 0) {
       char *slash = strchr(val, '/');
       uint64_t si, sn;
       char *left = slash ? g_strndup(val, (size_t)(slash - val)) : NULL;
-      bool ok = slash && parse_u64(left, &si) && parse_u64(slash + 1, &sn) && sn >= 1 && sn <= 1000000 && si < sn;
+      bool ok = slash && sim_parse_u64(left, &si) && sim_parse_u64(slash + 1, &sn) && sn >= 1 && sn <= 1000000 && si < sn;
       g_free(left);
       if (!ok)
         return usage_error("--shard expects I/N with 0 <= I < N, got '%s'", val);
@@ -395,6 +389,26 @@ static int cmd_validate(int argc, char **argv) {
   return 0;
 }
 
+static int cmd_keys(int argc, char **argv) {
+  bool markdown = false;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--markdown") == 0)
+      markdown = true;
+    else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf("Usage: dhtsim keys [--markdown]\n\nLists every scenario key (docs/scenario-format.md): its type,\n"
+             "default, whether a sweep may vary it, unit, range and meaning. --markdown prints the\n"
+             "table of docs/scenario-format.md.\n");
+      return 0;
+    } else
+      return usage_error("keys: unexpected argument '%s'", argv[i]);
+  }
+  if (sim_param_write_keys(stdout, markdown) < 0 || fflush(stdout) != 0) {
+    fprintf(stderr, "dhtsim: cannot write to standard output: %s\n", g_strerror(errno));
+    return EXIT_RUNTIME;
+  }
+  return 0;
+}
+
 static int cmd_export(int argc, char **argv) {
   sim_scenario sc;
   sim_network net;
@@ -471,6 +485,8 @@ int main(int argc, char **argv) {
     return cmd_run(argc - 2, argv + 2);
   if (strcmp(argv[1], "validate") == 0)
     return cmd_validate(argc - 2, argv + 2);
+  if (strcmp(argv[1], "keys") == 0)
+    return cmd_keys(argc - 2, argv + 2);
   if (strcmp(argv[1], "export-topology") == 0)
     return cmd_export(argc - 2, argv + 2);
   if (strcmp(argv[1], "merge") == 0)

@@ -11,6 +11,9 @@
 
 #include "addr.h"
 #include "id.h"
+/* The file format's functions are declared with the network's: every caller
+ * that builds networks can also load and export them without a second include. */
+#include "topology.h"
 
 typedef enum sim_tables_kind {
   SIM_TABLES_RANDOM = 0, /* each node learns 4*K random others (the seed's MockDHTNetwork) */
@@ -23,6 +26,13 @@ enum {
 };
 
 #define SIM_NODES_MAX 16777216u /* addresses 10.x.y.z give 2^24 distinct labels */
+/* Most contacts one node may have: 160 buckets of K (its own bucket included). */
+#define SIM_CONTACTS_MAX(k) ((size_t)DHT_ID_BITS * (k))
+/* Bytes per node of the arrays of sim_network_alloc_nodes: ids 20, addrs 20,
+ * by_addr 4, by_id 4, flags 1, contact_off 8 (checked in network.c). */
+#define SIM_NETWORK_NODE_BYTES 57u
+/* Bytes per node of the scratch sim_network_index holds at its peak. */
+#define SIM_NETWORK_INDEX_BYTES 32u
 
 typedef struct sim_network {
   uint32_t n;          /* nodes */
@@ -40,12 +50,14 @@ typedef struct sim_network {
  * IDs drawn from seed. Returns 0, DHT_EINVAL (n == 0, n > SIM_NODES_MAX, k out of range) or DHT_ENOMEM
  * (nothing left allocated). */
 int sim_network_generate(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed);
-/* Loads a dhtsim-topology v1 file. On error returns a negative code and writes
- * "file:line: message" into err (errlen bytes). */
-int sim_network_load_topology(sim_network *net, const char *path, unsigned k, char *err, size_t errlen);
-/* Writes the network as dhtsim-topology v1. 0 or DHT_EIO (err says why). */
-int sim_network_export_topology(const sim_network *net, const char *path, char *err, size_t errlen);
 void sim_network_clear(sim_network *net);
+
+/* For loaders of other networks (topology.c). Allocates every per-node array
+ * of an n-node network (contacts excepted) into a zeroed net and sets net->n;
+ * 0 or DHT_ENOMEM, which leaves partial arrays for sim_network_clear. */
+int sim_network_alloc_nodes(sim_network *net, uint32_t n);
+/* Fills by_id and by_addr from ids and addrs. 0 or DHT_ENOMEM. */
+int sim_network_index(sim_network *net);
 
 /* Node `node`'s answer set: up to count of its contacts closest to target, sorted
  * by XOR distance (ties cannot happen: IDs are unique). Returns how many. O(c log c), c = its contacts. */

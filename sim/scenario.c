@@ -271,6 +271,81 @@ static char *try_strndup(const char *s, size_t n) {
   return p;
 }
 
+/* The values of one sweep list seen so far, by canonical text, to refuse
+ * duplicates as they come: an open-addressing set of value indices (load <=
+ * 1/2), allocated with g_try_ so that a huge list fails cleanly. Expected
+ * O(1) per value; the full canonical texts are kept for the comparisons. */
+typedef struct canon_set {
+  char (*canon)[64];  /* [n]: canonical text of value i */
+  yaml_mark_t *marks; /* [n]: where value i was */
+  size_t n, cap;      /* values kept, room */
+  uint32_t *slot;     /* [nslots]: value index + 1, 0 = empty */
+  size_t nslots;      /* power of two, >= 2 * n */
+} canon_set;
+
+static void canon_set_clear(canon_set *cs) {
+  g_free(cs->canon);
+  g_free(cs->marks);
+  g_free(cs->slot);
+  memset(cs, 0, sizeof *cs);
+}
+
+/* The index of the value with this canonical text, or -1. */
+static long canon_set_find(const canon_set *cs, const char *canon, uint64_t h) {
+  if (cs->nslots == 0)
+    return -1;
+  for (size_t i = (size_t)h & (cs->nslots - 1);; i = (i + 1) & (cs->nslots - 1)) {
+    if (cs->slot[i] == 0)
+      return -1;
+    if (strcmp(cs->canon[cs->slot[i] - 1], canon) == 0)
+      return (long)(cs->slot[i] - 1);
+  }
+}
+
+static void canon_set_place(canon_set *cs, uint32_t v, uint64_t h) {
+  size_t i = (size_t)h & (cs->nslots - 1);
+  while (cs->slot[i] != 0)
+    i = (i + 1) & (cs->nslots - 1);
+  cs->slot[i] = v + 1;
+}
+
+/* Adds value n (its text and mark); DHT_ENOMEM leaves the set as it was. */
+static int canon_set_add(canon_set *cs, const char *canon, uint64_t h, yaml_mark_t m) {
+  if (cs->n == cs->cap) {
+    size_t ncap = cs->cap ? cs->cap * 2 : 8;
+    char(*nc)[64] = g_try_realloc_n(cs->canon, ncap, sizeof *cs->canon);
+    if (nc == NULL)
+      return DHT_ENOMEM;
+    cs->canon = nc;
+    yaml_mark_t *nm = g_try_realloc_n(cs->marks, ncap, sizeof *cs->marks);
+    if (nm == NULL)
+      return DHT_ENOMEM;
+    cs->marks = nm;
+    cs->cap = ncap;
+  }
+  if (2 * (cs->n + 1) > cs->nslots) {
+    size_t ns = cs->nslots ? cs->nslots * 2 : 16;
+    uint32_t *old = cs->slot;
+    size_t olds = cs->nslots;
+    cs->slot = g_try_new0(uint32_t, ns);
+    if (cs->slot == NULL) {
+      cs->slot = old;
+      return DHT_ENOMEM;
+    }
+    cs->nslots = ns;
+    for (size_t i = 0; i < olds; i++)
+      if (old[i] != 0)
+        canon_set_place(cs, old[i] - 1, sim_fnv1a64(SIM_FNV1A64_INIT, cs->canon[old[i] - 1],
+                                                    strlen(cs->canon[old[i] - 1])));
+    g_free(old);
+  }
+  g_strlcpy(cs->canon[cs->n], canon, sizeof cs->canon[cs->n]);
+  cs->marks[cs->n] = m;
+  canon_set_place(cs, (uint32_t)cs->n, h);
+  cs->n++;
+  return DHT_OK;
+}
+
 /* Parses the value of `sweep:` (the current event): a mapping of sweepable
  * dotted keys to non-empty lists of distinct valid values, into c->sc.sweep.
  * Each axis is stored as soon as it starts, so an error frees what was read. */
@@ -287,7 +362,8 @@ static int parse_sweep(pctx *c) {
                    got);
   }
   uint64_t points = 1;
-  GString *factors = g_string_new(NULL); /* "8 x 4", for the too-many-points message; bounded by the axes */
+  char factors[512] = ""; /* "8 x 4", for the too-many-points message; one factor per sweepable key */
+  size_t flen = 0;
   for (;;) {
     rc = next_event(c);
     if (rc != DHT_OK || c->ev.type == YAML_MAPPING_END_EVENT)
@@ -355,9 +431,7 @@ static int parse_sweep(pctx *c) {
       break;
     }
     yaml_mark_t list_mark = c->ev.start_mark;
-    /* Canonical value -> index of its first occurrence, and where each value was. */
-    GHashTable *canon_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    GArray *marks = g_array_new(FALSE, FALSE, sizeof(yaml_mark_t));
+    canon_set seen = {0};
     size_t cap = 0;
     uint64_t count = 0; /* values in the list; only the first ones are kept once there are too many points */
     for (;;) {
@@ -383,10 +457,11 @@ static int parse_sweep(pctx *c) {
         break;
       char canon[64];
       sim_param_canon(id, &scratch, canon, sizeof canon);
-      gpointer first;
-      if (g_hash_table_lookup_extended(canon_seen, canon, NULL, &first)) {
-        size_t i = GPOINTER_TO_SIZE(first);
-        yaml_mark_t fm = g_array_index(marks, yaml_mark_t, i);
+      uint64_t h = sim_fnv1a64(SIM_FNV1A64_INIT, canon, strlen(canon));
+      long first = canon_set_find(&seen, canon, h);
+      if (first >= 0) {
+        size_t i = (size_t)first;
+        yaml_mark_t fm = seen.marks[i];
         char now[SIM_SHOW_SIZE], was[SIM_SHOW_SIZE];
         sim_show(now, sizeof now, (const char *)c->ev.data.scalar.value, c->ev.data.scalar.length);
         sim_show(was, sizeof was, axis->values[i], strlen(axis->values[i]));
@@ -410,25 +485,29 @@ static int parse_sweep(pctx *c) {
         rc = fail_nopos(ck, DHT_ENOMEM, "out of memory");
         break;
       }
+      if (canon_set_add(&seen, canon, h, c->ev.start_mark) < 0) {
+        g_free(text);
+        rc = fail_nopos(ck, DHT_ENOMEM, "out of memory");
+        break;
+      }
       axis->values[axis->n] = text;
-      g_hash_table_insert(canon_seen, g_strdup(canon), GSIZE_TO_POINTER(axis->n));
-      g_array_append_val(marks, c->ev.start_mark);
       axis->n++;
     }
-    g_hash_table_destroy(canon_seen);
-    g_array_free(marks, TRUE);
+    canon_set_clear(&seen);
     if (rc != DHT_OK)
       break;
     if (count == 0) {
       rc = fail_ev(c, DHT_EINVAL, list_mark, "%s: expected a non-empty list of values, got an empty list", slabel);
       break;
     }
-    g_string_append_printf(factors, "%s%" G_GUINT64_FORMAT, factors->len ? " x " : "", count);
+    int w = snprintf(factors + flen, sizeof factors - flen, "%s%" G_GUINT64_FORMAT, flen ? " x " : "", count);
+    if (w > 0 && (size_t)w < sizeof factors - flen)
+      flen += (size_t)w;
     uint64_t total = sat_mul(points, count);
     if (total > SIM_POINTS_MAX) {
       if (c->sc.n_sweep > 1)
         rc = fail_ev(c, DHT_EINVAL, km,
-                     "sweep: too many points: %s = %" G_GUINT64_FORMAT ", more than the maximum of %u", factors->str,
+                     "sweep: too many points: %s = %" G_GUINT64_FORMAT ", more than the maximum of %u", factors,
                      total, SIM_POINTS_MAX);
       else
         rc = fail_ev(c, DHT_EINVAL, km, "sweep: too many points: %" G_GUINT64_FORMAT ", more than the maximum of %u",
@@ -437,7 +516,6 @@ static int parse_sweep(pctx *c) {
     }
     points = total;
   }
-  g_string_free(factors, TRUE);
   return rc;
 }
 
@@ -619,13 +697,9 @@ uint64_t sim_scenario_estimate_bytes(const sim_scenario *sc, uint64_t lookups) {
 static int check_memory(sim__check *ck, const sim_scenario *base) {
   uint64_t limit;
   bool from_env;
-  const char *bad;
-  char bshow[SIM_SHOW_SIZE];
-  if (sim_memory_budget(&limit, &from_env, &bad) != DHT_OK) {
-    sim_show(bshow, sizeof bshow, bad, strlen(bad));
-    return fail_nopos(ck, DHT_EINVAL, "DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'",
-                      bshow);
-  }
+  char over[256];
+  if (sim_memory_limit(&limit, &from_env, over, sizeof over) != DHT_OK)
+    return fail_nopos(ck, DHT_EINVAL, "%s", over);
   /* With a sweep, check the largest point: the most nodes, the largest K, full
    * tables if any point has them (no other sweepable key changes the estimate).
    * Every combination is a point, so these maxima are one. */
@@ -656,13 +730,7 @@ static int check_memory(sim__check *ck, const sim_scenario *base) {
   if (total <= limit)
     return DHT_OK;
 
-  char need[32], have[64], lim[32];
-  sim_format_bytes(need, sizeof need, total);
-  sim_format_bytes(lim, sizeof lim, limit);
-  if (from_env)
-    snprintf(have, sizeof have, "the DHTSIM_MEMORY_LIMIT of %s", lim);
-  else
-    snprintf(have, sizeof have, "this machine's %s", lim);
+  sim_memory_over(over, sizeof over, total, true, limit, from_env);
   const char *tables = sim_param_enum_name(SIM_P_NETWORK_TABLES, (int)sc->network.tables);
   char what[200];
   if (topo)
@@ -683,15 +751,12 @@ static int check_memory(sim__check *ck, const sim_scenario *base) {
       if (!ck->swept[net_keys[i]])
         continue;
       return fail_at(ck, DHT_ETOOBIG, ck->sweep_mark[net_keys[i]],
-                     "sweep: %s: %s (the sweep's largest point) need an estimated %s, more than %s",
-                     sim_params[net_keys[i]].key, what, need, have);
+                     "sweep: %s: %s (the sweep's largest point) %s", sim_params[net_keys[i]].key, what, over);
     }
   }
   if (ck->seen[f])
-    return fail_at(ck, DHT_ETOOBIG, ck->val_mark[f], "%s: %s need an estimated %s, more than %s", sim_params[f].key,
-                   what, need, have);
-  return fail_nopos(ck, DHT_ETOOBIG, "%s: %s need an estimated %s, more than %s", sim_params[f].key, what, need,
-                    have);
+    return fail_at(ck, DHT_ETOOBIG, ck->val_mark[f], "%s: %s %s", sim_params[f].key, what, over);
+  return fail_nopos(ck, DHT_ETOOBIG, "%s: %s %s", sim_params[f].key, what, over);
 }
 
 /* ---- the checks between keys ----------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* text.c: the message escaper, the strict decimal parser and FNV-1a. */
+/* text.c: the message escaper, the strict decimal parser, character classes and FNV-1a. */
 #include "text.h"
 
 #include <stdio.h>
@@ -92,6 +92,19 @@ bool sim_parse_u64(const char *s, uint64_t *out) {
   *out = x;
   return true;
 }
+
+bool sim_is_digits(const char *s, size_t n) {
+  if (n == 0)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+  return true;
+}
+
+bool sim_is_blank(char c) { return c == ' ' || c == '\t'; }
+
+bool sim_is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 uint64_t sim_fnv1a64(uint64_t h, const void *data, size_t n) {
   const unsigned char *p = data;

@@ -1,6 +1,7 @@
 /* text.h: small text helpers shared by every input reader and output writer:
  * the one escaper that shows untrusted bytes in a message, the one strict
- * decimal parser, and the one FNV-1a hash (run seeds and output fingerprints). */
+ * decimal parser and character classes, and the one FNV-1a hash (run seeds and
+ * output fingerprints). */
 #ifndef SIM_TEXT_H
 #define SIM_TEXT_H
 
@@ -23,6 +24,15 @@ void sim_show(char *out, size_t outlen, const char *s, size_t n);
 /* Strict unsigned decimal: digits only (no sign, no blanks), the whole
  * NUL-terminated string, no overflow. false leaves *out untouched. */
 bool sim_parse_u64(const char *s, uint64_t *out);
+/* True iff s[0..n) is one or more decimal digits (what sim_parse_u64 takes,
+ * overflow aside): tells "not a number" from "too large". */
+bool sim_is_digits(const char *s, size_t n);
+
+/* ' ' or '\t': what separates the fields of the line-based input files. */
+bool sim_is_blank(char c);
+/* ' ', '\t', '\n', '\v', '\f', '\r': isspace() of the C locale, without the
+ * locale (what a whole line is trimmed of). */
+bool sim_is_space(char c);
 
 /* FNV-1a, 64 bits, continuing from h (start with SIM_FNV1A64_INIT). */
 #define SIM_FNV1A64_INIT 0xcbf29ce484222325ULL

@@ -11,55 +11,26 @@
 #include <errno.h>
 #include <glib.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "budget.h"
 #include "error.h"
 #include "message.h"
+#include "param.h"
+#include "text.h"
 
-#define LINE_BYTES 512          /* longest line kept (comments may run longer) */
-#define LOOKUPS_MAX 1000000000u /* same bound as workload.lookups */
-#define SHOW_MAX 40
-
-/* One-line, bounded rendering of s[0..n) for messages. */
-static void show(char *out, size_t outlen, const char *s, size_t n) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    char tmp[8];
-    size_t tl;
-    if (i >= SHOW_MAX) {
-      if (o + 4 <= outlen) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-      }
-      break;
-    }
-    if (ch < 0x20 || ch >= 0x7f)
-      tl = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", ch);
-    else {
-      tmp[0] = (char)ch;
-      tl = 1;
-    }
-    if (o + tl + 1 > outlen)
-      break;
-    memcpy(out + o, tmp, tl);
-    o += tl;
-  }
-  out[o] = '\0';
-}
+#define LINE_BYTES 512 /* longest line kept (comments may run longer) */
 
 typedef struct field_ref {
   char *s;
   size_t n;
 } field_ref;
 
-static bool is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
+/* CR separates fields as well: it ends the target of a "\r\n" line, and
+ * elsewhere it is taken as a blank. */
+static bool is_sep(char ch) { return sim_is_blank(ch) || ch == '\r'; }
 
 /* Parses one line (buf[0..n), writable, buf[n] available). Returns 1 with *spec
  * filled, 0 for a blank/comment line, or a negative code with err set. */
@@ -68,9 +39,9 @@ static int parse_line(const char *path, uint64_t lineno, char *buf, size_t n, bo
   field_ref f[3];
   size_t nf = 0, i = 0;
   bool comment = false;
-  char shown[SHOW_MAX * 4 + 8];
+  char shown[SIM_SHOW_SIZE];
   while (i < n && nf < 3) {
-    while (i < n && is_blank(buf[i]))
+    while (i < n && is_sep(buf[i]))
       i++;
     if (i == n)
       break;
@@ -79,7 +50,7 @@ static int parse_line(const char *path, uint64_t lineno, char *buf, size_t n, bo
       break;
     }
     size_t start = i;
-    while (i < n && !is_blank(buf[i]))
+    while (i < n && !is_sep(buf[i]))
       i++;
     f[nf].s = buf + start;
     f[nf].n = i - start;
@@ -99,31 +70,24 @@ static int parse_line(const char *path, uint64_t lineno, char *buf, size_t n, bo
     return DHT_EINVAL;
   }
   if (nf == 3) {
-    show(shown, sizeof shown, f[2].s, f[2].n);
+    sim_show(shown, sizeof shown, f[2].s, f[2].n);
     sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": unexpected text '%s' after the target", path, lineno, shown);
     return DHT_EINVAL;
   }
 
-  /* The start node index: decimal digits only (strtoull alone would take
-   * signs and leading blanks), no overflow, below n_nodes. */
-  bool digits = f[0].n > 0;
-  for (size_t j = 0; j < f[0].n; j++)
-    if (f[0].s[j] < '0' || f[0].s[j] > '9')
-      digits = false;
-  show(shown, sizeof shown, f[0].s, f[0].n);
-  if (!digits) {
+  /* The start node index: decimal digits only, no overflow, below n_nodes. */
+  sim_show(shown, sizeof shown, f[0].s, f[0].n);
+  if (!sim_is_digits(f[0].s, f[0].n)) {
     sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": bad start node index '%s' (expected a decimal integer)", path,
             lineno, shown);
     return DHT_EINVAL;
   }
   char saved = f[0].s[f[0].n];
+  uint64_t idx = 0;
   f[0].s[f[0].n] = '\0';
-  char *end = NULL;
-  errno = 0;
-  unsigned long long idx = strtoull(f[0].s, &end, 10);
-  bool overflow = errno == ERANGE || end != f[0].s + f[0].n;
+  bool fits = sim_parse_u64(f[0].s, &idx); /* digits already: false means overflow */
   f[0].s[f[0].n] = saved;
-  if (overflow || idx >= n_nodes) {
+  if (!fits || idx >= n_nodes) {
     if (n_nodes == 0)
       sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": start node index %s is out of range (the network has no nodes)",
               path, lineno, shown);
@@ -136,7 +100,7 @@ static int parse_line(const char *path, uint64_t lineno, char *buf, size_t n, bo
   }
 
   if (dht_id_from_hex(&spec->target, f[1].s, f[1].n) != DHT_OK) {
-    show(shown, sizeof shown, f[1].s, f[1].n);
+    sim_show(shown, sizeof shown, f[1].s, f[1].n);
     sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": bad target '%s' (expected 40 hex digits)", path, lineno,
             shown);
     return DHT_EINVAL;
@@ -160,12 +124,9 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
 
   uint64_t limit;
   bool from_env;
-  const char *bad;
-  if (sim_memory_budget(&limit, &from_env, &bad) != DHT_OK) {
-    char shown[SHOW_MAX * 4 + 8];
-    show(shown, sizeof shown, bad, strlen(bad));
-    sim_fail(err, errlen, 0, "%s: DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '%s'", path,
-            shown);
+  char msg[256];
+  if (sim_memory_limit(&limit, &from_env, msg, sizeof msg) != DHT_OK) {
+    sim_fail(err, errlen, 0, "%s: %s", path, msg);
     return DHT_EINVAL;
   }
   uint64_t max_specs = limit / sizeof(sim_lookup_spec);
@@ -213,17 +174,14 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
     }
     if (r == 0)
       continue;
-    if (n >= LOOKUPS_MAX) {
-      sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": too many lookups (at most %u)", path, lineno, LOOKUPS_MAX);
+    if (n >= SIM_LOOKUPS_MAX) {
+      sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": too many lookups (at most %u)", path, lineno, SIM_LOOKUPS_MAX);
       rc = DHT_EINVAL;
       break;
     }
     if ((uint64_t)n + 1 > max_specs) {
-      char need[32], lim[32];
-      sim_format_bytes(need, sizeof need, ((uint64_t)n + 1) * sizeof(sim_lookup_spec));
-      sim_format_bytes(lim, sizeof lim, limit);
-      sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": %zu lookups need %s, more than %s%s", path, lineno, n + 1, need,
-              from_env ? "the DHTSIM_MEMORY_LIMIT of " : "this machine's ", lim);
+      sim_memory_over(msg, sizeof msg, ((uint64_t)n + 1) * sizeof(sim_lookup_spec), false, limit, from_env);
+      sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": %zu lookups %s", path, lineno, n + 1, msg);
       rc = DHT_ETOOBIG;
       break;
     }
@@ -231,8 +189,8 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
       uint64_t ncap = cap < 1024 ? 1024 : (uint64_t)cap * 2;
       if (ncap > max_specs)
         ncap = max_specs;
-      if (ncap > LOOKUPS_MAX)
-        ncap = LOOKUPS_MAX;
+      if (ncap > SIM_LOOKUPS_MAX)
+        ncap = SIM_LOOKUPS_MAX;
       sim_lookup_spec *ns = g_try_realloc_n(specs, (size_t)ncap, sizeof *specs);
       if (ns == NULL) {
         sim_fail(err, errlen, 0, "%s:%" G_GUINT64_FORMAT ": out of memory", path, lineno);

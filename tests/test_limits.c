@@ -2,8 +2,9 @@
  * allocates (a scenario's N = 10^12, a topology header of 10^10 nodes, a
  * contacts line of 10^7 entries, a lookups file over DHTSIM_MEMORY_LIMIT),
  * output faults are clear errors, never half-written files (a full disk, an
- * unwritable --out, /dev/full as stdout, SIGTERM), and every input the fuzzers
- * ever crashed on (tests/fuzz-regressions/) loads cleanly. See docs/reliability.md.
+ * unwritable --out, /dev/full as stdout, SIGTERM), untrusted bytes are shown
+ * escaped in messages, and every input the fuzzers ever crashed on
+ * (tests/fuzz-regressions/) loads cleanly. See docs/reliability.md.
  *
  * The dhtsim binary is spawned with resource limits set in the child:
  * RLIMIT_AS proves that nothing large was allocated (not under AddressSanitizer,
@@ -408,6 +409,33 @@ Test(faults, unwritable_out_is_a_clear_error, .init = setup, .fini = teardown) {
   g_free(file);
 }
 
+/* export-topology on a full disk (RLIMIT_FSIZE below the file's size): exit 1
+ * with the reason, naming FILE.tmp; the earlier complete FILE stays byte for
+ * byte and no FILE.tmp is left (the export goes through outfile.h). */
+Test(faults, full_disk_export_keeps_the_earlier_topology, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n");
+  char *topo = sub("t.topo"), *want, *got, *msg;
+  limits l = {.fsize_bytes = 4096};
+  cli r = run_limited(NULL, (const char *[]){"export-topology", yaml, topo, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  want = slurp_opt(tmp, "t.topo", NULL);
+  cr_assert(want != NULL && strlen(want) > l.fsize_bytes, "the export must not fit under the limit");
+  r = run_limited(&l, (const char *[]){"export-topology", yaml, topo, NULL});
+  msg = g_strdup_printf("cannot write %s.tmp: File too large\n", topo);
+  cr_assert(eq(int, r.status, 1), "%s", r.err);
+  cr_assert(eq(str, r.err, msg));
+  got = slurp_opt(tmp, "t.topo", NULL);
+  cr_assert(got != NULL && strcmp(got, want) == 0, "the earlier topology changed");
+  assert_no_tmp_files(tmp);
+  cli_free(&r);
+  g_free(msg);
+  g_free(got);
+  g_free(want);
+  g_free(topo);
+  g_free(yaml);
+}
+
 /* stdout on /dev/full (ENOSPC on flush), in every format: exit 1 and a message. */
 Test(faults, dev_full_stdout_is_a_clear_error) {
   const char *const formats[] = {"table", "csv", "json"};
@@ -419,6 +447,64 @@ Test(faults, dev_full_stdout_is_a_clear_error) {
               formats[i], r.err);
     cli_free(&r);
   }
+}
+
+/* ---- 7. untrusted bytes in messages ---- */
+
+#define TID "0000000000000000000000000000000000000000"
+
+typedef struct shown_case {
+  const char *text; /* a lookups file */
+  const char *msg;  /* after "<path>:" */
+} shown_case;
+
+/* The lookups reader shows input through sim_show: control bytes, DEL and
+ * invalid UTF-8 as \xNN, valid UTF-8 kept (cut at a character boundary after
+ * 40 bytes, then "..."), so a message never carries raw terminal controls. */
+Test(messages, lookups_file_shows_untrusted_bytes_escaped, .init = setup, .fini = teardown) {
+  static const shown_case cases[] = {
+      {"\xc3\xa9 " TID "\n", "1: bad start node index '\xc3\xa9' (expected a decimal integer)"},
+      {"1\x01 " TID "\n", "1: bad start node index '1\\x01' (expected a decimal integer)"},
+      {"1\x1b[2J " TID "\n", "1: bad start node index '1\\x1b[2J' (expected a decimal integer)"},
+      {"1 " TID " \x7f\n", "1: unexpected text '\\x7f' after the target"},
+      {"1 000000000000000000000000000000000000000\xff\n",
+       "1: bad target '000000000000000000000000000000000000000\\xff' (expected 40 hex digits)"},
+      {"1 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xc3\xa9y\n",
+       "1: bad target 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xc3\xa9...' (expected 40 hex digits)"},
+      {"1 " TID "\n2\v " TID "\n", "2: bad start node index '2\\x0b' (expected a decimal integer)"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char name[32], err[512] = "";
+    sim_lookup_spec *specs = NULL;
+    size_t count = 0;
+    snprintf(name, sizeof name, "l%zu.txt", i);
+    char *p = write_tmp(name, cases[i].text), *want = g_strdup_printf("%s:%s", p, cases[i].msg);
+    cr_assert(eq(int, sim_lookups_load(p, 100, &specs, &count, err, sizeof err), DHT_EINVAL), "case %zu", i);
+    cr_assert(eq(str, err, want), "case %zu", i);
+    cr_assert(specs == NULL && count == 0);
+    g_free(want);
+    g_free(p);
+  }
+}
+
+/* A malformed DHTSIM_MEMORY_LIMIT is shown the same way ("\t" as that escape). */
+Test(messages, bad_memory_limit_is_shown_escaped, .init = setup, .fini = teardown) {
+  char *p = write_tmp("l.txt", "1 " TID "\n"), *want = NULL, err[512] = "";
+  char *saved = g_strdup(g_getenv("DHTSIM_MEMORY_LIMIT"));
+  sim_lookup_spec *specs = NULL;
+  size_t count = 0;
+  g_setenv("DHTSIM_MEMORY_LIMIT", "4\t2\x01", TRUE);
+  int rc = sim_lookups_load(p, 100, &specs, &count, err, sizeof err);
+  if (saved != NULL)
+    g_setenv("DHTSIM_MEMORY_LIMIT", saved, TRUE);
+  else
+    g_unsetenv("DHTSIM_MEMORY_LIMIT");
+  want = g_strdup_printf("%s: DHTSIM_MEMORY_LIMIT: expected a positive integer number of bytes, got '4\\t2\\x01'", p);
+  cr_assert(eq(int, rc, DHT_EINVAL));
+  cr_assert(eq(str, err, want));
+  g_free(want);
+  g_free(saved);
+  g_free(p);
 }
 
 /* ---- fuzz regressions: every saved input through its loader ---- */

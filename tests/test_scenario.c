@@ -1334,3 +1334,40 @@ Test(lookups, directory) {
   cr_assert(eq(int, rc, DHT_EIO));
   cr_assert(eq(str, err, "tests/scenarios/lookups: cannot read: Is a directory"));
 }
+
+/* The duplicate check keeps working past its first growths (8 values, 16 slots):
+ * 64 distinct values, then a spelling of the 33rd. */
+Test(scenario, sweep_duplicate_found_among_many_values) {
+  GString *y = g_string_new("sweep:\n  lookup.alpha: [");
+  sim_scenario sc;
+  char err[ERRLEN];
+  for (int v = 1; v <= 64; v++)
+    g_string_append_printf(y, "%d, ", v);
+  g_string_append(y, "033]\n");
+  to_root();
+  setenv("DHTSIM_MEMORY_LIMIT", BIG_LIMIT, 1);
+  int rc = sim_scenario_parse(&sc, "many.yaml", y->str, y->len, err, sizeof err);
+  cr_assert(eq(int, rc, DHT_EINVAL));
+  /* 1-based columns on line 2: after "  lookup.alpha: [" and the "v, " before. */
+  size_t col33 = strlen("  lookup.alpha: [") + 1, col_dup = col33;
+  for (int v = 1; v <= 64; v++) {
+    size_t w = (size_t)snprintf(NULL, 0, "%d, ", v);
+    col33 += v < 33 ? w : 0;
+    col_dup += w;
+  }
+  char want[256];
+  snprintf(want, sizeof want,
+           "many.yaml:2:%zu: sweep: lookup.alpha: duplicate value '033' (the same value as '33' at line 2, column %zu)",
+           col_dup, col33);
+  cr_assert(eq(str, err, want));
+  /* Without the duplicate, all 64 are kept in order. */
+  g_string_truncate(y, y->len - strlen("033]\n") - 2);
+  g_string_append(y, "]\n");
+  rc = sim_scenario_parse(&sc, "many.yaml", y->str, y->len, err, sizeof err);
+  cr_assert(eq(int, rc, 0), "%s", err);
+  cr_assert(eq(sz, sc.sweep[0].n, 64));
+  cr_assert(eq(str, sc.sweep[0].values[63], "64"));
+  sim_scenario_clear(&sc);
+  g_string_free(y, TRUE);
+  unsetenv("DHTSIM_MEMORY_LIMIT");
+}
