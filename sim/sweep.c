@@ -502,10 +502,6 @@ static void run_task(gpointer data, gpointer user) {
   g_mutex_unlock(&s->lock);
 }
 
-static bool selected(const sim_sweep_options *opt, uint64_t p) {
-  return opt->shard_count <= 1 || p % opt->shard_count == opt->shard_index;
-}
-
 /* Prepares out_dir/parts: checks a previous run's manifest on --resume, else clears stale parts. */
 static int prepare_dir(sweep *s, char *err, size_t errlen) {
   const char *dir = s->opt->out_dir;
@@ -586,7 +582,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
     goto out;
 
   for (uint64_t p = 0; p < points; p++) {
-    if (!selected(opt, p))
+    if (!sim_scenario_point_selected(p, opt->shard_index, opt->shard_count))
       continue;
     rep->selected++;
     if (opt->resume && opt->out_dir != NULL) {
@@ -618,7 +614,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
      * worker runs, but with none the wait below would never end. */
     bool no_worker = false;
     for (uint64_t p = 0; p < points && !no_worker; p++) {
-      if (!selected(opt, p) || rep->records[p] != NULL)
+      if (!sim_scenario_point_selected(p, opt->shard_index, opt->shard_count) || rep->records[p] != NULL)
         continue;
       for (uint32_t r = 0; r < sc->replicas && !no_worker; r++) {
         if (!g_thread_pool_push(pool, GSIZE_TO_POINTER((gsize)(p * sc->replicas + r) + 1), &gerr) &&
