@@ -240,17 +240,14 @@ static const char *key_sym(int id) {
   return NULL;
 }
 
-/* "α = 3", "rounds" (the strategy's values name themselves), "slow_fraction = 0.1". */
+/* "α = 3", "rounds" (the strategy's values name themselves), "slow_fraction = 0.1"
+ * (a key's own name within its section; timeout_ms carries its unit). */
 static void append_pretty(GString *g, int id, const char *value) {
-  const sim_param *p = &sim_params[id];
   const char *sym = key_sym(id);
   if (id == SIM_P_LOOKUP_STRATEGY)
     g_string_append(g, value);
-  else if (sym != NULL)
-    g_string_append_printf(g, "%s = %s", sym, value);
   else
-    g_string_append_printf(g, "%s = %s%s%s", sim_param_name((sim_param_id)id), value,
-                           strcmp(p->unit, "ms") == 0 ? " " : "", strcmp(p->unit, "ms") == 0 ? "ms" : "");
+    g_string_append_printf(g, "%s = %s", sym != NULL ? sym : sim_param_name((sim_param_id)id), value);
 }
 
 static char *axis_label(int id) {
@@ -929,7 +926,6 @@ static plan_rc script_line(const ctx *c, const request *rq, const plan *pl, GStr
   char **labels = g_new0(char *, pl->ns);
   layout L;
   char *sub, *title;
-  bool logx;
 
   cicol = table_col(&c->sum, cicn);
   g_free(cicn);
@@ -1021,7 +1017,7 @@ static plan_rc script_line(const ctx *c, const request *rq, const plan *pl, GStr
   emit_header(g, c, rq->name, &L);
   g_string_append(g, data->str);
   emit_title(g, title, sub);
-  logx = emit_x_axis(g, pl);
+  emit_x_axis(g, pl);
   g_string_append(g, "set ylabel ");
   {
     char *yl = fig->unit[0] ? g_strdup_printf("%s (%s)", fig->name, fig->unit) : g_strdup(fig->name);
@@ -1075,7 +1071,6 @@ static plan_rc script_line(const ctx *c, const request *rq, const plan *pl, GStr
   emit_key_panel(g, &L, keys);
   g_string_append(g, "unset multiplot\n");
   g_string_free(keys, TRUE);
-  (void)logx;
   for (size_t s = 0; s < pl->ns; s++)
     g_free(labels[s]);
   g_free(labels);
@@ -1409,11 +1404,17 @@ static plan_rc script_dist(const ctx *c, const request *rq, const plan *pl, GStr
           size_t b = (size_t)floor((g_array_index(v, double, j) - lo) / width);
           count[MIN(b, bins - 1)]++;
         }
+        double centre = width == 1 && integer ? 0 : 0.5;
+        /* Overlaid outlines (histeps) close on empty bins at both ends. */
+        if (pl->ns > 1)
+          g_string_append_printf(data, "%.10g 0\n", lo + (centre - 1) * width);
         for (size_t b = 0; b < bins; b++) {
           double fr = (double)count[b] / n;
           ymax = MAX(ymax, fr);
-          g_string_append_printf(data, "%.10g %.6f\n", lo + ((double)b + (width == 1 && integer ? 0 : 0.5)) * width, fr);
+          g_string_append_printf(data, "%.10g %.6f\n", lo + ((double)b + centre) * width, fr);
         }
+        if (pl->ns > 1)
+          g_string_append_printf(data, "%.10g 0\n", lo + ((double)bins + centre) * width);
         g_free(count);
       } else {
         /* The steps of the empirical CDF at its distinct values; at most
@@ -1448,7 +1449,8 @@ static plan_rc script_dist(const ctx *c, const request *rq, const plan *pl, GStr
   emit_header(g, c, rq->name, &L);
   g_string_append(g, data->str);
   emit_title(g, title, sub);
-  xl = unit[0] ? g_strdup_printf("%s per lookup (%s%s)", rq->y, unit, logx ? ", log scale" : "")
+  /* "rounds per lookup", not "rounds per lookup (rounds)". */
+  xl = unit[0] && strcmp(unit, rq->y) != 0 ? g_strdup_printf("%s per lookup (%s%s)", rq->y, unit, logx ? ", log scale" : "")
                : g_strdup_printf("%s per lookup%s", rq->y, logx ? " (log scale)" : "");
   g_string_append(g, "set xlabel ");
   gp_sq(g, xl);
