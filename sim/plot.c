@@ -267,6 +267,11 @@ static const sim_figure *figure_find(const char *name) {
   return NULL;
 }
 
+/* "time_ms_mean (ms)": a figure as an axis label. */
+static char *figure_label(const sim_figure *f) {
+  return f->unit[0] ? g_strdup_printf("%s (%s)", f->name, f->unit) : g_strdup(f->name);
+}
+
 /* The unit of a per-lookup column of lookups.csv: that of its figure of the
  * same name (accuracy) or of its mean (time_ms: time_ms_mean). */
 static const char *column_unit(const char *col) {
@@ -825,6 +830,26 @@ static void emit_title(GString *g, const char *title, const char *sub) {
   g_free(t);
 }
 
+/* `set WHAT 'TEXT'`: titles and axis labels. */
+static void emit_set(GString *g, const char *what, const char *text) {
+  g_string_append_printf(g, "set %s ", what);
+  gp_sq(g, text);
+  g_string_append_c(g, '\n');
+}
+
+/* Panel p's margins, and its title when there are several: the values of its
+ * panel keys, with its lookup count when `lookups` is not 0. */
+static void emit_panel_head(GString *g, const layout *L, const plan *pl, size_t p, size_t lookups) {
+  emit_panel_margins(g, L, p);
+  if (pl->np > 1) {
+    char *pt = combo_label(pl, pl->n_series_keys, pl->n_keys, p);
+    char *t = lookups ? g_strdup_printf("%s (%zu lookups)", pt, lookups) : g_strdup(pt);
+    emit_set(g, "title", t);
+    g_free(t);
+    g_free(pt);
+  }
+}
+
 /* A figure's doc line as a title: capitalised, without its parenthesised
  * details (they are for the reference table, too long for a title). */
 static char *capitalised(const char *s) {
@@ -857,9 +882,7 @@ static bool emit_x_axis(GString *g, const plan *pl) {
     g_free(xl);
     xl = t;
   }
-  g_string_append(g, "set xlabel ");
-  gp_sq(g, xl);
-  g_string_append(g, "\n");
+  emit_set(g, "xlabel", xl);
   if (text) {
     g_string_append_printf(g, "set xrange [-0.5:%u.5]\nset xtics (", v->len - 1);
     for (guint i = 0; i < v->len; i++) {
@@ -885,6 +908,23 @@ static bool emit_x_axis(GString *g, const plan *pl) {
   }
   g_free(xl);
   return logx;
+}
+
+/* One curve of a panel: its data block into the plot command g (none when
+ * the panel lacks that series), its legend entry into keys (label NULL: no
+ * entry). The legend has entries of its own so that every series is named
+ * even where the first panel lacks it. */
+static void emit_curve(GString *g, GString *keys, bool *first, int block, const char *using, const char *with,
+                       unsigned lt, unsigned dt, const char *key_with, const char *label) {
+  if (block >= 0) {
+    g_string_append_printf(g, "%s$D index %d using %s with %s lt %u dt %u notitle", *first ? "" : ", \\\n  ", block,
+                           using, with, lt, dt);
+    *first = false;
+  }
+  if (label != NULL) {
+    g_string_append_printf(keys, "%sNaN with %s lt %u dt %u title ", keys->len ? ", \\\n  " : "", key_with, lt, dt);
+    gp_sq(keys, label);
+  }
 }
 
 /* Least squares y = a + b·log2(x) over the points with x > 0. */
@@ -1018,13 +1058,11 @@ static plan_rc script_line(const ctx *c, const request *rq, const plan *pl, GStr
   g_string_append(g, data->str);
   emit_title(g, title, sub);
   emit_x_axis(g, pl);
-  g_string_append(g, "set ylabel ");
   {
-    char *yl = fig->unit[0] ? g_strdup_printf("%s (%s)", fig->name, fig->unit) : g_strdup(fig->name);
-    gp_sq(g, yl);
+    char *yl = figure_label(fig);
+    emit_set(g, "ylabel", yl);
     g_free(yl);
   }
-  g_string_append(g, "\n");
   if (strcmp(fig->unit, "fraction") == 0)
     g_string_append(g, "set yrange [0:1.02]\n");
   else if (all_pos)
@@ -1032,32 +1070,18 @@ static plan_rc script_line(const ctx *c, const request *rq, const plan *pl, GStr
   g_string_append(g, "set bars 1.5\n");
   for (size_t p = 0; p < pl->np; p++) {
     bool first = true;
-    emit_panel_margins(g, &L, p);
-    if (pl->np > 1) {
-      char *pt = combo_label(pl, pl->n_series_keys, pl->n_keys, p);
-      g_string_append(g, "set title ");
-      gp_sq(g, pt);
-      g_string_append(g, "\n");
-      g_free(pt);
-    }
+    emit_panel_head(g, &L, pl, p, 0);
     g_string_append(g, "unset key\nplot ");
     for (size_t s = 0; s < pl->ns; s++) {
       unsigned lt, dt;
       int b = block[p * pl->ns + s];
       series_style(pl, s, &lt, &dt);
-      if (b >= 0) {
-        g_string_append_printf(g, "%s$D index %d using 1:2:3 with %s lt %u dt %u notitle", first ? "" : ", \\\n  ", b,
-                               any_ci ? "yerrorlines" : "linespoints", lt, dt);
-        first = false;
-      }
+      emit_curve(g, keys, &first, b, "1:2:3", any_ci ? "yerrorlines" : "linespoints", lt, dt, "linespoints",
+                 p == 0 && (pl->ns > 1 || rq->fit) ? labels[s] : NULL);
       if (rq->fit && fok[s]) {
         g_string_append_printf(g, "%s%.10g + %.10g * log(x) / log(2) with lines lt %u dt 3 lw 1.2 notitle",
                                first ? "" : ", \\\n  ", fa[s], fb[s], lt);
         first = false;
-      }
-      if (p == 0 && (pl->ns > 1 || rq->fit)) {
-        g_string_append_printf(keys, "%sNaN with linespoints lt %u dt %u title ", s ? ", \\\n  " : "", lt, dt);
-        gp_sq(keys, labels[s]);
       }
     }
     if (p == 0 && rq->fit) {
@@ -1189,13 +1213,13 @@ static plan_rc script_heatmap(const ctx *c, const request *rq, const plan *pl, G
     gp_sq(g, hm);
     g_free(hm);
   }
-  g_string_append_printf(g, "\nset cbrange [%.10g:%.10g]\nset cblabel ", vmin, vmax);
+  g_string_append_printf(g, "\nset cbrange [%.10g:%.10g]\n", vmin, vmax);
   {
-    char *cb = fig->unit[0] ? g_strdup_printf("%s (%s)", fig->name, fig->unit) : g_strdup(fig->name);
-    gp_sq(g, cb);
+    char *cb = figure_label(fig);
+    emit_set(g, "cblabel", cb);
     g_free(cb);
   }
-  g_string_append_printf(g, "\nset xrange [-0.5:%u.5]\nset yrange [-0.5:%u.5]\nset xtics (", nx - 1, ny - 1);
+  g_string_append_printf(g, "set xrange [-0.5:%u.5]\nset yrange [-0.5:%u.5]\nset xtics (", nx - 1, ny - 1);
   for (guint i = 0; i < nx; i++) {
     g_string_append(g, i ? ", " : "");
     gp_sq(g, g_ptr_array_index(pl->x.vals, i));
@@ -1211,14 +1235,7 @@ static plan_rc script_heatmap(const ctx *c, const request *rq, const plan *pl, G
   xl = axis_label(pl->x.id);
   yl = axis_label(pl->rowkey.id);
   for (size_t p = 0; p < pl->np; p++) {
-    emit_panel_margins(g, &L, p);
-    if (pl->np > 1) {
-      char *pt = combo_label(pl, 0, pl->n_keys, p);
-      g_string_append(g, "set title ");
-      gp_sq(g, pt);
-      g_string_append(g, "\n");
-      g_free(pt);
-    }
+    emit_panel_head(g, &L, pl, p, 0);
     g_string_append(g, (int)p % L.pc == 0 ? "set ylabel " : "unset ylabel #");
     gp_sq(g, yl);
     g_string_append(g, (int)p + L.pc >= (int)pl->np ? "\nset xlabel " : "\nunset xlabel #");
@@ -1452,9 +1469,8 @@ static plan_rc script_dist(const ctx *c, const request *rq, const plan *pl, GStr
   /* "rounds per lookup", not "rounds per lookup (rounds)". */
   xl = unit[0] && strcmp(unit, rq->y) != 0 ? g_strdup_printf("%s per lookup (%s%s)", rq->y, unit, logx ? ", log scale" : "")
                : g_strdup_printf("%s per lookup%s", rq->y, logx ? " (log scale)" : "");
-  g_string_append(g, "set xlabel ");
-  gp_sq(g, xl);
-  g_string_append(g, hist ? "\nset ylabel 'fraction of lookups'\n" : "\nset ylabel 'fraction of lookups ≤ x'\n");
+  emit_set(g, "xlabel", xl);
+  emit_set(g, "ylabel", hist ? "fraction of lookups" : "fraction of lookups ≤ x");
   if (hist) {
     g_string_append_printf(g, "set xrange [%.10g:%.10g]\nset yrange [0:%.6f]\nset boxwidth %.10g absolute\n",
                            lo - width, lo + (double)bins * width + (integer && width == 1 ? 0 : width), ymax * 1.08,
@@ -1469,35 +1485,17 @@ static plan_rc script_dist(const ctx *c, const request *rq, const plan *pl, GStr
   }
   for (size_t p = 0; p < pl->np; p++) {
     bool first = true;
-    emit_panel_margins(g, &L, p);
-    if (pl->np > 1) {
-      char *pt = combo_label(pl, pl->n_series_keys, pl->n_keys, p);
-      size_t n = 0;
-      for (size_t s = 0; s < pl->ns; s++)
-        n += vals[p * pl->ns + s]->len;
-      g_string_append(g, "set title ");
-      {
-        char *t = g_strdup_printf("%s (%zu lookups)", pt, n);
-        gp_sq(g, t);
-        g_free(t);
-      }
-      g_string_append(g, "\n");
-      g_free(pt);
-    }
+    size_t in_panel = 0;
+    for (size_t s = 0; s < pl->ns; s++)
+      in_panel += vals[p * pl->ns + s]->len;
+    emit_panel_head(g, &L, pl, p, in_panel);
     g_string_append(g, "unset key\nplot ");
     for (size_t s = 0; s < pl->ns; s++) {
       unsigned lt, dt;
       int b = block[p * pl->ns + s];
       series_style(pl, s, &lt, &dt);
-      if (b >= 0) {
-        g_string_append_printf(g, "%s$D index %d using 1:2 with %s lt %u dt %u notitle", first ? "" : ", \\\n  ", b,
-                               !hist ? "steps" : pl->ns == 1 ? "boxes" : "histeps", lt, dt);
-        first = false;
-      }
-      if (p == 0 && pl->ns > 1) {
-        g_string_append_printf(keys, "%sNaN with lines lt %u dt %u title ", s ? ", \\\n  " : "", lt, dt);
-        gp_sq(keys, labels[s]);
-      }
+      emit_curve(g, keys, &first, b, "1:2", !hist ? "steps" : pl->ns == 1 ? "boxes" : "histeps", lt, dt, "lines",
+                 p == 0 && pl->ns > 1 ? labels[s] : NULL);
     }
     g_string_append(g, first ? "NaN notitle\n" : "\n");
   }

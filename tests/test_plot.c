@@ -227,6 +227,12 @@ static char *listing(const char *dir, const char *const *names, const char *cons
 
 static const char *const png_svg[] = {"png", "svg", NULL};
 
+static void assert_legend(const char *dir, const char *name, const char *want) {
+  char *l = legend_str(dir, name);
+  cr_assert(eq(str, l, (char *)want), "%s.svg", name);
+  g_free(l);
+}
+
 /* `dhtsim run SCENARIO --out tmp/out`; returns that folder. */
 static char *real_run(const char *tmp, const char *scenario) {
   char *dir = g_build_filename(tmp, "out", NULL);
@@ -300,14 +306,10 @@ Test(plot, sweep_fixture_presets_follow_the_sweep) {
 Test(plot, drop_fixture_success_and_accuracy_per_strategy) {
   static const char *const names[] = {"success-vs-request_drop", "accuracy-vs-request_drop", "lookup-time-cdf",
                                       "rounds-histogram", NULL};
-  char *tmp = make_tmpdir(), *dir = copy_fixture("drop", tmp, "out"), *l;
+  char *tmp = make_tmpdir(), *dir = copy_fixture("drop", tmp, "out");
   plot_presets(dir, names);
-  l = legend_str(dir, "success-vs-request_drop");
-  cr_assert(eq(str, l, "rounds|pipelined"));
-  g_free(l);
-  l = legend_str(dir, "accuracy-vs-request_drop");
-  cr_assert(eq(str, l, "rounds|pipelined"));
-  g_free(l);
+  assert_legend(dir, "success-vs-request_drop", "rounds|pipelined");
+  assert_legend(dir, "accuracy-vs-request_drop", "rounds|pipelined");
   assert_svg_has(dir, "success-vs-request_drop", "scenario loss, strategies, seed 3");
   assert_svg_has(dir, "success-vs-request_drop", "loss.request_drop (probability)");
   assert_svg_has(dir, "success-vs-request_drop", "stroke-dasharray");
@@ -320,11 +322,9 @@ Test(plot, drop_fixture_success_and_accuracy_per_strategy) {
  * no plot along an x that does not vary, no legend for one curve. */
 Test(plot, single_point_draws_only_distributions) {
   static const char *const names[] = {"lookup-time-cdf", "rounds-histogram", NULL};
-  char *tmp = make_tmpdir(), *dir = copy_fixture("single", tmp, "out"), *l;
+  char *tmp = make_tmpdir(), *dir = copy_fixture("single", tmp, "out");
   plot_presets(dir, names);
-  l = legend_str(dir, "lookup-time-cdf");
-  cr_assert(eq(str, l, ""));
-  g_free(l);
+  assert_legend(dir, "lookup-time-cdf", "");
   assert_svg_has(dir, "lookup-time-cdf", "30 lookups of 1 replica per point");
   cr_assert(plot_exists(dir, "queries-vs-n.png") == false);
   cr_assert(plot_exists(dir, "success-vs-request_drop.png") == false);
@@ -340,7 +340,7 @@ Test(plot, slow_fraction_by_strategy_one_curve_each) {
   static const char *const names[] = {"time-vs-latency.slow_fraction", "queries-vs-latency.slow_fraction",
                                       "lookup-time-cdf", "rounds-histogram", NULL};
   static const char *const fractions[] = {"0", "0.2", "0.5"}, *const strategies[] = {"rounds", "pipelined"};
-  char *tmp = make_tmpdir(), *dir = real_run(tmp, "tests/data/plot/slow-strategy.yaml"), *l, *want;
+  char *tmp = make_tmpdir(), *dir = real_run(tmp, "tests/data/plot/slow-strategy.yaml"), *want;
   GPtrArray *legend;
   cli r = run_plot((const char *[]){dir, "--x", "latency.slow_fraction", "--y", "time_ms_mean", "--group",
                                     "lookup.strategy", "--format", "svg", NULL},
@@ -350,9 +350,7 @@ Test(plot, slow_fraction_by_strategy_one_curve_each) {
   cr_assert(eq(str, r.out, want));
   g_free(want);
   cli_free(&r);
-  l = legend_str(dir, "time_ms_mean-vs-latency.slow_fraction");
-  cr_assert(eq(str, l, "rounds|pipelined"));
-  g_free(l);
+  assert_legend(dir, "time_ms_mean-vs-latency.slow_fraction", "rounds|pipelined");
   assert_svg_has(dir, "time_ms_mean-vs-latency.slow_fraction", "latency.slow_fraction");
   assert_svg_has(dir, "time_ms_mean-vs-latency.slow_fraction", "time_ms_mean (ms)");
 
@@ -360,12 +358,8 @@ Test(plot, slow_fraction_by_strategy_one_curve_each) {
   /* The general plot was of the earlier run's plots only if the data changed:
    * it did not, but the presets empty OUT/plots/ anyway. */
   cr_assert(plot_exists(dir, "time_ms_mean-vs-latency.slow_fraction.svg") == false);
-  l = legend_str(dir, "time-vs-latency.slow_fraction");
-  cr_assert(eq(str, l, "rounds|pipelined"));
-  g_free(l);
-  l = legend_str(dir, "queries-vs-latency.slow_fraction");
-  cr_assert(eq(str, l, "rounds|pipelined"));
-  g_free(l);
+  assert_legend(dir, "time-vs-latency.slow_fraction", "rounds|pipelined");
+  assert_legend(dir, "queries-vs-latency.slow_fraction", "rounds|pipelined");
   /* 6 CDF curves, one per (slow fraction, strategy), each of one point's lookups. */
   legend = svg_legend(dir, "lookup-time-cdf");
   cr_assert(eq(u32, legend->len, 6));
@@ -391,9 +385,7 @@ Test(plot, slow_fraction_by_strategy_one_curve_each) {
                NULL);
   cr_assert(eq(int, r.status, 0), "%s", r.err);
   cli_free(&r);
-  l = legend_str(dir, "pipelined");
-  cr_assert(eq(str, l, ""));
-  g_free(l);
+  assert_legend(dir, "pipelined", "");
   assert_svg_has(dir, "pipelined", "of 2 replicas; pipelined</text>");
   g_free(dir);
   rm_rf(tmp);
