@@ -682,13 +682,20 @@ static plan_rc make_plan(const ctx *c, const request *rq, plan *pl) {
     if (rq->preset)
       return PLAN_TOO_MANY_PANELS;
     {
-      const gkey *k = &pl->keys[pl->n_keys - 1];
-      GString *g = g_string_new(NULL);
+      /* Suggest the panel key with the most values: fixing it helps most. */
+      const gkey *k = &pl->keys[pl->n_series_keys];
+      GString *g = g_string_new(NULL), *keys = g_string_new(NULL);
+      for (size_t i = pl->n_series_keys; i < pl->n_keys; i++) {
+        if (pl->keys[i].vals->len > k->vals->len)
+          k = &pl->keys[i];
+        g_string_append_printf(keys, "%s%s", keys->len ? " × " : "", sim_params[pl->keys[i].id].key);
+      }
       append_values(g, k->vals);
-      request_error("%s would need %zu panels (at most %d) or pool points that differ in %s: "
-                    "fix it with --where %s=VALUE (one of %s)",
-                    rq->name, pl->np, MAX_PANELS, sim_params[k->id].key, sim_params[k->id].key, g->str);
+      request_error("%s would need %zu panels (at most %d; one per %s) or pool points that differ: "
+                    "fix keys with --where, e.g. --where %s=VALUE (one of %s)",
+                    rq->name, pl->np, MAX_PANELS, keys->str, sim_params[k->id].key, g->str);
       g_string_free(g, TRUE);
+      g_string_free(keys, TRUE);
     }
     return PLAN_ERROR;
   }
