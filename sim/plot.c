@@ -80,26 +80,34 @@ static const char plot_help[] =
 static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static int request_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
-static int usage_error(const char *fmt, ...) {
-  va_list ap;
+/* "dhtsim plot: MESSAGE", then the usage text for bad usage; a request that
+ * names existing things but cannot be drawn gets no usage text (the message
+ * says what to change). Both are exit status 2. */
+static int report(bool usage, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
+
+static int report(bool usage, const char *fmt, va_list ap) {
   fprintf(stderr, "dhtsim plot: ");
-  va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "\n%s", plot_usage);
+  fprintf(stderr, "\n%s", usage ? plot_usage : "");
   return EXIT_USAGE;
 }
 
-/* A request that names existing things but cannot be drawn: no usage text,
- * the message says what to change. */
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
+  int rc;
+  va_start(ap, fmt);
+  rc = report(true, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
 static int request_error(const char *fmt, ...) {
   va_list ap;
-  fprintf(stderr, "dhtsim plot: ");
+  int rc;
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  rc = report(false, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
-  return EXIT_USAGE;
+  return rc;
 }
 
 /* ---- CSV ---- */
