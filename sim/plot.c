@@ -1264,7 +1264,7 @@ static plan_rc script_heatmap(const ctx *c, const request *rq, const plan *pl, G
     else
       g_string_append(g, "unset colorbox\n");
     g_string_append_printf(g,
-                           "plot $D index %zu using 1:2:(0.5):(0.5):3 with boxxyerror fc palette, \\\n"
+                           "plot $D index %zu using 1:2:(0.502):(0.502):3 with boxxyerror fc palette, \\\n"
                            "  '' index %zu using 1:($2 + %.2f):(stringcolumn(4)):6 with labels tc rgb variable "
                            "font ',%d'",
                            p, p, show_ci ? 0.13 : 0.0, font);
