@@ -31,7 +31,14 @@ enum {
   C_QUERIED = 1u << 0,   /* handed out by dht_lookup_next (never again) */
   C_IN_FLIGHT = 1u << 1, /* queried, no answer/failure reported yet */
   C_RESPONDED = 1u << 2, /* its answer has been applied */
+  C_SLOW = 1u << 3,      /* LIBTORRENT: short timeout passed, still awaited (widens the branch factor) */
+  C_OUT = 1u << 4,       /* windowed: not (or no longer) among the candidate_cap closest */
 };
+
+/* Timer kinds, the low bits of a timer id (the rest is the candidate index). */
+enum { T_HARD = 0, T_SHORT = 1 };
+#define T_KIND_BITS 2
+#define TIMERS_CAP (2 * DHT_IN_FLIGHT_MAX)
 
 /* States of one member of the pending ROUNDS batch. */
 enum { SLOT_WAIT = 0, SLOT_ANSWERED = 1, SLOT_FAILED = 2 };
@@ -88,6 +95,16 @@ struct dht_lookup {
   size_t queried;
   size_t rounds;
   unsigned in_flight;
+
+  uint64_t now; /* virtual µs, from dht_lookup_clock / dht_lookup_tick */
+  dht_lookup_timer *timers; /* armed, not yet drained; TIMERS_CAP entries (NULL without timeout_us) */
+  size_t n_timers;
+
+  /* Windowed strategies (LIBTORRENT): the candidate_cap closest candidates
+   * ever seen, sorted; they replace the heap. */
+  uint32_t *win;
+  size_t win_len;
+  unsigned branch; /* LIBTORRENT: branch factor, alpha + slow queries */
 
   /* DHT_LOOKUP_ROUNDS only: the pending batch and its buffered answers. */
   slot *batch; /* alpha entries */
@@ -322,6 +339,48 @@ static int reserve_buffers(dht_lookup *l, size_t np, size_t nn) {
 
 /* ---- mutation (storage already reserved) --------------------------------- */
 
+static bool windowed(const dht_lookup *l) { return l->cfg.strategy == DHT_LOOKUP_LIBTORRENT; }
+
+/* A query given up without an answer: no longer in flight; a slow one gives
+ * its extra branch slot back (libtorrent never lets the factor drop below 1). */
+static void drop_in_flight(dht_lookup *l, cand *c) {
+  c->flags &= (uint8_t) ~C_IN_FLIGHT;
+  l->in_flight--;
+  if (c->flags & C_SLOW) {
+    c->flags &= (uint8_t) ~C_SLOW;
+    if (l->branch > 1)
+      l->branch--;
+  }
+}
+
+/* Keeps win[] = the candidate_cap closest candidates ever seen, sorted. A
+ * candidate pushed out never comes back (libtorrent's m_results.resize(100));
+ * a query in flight to it is abandoned, as libtorrent does. O(cap). */
+static void win_insert(dht_lookup *l, uint32_t ci) {
+  size_t cap = l->cfg.candidate_cap, lo = 0, hi = l->win_len;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (cand_less(l, l->win[mid], ci))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == cap) {
+    l->cands[ci].flags |= C_OUT;
+    return;
+  }
+  if (l->win_len == cap) {
+    cand *out = &l->cands[l->win[cap - 1]];
+    out->flags |= C_OUT;
+    if (out->flags & C_IN_FLIGHT)
+      drop_in_flight(l, out);
+    l->win_len--;
+  }
+  memmove(l->win + lo + 1, l->win + lo, (l->win_len - lo) * sizeof *l->win);
+  l->win[lo] = ci;
+  l->win_len++;
+}
+
 /* First-seen wins: a node at a known address is ignored even if its ID
  * differs (the seed's Map keyed by host:port); our own ID is never added. */
 static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
@@ -338,7 +397,10 @@ static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
   dht_id_xor(&c->dist, &node->id, &l->target);
   c->hop = hop;
   l->ctab[pos] = ci;
-  heap_push(l, ci);
+  if (windowed(l))
+    win_insert(l, ci);
+  else
+    heap_push(l, ci);
 }
 
 static void add_peer(dht_lookup *l, const dht_addr *a) {
@@ -403,6 +465,75 @@ static size_t batch_slot(const dht_lookup *l, uint32_t ci) {
   return 0;
 }
 
+/* ---- issuing and timers ------------------------------------------------------ */
+
+/* Room for the timers of one more query (the buffer is drained by the driver
+ * after every call, so this only binds a caller that never drains). */
+static bool timer_room(const dht_lookup *l) {
+  return l->in_flight < DHT_IN_FLIGHT_MAX && (l->timers == NULL || l->n_timers + 2 <= TIMERS_CAP);
+}
+
+static void timer_push(dht_lookup *l, uint64_t after_us, uint32_t ci, unsigned kind, size_t query) {
+  g_assert(l->n_timers < TIMERS_CAP);
+  l->timers[l->n_timers++] = (dht_lookup_timer){
+      .at_us = l->now + after_us, .id = (uint64_t)ci << T_KIND_BITS | kind, .query = (uint32_t)query};
+}
+
+/* Marks ci queried and in flight, writes it to out[n] and arms its timers:
+ * the hard timeout, then (LIBTORRENT) the short one. The caller updates
+ * in_flight/queried/rounds (ROUNDS counts them per batch). */
+static void issue(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
+  cand *c = &l->cands[ci];
+  c->flags |= C_QUERIED | C_IN_FLIGHT;
+  out[n] = c->node;
+  if (l->timers == NULL)
+    return;
+  timer_push(l, l->cfg.timeout_us, ci, T_HARD, n);
+  if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT && l->cfg.short_timeout_us > 0 &&
+      l->cfg.short_timeout_us < l->cfg.timeout_us)
+    timer_push(l, l->cfg.short_timeout_us, ci, T_SHORT, n);
+}
+
+/* LIBTORRENT's add_requests (traversal_algorithm.cpp), as one walk over the
+ * window from the closest: a responded node counts towards the k wanted (the
+ * walk ends at the k-th); a queried node still awaited is outstanding (a slow
+ * one too: the branch factor it raised is what lets one more go); an
+ * unqueried one is sent while fewer than branch are outstanding. With out ==
+ * NULL nothing is sent and an unqueried node that would be counts as
+ * outstanding. Returns how many were sent; *done is the source's test
+ * (k responded and nothing outstanding above them, or nothing in flight). */
+static size_t lt_walk(dht_lookup *l, dht_node *out, size_t max, bool *done) {
+  unsigned wanted = l->cfg.k, outstanding = 0;
+  bool would_send = false;
+  size_t n = 0;
+  for (size_t i = 0; i < l->win_len && wanted > 0 && outstanding < l->branch; i++) {
+    uint32_t ci = l->win[i];
+    cand *c = &l->cands[ci];
+    if (c->flags & C_RESPONDED) {
+      wanted--;
+      continue;
+    }
+    if (c->flags & C_QUERIED) {
+      if (c->flags & C_IN_FLIGHT)
+        outstanding++;
+      continue;
+    }
+    outstanding++;
+    if (out == NULL || n == max || !timer_room(l)) {
+      would_send = true;
+      continue;
+    }
+    issue(l, ci, out, n++);
+    l->in_flight++;
+    l->queried++;
+    if (c->hop > l->rounds)
+      l->rounds = c->hop;
+  }
+  if (done != NULL)
+    *done = !would_send && ((wanted == 0 && outstanding == 0) || l->in_flight == 0);
+  return n;
+}
+
 /* ---- public API ---------------------------------------------------------- */
 
 dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
@@ -411,7 +542,10 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   g_return_val_if_fail(target != NULL, NULL);
   g_return_val_if_fail(cfg != NULL, NULL);
   if (cfg->alpha < 1 || cfg->alpha > DHT_ALPHA_MAX || cfg->k < 1 || cfg->k > DHT_K_MAX ||
-      (cfg->strategy != DHT_LOOKUP_ROUNDS && cfg->strategy != DHT_LOOKUP_PIPELINED))
+      (cfg->strategy != DHT_LOOKUP_ROUNDS && cfg->strategy != DHT_LOOKUP_PIPELINED &&
+       cfg->strategy != DHT_LOOKUP_LIBTORRENT))
+    return NULL;
+  if (cfg->strategy == DHT_LOOKUP_LIBTORRENT && (cfg->candidate_cap < 1 || cfg->candidate_cap > DHT_CANDIDATE_CAP_MAX))
     return NULL;
 
   l = g_try_new0(dht_lookup, 1);
@@ -438,6 +572,11 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
     if (l->batch == NULL)
       goto err;
   }
+  if (cfg->timeout_us > 0 && (l->timers = g_try_new(dht_lookup_timer, TIMERS_CAP)) == NULL)
+    goto err;
+  if (cfg->strategy == DHT_LOOKUP_LIBTORRENT && (l->win = g_try_new(uint32_t, cfg->candidate_cap)) == NULL)
+    goto err;
+  l->branch = cfg->alpha;
   return l;
 
 err:
@@ -458,7 +597,56 @@ void dht_lookup_free(dht_lookup *l) {
   g_free(l->batch);
   g_free(l->bpeers);
   g_free(l->bnodes);
+  g_free(l->timers);
+  g_free(l->win);
   g_free(l);
+}
+
+int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s) {
+  g_return_val_if_fail(cfg != NULL, DHT_EINVAL);
+  switch (s) {
+  case DHT_LOOKUP_ROUNDS:
+  case DHT_LOOKUP_PIPELINED:
+    /* The seed's alpha 3 and K 8; 2 s is dhtsim's historical per-query timeout. */
+    *cfg = (dht_lookup_config){.alpha = DHT_ALPHA_DEFAULT, .k = DHT_K_DEFAULT, .strategy = s, .timeout_us = 2000000};
+    return DHT_OK;
+  case DHT_LOOKUP_LIBTORRENT:
+    /* settings_pack.cpp: dht_search_branching 5; bucket size 8;
+     * rpc_manager.cpp: short timeout 1 s, timeout 15 s;
+     * traversal_algorithm.cpp: m_results capped at 100. */
+    *cfg = (dht_lookup_config){.alpha = 5,
+                               .k = DHT_K_DEFAULT,
+                               .strategy = s,
+                               .timeout_us = 15000000,
+                               .short_timeout_us = 1000000,
+                               .candidate_cap = 100};
+    return DHT_OK;
+  }
+  return DHT_EINVAL;
+}
+
+void dht_lookup_clock(dht_lookup *l, uint64_t now_us) {
+  g_return_if_fail(l != NULL);
+  if (now_us > l->now)
+    l->now = now_us;
+}
+
+size_t dht_lookup_timers(dht_lookup *l, dht_lookup_timer *out, size_t max) {
+  g_return_val_if_fail(l != NULL, 0);
+  g_return_val_if_fail(out != NULL || max == 0, 0);
+  size_t n = l->n_timers < max ? l->n_timers : max;
+  if (n == 0)
+    return 0;
+  memcpy(out, l->timers, n * sizeof *out);
+  memmove(l->timers, l->timers + n, (l->n_timers - n) * sizeof *l->timers);
+  l->n_timers -= n;
+  return n;
+}
+
+bool dht_lookup_awaiting(const dht_lookup *l, const dht_addr *from) {
+  g_return_val_if_fail(l != NULL && from != NULL, false);
+  uint32_t ci = ctab_find(l, from, NULL);
+  return ci != NO_IDX && (l->cands[ci].flags & C_IN_FLIGHT);
 }
 
 int dht_lookup_seed(dht_lookup *l, const dht_node *nodes, size_t n) {
@@ -483,12 +671,11 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
     if (l->in_flight > 0 || max == 0 || converged(l))
       return 0;
     g_assert(l->batch_len == 0);
-    while (n < l->cfg.alpha && n < max && l->heap_len > 0) {
+    while (n < l->cfg.alpha && n < max && l->heap_len > 0 && timer_room(l)) {
       uint32_t ci = heap_pop(l);
-      cand *c = &l->cands[ci];
-      c->flags |= C_QUERIED | C_IN_FLIGHT;
       l->batch[n] = (slot){.cand = ci, .state = SLOT_WAIT};
-      out[n++] = c->node;
+      issue(l, ci, out, n);
+      n++;
     }
     l->batch_len = n;
     l->in_flight = (unsigned)n;
@@ -497,12 +684,14 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
     return n;
   }
 
+  if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT)
+    return lt_walk(l, out, max, NULL);
+
   /* PIPELINED: top up to alpha in flight while the test says go on. */
-  while (l->in_flight < l->cfg.alpha && n < max && !converged(l)) {
+  while (l->in_flight < l->cfg.alpha && n < max && !converged(l) && timer_room(l)) {
     uint32_t ci = heap_pop(l);
     cand *c = &l->cands[ci];
-    c->flags |= C_QUERIED | C_IN_FLIGHT;
-    out[n++] = c->node;
+    issue(l, ci, out, n++);
     l->in_flight++;
     l->queried++;
     if (c->hop > l->rounds)
@@ -556,8 +745,7 @@ int dht_lookup_reply_from(dht_lookup *l, const dht_addr *from, const dht_lookup_
   c->token_len = (uint8_t)r->token_len;
   if (r->token_len > 0)
     memcpy(c->token, r->token, r->token_len);
-  c->flags &= (uint8_t)~C_IN_FLIGHT;
-  l->in_flight--;
+  drop_in_flight(l, c); /* LIBTORRENT: a slow query's late answer gives its extra slot back */
 
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
     if (l->in_flight == 0)
@@ -584,15 +772,46 @@ int dht_lookup_failed(dht_lookup *l, const dht_addr *from) {
     s->state = SLOT_FAILED;
   }
   /* A failed node stays queried and never responded: never retried. */
-  l->cands[ci].flags &= (uint8_t)~C_IN_FLIGHT;
-  l->in_flight--;
+  drop_in_flight(l, &l->cands[ci]);
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS && l->in_flight == 0)
     flush_batch(l);
   return DHT_OK;
 }
 
+int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id) {
+  g_return_val_if_fail(l != NULL, DHT_EINVAL);
+  dht_lookup_clock(l, now_us);
+  uint64_t ci = id >> T_KIND_BITS;
+  if (ci >= l->n_cands)
+    return DHT_EINVAL;
+  cand *c = &l->cands[ci];
+  if (!(c->flags & C_IN_FLIGHT))
+    return 0; /* answered, failed or abandoned since: each node is queried once */
+  switch (id & ((1u << T_KIND_BITS) - 1)) {
+  case T_HARD: {
+    int rc = dht_lookup_failed(l, &c->node.addr);
+    return rc < 0 ? rc : DHT_LOOKUP_TIMED_OUT;
+  }
+  case T_SHORT:
+    /* rpc_manager::tick's short timeout: still awaited, but one more query may
+     * go out in its place (traversal_algorithm::failed with short_timeout). */
+    if (c->flags & C_SLOW)
+      return 0;
+    c->flags |= C_SLOW;
+    l->branch++;
+    return DHT_LOOKUP_SLOW;
+  default:
+    return DHT_EINVAL;
+  }
+}
+
 bool dht_lookup_done(const dht_lookup *l) {
   g_return_val_if_fail(l != NULL, true);
+  if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT) {
+    bool done;
+    (void)lt_walk((dht_lookup *)l, NULL, 0, &done); /* sends nothing with out == NULL: no mutation */
+    return done;
+  }
   return l->in_flight == 0 && converged(l);
 }
 

@@ -14,6 +14,10 @@
 #define DHT_ALPHA_DEFAULT 3
 #define DHT_ALPHA_MAX 64
 #define DHT_TOKEN_MAX 64 /* longest token kept; longer ones are rejected as DHT_EINVAL */
+#define DHT_CANDIDATE_CAP_MAX 256 /* longest candidate window of a windowed strategy */
+/* Queries in flight at once, whatever the strategy (libtorrent's branch factor
+ * grows past alpha by one per slow query): bounds the timer buffer. */
+#define DHT_IN_FLIGHT_MAX 128
 
 typedef enum dht_lookup_strategy {
   /* The seed's algorithm exactly: a batch of up to alpha closest unqueried
@@ -25,13 +29,45 @@ typedef enum dht_lookup_strategy {
    * converged (in-flight queries count as not responded), the next closest
    * unqueried candidate is issued at once. */
   DHT_LOOKUP_PIPELINED = 1,
+  /* libtorrent's traversal_algorithm (docs/strategies.md): the candidates are
+   * the candidate_cap closest ever seen (farther ones dropped, their queries
+   * abandoned); up to alpha (the branch factor) queries outstanding above the
+   * k-th responded node; a query silent for short_timeout_us is "slow" and
+   * widens the branch factor by one while it is still awaited; its late answer
+   * is used and narrows it back; done when the k closest have answered and
+   * nothing above them is outstanding, or when nothing at all is in flight. */
+  DHT_LOOKUP_LIBTORRENT = 2,
 } dht_lookup_strategy;
 
 typedef struct dht_lookup_config {
   unsigned alpha;               /* parallel queries, 1..DHT_ALPHA_MAX */
   unsigned k;                   /* closest nodes tracked / returned, 1..DHT_K_MAX */
   dht_lookup_strategy strategy;
+  /* Per-query timeout, armed as a timer (dht_lookup_timers). 0: no timers; the
+   * caller reports failures itself with dht_lookup_failed. */
+  uint64_t timeout_us;
+  /* LIBTORRENT: a query silent this long is slow (0: never; must be below
+   * timeout_us to matter). Ignored by the other strategies. */
+  uint64_t short_timeout_us;
+  /* LIBTORRENT: how many of the closest candidates ever seen are kept,
+   * 1..DHT_CANDIDATE_CAP_MAX. Ignored by the other strategies. */
+  unsigned candidate_cap;
 } dht_lookup_config;
+
+/* The defaults of a strategy's source client (docs/strategies.md): alpha, k,
+ * timeout_us and the strategy's own knobs. Returns DHT_EINVAL for an unknown
+ * strategy (cfg untouched). */
+int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s);
+
+/* A timer the lookup wants: call dht_lookup_tick(l, at_us, id) at virtual time
+ * at_us. query is the index, in the output of the dht_lookup_next call that
+ * armed it, of the query it belongs to (so a driver can schedule it right after
+ * sending that query), or UINT32_MAX. */
+typedef struct dht_lookup_timer {
+  uint64_t at_us;
+  uint64_t id;
+  uint32_t query;
+} dht_lookup_timer;
 
 /* A get_peers answer as the driver received it (all transfer none; copied). */
 typedef struct dht_lookup_reply {
@@ -52,6 +88,29 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
                            const dht_lookup_config *cfg);
 void dht_lookup_free(dht_lookup *l);
 
+/* Tells the lookup the current virtual time (µs, never decreasing): the
+ * timers armed by the calls that follow count from it. Without it time is 0. */
+void dht_lookup_clock(dht_lookup *l, uint64_t now_us);
+
+/* Drains the timers armed since the last call (in the order they were armed)
+ * into out; returns how many (at most max; call again while it returns max).
+ * A driver drains after every call that can arm one (next, tick). At most
+ * 2 * DHT_IN_FLIGHT_MAX are kept undrained: dht_lookup_next sends nothing that
+ * would not fit. */
+size_t dht_lookup_timers(dht_lookup *l, dht_lookup_timer *out, size_t max);
+
+/* Timer id is due at now_us (sets the clock). Returns 0 when the timer no
+ * longer matters (its query answered or already failed), DHT_LOOKUP_TIMED_OUT
+ * when a query has now failed, DHT_LOOKUP_SLOW when a query became slow (still
+ * awaited), or DHT_ENOMEM (state unchanged: call again). After a positive
+ * return, call dht_lookup_next. */
+#define DHT_LOOKUP_TIMED_OUT 1
+#define DHT_LOOKUP_SLOW 2
+int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id);
+
+/* Whether an answer from addr would be taken now (a query to it is awaited). */
+bool dht_lookup_awaiting(const dht_lookup *l, const dht_addr *from);
+
 /* Adds initial candidates (e.g. dht_rt_closest(rt, target, k)). Duplicates
  * by address and the local ID are skipped. Returns 0 or DHT_ENOMEM. */
 int dht_lookup_seed(dht_lookup *l, const dht_node *nodes, size_t n);
@@ -69,7 +128,9 @@ int dht_lookup_reply_from(dht_lookup *l, const dht_addr *from, const dht_lookup_
 /* The query to that address timed out or errored. DHT_ENOENT if not in flight. */
 int dht_lookup_failed(dht_lookup *l, const dht_addr *from);
 
-/* True once no query is in flight and nothing more will be sent. */
+/* True once nothing more will be sent and the result is final: for ROUNDS and
+ * PIPELINED no query is then in flight; LIBTORRENT may stop with queries below
+ * its k closest still outstanding (their answers are then ignored). */
 bool dht_lookup_done(const dht_lookup *l);
 unsigned dht_lookup_in_flight(const dht_lookup *l);
 
