@@ -36,7 +36,7 @@ enum {
 };
 
 /* Timer kinds, the low bits of a timer id (the rest is the candidate index). */
-enum { T_HARD = 0, T_SHORT = 1 };
+enum { T_HARD = 0, T_SHORT = 1, T_STEP = 2 }; /* T_STEP: the rest is the step number */
 #define T_KIND_BITS 2
 #define TIMERS_CAP (2 * DHT_IN_FLIGHT_MAX)
 
@@ -53,8 +53,10 @@ typedef struct cand {
   dht_id dist;  /* node.id ^ target: distances compare with one memcmp */
   uint32_t hop; /* 1 for seeds; h+1 when learned from the answer of a hop-h query */
   uint8_t flags;
+  uint8_t tries;     /* JECH: queries sent (jech's pinged); dead at cfg.retries */
   uint8_t token_len; /* valid once C_RESPONDED (ROUNDS writes it when buffering) */
   uint8_t token[DHT_TOKEN_MAX];
+  uint64_t sent_us; /* JECH: when the last query went (jech's request_time) */
 } cand;
 
 /* A batch member of DHT_LOOKUP_ROUNDS and its buffered answer (offsets into
@@ -105,6 +107,12 @@ struct dht_lookup {
   uint32_t *win;
   size_t win_len;
   unsigned branch; /* LIBTORRENT: branch factor, alpha + slow queries */
+
+  /* JECH */
+  uint64_t steps;        /* steps taken; the armed step timer carries this number */
+  bool step_due;         /* the next dht_lookup_next takes a step */
+  unsigned answer_sends; /* answers applied since the last dht_lookup_next: one query each */
+  bool finished;         /* a step found the k closest live nodes answered */
 
   /* DHT_LOOKUP_ROUNDS only: the pending batch and its buffered answers. */
   slot *batch; /* alpha entries */
@@ -339,7 +347,9 @@ static int reserve_buffers(dht_lookup *l, size_t np, size_t nn) {
 
 /* ---- mutation (storage already reserved) --------------------------------- */
 
-static bool windowed(const dht_lookup *l) { return l->cfg.strategy == DHT_LOOKUP_LIBTORRENT; }
+static bool windowed(const dht_lookup *l) {
+  return l->cfg.strategy == DHT_LOOKUP_LIBTORRENT || l->cfg.strategy == DHT_LOOKUP_JECH;
+}
 
 /* A query given up without an answer: no longer in flight; a slow one gives
  * its extra branch slot back (libtorrent never lets the factor drop below 1). */
@@ -354,8 +364,10 @@ static void drop_in_flight(dht_lookup *l, cand *c) {
 }
 
 /* Keeps win[] = the candidate_cap closest candidates ever seen, sorted. A
- * candidate pushed out never comes back (libtorrent's m_results.resize(100));
- * a query in flight to it is abandoned, as libtorrent does. O(cap). */
+ * candidate pushed out never comes back (libtorrent's m_results.resize(100),
+ * jech's insert_search_node). A query in flight to it is abandoned by
+ * libtorrent; jech still takes its answer (the reply's nodes are inserted,
+ * found by transaction id) but never queries it again. O(cap). */
 static void win_insert(dht_lookup *l, uint32_t ci) {
   size_t cap = l->cfg.candidate_cap, lo = 0, hi = l->win_len;
   while (lo < hi) {
@@ -372,7 +384,7 @@ static void win_insert(dht_lookup *l, uint32_t ci) {
   if (l->win_len == cap) {
     cand *out = &l->cands[l->win[cap - 1]];
     out->flags |= C_OUT;
-    if (out->flags & C_IN_FLIGHT)
+    if ((out->flags & C_IN_FLIGHT) && l->cfg.strategy == DHT_LOOKUP_LIBTORRENT)
       drop_in_flight(l, out);
     l->win_len--;
   }
@@ -473,10 +485,10 @@ static bool timer_room(const dht_lookup *l) {
   return l->in_flight < DHT_IN_FLIGHT_MAX && (l->timers == NULL || l->n_timers + 2 <= TIMERS_CAP);
 }
 
-static void timer_push(dht_lookup *l, uint64_t after_us, uint32_t ci, unsigned kind, size_t query) {
+/* id: what the timer is for (its subject << T_KIND_BITS | its kind). */
+static void timer_push(dht_lookup *l, uint64_t after_us, uint64_t id, size_t query) {
   g_assert(l->n_timers < TIMERS_CAP);
-  l->timers[l->n_timers++] = (dht_lookup_timer){
-      .at_us = l->now + after_us, .id = (uint64_t)ci << T_KIND_BITS | kind, .query = (uint32_t)query};
+  l->timers[l->n_timers++] = (dht_lookup_timer){.at_us = l->now + after_us, .id = id, .query = (uint32_t)query};
 }
 
 /* Marks ci queried and in flight, writes it to out[n] and arms its timers:
@@ -488,10 +500,10 @@ static void issue(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
   out[n] = c->node;
   if (l->timers == NULL)
     return;
-  timer_push(l, l->cfg.timeout_us, ci, T_HARD, n);
+  timer_push(l, l->cfg.timeout_us, (uint64_t)ci << T_KIND_BITS | T_HARD, n);
   if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT && l->cfg.short_timeout_us > 0 &&
       l->cfg.short_timeout_us < l->cfg.timeout_us)
-    timer_push(l, l->cfg.short_timeout_us, ci, T_SHORT, n);
+    timer_push(l, l->cfg.short_timeout_us, (uint64_t)ci << T_KIND_BITS | T_SHORT, n);
 }
 
 /* LIBTORRENT's add_requests (traversal_algorithm.cpp), as one walk over the
@@ -534,6 +546,75 @@ static size_t lt_walk(dht_lookup *l, dht_node *out, size_t max, bool *done) {
   return n;
 }
 
+/* JECH: search_send_get_peers' test (dht.c): never answered, still in the
+ * search, fewer than `retries` queries, none in the last timeout_us. */
+static bool jech_eligible(const dht_lookup *l, const cand *c) {
+  if ((c->flags & (C_RESPONDED | C_OUT)) || c->tries >= l->cfg.retries)
+    return false;
+  return c->tries == 0 || c->sent_us + l->cfg.timeout_us < l->now;
+}
+
+/* JECH: one get_peers to ci (a first query or a retry). Every send counts as
+ * a query; the node stays awaited until it answers, whatever its tries. */
+static void jech_send(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
+  cand *c = &l->cands[ci];
+  if (!(c->flags & C_IN_FLIGHT)) {
+    c->flags |= C_QUERIED | C_IN_FLIGHT;
+    l->in_flight++;
+  }
+  c->tries++;
+  c->sent_us = l->now;
+  out[n] = c->node;
+  l->queried++;
+  if (c->hop > l->rounds)
+    l->rounds = c->hop;
+}
+
+/* JECH's sends: a step (search_step: up to alpha eligible nodes, closest
+ * first; the next step armed) and one query per answer applied since the
+ * last call (the reply handler's search_send_get_peers(sr, NULL), whose loop
+ * keeps the last eligible node it meets: the farthest). */
+static size_t jech_next(dht_lookup *l, dht_node *out, size_t max) {
+  size_t n = 0;
+  if (l->finished)
+    return 0;
+  if ((l->step_due || l->steps == 0) && l->n_timers < TIMERS_CAP) {
+    unsigned sent = 0;
+    l->step_due = false;
+    for (size_t i = 0; i < l->win_len && sent < l->cfg.alpha && n < max; i++)
+      if (jech_eligible(l, &l->cands[l->win[i]])) {
+        jech_send(l, l->win[i], out, n++);
+        sent++;
+      }
+    l->steps++;
+    /* jech steps at step_time + 10 s + random() % 10 s; core has no
+     * randomness: the mean, 15 s (docs/strategies.md). */
+    timer_push(l, l->cfg.timeout_us + l->cfg.timeout_us / 2, l->steps << T_KIND_BITS | T_STEP, UINT32_MAX);
+  }
+  for (; l->answer_sends > 0 && n < max; l->answer_sends--)
+    for (size_t i = l->win_len; i-- > 0;)
+      if (jech_eligible(l, &l->cands[l->win[i]])) {
+        jech_send(l, l->win[i], out, n++);
+        break;
+      }
+  l->answer_sends = 0;
+  return n;
+}
+
+/* JECH's end test (search_step): the k closest live nodes (dead: `retries`
+ * queries, no answer) have all answered. */
+static bool jech_all_answered(const dht_lookup *l) {
+  unsigned live = 0;
+  for (size_t i = 0; i < l->win_len && live < l->cfg.k; i++) {
+    const cand *c = &l->cands[l->win[i]];
+    if (c->flags & C_RESPONDED)
+      live++;
+    else if (c->tries < l->cfg.retries)
+      return false;
+  }
+  return true;
+}
+
 /* ---- public API ---------------------------------------------------------- */
 
 dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
@@ -542,10 +623,13 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   g_return_val_if_fail(target != NULL, NULL);
   g_return_val_if_fail(cfg != NULL, NULL);
   if (cfg->alpha < 1 || cfg->alpha > DHT_ALPHA_MAX || cfg->k < 1 || cfg->k > DHT_K_MAX ||
-      (cfg->strategy != DHT_LOOKUP_ROUNDS && cfg->strategy != DHT_LOOKUP_PIPELINED &&
-       cfg->strategy != DHT_LOOKUP_LIBTORRENT))
+      cfg->strategy < DHT_LOOKUP_ROUNDS || cfg->strategy > DHT_LOOKUP_JECH)
     return NULL;
-  if (cfg->strategy == DHT_LOOKUP_LIBTORRENT && (cfg->candidate_cap < 1 || cfg->candidate_cap > DHT_CANDIDATE_CAP_MAX))
+  bool win = cfg->strategy == DHT_LOOKUP_LIBTORRENT || cfg->strategy == DHT_LOOKUP_JECH;
+  if (win && (cfg->candidate_cap < 1 || cfg->candidate_cap > DHT_CANDIDATE_CAP_MAX))
+    return NULL;
+  /* jech's search is driven by its step timer: it needs the clock. */
+  if (cfg->strategy == DHT_LOOKUP_JECH && (cfg->timeout_us == 0 || cfg->retries < 1 || cfg->retries > 255))
     return NULL;
 
   l = g_try_new0(dht_lookup, 1);
@@ -574,7 +658,7 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   }
   if (cfg->timeout_us > 0 && (l->timers = g_try_new(dht_lookup_timer, TIMERS_CAP)) == NULL)
     goto err;
-  if (cfg->strategy == DHT_LOOKUP_LIBTORRENT && (l->win = g_try_new(uint32_t, cfg->candidate_cap)) == NULL)
+  if (win && (l->win = g_try_new(uint32_t, cfg->candidate_cap)) == NULL)
     goto err;
   l->branch = cfg->alpha;
   return l;
@@ -620,6 +704,16 @@ int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s) {
                                .timeout_us = 15000000,
                                .short_timeout_us = 1000000,
                                .candidate_cap = 100};
+    return DHT_OK;
+  case DHT_LOOKUP_JECH:
+    /* dht.c: DHT_INFLIGHT_QUERIES 4 per step, the 8 closest live nodes,
+     * SEARCH_NODES 14, DHT_SEARCH_RETRANSMIT 10 s, dead after 3 requests. */
+    *cfg = (dht_lookup_config){.alpha = 4,
+                               .k = DHT_K_DEFAULT,
+                               .strategy = s,
+                               .timeout_us = 10000000,
+                               .candidate_cap = 14,
+                               .retries = 3};
     return DHT_OK;
   }
   return DHT_EINVAL;
@@ -686,6 +780,8 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
 
   if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT)
     return lt_walk(l, out, max, NULL);
+  if (l->cfg.strategy == DHT_LOOKUP_JECH)
+    return jech_next(l, out, max);
 
   /* PIPELINED: top up to alpha in flight while the test says go on. */
   while (l->in_flight < l->cfg.alpha && n < max && !converged(l) && timer_room(l)) {
@@ -752,6 +848,8 @@ int dht_lookup_reply_from(dht_lookup *l, const dht_addr *from, const dht_lookup_
       flush_batch(l);
   } else {
     apply_answer(l, ci, r->peers, r->n_peers, r->nodes, r->n_nodes);
+    if (l->cfg.strategy == DHT_LOOKUP_JECH)
+      l->answer_sends++;
   }
   return DHT_OK;
 }
@@ -782,6 +880,15 @@ int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id) {
   g_return_val_if_fail(l != NULL, DHT_EINVAL);
   dht_lookup_clock(l, now_us);
   uint64_t ci = id >> T_KIND_BITS;
+  if ((id & ((1u << T_KIND_BITS) - 1)) == T_STEP) {
+    if (l->cfg.strategy != DHT_LOOKUP_JECH || ci != l->steps || l->finished)
+      return 0; /* not the armed step */
+    if (jech_all_answered(l))
+      l->finished = true;
+    else
+      l->step_due = true;
+    return DHT_LOOKUP_STEP;
+  }
   if (ci >= l->n_cands)
     return DHT_EINVAL;
   cand *c = &l->cands[ci];
@@ -812,6 +919,8 @@ bool dht_lookup_done(const dht_lookup *l) {
     (void)lt_walk((dht_lookup *)l, NULL, 0, &done); /* sends nothing with out == NULL: no mutation */
     return done;
   }
+  if (l->cfg.strategy == DHT_LOOKUP_JECH)
+    return l->finished;
   return l->in_flight == 0 && converged(l);
 }
 

@@ -37,6 +37,14 @@ typedef enum dht_lookup_strategy {
    * is used and narrows it back; done when the k closest have answered and
    * nothing above them is outstanding, or when nothing at all is in flight. */
   DHT_LOOKUP_LIBTORRENT = 2,
+  /* jech/dht's search (dht.c): the candidate_cap (14) closest ever seen; a
+   * step sends to up to alpha (4) eligible nodes, closest first, and then
+   * comes back every 3/2 timeout_us; each answer sends one query, to the
+   * farthest eligible node. Eligible: never answered, fewer than `retries`
+   * queries, none in the last timeout_us (10 s). A node queried `retries`
+   * times without an answer is dead; answers are taken whenever they come.
+   * Done, at a step, when the k closest live nodes have all answered. */
+  DHT_LOOKUP_JECH = 3,
 } dht_lookup_strategy;
 
 typedef struct dht_lookup_config {
@@ -49,9 +57,11 @@ typedef struct dht_lookup_config {
   /* LIBTORRENT: a query silent this long is slow (0: never; must be below
    * timeout_us to matter). Ignored by the other strategies. */
   uint64_t short_timeout_us;
-  /* LIBTORRENT: how many of the closest candidates ever seen are kept,
+  /* LIBTORRENT, JECH: how many of the closest candidates ever seen are kept,
    * 1..DHT_CANDIDATE_CAP_MAX. Ignored by the other strategies. */
   unsigned candidate_cap;
+  /* JECH: queries to a silent node before it is dead, 1..255. */
+  unsigned retries;
 } dht_lookup_config;
 
 /* The defaults of a strategy's source client (docs/strategies.md): alpha, k,
@@ -106,6 +116,7 @@ size_t dht_lookup_timers(dht_lookup *l, dht_lookup_timer *out, size_t max);
  * return, call dht_lookup_next. */
 #define DHT_LOOKUP_TIMED_OUT 1
 #define DHT_LOOKUP_SLOW 2
+#define DHT_LOOKUP_STEP 3 /* JECH: a search step is due (or the search has ended) */
 int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id);
 
 /* Whether an answer from addr would be taken now (a query to it is awaited). */

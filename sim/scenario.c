@@ -54,6 +54,8 @@ static void resolve_strategy_defaults(sim_scenario *sc) {
     sc->lookup.timeout_us = d.timeout_us;
   if (sc->lookup.candidate_cap == 0)
     sc->lookup.candidate_cap = d.candidate_cap;
+  if (sc->lookup.retries == 0)
+    sc->lookup.retries = d.retries;
 }
 
 void sim_scenario_defaults(sim_scenario *sc) {

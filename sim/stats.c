@@ -39,9 +39,8 @@ static void dist(sim_dist *d, uint64_t *v, size_t n) {
   d->max = v[n - 1];
 }
 
-const char *sim_strategy_name(dht_lookup_strategy s) {
-  return s == DHT_LOOKUP_PIPELINED ? "pipelined" : "rounds";
-}
+/* param.c holds the one list of strategy names. */
+const char *sim_strategy_name(dht_lookup_strategy s) { return sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, (int)s); }
 
 const char *sim_tables_name(sim_tables_kind t) { return t == SIM_TABLES_FULL ? "full" : "random"; }
 

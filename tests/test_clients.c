@@ -297,3 +297,107 @@ Test(libtorrent, short_timeout_cuts_mean_time_with_slow_nodes, .timeout = 120) {
               100.0 * (1.0 - with / without));
   cr_assert(le(dbl, with, 0.97 * without), "with %.1f ms, without %.1f ms", with, without);
 }
+
+/* ---- jech/dht ---- */
+
+static dht_lookup_config jech(unsigned alpha, unsigned k) {
+  dht_lookup_config c;
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_JECH), DHT_OK));
+  c.alpha = alpha;
+  c.k = k;
+  return c;
+}
+
+Test(jech, defaults_are_jechs) {
+  dht_lookup_config c;
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_JECH), DHT_OK));
+  cr_assert(eq(uint, c.alpha, 4));
+  cr_assert(eq(uint, c.k, 8));
+  cr_assert(eq(uint, c.candidate_cap, 14));
+  cr_assert(eq(uint, c.retries, 3));
+  cr_assert(eq(u64, c.timeout_us, 10 * S));
+}
+
+/* Node 1 never answers: it is queried again at the 15 s and 30 s steps (10 s
+ * after its previous query), then is dead; the search ends at the 45 s step,
+ * not before, when the 2 closest live nodes (2 and 3) have answered. Node 4
+ * answers late, at 41 s: that answer's query may not go to node 1 (dead), and
+ * node 3's at 6 s may not either (queried < 10 s ago). */
+Test(jech, retries_a_silent_node_and_drops_it_after_three_silences) {
+  dht_lookup_config c = jech(4, 2);
+  harness h;
+  const unsigned seeds[] = {1, 2, 3, 4};
+  start(&h, &c, seeds, 4);
+  cr_assert(eq(sz, h.n_sent, 4), "the first step: every eligible node, up to 4");
+  cr_assert(eq(int, answer(&h, 100 * MS, 2, NULL, 0), DHT_OK));
+  cr_assert(eq(int, answer(&h, 6 * S, 3, NULL, 0), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 4), "answers send to eligible nodes only: 1 and 4 were queried < 10 s ago");
+  cr_assert(eq(uint, run_timers(&h, 15 * S - 1), 0));
+  cr_assert(eq(uint, run_timers(&h, 15 * S), 1));
+  cr_assert(eq(sz, h.n_sent, 6));
+  cr_assert(eq(uint, h.sent[4], 1), "second query to node 1");
+  cr_assert(eq(uint, h.sent[5], 4));
+  cr_assert(eq(int, dht_lookup_done(h.l), 0));
+  cr_assert(eq(uint, run_timers(&h, 30 * S), 1));
+  cr_assert(eq(sz, h.n_sent, 8));
+  cr_assert(eq(uint, h.sent[6], 1), "third query to node 1");
+  cr_assert(eq(int, dht_lookup_done(h.l), 0), "its third query is still fresh at 30 s: node 1 is dead only now");
+  cr_assert(eq(int, answer(&h, 41 * S, 4, NULL, 0), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 8), "node 1 is dead: no fourth query");
+  cr_assert(eq(uint, run_timers(&h, 45 * S - 1), 0));
+  cr_assert(eq(int, dht_lookup_done(h.l), 0));
+  cr_assert(eq(uint, run_timers(&h, 45 * S), 1));
+  cr_assert(eq(sz, h.n_sent, 8), "no fourth query");
+  cr_assert(dht_lookup_done(h.l), "node 1 dead; 2 and 3 answered");
+  cr_assert(eq(sz, dht_lookup_queried_count(h.l), 8), "retries count as queries");
+  dht_lookup_free(h.l);
+}
+
+/* A late answer (after two more queries went) is taken and counts. */
+Test(jech, takes_a_late_answer) {
+  dht_lookup_config c = jech(4, 2);
+  harness h;
+  const unsigned seeds[] = {1, 2, 3};
+  start(&h, &c, seeds, 3);
+  cr_assert(eq(int, answer(&h, 100 * MS, 2, NULL, 0), DHT_OK));
+  cr_assert(eq(int, answer(&h, 31 * S, 1, NULL, 0), DHT_OK), "answered after its third query");
+  cr_assert(eq(sz, h.n_sent, 7), "nodes 1 and 3 were silent: three queries each");
+  cr_assert(eq(int, dht_lookup_done(h.l), 0), "the end is only seen at a step");
+  cr_assert(eq(uint, run_timers(&h, 45 * S), 1));
+  cr_assert(dht_lookup_done(h.l), "nodes 1 and 2 answered");
+  dht_node out[2];
+  cr_assert(eq(sz, dht_lookup_closest(h.l, out, 2), 2));
+  cr_assert(eq(uint, index_of(&out[0]), 1));
+  dht_lookup_free(h.l);
+}
+
+/* An answer sends one query, to the farthest eligible node of the search
+ * (dht.c's loop keeps the last match), not the closest. */
+Test(jech, an_answer_queries_the_farthest_eligible_node) {
+  dht_lookup_config c = jech(2, 2);
+  harness h;
+  const unsigned seeds[] = {1, 2, 3, 4, 5, 6};
+  start(&h, &c, seeds, 6);
+  cr_assert(eq(sz, h.n_sent, 2), "alpha 2 per step");
+  cr_assert(eq(int, answer(&h, 100 * MS, 1, NULL, 0), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 3));
+  cr_assert(eq(uint, h.sent[2], 6));
+  const unsigned closer[] = {4, 20}; /* 4 known; 20 new, farthest */
+  cr_assert(eq(int, answer(&h, 200 * MS, 2, closer, 2), DHT_OK));
+  cr_assert(eq(uint, h.sent[3], 20));
+  dht_lookup_free(h.l);
+}
+
+/* Only the candidate_cap closest are in the search. */
+Test(jech, keeps_only_the_closest_fourteen) {
+  dht_lookup_config c = jech(4, 8);
+  harness h;
+  unsigned seeds[20];
+  for (unsigned i = 0; i < 20; i++)
+    seeds[i] = 20 - i; /* farthest first */
+  start(&h, &c, seeds, 20);
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(int, answer(&h, 100 * MS, 1, NULL, 0), DHT_OK));
+  cr_assert(eq(uint, h.sent[4], 14), "the farthest eligible node of the search is the 14th closest, not the 20th");
+  dht_lookup_free(h.l);
+}

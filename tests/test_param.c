@@ -82,7 +82,8 @@ Test(param, enum_names_follow_the_enums) {
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LATENCY_MODEL, SIM_LATENCY_LOGNORMAL), "lognormal"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_WORKLOAD_ARRIVAL, SIM_ARRIVAL_POISSON), "poisson"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_LIBTORRENT), "libtorrent"));
-  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_LIBTORRENT + 1), "?"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_JECH), "jech"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_JECH + 1), "?"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, -1), "?"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_ALPHA, 0), "?"), "not an enum");
 }
@@ -182,7 +183,7 @@ ParameterizedTestParameters(param, setter_bounds) {
       {"latency.sigma", "5", true, true, ""},
       {"lookup.strategy", "pipelined", true, true, ""},
       {"lookup.strategy", "pipelined", false, true, ""}, /* quoted words are the same word */
-      {"lookup.strategy", "Pipelined", true, false, "rounds, pipelined or libtorrent"},
+      {"lookup.strategy", "Pipelined", true, false, "rounds, pipelined, libtorrent or jech"},
       {"latency.model", "x", true, false, "constant, uniform or lognormal"},
       {"name", "~", true, false, "a non-empty one-line string (at most 4096 bytes, no control characters)"},
       {"name", "~", false, true, ""},
