@@ -33,6 +33,7 @@ enum {
   C_RESPONDED = 1u << 2, /* its answer has been applied */
   C_SLOW = 1u << 3,      /* LIBTORRENT: short timeout passed, still awaited (widens the branch factor) */
   C_OUT = 1u << 4,       /* windowed: not (or no longer) among the candidate_cap closest */
+  C_WIN = 1u << 5,       /* windowed: in win[] now */
 };
 
 /* Timer kinds, the low bits of a timer id (the rest is the candidate index). */
@@ -347,9 +348,8 @@ static int reserve_buffers(dht_lookup *l, size_t np, size_t nn) {
 
 /* ---- mutation (storage already reserved) --------------------------------- */
 
-static bool windowed(const dht_lookup *l) {
-  return l->cfg.strategy == DHT_LOOKUP_LIBTORRENT || l->cfg.strategy == DHT_LOOKUP_JECH;
-}
+static bool strategy_windowed(dht_lookup_strategy s) { return s >= DHT_LOOKUP_LIBTORRENT && s <= DHT_LOOKUP_ARIA2; }
+static bool windowed(const dht_lookup *l) { return strategy_windowed(l->cfg.strategy); }
 
 /* A query given up without an answer: no longer in flight; a slow one gives
  * its extra branch slot back (libtorrent never lets the factor drop below 1). */
@@ -383,7 +383,7 @@ static void win_insert(dht_lookup *l, uint32_t ci) {
   }
   if (l->win_len == cap) {
     cand *out = &l->cands[l->win[cap - 1]];
-    out->flags |= C_OUT;
+    out->flags = (uint8_t)((out->flags | C_OUT) & ~C_WIN);
     if ((out->flags & C_IN_FLIGHT) && l->cfg.strategy == DHT_LOOKUP_LIBTORRENT)
       drop_in_flight(l, out);
     l->win_len--;
@@ -391,6 +391,7 @@ static void win_insert(dht_lookup *l, uint32_t ci) {
   memmove(l->win + lo + 1, l->win + lo, (l->win_len - lo) * sizeof *l->win);
   l->win[lo] = ci;
   l->win_len++;
+  l->cands[ci].flags |= C_WIN;
 }
 
 /* First-seen wins: a node at a known address is ignored even if its ID
@@ -399,8 +400,13 @@ static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
   size_t pos;
   if (l->has_local && dht_id_eq(&node->id, &l->local))
     return;
-  if (ctab_find(l, &node->addr, &pos) != NO_IDX)
+  uint32_t known = ctab_find(l, &node->addr, &pos);
+  if (known != NO_IDX) {
+    /* bittorrent-dht: a seed heard of from an answer joins the lookup's table. */
+    if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT && !(l->cands[known].flags & (C_WIN | C_OUT)))
+      win_insert(l, known);
     return;
+  }
   g_assert(l->n_cands < l->cap_cands);
   uint32_t ci = (uint32_t)l->n_cands++;
   cand *c = &l->cands[ci];
@@ -409,7 +415,10 @@ static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
   dht_id_xor(&c->dist, &node->id, &l->target);
   c->hop = hop;
   l->ctab[pos] = ci;
-  if (windowed(l))
+  /* bittorrent-dht: the routing-table seeds are not in the lookup's own
+   * table (k-rpc adds responders and the nodes they return); they wait in
+   * the heap, used only while that table is empty. */
+  if (windowed(l) && !(l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT && hop == 1))
     win_insert(l, ci);
   else
     heap_push(l, ci);
@@ -475,6 +484,18 @@ static size_t batch_slot(const dht_lookup *l, uint32_t ci) {
       return i;
   g_assert_not_reached();
   return 0;
+}
+
+/* ARIA2: a timed-out entry leaves the window (onTimeout's entries_.erase),
+ * letting the next closest in. It never comes back (dedup is by address). */
+static void win_remove(dht_lookup *l, uint32_t ci) {
+  for (size_t i = 0; i < l->win_len; i++)
+    if (l->win[i] == ci) {
+      memmove(l->win + i, l->win + i + 1, (l->win_len - i - 1) * sizeof *l->win);
+      l->win_len--;
+      l->cands[ci].flags = (uint8_t)((l->cands[ci].flags | C_OUT) & ~C_WIN);
+      return;
+    }
 }
 
 /* ---- issuing and timers ------------------------------------------------------ */
@@ -543,6 +564,40 @@ static size_t lt_walk(dht_lookup *l, dht_node *out, size_t max, bool *done) {
   }
   if (done != NULL)
     *done = !would_send && ((wanted == 0 && outstanding == 0) || l->in_flight == 0);
+  return n;
+}
+
+/* BITTORRENT_DHT and ARIA2: up to alpha in flight, to the closest unqueried
+ * nodes of the window (k-rpc's kick, aria2's sendMessage); bittorrent-dht
+ * takes the routing-table seeds while its own table is still empty. With
+ * out == NULL nothing is sent; returns how many were (or would be). */
+static size_t window_next(dht_lookup *l, dht_node *out, size_t max) {
+  size_t n = 0;
+  bool seeds = l->win_len == 0;
+  if (seeds && out == NULL) /* every seed sent so far has been popped: the heap holds unqueried ones only */
+    return l->heap_len > 0 && l->in_flight < l->cfg.alpha ? 1 : 0;
+  for (size_t i = 0; seeds ? l->heap_len > 0 : i < l->win_len; i++) {
+    if (l->in_flight + (out == NULL ? n : 0) >= l->cfg.alpha || n == max || !timer_room(l))
+      break;
+    uint32_t ci = seeds ? l->heap[0] : l->win[i];
+    cand *c = &l->cands[ci];
+    if (c->flags & C_QUERIED) {
+      if (seeds)
+        (void)heap_pop(l);
+      continue;
+    }
+    if (out == NULL) {
+      n++;
+      continue;
+    }
+    if (seeds)
+      (void)heap_pop(l);
+    issue(l, ci, out, n++);
+    l->in_flight++;
+    l->queried++;
+    if (c->hop > l->rounds)
+      l->rounds = c->hop;
+  }
   return n;
 }
 
@@ -623,9 +678,9 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   g_return_val_if_fail(target != NULL, NULL);
   g_return_val_if_fail(cfg != NULL, NULL);
   if (cfg->alpha < 1 || cfg->alpha > DHT_ALPHA_MAX || cfg->k < 1 || cfg->k > DHT_K_MAX ||
-      cfg->strategy < DHT_LOOKUP_ROUNDS || cfg->strategy > DHT_LOOKUP_JECH)
+      cfg->strategy < DHT_LOOKUP_ROUNDS || cfg->strategy > DHT_LOOKUP_ARIA2)
     return NULL;
-  bool win = cfg->strategy == DHT_LOOKUP_LIBTORRENT || cfg->strategy == DHT_LOOKUP_JECH;
+  bool win = strategy_windowed(cfg->strategy);
   if (win && (cfg->candidate_cap < 1 || cfg->candidate_cap > DHT_CANDIDATE_CAP_MAX))
     return NULL;
   /* jech's search is driven by its step timer: it needs the clock. */
@@ -713,7 +768,27 @@ int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s) {
                                .strategy = s,
                                .timeout_us = 10000000,
                                .candidate_cap = 14,
-                               .retries = 3};
+                               .retries = 3,
+                               .seeds = 14};
+    return DHT_OK;
+  case DHT_LOOKUP_BITTORRENT_DHT:
+    /* k-rpc index.js: K 20, MAX_CONCURRENCY 16; k-rpc-socket: timeout 2 s. */
+    *cfg = (dht_lookup_config){.alpha = 16,
+                               .k = DHT_K_DEFAULT,
+                               .strategy = s,
+                               .timeout_us = 2000000,
+                               .candidate_cap = 20,
+                               .seeds = 20};
+    return DHT_OK;
+  case DHT_LOOKUP_ARIA2:
+    /* DHTAbstractNodeLookupTask.h: ALPHA 3, entries cut to DHTBucket::K (8);
+     * DHTConstants.h: DHT_MESSAGE_TIMEOUT 10 s. */
+    *cfg = (dht_lookup_config){.alpha = 3,
+                               .k = DHT_K_DEFAULT,
+                               .strategy = s,
+                               .timeout_us = 10000000,
+                               .candidate_cap = 8,
+                               .seeds = DHT_K_DEFAULT};
     return DHT_OK;
   }
   return DHT_EINVAL;
@@ -782,6 +857,8 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
     return lt_walk(l, out, max, NULL);
   if (l->cfg.strategy == DHT_LOOKUP_JECH)
     return jech_next(l, out, max);
+  if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT || l->cfg.strategy == DHT_LOOKUP_ARIA2)
+    return window_next(l, out, max);
 
   /* PIPELINED: top up to alpha in flight while the test says go on. */
   while (l->in_flight < l->cfg.alpha && n < max && !converged(l) && timer_room(l)) {
@@ -847,6 +924,9 @@ int dht_lookup_reply_from(dht_lookup *l, const dht_addr *from, const dht_lookup_
     if (l->in_flight == 0)
       flush_batch(l);
   } else {
+    /* k-rpc adds the responder to the lookup's table before its nodes. */
+    if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT && !(c->flags & (C_WIN | C_OUT)))
+      win_insert(l, ci);
     apply_answer(l, ci, r->peers, r->n_peers, r->nodes, r->n_nodes);
     if (l->cfg.strategy == DHT_LOOKUP_JECH)
       l->answer_sends++;
@@ -871,6 +951,8 @@ int dht_lookup_failed(dht_lookup *l, const dht_addr *from) {
   }
   /* A failed node stays queried and never responded: never retried. */
   drop_in_flight(l, &l->cands[ci]);
+  if (l->cfg.strategy == DHT_LOOKUP_ARIA2)
+    win_remove(l, ci);
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS && l->in_flight == 0)
     flush_batch(l);
   return DHT_OK;
@@ -921,6 +1003,8 @@ bool dht_lookup_done(const dht_lookup *l) {
   }
   if (l->cfg.strategy == DHT_LOOKUP_JECH)
     return l->finished;
+  if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT || l->cfg.strategy == DHT_LOOKUP_ARIA2)
+    return l->in_flight == 0 && window_next((dht_lookup *)l, NULL, SIZE_MAX) == 0; /* out == NULL: no mutation */
   return l->in_flight == 0 && converged(l);
 }
 

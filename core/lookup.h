@@ -45,6 +45,16 @@ typedef enum dht_lookup_strategy {
    * times without an answer is dead; answers are taken whenever they come.
    * Done, at a step, when the k closest live nodes have all answered. */
   DHT_LOOKUP_JECH = 3,
+  /* bittorrent-dht (k-rpc's closest): up to alpha (16) in flight, to any
+   * unqueried node among the candidate_cap (20) closest heard of (responders
+   * and the nodes they returned; the routing-table seeds only until the first
+   * answer); timed-out nodes stay among them; late answers are dropped; done
+   * when nothing is in flight and nothing there is left to query. */
+  DHT_LOOKUP_BITTORRENT_DHT = 4,
+  /* aria2 (DHTAbstractNodeLookupTask): the candidate_cap (8) closest entries,
+   * a timed-out one removed; up to alpha (3) in flight, closest unqueried
+   * first; done when nothing is in flight. */
+  DHT_LOOKUP_ARIA2 = 5,
 } dht_lookup_strategy;
 
 typedef struct dht_lookup_config {
@@ -62,6 +72,9 @@ typedef struct dht_lookup_config {
   unsigned candidate_cap;
   /* JECH: queries to a silent node before it is dead, 1..255. */
   unsigned retries;
+  /* Routing-table nodes a lookup starts from (the driver's business; core
+   * takes what dht_lookup_seed gives): the client's own count; 0: k. */
+  unsigned seeds;
 } dht_lookup_config;
 
 /* The defaults of a strategy's source client (docs/strategies.md): alpha, k,

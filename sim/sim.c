@@ -85,9 +85,9 @@ typedef struct runner {
   sim_lookup_spec *specs; /* lookups file, or NULL */
   uint64_t total, started, finished;
   dht_addr *peers;        /* planted peer addresses [planted_peers] */
-  dht_node *nodebuf;      /* [max(k, DHT_IN_FLIGHT_MAX) + 1]: scratch for answers and for the queries to send */
+  dht_node *nodebuf;      /* [max(k, DHT_IN_FLIGHT_MAX) + 1]: scratch for answers, seeds and the queries to send */
   dht_lookup_timer *timerbuf; /* [TIMERBUF]: the timers armed by one dht_lookup_next */
-  uint32_t *idxbuf;       /* [k + 1] */
+  uint32_t *idxbuf;       /* [max(k, cfg.seeds) + 1] */
   sim_results *res;
   const sim_options *opt;
 } runner;
@@ -363,7 +363,7 @@ static int start_lookup(runner *r, uint64_t id) {
   if (sc->workload.planted_peers > 0)
     a->n_planted = (uint32_t)sim_network_true_closest(&r->net, &target, 0, planted_of(r, slot), sc->workload.plant_at);
 
-  n = sim_network_closest(&r->net, start, &target, idx, r->cfg.k);
+  n = sim_network_closest(&r->net, start, &target, idx, r->cfg.seeds > 0 ? r->cfg.seeds : r->cfg.k);
   for (size_t i = 0; i < n; i++) {
     seed[i].id = r->net.ids[idx[i]];
     seed[i].addr = r->net.addrs[idx[i]];
@@ -576,7 +576,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   res->lookups = g_try_new0(sim_lookup_result, r.total);
   r.nodebuf = g_try_new(dht_node, (size_t)MAX(sc->lookup.k, DHT_IN_FLIGHT_MAX) + 1);
   r.timerbuf = g_try_new(dht_lookup_timer, TIMERBUF);
-  r.idxbuf = g_try_new(uint32_t, (size_t)sc->lookup.k + 1);
+  r.idxbuf = g_try_new(uint32_t, (size_t)MAX(sc->lookup.k, r.cfg.seeds) + 1);
   r.peers = g_try_new(dht_addr, sc->workload.planted_peers + 1u);
   if (res->lookups == NULL || r.nodebuf == NULL || r.timerbuf == NULL || r.idxbuf == NULL || r.peers == NULL)
     goto err;

@@ -401,3 +401,89 @@ Test(jech, keeps_only_the_closest_fourteen) {
   cr_assert(eq(uint, h.sent[4], 14), "the farthest eligible node of the search is the 14th closest, not the 20th");
   dht_lookup_free(h.l);
 }
+
+/* ---- bittorrent-dht (k-rpc) ---- */
+
+static dht_lookup_config with_defaults(dht_lookup_strategy s, unsigned alpha, unsigned cap) {
+  dht_lookup_config c;
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, s), DHT_OK));
+  c.alpha = alpha;
+  c.candidate_cap = cap;
+  return c;
+}
+
+Test(bittorrent_dht, defaults_are_k_rpcs) {
+  dht_lookup_config c;
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_BITTORRENT_DHT), DHT_OK));
+  cr_assert(eq(uint, c.alpha, 16));
+  cr_assert(eq(uint, c.candidate_cap, 20));
+  cr_assert(eq(uint, c.seeds, 20));
+  cr_assert(eq(u64, c.timeout_us, 2 * S));
+}
+
+/* Concurrency 2, window 3. The seeds serve only until the first answer; then
+ * the window is the 3 closest heard of (a seed heard of again joins it); a
+ * timed-out node keeps its place; its late answer is dropped; done when
+ * nothing is in flight and the window is all queried. */
+Test(bittorrent_dht, queries_the_window_of_the_closest_heard_of) {
+  dht_lookup_config c = with_defaults(DHT_LOOKUP_BITTORRENT_DHT, 2, 3);
+  harness h;
+  const unsigned seeds[] = {10, 20, 30, 40};
+  start(&h, &c, seeds, 4);
+  cr_assert(eq(sz, h.n_sent, 2));
+  cr_assert(eq(uint, h.sent[0], 10));
+  cr_assert(eq(uint, h.sent[1], 20));
+  const unsigned a20[] = {5, 50};
+  cr_assert(eq(int, answer(&h, 100 * MS, 20, a20, 2), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 3), "window 5, 20, 50: one slot free");
+  cr_assert(eq(uint, h.sent[2], 5));
+  cr_assert(eq(uint, run_timers(&h, 2 * S), 1), "node 10 times out");
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, h.sent[3], 50), "seeds 30 and 40 are not in the lookup's table");
+  const unsigned a50[] = {30, 60};
+  cr_assert(eq(int, answer(&h, 2050 * MS, 50, a50, 2), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 5));
+  cr_assert(eq(uint, h.sent[4], 30), "seed 30, heard of, joins the window (5, 20, 30)");
+  cr_assert(eq(uint, run_timers(&h, 2100 * MS), 1), "node 5 times out and stays in the window");
+  cr_assert(eq(sz, h.n_sent, 5), "60 cannot enter: 5 keeps its place");
+  cr_assert(eq(int, dht_lookup_done(h.l), 0));
+  cr_assert(eq(int, answer(&h, 2200 * MS, 5, NULL, 0), DHT_ENOENT), "late answers are dropped");
+  cr_assert(eq(int, answer(&h, 2300 * MS, 30, NULL, 0), DHT_OK));
+  cr_assert(dht_lookup_done(h.l));
+  cr_assert(eq(int, was_sent(&h, 40) || was_sent(&h, 60), 0));
+  dht_lookup_free(h.l);
+}
+
+/* ---- aria2 ---- */
+
+Test(aria2, defaults_are_aria2s) {
+  dht_lookup_config c;
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_ARIA2), DHT_OK));
+  cr_assert(eq(uint, c.alpha, 3));
+  cr_assert(eq(uint, c.candidate_cap, 8));
+  cr_assert(eq(u64, c.timeout_us, 10 * S));
+}
+
+/* Alpha 2, K 3: entries beyond the 3 closest are dropped; a timed-out entry
+ * leaves, letting the next in; done exactly when nothing is in flight. */
+Test(aria2, timed_out_entries_leave_and_it_stops_when_nothing_is_in_flight) {
+  dht_lookup_config c = with_defaults(DHT_LOOKUP_ARIA2, 2, 3);
+  harness h;
+  const unsigned seeds[] = {1, 2, 3, 4, 5};
+  start(&h, &c, seeds, 5);
+  cr_assert(eq(sz, h.n_sent, 2));
+  cr_assert(eq(uint, run_timers(&h, 10 * S - 1), 0));
+  cr_assert(eq(uint, run_timers(&h, 10 * S), 2), "nodes 1 and 2 time out");
+  cr_assert(eq(sz, h.n_sent, 3), "only node 3 is left: 4 and 5 were cut at the start");
+  cr_assert(eq(uint, h.sent[2], 3));
+  const unsigned a3[] = {6, 7};
+  cr_assert(eq(int, answer(&h, 10100 * MS, 3, a3, 2), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 5));
+  cr_assert(eq(int, dht_lookup_done(h.l), 0), "6 and 7 in flight");
+  cr_assert(eq(int, answer(&h, 10200 * MS, 6, NULL, 0), DHT_OK));
+  cr_assert(eq(int, dht_lookup_done(h.l), 0));
+  cr_assert(eq(int, answer(&h, 10300 * MS, 7, NULL, 0), DHT_OK));
+  cr_assert(dht_lookup_done(h.l));
+  cr_assert(eq(sz, dht_lookup_queried_count(h.l), 5), "no node queried twice, 4 and 5 never");
+  dht_lookup_free(h.l);
+}

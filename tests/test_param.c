@@ -83,7 +83,9 @@ Test(param, enum_names_follow_the_enums) {
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_WORKLOAD_ARRIVAL, SIM_ARRIVAL_POISSON), "poisson"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_LIBTORRENT), "libtorrent"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_JECH), "jech"));
-  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_JECH + 1), "?"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_BITTORRENT_DHT), "bittorrent-dht"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_ARIA2), "aria2"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_ARIA2 + 1), "?"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, -1), "?"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_ALPHA, 0), "?"), "not an enum");
 }
@@ -183,7 +185,7 @@ ParameterizedTestParameters(param, setter_bounds) {
       {"latency.sigma", "5", true, true, ""},
       {"lookup.strategy", "pipelined", true, true, ""},
       {"lookup.strategy", "pipelined", false, true, ""}, /* quoted words are the same word */
-      {"lookup.strategy", "Pipelined", true, false, "rounds, pipelined, libtorrent or jech"},
+      {"lookup.strategy", "Pipelined", true, false, "rounds, pipelined, libtorrent, jech, bittorrent-dht or aria2"},
       {"latency.model", "x", true, false, "constant, uniform or lognormal"},
       {"name", "~", true, false, "a non-empty one-line string (at most 4096 bytes, no control characters)"},
       {"name", "~", false, true, ""},
