@@ -34,10 +34,13 @@ enum {
   C_SLOW = 1u << 3,      /* LIBTORRENT: short timeout passed, still awaited (widens the branch factor) */
   C_OUT = 1u << 4,       /* windowed: not (or no longer) among the candidate_cap closest */
   C_WIN = 1u << 5,       /* windowed: in win[] now */
+  C_FOLLOW = 1u << 6,    /* LIBP2P: queried (again) by the follow-up */
 };
 
 /* Timer kinds, the low bits of a timer id (the rest is the candidate index). */
-enum { T_HARD = 0, T_SHORT = 1, T_STEP = 2 }; /* T_STEP: the rest is the step number */
+/* T_STEP: the rest is the step number. T_FOLLOW: LIBP2P's follow-up query
+ * timeout (its main-phase T_HARD, if any, no longer counts). */
+enum { T_HARD = 0, T_SHORT = 1, T_STEP = 2, T_FOLLOW = 3 };
 #define T_KIND_BITS 2
 #define TIMERS_CAP (2 * DHT_IN_FLIGHT_MAX)
 
@@ -114,6 +117,9 @@ struct dht_lookup {
   bool step_due;         /* the next dht_lookup_next takes a step */
   unsigned answer_sends; /* answers applied since the last dht_lookup_next: one query each */
   bool finished;         /* a step found the k closest live nodes answered */
+
+  size_t win_cap;        /* candidate_cap; LIBP2P: DHT_CANDIDATE_CAP_MAX */
+  bool followup;         /* LIBP2P: the walk has ended, the follow-up is running */
 
   /* DHT_LOOKUP_ROUNDS only: the pending batch and its buffered answers. */
   slot *batch; /* alpha entries */
@@ -348,7 +354,7 @@ static int reserve_buffers(dht_lookup *l, size_t np, size_t nn) {
 
 /* ---- mutation (storage already reserved) --------------------------------- */
 
-static bool strategy_windowed(dht_lookup_strategy s) { return s >= DHT_LOOKUP_LIBTORRENT && s <= DHT_LOOKUP_ARIA2; }
+static bool strategy_windowed(dht_lookup_strategy s) { return s >= DHT_LOOKUP_LIBTORRENT && s <= DHT_LOOKUP_LIBP2P; }
 static bool windowed(const dht_lookup *l) { return strategy_windowed(l->cfg.strategy); }
 
 /* A query given up without an answer: no longer in flight; a slow one gives
@@ -369,7 +375,7 @@ static void drop_in_flight(dht_lookup *l, cand *c) {
  * libtorrent; jech still takes its answer (the reply's nodes are inserted,
  * found by transaction id) but never queries it again. O(cap). */
 static void win_insert(dht_lookup *l, uint32_t ci) {
-  size_t cap = l->cfg.candidate_cap, lo = 0, hi = l->win_len;
+  size_t cap = l->win_cap, lo = 0, hi = l->win_len;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
     if (cand_less(l, l->win[mid], ci))
@@ -384,7 +390,8 @@ static void win_insert(dht_lookup *l, uint32_t ci) {
   if (l->win_len == cap) {
     cand *out = &l->cands[l->win[cap - 1]];
     out->flags = (uint8_t)((out->flags | C_OUT) & ~C_WIN);
-    if ((out->flags & C_IN_FLIGHT) && l->cfg.strategy == DHT_LOOKUP_LIBTORRENT)
+    if ((out->flags & C_IN_FLIGHT) &&
+        (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT || l->cfg.strategy == DHT_LOOKUP_LIBP2P))
       drop_in_flight(l, out);
     l->win_len--;
   }
@@ -601,6 +608,64 @@ static size_t window_next(dht_lookup *l, dht_node *out, size_t max) {
   return n;
 }
 
+/* LIBP2P: isReadyToTerminate's tests over the reachable set (win[]):
+ * starvation (nothing heard of, nothing awaited) or the beta closest all
+ * answered. O(window). */
+static bool lp_walk_over(const dht_lookup *l) {
+  bool pending = false, all = true;
+  for (size_t i = 0; i < l->win_len; i++) {
+    uint8_t f = l->cands[l->win[i]].flags;
+    if (!(f & C_QUERIED) || (f & C_IN_FLIGHT))
+      pending = true;
+    if (i < l->cfg.beta && !(f & C_RESPONDED))
+      all = false;
+  }
+  return !pending || all;
+}
+
+/* LIBP2P: the walk (alpha - waiting closest heard-of peers), then at its end
+ * the follow-up: the queries in flight cancelled, every peer among the
+ * candidate_cap closest reachable that has not answered queried at once. */
+static size_t lp_next(dht_lookup *l, dht_node *out, size_t max) {
+  size_t n = 0;
+  if (l->followup)
+    return 0;
+  if (!lp_walk_over(l)) {
+    for (size_t i = 0; i < l->win_len && l->in_flight < l->cfg.alpha && n < max && timer_room(l); i++) {
+      uint32_t ci = l->win[i];
+      cand *c = &l->cands[ci];
+      if (c->flags & C_QUERIED)
+        continue;
+      issue(l, ci, out, n++);
+      l->in_flight++;
+      l->queried++;
+      if (c->hop > l->rounds)
+        l->rounds = c->hop;
+    }
+    return n;
+  }
+  l->followup = true;
+  for (size_t i = 0; i < l->win_len; i++) {
+    cand *c = &l->cands[l->win[i]];
+    if (c->flags & C_IN_FLIGHT)
+      drop_in_flight(l, c); /* cancelled with the walk's context */
+  }
+  g_assert(l->in_flight == 0);
+  for (size_t i = 0; i < l->win_len && i < l->cfg.candidate_cap && n < max; i++) {
+    uint32_t ci = l->win[i];
+    cand *c = &l->cands[ci];
+    if (c->flags & C_RESPONDED)
+      continue;
+    c->flags |= C_QUERIED | C_IN_FLIGHT | C_FOLLOW;
+    out[n] = c->node;
+    timer_push(l, l->cfg.timeout_us, (uint64_t)ci << T_KIND_BITS | T_FOLLOW, n);
+    n++;
+    l->in_flight++;
+    l->queried++;
+  }
+  return n;
+}
+
 /* JECH: search_send_get_peers' test (dht.c): never answered, still in the
  * search, fewer than `retries` queries, none in the last timeout_us. */
 static bool jech_eligible(const dht_lookup *l, const cand *c) {
@@ -678,7 +743,10 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   g_return_val_if_fail(target != NULL, NULL);
   g_return_val_if_fail(cfg != NULL, NULL);
   if (cfg->alpha < 1 || cfg->alpha > DHT_ALPHA_MAX || cfg->k < 1 || cfg->k > DHT_K_MAX ||
-      cfg->strategy < DHT_LOOKUP_ROUNDS || cfg->strategy > DHT_LOOKUP_ARIA2)
+      cfg->strategy < DHT_LOOKUP_ROUNDS || cfg->strategy > DHT_LOOKUP_LIBP2P)
+    return NULL;
+  if (cfg->strategy == DHT_LOOKUP_LIBP2P &&
+      (cfg->beta < 1 || cfg->candidate_cap > DHT_IN_FLIGHT_MAX || cfg->timeout_us == 0))
     return NULL;
   bool win = strategy_windowed(cfg->strategy);
   if (win && (cfg->candidate_cap < 1 || cfg->candidate_cap > DHT_CANDIDATE_CAP_MAX))
@@ -713,7 +781,8 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   }
   if (cfg->timeout_us > 0 && (l->timers = g_try_new(dht_lookup_timer, TIMERS_CAP)) == NULL)
     goto err;
-  if (win && (l->win = g_try_new(uint32_t, cfg->candidate_cap)) == NULL)
+  l->win_cap = cfg->strategy == DHT_LOOKUP_LIBP2P ? DHT_CANDIDATE_CAP_MAX : cfg->candidate_cap;
+  if (win && (l->win = g_try_new(uint32_t, l->win_cap)) == NULL)
     goto err;
   l->branch = cfg->alpha;
   return l;
@@ -790,6 +859,17 @@ int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s) {
                                .candidate_cap = 8,
                                .seeds = DHT_K_DEFAULT};
     return DHT_OK;
+  case DHT_LOOKUP_LIBP2P:
+    /* amino/defaults.go: DefaultBucketSize 20, DefaultConcurrency 10,
+     * DefaultResiliency (beta) 3; a 10 s query timeout. */
+    *cfg = (dht_lookup_config){.alpha = 10,
+                               .k = DHT_K_DEFAULT,
+                               .strategy = s,
+                               .timeout_us = 10000000,
+                               .candidate_cap = 20,
+                               .beta = 3,
+                               .seeds = 20};
+    return DHT_OK;
   }
   return DHT_EINVAL;
 }
@@ -859,6 +939,8 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
     return jech_next(l, out, max);
   if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT || l->cfg.strategy == DHT_LOOKUP_ARIA2)
     return window_next(l, out, max);
+  if (l->cfg.strategy == DHT_LOOKUP_LIBP2P)
+    return lp_next(l, out, max);
 
   /* PIPELINED: top up to alpha in flight while the test says go on. */
   while (l->in_flight < l->cfg.alpha && n < max && !converged(l) && timer_room(l)) {
@@ -951,7 +1033,9 @@ int dht_lookup_failed(dht_lookup *l, const dht_addr *from) {
   }
   /* A failed node stays queried and never responded: never retried. */
   drop_in_flight(l, &l->cands[ci]);
-  if (l->cfg.strategy == DHT_LOOKUP_ARIA2)
+  /* aria2 drops a timed-out entry; for libp2p the peer is unreachable, out
+   * of the set (a follow-up failure changes nothing). */
+  if (l->cfg.strategy == DHT_LOOKUP_ARIA2 || (l->cfg.strategy == DHT_LOOKUP_LIBP2P && !l->followup))
     win_remove(l, ci);
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS && l->in_flight == 0)
     flush_batch(l);
@@ -977,7 +1061,12 @@ int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id) {
   if (!(c->flags & C_IN_FLIGHT))
     return 0; /* answered, failed or abandoned since: each node is queried once */
   switch (id & ((1u << T_KIND_BITS) - 1)) {
+  case T_FOLLOW:
   case T_HARD: {
+    /* A walk query cancelled and sent again by the follow-up: only the
+     * follow-up's timer counts. */
+    if (((id & ((1u << T_KIND_BITS) - 1)) == T_FOLLOW) != ((c->flags & C_FOLLOW) != 0))
+      return 0;
     int rc = dht_lookup_failed(l, &c->node.addr);
     return rc < 0 ? rc : DHT_LOOKUP_TIMED_OUT;
   }
@@ -1005,6 +1094,8 @@ bool dht_lookup_done(const dht_lookup *l) {
     return l->finished;
   if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT || l->cfg.strategy == DHT_LOOKUP_ARIA2)
     return l->in_flight == 0 && window_next((dht_lookup *)l, NULL, SIZE_MAX) == 0; /* out == NULL: no mutation */
+  if (l->cfg.strategy == DHT_LOOKUP_LIBP2P)
+    return l->followup && l->in_flight == 0;
   return l->in_flight == 0 && converged(l);
 }
 

@@ -55,6 +55,13 @@ typedef enum dht_lookup_strategy {
    * a timed-out one removed; up to alpha (3) in flight, closest unqueried
    * first; done when nothing is in flight. */
   DHT_LOOKUP_ARIA2 = 5,
+  /* go-libp2p-kad-dht (query.go): up to alpha (10) in flight to the closest
+   * heard-of peers; a failed one is unreachable (out of the set); the walk
+   * stops when the beta (3) closest reachable peers have answered, or nothing
+   * is left; the queries still in flight are cancelled and a follow-up queries
+   * every peer among the candidate_cap (20) closest reachable that has not
+   * answered, all at once; done when every follow-up query has completed. */
+  DHT_LOOKUP_LIBP2P = 6,
 } dht_lookup_strategy;
 
 typedef struct dht_lookup_config {
@@ -67,11 +74,15 @@ typedef struct dht_lookup_config {
   /* LIBTORRENT: a query silent this long is slow (0: never; must be below
    * timeout_us to matter). Ignored by the other strategies. */
   uint64_t short_timeout_us;
-  /* LIBTORRENT, JECH: how many of the closest candidates ever seen are kept,
-   * 1..DHT_CANDIDATE_CAP_MAX. Ignored by the other strategies. */
+  /* Windowed strategies: how many of the closest candidates ever seen are
+   * kept, 1..DHT_CANDIDATE_CAP_MAX; LIBP2P: its K, the top the follow-up
+   * completes (1..DHT_IN_FLIGHT_MAX; its set itself keeps the
+   * DHT_CANDIDATE_CAP_MAX closest reachable). Ignored by ROUNDS, PIPELINED. */
   unsigned candidate_cap;
   /* JECH: queries to a silent node before it is dead, 1..255. */
   unsigned retries;
+  /* LIBP2P: the walk ends when the beta closest reachable peers answered. */
+  unsigned beta;
   /* Routing-table nodes a lookup starts from (the driver's business; core
    * takes what dht_lookup_seed gives): the client's own count; 0: k. */
   unsigned seeds;

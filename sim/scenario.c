@@ -56,6 +56,8 @@ static void resolve_strategy_defaults(sim_scenario *sc) {
     sc->lookup.candidate_cap = d.candidate_cap;
   if (sc->lookup.retries == 0)
     sc->lookup.retries = d.retries;
+  if (sc->lookup.beta == 0)
+    sc->lookup.beta = d.beta;
 }
 
 void sim_scenario_defaults(sim_scenario *sc) {

@@ -67,6 +67,7 @@ typedef struct sim_scenario {
     uint64_t short_timeout_us;    /* libtorrent's slow-query mark, µs; 0: never */
     unsigned candidate_cap;       /* libtorrent's / jech's candidate list cap (0 until resolved, like alpha) */
     unsigned retries;             /* jech: queries to a silent node before it is dead (0 until resolved) */
+    unsigned beta;                /* libp2p: closest peers whose answers end the walk (0 until resolved) */
   } lookup;
 
   struct {

@@ -552,6 +552,8 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     r.cfg.candidate_cap = sc->lookup.candidate_cap;
   if (sc->lookup.retries > 0)
     r.cfg.retries = sc->lookup.retries;
+  if (sc->lookup.beta > 0)
+    r.cfg.beta = sc->lookup.beta;
 
   if ((rc = sim_build_network(sc, seed, &r.net, err, errlen)) < 0)
     goto err_msg_set;

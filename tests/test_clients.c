@@ -487,3 +487,70 @@ Test(aria2, timed_out_entries_leave_and_it_stops_when_nothing_is_in_flight) {
   cr_assert(eq(sz, dht_lookup_queried_count(h.l), 5), "no node queried twice, 4 and 5 never");
   dht_lookup_free(h.l);
 }
+
+/* ---- go-libp2p-kad-dht ---- */
+
+static dht_lookup_config libp2p(unsigned alpha, unsigned beta, unsigned k) {
+  dht_lookup_config c;
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_LIBP2P), DHT_OK));
+  c.alpha = alpha;
+  c.beta = beta;
+  c.candidate_cap = k;
+  return c;
+}
+
+Test(libp2p, defaults_are_amino) {
+  dht_lookup_config c;
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_LIBP2P), DHT_OK));
+  cr_assert(eq(uint, c.alpha, 10));
+  cr_assert(eq(uint, c.beta, 3));
+  cr_assert(eq(uint, c.candidate_cap, 20));
+  cr_assert(eq(uint, c.seeds, 20));
+  cr_assert(eq(u64, c.timeout_us, 10 * S));
+}
+
+/* Alpha 3, beta 2, K 4. The walk stops as soon as nodes 1 and 2 (the 2
+ * closest) have answered; node 3's query is cancelled; the follow-up queries
+ * 3 and 4 (the top 4 not answered) at once; their answers send nothing; done
+ * when the last follow-up query completes (node 3 times out 10 s later). */
+Test(libp2p, stops_on_beta_and_runs_its_follow_up) {
+  dht_lookup_config c = libp2p(3, 2, 4);
+  harness h;
+  const unsigned seeds[] = {1, 2, 3, 4, 5, 6};
+  start(&h, &c, seeds, 6);
+  cr_assert(eq(sz, h.n_sent, 3));
+  cr_assert(eq(int, answer(&h, 100 * MS, 1, NULL, 0), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 4), "the walk goes on: node 2 has not answered");
+  cr_assert(eq(uint, h.sent[3], 4));
+  cr_assert(eq(int, answer(&h, 200 * MS, 2, NULL, 0), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 6), "walk over: the follow-up sends to 3 and 4 together");
+  cr_assert(eq(uint, h.sent[4], 3));
+  cr_assert(eq(uint, h.sent[5], 4));
+  cr_assert(eq(int, dht_lookup_done(h.l), 0));
+  const unsigned closer[] = {0, 7};
+  cr_assert(eq(int, answer(&h, 300 * MS, 4, closer, 2), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 6), "a follow-up answer sends nothing more");
+  cr_assert(eq(int, dht_lookup_done(h.l), 0), "node 3's follow-up query is outstanding");
+  cr_assert(eq(uint, run_timers(&h, 10 * S), 0), "the walk's timers no longer count");
+  cr_assert(eq(int, dht_lookup_done(h.l), 0));
+  cr_assert(eq(uint, run_timers(&h, 10200 * MS), 1), "node 3's follow-up times out");
+  cr_assert(dht_lookup_done(h.l));
+  cr_assert(eq(int, was_sent(&h, 5) || was_sent(&h, 6), 0));
+  dht_lookup_free(h.l);
+}
+
+/* A peer whose walk query fails is unreachable: the beta closest are taken
+ * among the others; with every top peer answered there is no follow-up. */
+Test(libp2p, an_unreachable_peer_leaves_the_set) {
+  dht_lookup_config c = libp2p(1, 1, 4);
+  harness h;
+  const unsigned seeds[] = {1, 2};
+  start(&h, &c, seeds, 2);
+  cr_assert(eq(sz, h.n_sent, 1));
+  cr_assert(eq(uint, run_timers(&h, 10 * S), 1));
+  cr_assert(eq(sz, h.n_sent, 2));
+  cr_assert(eq(int, answer(&h, 10100 * MS, 2, NULL, 0), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 2), "node 1 is unreachable: no follow-up to it");
+  cr_assert(dht_lookup_done(h.l));
+  dht_lookup_free(h.l);
+}
