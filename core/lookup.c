@@ -534,6 +534,16 @@ static void issue(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
     timer_push(l, l->cfg.short_timeout_us, (uint64_t)ci << T_KIND_BITS | T_SHORT, n);
 }
 
+/* issue() plus the counters, for the strategies that send one query per node
+ * and count depth like PIPELINED. */
+static void send_one(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
+  issue(l, ci, out, n);
+  l->in_flight++;
+  l->queried++;
+  if (l->cands[ci].hop > l->rounds)
+    l->rounds = l->cands[ci].hop;
+}
+
 /* LIBTORRENT's add_requests (traversal_algorithm.cpp), as one walk over the
  * window from the closest: a responded node counts towards the k wanted (the
  * walk ends at the k-th); a queried node still awaited is outstanding (a slow
@@ -563,11 +573,7 @@ static size_t lt_walk(dht_lookup *l, dht_node *out, size_t max, bool *done) {
       would_send = true;
       continue;
     }
-    issue(l, ci, out, n++);
-    l->in_flight++;
-    l->queried++;
-    if (c->hop > l->rounds)
-      l->rounds = c->hop;
+    send_one(l, ci, out, n++);
   }
   if (done != NULL)
     *done = !would_send && ((wanted == 0 && outstanding == 0) || l->in_flight == 0);
@@ -599,11 +605,7 @@ static size_t window_next(dht_lookup *l, dht_node *out, size_t max) {
     }
     if (seeds)
       (void)heap_pop(l);
-    issue(l, ci, out, n++);
-    l->in_flight++;
-    l->queried++;
-    if (c->hop > l->rounds)
-      l->rounds = c->hop;
+    send_one(l, ci, out, n++);
   }
   return n;
 }
@@ -634,13 +636,8 @@ static size_t lp_next(dht_lookup *l, dht_node *out, size_t max) {
     for (size_t i = 0; i < l->win_len && l->in_flight < l->cfg.alpha && n < max && timer_room(l); i++) {
       uint32_t ci = l->win[i];
       cand *c = &l->cands[ci];
-      if (c->flags & C_QUERIED)
-        continue;
-      issue(l, ci, out, n++);
-      l->in_flight++;
-      l->queried++;
-      if (c->hop > l->rounds)
-        l->rounds = c->hop;
+      if (!(c->flags & C_QUERIED))
+        send_one(l, ci, out, n++);
     }
     return n;
   }
@@ -810,68 +807,39 @@ void dht_lookup_free(dht_lookup *l) {
   g_free(l);
 }
 
-int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s) {
-  g_return_val_if_fail(cfg != NULL, DHT_EINVAL);
-  switch (s) {
-  case DHT_LOOKUP_ROUNDS:
-  case DHT_LOOKUP_PIPELINED:
+/* The clients' defaults, indexed by strategy (docs/strategies.md cites each
+ * figure's source file and commit). seeds 0: k. */
+static const dht_lookup_config client_defaults[] = {
     /* The seed's alpha 3 and K 8; 2 s is dhtsim's historical per-query timeout. */
-    *cfg = (dht_lookup_config){.alpha = DHT_ALPHA_DEFAULT, .k = DHT_K_DEFAULT, .strategy = s, .timeout_us = 2000000};
-    return DHT_OK;
-  case DHT_LOOKUP_LIBTORRENT:
-    /* settings_pack.cpp: dht_search_branching 5; bucket size 8;
-     * rpc_manager.cpp: short timeout 1 s, timeout 15 s;
-     * traversal_algorithm.cpp: m_results capped at 100. */
-    *cfg = (dht_lookup_config){.alpha = 5,
-                               .k = DHT_K_DEFAULT,
-                               .strategy = s,
-                               .timeout_us = 15000000,
-                               .short_timeout_us = 1000000,
-                               .candidate_cap = 100};
-    return DHT_OK;
-  case DHT_LOOKUP_JECH:
+    [DHT_LOOKUP_ROUNDS] = {.alpha = DHT_ALPHA_DEFAULT, .k = DHT_K_DEFAULT, .timeout_us = 2000000},
+    [DHT_LOOKUP_PIPELINED] = {.alpha = DHT_ALPHA_DEFAULT, .k = DHT_K_DEFAULT, .timeout_us = 2000000},
+    /* settings_pack.cpp: dht_search_branching 5; bucket size 8; rpc_manager.cpp:
+     * short timeout 1 s, timeout 15 s; traversal_algorithm.cpp: 100 results. */
+    [DHT_LOOKUP_LIBTORRENT] = {.alpha = 5, .k = DHT_K_DEFAULT, .timeout_us = 15000000, .short_timeout_us = 1000000,
+                               .candidate_cap = 100},
     /* dht.c: DHT_INFLIGHT_QUERIES 4 per step, the 8 closest live nodes,
      * SEARCH_NODES 14, DHT_SEARCH_RETRANSMIT 10 s, dead after 3 requests. */
-    *cfg = (dht_lookup_config){.alpha = 4,
-                               .k = DHT_K_DEFAULT,
-                               .strategy = s,
-                               .timeout_us = 10000000,
-                               .candidate_cap = 14,
-                               .retries = 3,
-                               .seeds = 14};
-    return DHT_OK;
-  case DHT_LOOKUP_BITTORRENT_DHT:
+    [DHT_LOOKUP_JECH] = {.alpha = 4, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .candidate_cap = 14, .retries = 3,
+                         .seeds = 14},
     /* k-rpc index.js: K 20, MAX_CONCURRENCY 16; k-rpc-socket: timeout 2 s. */
-    *cfg = (dht_lookup_config){.alpha = 16,
-                               .k = DHT_K_DEFAULT,
-                               .strategy = s,
-                               .timeout_us = 2000000,
-                               .candidate_cap = 20,
-                               .seeds = 20};
-    return DHT_OK;
-  case DHT_LOOKUP_ARIA2:
+    [DHT_LOOKUP_BITTORRENT_DHT] = {.alpha = 16, .k = DHT_K_DEFAULT, .timeout_us = 2000000, .candidate_cap = 20,
+                                   .seeds = 20},
     /* DHTAbstractNodeLookupTask.h: ALPHA 3, entries cut to DHTBucket::K (8);
      * DHTConstants.h: DHT_MESSAGE_TIMEOUT 10 s. */
-    *cfg = (dht_lookup_config){.alpha = 3,
-                               .k = DHT_K_DEFAULT,
-                               .strategy = s,
-                               .timeout_us = 10000000,
-                               .candidate_cap = 8,
-                               .seeds = DHT_K_DEFAULT};
-    return DHT_OK;
-  case DHT_LOOKUP_LIBP2P:
+    [DHT_LOOKUP_ARIA2] = {.alpha = 3, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .candidate_cap = 8},
     /* amino/defaults.go: DefaultBucketSize 20, DefaultConcurrency 10,
      * DefaultResiliency (beta) 3; a 10 s query timeout. */
-    *cfg = (dht_lookup_config){.alpha = 10,
-                               .k = DHT_K_DEFAULT,
-                               .strategy = s,
-                               .timeout_us = 10000000,
-                               .candidate_cap = 20,
-                               .beta = 3,
-                               .seeds = 20};
-    return DHT_OK;
-  }
-  return DHT_EINVAL;
+    [DHT_LOOKUP_LIBP2P] = {.alpha = 10, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .candidate_cap = 20, .beta = 3,
+                           .seeds = 20},
+};
+
+int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s) {
+  g_return_val_if_fail(cfg != NULL, DHT_EINVAL);
+  if ((int)s < 0 || (size_t)s >= G_N_ELEMENTS(client_defaults))
+    return DHT_EINVAL;
+  *cfg = client_defaults[s];
+  cfg->strategy = s;
+  return DHT_OK;
 }
 
 void dht_lookup_clock(dht_lookup *l, uint64_t now_us) {
@@ -944,13 +912,7 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
 
   /* PIPELINED: top up to alpha in flight while the test says go on. */
   while (l->in_flight < l->cfg.alpha && n < max && !converged(l) && timer_room(l)) {
-    uint32_t ci = heap_pop(l);
-    cand *c = &l->cands[ci];
-    issue(l, ci, out, n++);
-    l->in_flight++;
-    l->queried++;
-    if (c->hop > l->rounds)
-      l->rounds = c->hop;
+    send_one(l, heap_pop(l), out, n++);
   }
   g_assert(l->in_flight <= l->cfg.alpha);
   return n;

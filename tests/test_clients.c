@@ -113,12 +113,48 @@ static bool was_sent(const harness *h, unsigned i) {
   return false;
 }
 
-static dht_lookup_config libtorrent(unsigned alpha, unsigned k) {
+/* A strategy's defaults with alpha and k replaced. */
+static dht_lookup_config client(dht_lookup_strategy s, unsigned alpha, unsigned k) {
   dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_LIBTORRENT), DHT_OK));
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, s), DHT_OK));
   c.alpha = alpha;
   c.k = k;
   return c;
+}
+
+static dht_lookup_config libtorrent(unsigned alpha, unsigned k) { return client(DHT_LOOKUP_LIBTORRENT, alpha, k); }
+static dht_lookup_config jech(unsigned alpha, unsigned k) { return client(DHT_LOOKUP_JECH, alpha, k); }
+
+/* Every client's defaults, written out (docs/strategies.md gives their sources). */
+Test(clients, defaults_are_the_clients) {
+  static const struct {
+    dht_lookup_strategy s;
+    unsigned alpha, cap, retries, beta, seeds;
+    uint64_t timeout_us, short_us;
+  } want[] = {
+      {DHT_LOOKUP_ROUNDS, 3, 0, 0, 0, 0, 2 * S, 0},
+      {DHT_LOOKUP_PIPELINED, 3, 0, 0, 0, 0, 2 * S, 0},
+      {DHT_LOOKUP_LIBTORRENT, 5, 100, 0, 0, 0, 15 * S, 1 * S},
+      {DHT_LOOKUP_JECH, 4, 14, 3, 0, 14, 10 * S, 0},
+      {DHT_LOOKUP_BITTORRENT_DHT, 16, 20, 0, 0, 20, 2 * S, 0},
+      {DHT_LOOKUP_ARIA2, 3, 8, 0, 0, 0, 10 * S, 0},
+      {DHT_LOOKUP_LIBP2P, 10, 20, 0, 3, 20, 10 * S, 0},
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    dht_lookup_config c;
+    cr_assert(eq(int, dht_lookup_config_defaults(&c, want[i].s), DHT_OK));
+    cr_assert(eq(int, (int)c.strategy, (int)want[i].s));
+    cr_assert(eq(uint, c.k, 8), "strategy %d", (int)want[i].s);
+    cr_assert(eq(uint, c.alpha, want[i].alpha), "strategy %d", (int)want[i].s);
+    cr_assert(eq(uint, c.candidate_cap, want[i].cap), "strategy %d", (int)want[i].s);
+    cr_assert(eq(uint, c.retries, want[i].retries), "strategy %d", (int)want[i].s);
+    cr_assert(eq(uint, c.beta, want[i].beta), "strategy %d", (int)want[i].s);
+    cr_assert(eq(uint, c.seeds, want[i].seeds), "strategy %d", (int)want[i].s);
+    cr_assert(eq(u64, c.timeout_us, want[i].timeout_us), "strategy %d", (int)want[i].s);
+    cr_assert(eq(u64, c.short_timeout_us, want[i].short_us), "strategy %d", (int)want[i].s);
+  }
+  dht_lookup_config c;
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, (dht_lookup_strategy)(DHT_LOOKUP_LIBP2P + 1)), DHT_EINVAL));
 }
 
 /* ---- the seed's strategies: one hard timer per query, nothing else ---- */
@@ -152,16 +188,6 @@ Test(timers, no_timeout_no_timers) {
 }
 
 /* ---- libtorrent ---- */
-
-Test(libtorrent, defaults_are_libtorrents) {
-  dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_LIBTORRENT), DHT_OK));
-  cr_assert(eq(uint, c.alpha, 5));
-  cr_assert(eq(uint, c.k, 8));
-  cr_assert(eq(u64, c.timeout_us, 15 * S));
-  cr_assert(eq(u64, c.short_timeout_us, 1 * S));
-  cr_assert(eq(uint, c.candidate_cap, 100));
-}
 
 /* Branch factor 2, K 2. Node 1 is slow: at its short timeout (1 s) one more
  * query goes out while it is still awaited; its answer at 3 s is used and
@@ -300,24 +326,6 @@ Test(libtorrent, short_timeout_cuts_mean_time_with_slow_nodes, .timeout = 120) {
 
 /* ---- jech/dht ---- */
 
-static dht_lookup_config jech(unsigned alpha, unsigned k) {
-  dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_JECH), DHT_OK));
-  c.alpha = alpha;
-  c.k = k;
-  return c;
-}
-
-Test(jech, defaults_are_jechs) {
-  dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_JECH), DHT_OK));
-  cr_assert(eq(uint, c.alpha, 4));
-  cr_assert(eq(uint, c.k, 8));
-  cr_assert(eq(uint, c.candidate_cap, 14));
-  cr_assert(eq(uint, c.retries, 3));
-  cr_assert(eq(u64, c.timeout_us, 10 * S));
-}
-
 /* Node 1 never answers: it is queried again at the 15 s and 30 s steps (10 s
  * after its previous query), then is dead; the search ends at the 45 s step,
  * not before, when the 2 closest live nodes (2 and 3) have answered. Node 4
@@ -404,29 +412,13 @@ Test(jech, keeps_only_the_closest_fourteen) {
 
 /* ---- bittorrent-dht (k-rpc) ---- */
 
-static dht_lookup_config with_defaults(dht_lookup_strategy s, unsigned alpha, unsigned cap) {
-  dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, s), DHT_OK));
-  c.alpha = alpha;
-  c.candidate_cap = cap;
-  return c;
-}
-
-Test(bittorrent_dht, defaults_are_k_rpcs) {
-  dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_BITTORRENT_DHT), DHT_OK));
-  cr_assert(eq(uint, c.alpha, 16));
-  cr_assert(eq(uint, c.candidate_cap, 20));
-  cr_assert(eq(uint, c.seeds, 20));
-  cr_assert(eq(u64, c.timeout_us, 2 * S));
-}
-
 /* Concurrency 2, window 3. The seeds serve only until the first answer; then
  * the window is the 3 closest heard of (a seed heard of again joins it); a
  * timed-out node keeps its place; its late answer is dropped; done when
  * nothing is in flight and the window is all queried. */
 Test(bittorrent_dht, queries_the_window_of_the_closest_heard_of) {
-  dht_lookup_config c = with_defaults(DHT_LOOKUP_BITTORRENT_DHT, 2, 3);
+  dht_lookup_config c = client(DHT_LOOKUP_BITTORRENT_DHT, 2, 8);
+  c.candidate_cap = 3;
   harness h;
   const unsigned seeds[] = {10, 20, 30, 40};
   start(&h, &c, seeds, 4);
@@ -456,18 +448,11 @@ Test(bittorrent_dht, queries_the_window_of_the_closest_heard_of) {
 
 /* ---- aria2 ---- */
 
-Test(aria2, defaults_are_aria2s) {
-  dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_ARIA2), DHT_OK));
-  cr_assert(eq(uint, c.alpha, 3));
-  cr_assert(eq(uint, c.candidate_cap, 8));
-  cr_assert(eq(u64, c.timeout_us, 10 * S));
-}
-
 /* Alpha 2, K 3: entries beyond the 3 closest are dropped; a timed-out entry
  * leaves, letting the next in; done exactly when nothing is in flight. */
 Test(aria2, timed_out_entries_leave_and_it_stops_when_nothing_is_in_flight) {
-  dht_lookup_config c = with_defaults(DHT_LOOKUP_ARIA2, 2, 3);
+  dht_lookup_config c = client(DHT_LOOKUP_ARIA2, 2, 8);
+  c.candidate_cap = 3;
   harness h;
   const unsigned seeds[] = {1, 2, 3, 4, 5};
   start(&h, &c, seeds, 5);
@@ -490,31 +475,14 @@ Test(aria2, timed_out_entries_leave_and_it_stops_when_nothing_is_in_flight) {
 
 /* ---- go-libp2p-kad-dht ---- */
 
-static dht_lookup_config libp2p(unsigned alpha, unsigned beta, unsigned k) {
-  dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_LIBP2P), DHT_OK));
-  c.alpha = alpha;
-  c.beta = beta;
-  c.candidate_cap = k;
-  return c;
-}
-
-Test(libp2p, defaults_are_amino) {
-  dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, DHT_LOOKUP_LIBP2P), DHT_OK));
-  cr_assert(eq(uint, c.alpha, 10));
-  cr_assert(eq(uint, c.beta, 3));
-  cr_assert(eq(uint, c.candidate_cap, 20));
-  cr_assert(eq(uint, c.seeds, 20));
-  cr_assert(eq(u64, c.timeout_us, 10 * S));
-}
-
 /* Alpha 3, beta 2, K 4. The walk stops as soon as nodes 1 and 2 (the 2
  * closest) have answered; node 3's query is cancelled; the follow-up queries
  * 3 and 4 (the top 4 not answered) at once; their answers send nothing; done
  * when the last follow-up query completes (node 3 times out 10 s later). */
 Test(libp2p, stops_on_beta_and_runs_its_follow_up) {
-  dht_lookup_config c = libp2p(3, 2, 4);
+  dht_lookup_config c = client(DHT_LOOKUP_LIBP2P, 3, 8);
+  c.beta = 2;
+  c.candidate_cap = 4;
   harness h;
   const unsigned seeds[] = {1, 2, 3, 4, 5, 6};
   start(&h, &c, seeds, 6);
@@ -542,7 +510,9 @@ Test(libp2p, stops_on_beta_and_runs_its_follow_up) {
 /* A peer whose walk query fails is unreachable: the beta closest are taken
  * among the others; with every top peer answered there is no follow-up. */
 Test(libp2p, an_unreachable_peer_leaves_the_set) {
-  dht_lookup_config c = libp2p(1, 1, 4);
+  dht_lookup_config c = client(DHT_LOOKUP_LIBP2P, 1, 8);
+  c.beta = 1;
+  c.candidate_cap = 4;
   harness h;
   const unsigned seeds[] = {1, 2};
   start(&h, &c, seeds, 2);
