@@ -31,7 +31,18 @@ enum {
   C_QUERIED = 1u << 0,   /* handed out by dht_lookup_next (never again) */
   C_IN_FLIGHT = 1u << 1, /* queried, no answer/failure reported yet */
   C_RESPONDED = 1u << 2, /* its answer has been applied */
+  C_SLOW = 1u << 3,      /* LIBTORRENT: short timeout passed, still awaited (widens the branch factor) */
+  C_OUT = 1u << 4,       /* windowed: not (or no longer) among the candidate_cap closest */
+  C_WIN = 1u << 5,       /* windowed: in win[] now */
+  C_FOLLOW = 1u << 6,    /* LIBP2P: queried (again) by the follow-up */
 };
+
+/* Timer kinds, the low bits of a timer id (the rest is the candidate index). */
+/* T_STEP: the rest is the step number. T_FOLLOW: LIBP2P's follow-up query
+ * timeout (its main-phase T_HARD, if any, no longer counts). */
+enum { T_HARD = 0, T_SHORT = 1, T_STEP = 2, T_FOLLOW = 3 };
+#define T_KIND_BITS 2
+#define TIMERS_CAP (2 * DHT_IN_FLIGHT_MAX)
 
 /* States of one member of the pending ROUNDS batch. */
 enum { SLOT_WAIT = 0, SLOT_ANSWERED = 1, SLOT_FAILED = 2 };
@@ -46,8 +57,10 @@ typedef struct cand {
   dht_id dist;  /* node.id ^ target: distances compare with one memcmp */
   uint32_t hop; /* 1 for seeds; h+1 when learned from the answer of a hop-h query */
   uint8_t flags;
+  uint8_t tries;     /* JECH: queries sent (jech's pinged); dead at cfg.retries */
   uint8_t token_len; /* valid once C_RESPONDED (ROUNDS writes it when buffering) */
   uint8_t token[DHT_TOKEN_MAX];
+  uint64_t sent_us; /* JECH: when the last query went (jech's request_time) */
 } cand;
 
 /* A batch member of DHT_LOOKUP_ROUNDS and its buffered answer (offsets into
@@ -88,6 +101,25 @@ struct dht_lookup {
   size_t queried;
   size_t rounds;
   unsigned in_flight;
+
+  uint64_t now; /* virtual µs, from dht_lookup_clock / dht_lookup_tick */
+  dht_lookup_timer *timers; /* armed, not yet drained; TIMERS_CAP entries (NULL without timeout_us) */
+  size_t n_timers;
+
+  /* Windowed strategies (LIBTORRENT): the candidate_cap closest candidates
+   * ever seen, sorted; they replace the heap. */
+  uint32_t *win;
+  size_t win_len;
+  unsigned branch; /* LIBTORRENT: branch factor, alpha + slow queries */
+
+  /* JECH */
+  uint64_t steps;        /* steps taken; the armed step timer carries this number */
+  bool step_due;         /* the next dht_lookup_next takes a step */
+  unsigned answer_sends; /* answers applied since the last dht_lookup_next: one query each */
+  bool finished;         /* a step found the k closest live nodes answered */
+
+  size_t win_cap;        /* candidate_cap; LIBP2P: DHT_CANDIDATE_CAP_MAX */
+  bool followup;         /* LIBP2P: the walk has ended, the follow-up is running */
 
   /* DHT_LOOKUP_ROUNDS only: the pending batch and its buffered answers. */
   slot *batch; /* alpha entries */
@@ -322,14 +354,66 @@ static int reserve_buffers(dht_lookup *l, size_t np, size_t nn) {
 
 /* ---- mutation (storage already reserved) --------------------------------- */
 
+static bool strategy_windowed(dht_lookup_strategy s) { return s >= DHT_LOOKUP_LIBTORRENT && s <= DHT_LOOKUP_LIBP2P; }
+static bool windowed(const dht_lookup *l) { return strategy_windowed(l->cfg.strategy); }
+
+/* A query given up without an answer: no longer in flight; a slow one gives
+ * its extra branch slot back (libtorrent never lets the factor drop below 1). */
+static void drop_in_flight(dht_lookup *l, cand *c) {
+  c->flags &= (uint8_t) ~C_IN_FLIGHT;
+  l->in_flight--;
+  if (c->flags & C_SLOW) {
+    c->flags &= (uint8_t) ~C_SLOW;
+    if (l->branch > 1)
+      l->branch--;
+  }
+}
+
+/* Keeps win[] = the candidate_cap closest candidates ever seen, sorted. A
+ * candidate pushed out never comes back (libtorrent's m_results.resize(100),
+ * jech's insert_search_node). A query in flight to it is abandoned by
+ * libtorrent; jech still takes its answer (the reply's nodes are inserted,
+ * found by transaction id) but never queries it again. O(cap). */
+static void win_insert(dht_lookup *l, uint32_t ci) {
+  size_t cap = l->win_cap, lo = 0, hi = l->win_len;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (cand_less(l, l->win[mid], ci))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == cap) {
+    l->cands[ci].flags |= C_OUT;
+    return;
+  }
+  if (l->win_len == cap) {
+    cand *out = &l->cands[l->win[cap - 1]];
+    out->flags = (uint8_t)((out->flags | C_OUT) & ~C_WIN);
+    if ((out->flags & C_IN_FLIGHT) &&
+        (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT || l->cfg.strategy == DHT_LOOKUP_LIBP2P))
+      drop_in_flight(l, out);
+    l->win_len--;
+  }
+  memmove(l->win + lo + 1, l->win + lo, (l->win_len - lo) * sizeof *l->win);
+  l->win[lo] = ci;
+  l->win_len++;
+  l->cands[ci].flags |= C_WIN;
+}
+
 /* First-seen wins: a node at a known address is ignored even if its ID
  * differs (the seed's Map keyed by host:port); our own ID is never added. */
 static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
   size_t pos;
   if (l->has_local && dht_id_eq(&node->id, &l->local))
     return;
-  if (ctab_find(l, &node->addr, &pos) != NO_IDX)
+  uint32_t known = ctab_find(l, &node->addr, &pos);
+  if (known != NO_IDX) {
+    /* bittorrent-dht: a seed heard of from an answer joins the lookup's table. */
+    if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT && !(l->cands[known].flags & (C_WIN | C_OUT)))
+      win_insert(l, known);
     return;
+  }
   g_assert(l->n_cands < l->cap_cands);
   uint32_t ci = (uint32_t)l->n_cands++;
   cand *c = &l->cands[ci];
@@ -338,7 +422,13 @@ static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
   dht_id_xor(&c->dist, &node->id, &l->target);
   c->hop = hop;
   l->ctab[pos] = ci;
-  heap_push(l, ci);
+  /* bittorrent-dht: the routing-table seeds are not in the lookup's own
+   * table (k-rpc adds responders and the nodes they return); they wait in
+   * the heap, used only while that table is empty. */
+  if (windowed(l) && !(l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT && hop == 1))
+    win_insert(l, ci);
+  else
+    heap_push(l, ci);
 }
 
 static void add_peer(dht_lookup *l, const dht_addr *a) {
@@ -403,6 +493,245 @@ static size_t batch_slot(const dht_lookup *l, uint32_t ci) {
   return 0;
 }
 
+/* ARIA2: a timed-out entry leaves the window (onTimeout's entries_.erase),
+ * letting the next closest in. It never comes back (dedup is by address). */
+static void win_remove(dht_lookup *l, uint32_t ci) {
+  for (size_t i = 0; i < l->win_len; i++)
+    if (l->win[i] == ci) {
+      memmove(l->win + i, l->win + i + 1, (l->win_len - i - 1) * sizeof *l->win);
+      l->win_len--;
+      l->cands[ci].flags = (uint8_t)((l->cands[ci].flags | C_OUT) & ~C_WIN);
+      return;
+    }
+}
+
+/* ---- issuing and timers ------------------------------------------------------ */
+
+/* Room for the timers of one more query (the buffer is drained by the driver
+ * after every call, so this only binds a caller that never drains). */
+static bool timer_room(const dht_lookup *l) {
+  return l->in_flight < DHT_IN_FLIGHT_MAX && (l->timers == NULL || l->n_timers + 2 <= TIMERS_CAP);
+}
+
+/* id: what the timer is for (its subject << T_KIND_BITS | its kind). */
+static void timer_push(dht_lookup *l, uint64_t after_us, uint64_t id, size_t query) {
+  g_assert(l->n_timers < TIMERS_CAP);
+  l->timers[l->n_timers++] = (dht_lookup_timer){.at_us = l->now + after_us, .id = id, .query = (uint32_t)query};
+}
+
+/* Marks ci queried and in flight, writes it to out[n] and arms its timers:
+ * the hard timeout, then (LIBTORRENT) the short one. The caller updates
+ * in_flight/queried/rounds (ROUNDS counts them per batch). */
+static void issue(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
+  cand *c = &l->cands[ci];
+  c->flags |= C_QUERIED | C_IN_FLIGHT;
+  out[n] = c->node;
+  if (l->timers == NULL)
+    return;
+  timer_push(l, l->cfg.timeout_us, (uint64_t)ci << T_KIND_BITS | T_HARD, n);
+  if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT && l->cfg.short_timeout_us > 0 &&
+      l->cfg.short_timeout_us < l->cfg.timeout_us)
+    timer_push(l, l->cfg.short_timeout_us, (uint64_t)ci << T_KIND_BITS | T_SHORT, n);
+}
+
+/* issue() plus the counters, for the strategies that send one query per node
+ * and count depth like PIPELINED. */
+static void send_one(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
+  issue(l, ci, out, n);
+  l->in_flight++;
+  l->queried++;
+  if (l->cands[ci].hop > l->rounds)
+    l->rounds = l->cands[ci].hop;
+}
+
+/* LIBTORRENT's add_requests (traversal_algorithm.cpp), as one walk over the
+ * window from the closest: a responded node counts towards the k wanted (the
+ * walk ends at the k-th); a queried node still awaited is outstanding (a slow
+ * one too: the branch factor it raised is what lets one more go); an
+ * unqueried one is sent while fewer than branch are outstanding. With out ==
+ * NULL nothing is sent and an unqueried node that would be counts as
+ * outstanding. Returns how many were sent; *done is the source's test
+ * (k responded and nothing outstanding above them, or nothing in flight). */
+static size_t lt_walk(dht_lookup *l, dht_node *out, size_t max, bool *done) {
+  unsigned wanted = l->cfg.k, outstanding = 0;
+  bool would_send = false;
+  size_t n = 0;
+  for (size_t i = 0; i < l->win_len && wanted > 0 && outstanding < l->branch; i++) {
+    uint32_t ci = l->win[i];
+    cand *c = &l->cands[ci];
+    if (c->flags & C_RESPONDED) {
+      wanted--;
+      continue;
+    }
+    if (c->flags & C_QUERIED) {
+      if (c->flags & C_IN_FLIGHT)
+        outstanding++;
+      continue;
+    }
+    outstanding++;
+    if (out == NULL || n == max || !timer_room(l)) {
+      would_send = true;
+      continue;
+    }
+    send_one(l, ci, out, n++);
+  }
+  if (done != NULL)
+    *done = !would_send && ((wanted == 0 && outstanding == 0) || l->in_flight == 0);
+  return n;
+}
+
+/* BITTORRENT_DHT and ARIA2: up to alpha in flight, to the closest unqueried
+ * nodes of the window (k-rpc's kick, aria2's sendMessage); bittorrent-dht
+ * takes the routing-table seeds while its own table is still empty. With
+ * out == NULL nothing is sent; returns how many were (or would be). */
+static size_t window_next(dht_lookup *l, dht_node *out, size_t max) {
+  size_t n = 0;
+  bool seeds = l->win_len == 0;
+  if (seeds && out == NULL) /* every seed sent so far has been popped: the heap holds unqueried ones only */
+    return l->heap_len > 0 && l->in_flight < l->cfg.alpha ? 1 : 0;
+  for (size_t i = 0; seeds ? l->heap_len > 0 : i < l->win_len; i++) {
+    if (l->in_flight + (out == NULL ? n : 0) >= l->cfg.alpha || n == max || !timer_room(l))
+      break;
+    uint32_t ci = seeds ? l->heap[0] : l->win[i];
+    cand *c = &l->cands[ci];
+    if (c->flags & C_QUERIED) {
+      if (seeds)
+        (void)heap_pop(l);
+      continue;
+    }
+    if (out == NULL) {
+      n++;
+      continue;
+    }
+    if (seeds)
+      (void)heap_pop(l);
+    send_one(l, ci, out, n++);
+  }
+  return n;
+}
+
+/* LIBP2P: isReadyToTerminate's tests over the reachable set (win[]):
+ * starvation (nothing heard of, nothing awaited) or the beta closest all
+ * answered. O(window). */
+static bool lp_walk_over(const dht_lookup *l) {
+  bool pending = false, all = true;
+  for (size_t i = 0; i < l->win_len; i++) {
+    uint8_t f = l->cands[l->win[i]].flags;
+    if (!(f & C_QUERIED) || (f & C_IN_FLIGHT))
+      pending = true;
+    if (i < l->cfg.beta && !(f & C_RESPONDED))
+      all = false;
+  }
+  return !pending || all;
+}
+
+/* LIBP2P: the walk (alpha - waiting closest heard-of peers), then at its end
+ * the follow-up: the queries in flight cancelled, every peer among the
+ * candidate_cap closest reachable that has not answered queried at once. */
+static size_t lp_next(dht_lookup *l, dht_node *out, size_t max) {
+  size_t n = 0;
+  if (l->followup)
+    return 0;
+  if (!lp_walk_over(l)) {
+    for (size_t i = 0; i < l->win_len && l->in_flight < l->cfg.alpha && n < max && timer_room(l); i++) {
+      uint32_t ci = l->win[i];
+      cand *c = &l->cands[ci];
+      if (!(c->flags & C_QUERIED))
+        send_one(l, ci, out, n++);
+    }
+    return n;
+  }
+  l->followup = true;
+  for (size_t i = 0; i < l->win_len; i++) {
+    cand *c = &l->cands[l->win[i]];
+    if (c->flags & C_IN_FLIGHT)
+      drop_in_flight(l, c); /* cancelled with the walk's context */
+  }
+  g_assert(l->in_flight == 0);
+  for (size_t i = 0; i < l->win_len && i < l->cfg.candidate_cap && n < max; i++) {
+    uint32_t ci = l->win[i];
+    cand *c = &l->cands[ci];
+    if (c->flags & C_RESPONDED)
+      continue;
+    c->flags |= C_QUERIED | C_IN_FLIGHT | C_FOLLOW;
+    out[n] = c->node;
+    timer_push(l, l->cfg.timeout_us, (uint64_t)ci << T_KIND_BITS | T_FOLLOW, n);
+    n++;
+    l->in_flight++;
+    l->queried++;
+  }
+  return n;
+}
+
+/* JECH: search_send_get_peers' test (dht.c): never answered, still in the
+ * search, fewer than `retries` queries, none in the last timeout_us. */
+static bool jech_eligible(const dht_lookup *l, const cand *c) {
+  if ((c->flags & (C_RESPONDED | C_OUT)) || c->tries >= l->cfg.retries)
+    return false;
+  return c->tries == 0 || c->sent_us + l->cfg.timeout_us < l->now;
+}
+
+/* JECH: one get_peers to ci (a first query or a retry). Every send counts as
+ * a query; the node stays awaited until it answers, whatever its tries. */
+static void jech_send(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
+  cand *c = &l->cands[ci];
+  if (!(c->flags & C_IN_FLIGHT)) {
+    c->flags |= C_QUERIED | C_IN_FLIGHT;
+    l->in_flight++;
+  }
+  c->tries++;
+  c->sent_us = l->now;
+  out[n] = c->node;
+  l->queried++;
+  if (c->hop > l->rounds)
+    l->rounds = c->hop;
+}
+
+/* JECH's sends: a step (search_step: up to alpha eligible nodes, closest
+ * first; the next step armed) and one query per answer applied since the
+ * last call (the reply handler's search_send_get_peers(sr, NULL), whose loop
+ * keeps the last eligible node it meets: the farthest). */
+static size_t jech_next(dht_lookup *l, dht_node *out, size_t max) {
+  size_t n = 0;
+  if (l->finished)
+    return 0;
+  if ((l->step_due || l->steps == 0) && l->n_timers < TIMERS_CAP) {
+    unsigned sent = 0;
+    l->step_due = false;
+    for (size_t i = 0; i < l->win_len && sent < l->cfg.alpha && n < max; i++)
+      if (jech_eligible(l, &l->cands[l->win[i]])) {
+        jech_send(l, l->win[i], out, n++);
+        sent++;
+      }
+    l->steps++;
+    /* jech steps at step_time + 10 s + random() % 10 s; core has no
+     * randomness: the mean, 15 s (docs/strategies.md). */
+    timer_push(l, l->cfg.timeout_us + l->cfg.timeout_us / 2, l->steps << T_KIND_BITS | T_STEP, UINT32_MAX);
+  }
+  for (; l->answer_sends > 0 && n < max; l->answer_sends--)
+    for (size_t i = l->win_len; i-- > 0;)
+      if (jech_eligible(l, &l->cands[l->win[i]])) {
+        jech_send(l, l->win[i], out, n++);
+        break;
+      }
+  l->answer_sends = 0;
+  return n;
+}
+
+/* JECH's end test (search_step): the k closest live nodes (dead: `retries`
+ * queries, no answer) have all answered. */
+static bool jech_all_answered(const dht_lookup *l) {
+  unsigned live = 0;
+  for (size_t i = 0; i < l->win_len && live < l->cfg.k; i++) {
+    const cand *c = &l->cands[l->win[i]];
+    if (c->flags & C_RESPONDED)
+      live++;
+    else if (c->tries < l->cfg.retries)
+      return false;
+  }
+  return true;
+}
+
 /* ---- public API ---------------------------------------------------------- */
 
 dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
@@ -411,7 +740,16 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   g_return_val_if_fail(target != NULL, NULL);
   g_return_val_if_fail(cfg != NULL, NULL);
   if (cfg->alpha < 1 || cfg->alpha > DHT_ALPHA_MAX || cfg->k < 1 || cfg->k > DHT_K_MAX ||
-      (cfg->strategy != DHT_LOOKUP_ROUNDS && cfg->strategy != DHT_LOOKUP_PIPELINED))
+      cfg->strategy < DHT_LOOKUP_ROUNDS || cfg->strategy > DHT_LOOKUP_LIBP2P)
+    return NULL;
+  if (cfg->strategy == DHT_LOOKUP_LIBP2P &&
+      (cfg->beta < 1 || cfg->candidate_cap > DHT_IN_FLIGHT_MAX || cfg->timeout_us == 0))
+    return NULL;
+  bool win = strategy_windowed(cfg->strategy);
+  if (win && (cfg->candidate_cap < 1 || cfg->candidate_cap > DHT_CANDIDATE_CAP_MAX))
+    return NULL;
+  /* jech's search is driven by its step timer: it needs the clock. */
+  if (cfg->strategy == DHT_LOOKUP_JECH && (cfg->timeout_us == 0 || cfg->retries < 1 || cfg->retries > 255))
     return NULL;
 
   l = g_try_new0(dht_lookup, 1);
@@ -438,6 +776,12 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
     if (l->batch == NULL)
       goto err;
   }
+  if (cfg->timeout_us > 0 && (l->timers = g_try_new(dht_lookup_timer, TIMERS_CAP)) == NULL)
+    goto err;
+  l->win_cap = cfg->strategy == DHT_LOOKUP_LIBP2P ? DHT_CANDIDATE_CAP_MAX : cfg->candidate_cap;
+  if (win && (l->win = g_try_new(uint32_t, l->win_cap)) == NULL)
+    goto err;
+  l->branch = cfg->alpha;
   return l;
 
 err:
@@ -458,7 +802,68 @@ void dht_lookup_free(dht_lookup *l) {
   g_free(l->batch);
   g_free(l->bpeers);
   g_free(l->bnodes);
+  g_free(l->timers);
+  g_free(l->win);
   g_free(l);
+}
+
+/* The clients' defaults, indexed by strategy (docs/strategies.md cites each
+ * figure's source file and commit). seeds 0: k. */
+static const dht_lookup_config client_defaults[] = {
+    /* The seed's alpha 3 and K 8; 2 s is dhtsim's historical per-query timeout. */
+    [DHT_LOOKUP_ROUNDS] = {.alpha = DHT_ALPHA_DEFAULT, .k = DHT_K_DEFAULT, .timeout_us = 2000000},
+    [DHT_LOOKUP_PIPELINED] = {.alpha = DHT_ALPHA_DEFAULT, .k = DHT_K_DEFAULT, .timeout_us = 2000000},
+    /* settings_pack.cpp: dht_search_branching 5; bucket size 8; rpc_manager.cpp:
+     * short timeout 1 s, timeout 15 s; traversal_algorithm.cpp: 100 results. */
+    [DHT_LOOKUP_LIBTORRENT] = {.alpha = 5, .k = DHT_K_DEFAULT, .timeout_us = 15000000, .short_timeout_us = 1000000,
+                               .candidate_cap = 100},
+    /* dht.c: DHT_INFLIGHT_QUERIES 4 per step, the 8 closest live nodes,
+     * SEARCH_NODES 14, DHT_SEARCH_RETRANSMIT 10 s, dead after 3 requests. */
+    [DHT_LOOKUP_JECH] = {.alpha = 4, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .candidate_cap = 14, .retries = 3,
+                         .seeds = 14},
+    /* k-rpc index.js: K 20, MAX_CONCURRENCY 16; k-rpc-socket: timeout 2 s. */
+    [DHT_LOOKUP_BITTORRENT_DHT] = {.alpha = 16, .k = DHT_K_DEFAULT, .timeout_us = 2000000, .candidate_cap = 20,
+                                   .seeds = 20},
+    /* DHTAbstractNodeLookupTask.h: ALPHA 3, entries cut to DHTBucket::K (8);
+     * DHTConstants.h: DHT_MESSAGE_TIMEOUT 10 s. */
+    [DHT_LOOKUP_ARIA2] = {.alpha = 3, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .candidate_cap = 8},
+    /* amino/defaults.go: DefaultBucketSize 20, DefaultConcurrency 10,
+     * DefaultResiliency (beta) 3; a 10 s query timeout. */
+    [DHT_LOOKUP_LIBP2P] = {.alpha = 10, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .candidate_cap = 20, .beta = 3,
+                           .seeds = 20},
+};
+
+int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s) {
+  g_return_val_if_fail(cfg != NULL, DHT_EINVAL);
+  if ((int)s < 0 || (size_t)s >= G_N_ELEMENTS(client_defaults))
+    return DHT_EINVAL;
+  *cfg = client_defaults[s];
+  cfg->strategy = s;
+  return DHT_OK;
+}
+
+void dht_lookup_clock(dht_lookup *l, uint64_t now_us) {
+  g_return_if_fail(l != NULL);
+  if (now_us > l->now)
+    l->now = now_us;
+}
+
+size_t dht_lookup_timers(dht_lookup *l, dht_lookup_timer *out, size_t max) {
+  g_return_val_if_fail(l != NULL, 0);
+  g_return_val_if_fail(out != NULL || max == 0, 0);
+  size_t n = l->n_timers < max ? l->n_timers : max;
+  if (n == 0)
+    return 0;
+  memcpy(out, l->timers, n * sizeof *out);
+  memmove(l->timers, l->timers + n, (l->n_timers - n) * sizeof *l->timers);
+  l->n_timers -= n;
+  return n;
+}
+
+bool dht_lookup_awaiting(const dht_lookup *l, const dht_addr *from) {
+  g_return_val_if_fail(l != NULL && from != NULL, false);
+  uint32_t ci = ctab_find(l, from, NULL);
+  return ci != NO_IDX && (l->cands[ci].flags & C_IN_FLIGHT);
 }
 
 int dht_lookup_seed(dht_lookup *l, const dht_node *nodes, size_t n) {
@@ -483,12 +888,11 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
     if (l->in_flight > 0 || max == 0 || converged(l))
       return 0;
     g_assert(l->batch_len == 0);
-    while (n < l->cfg.alpha && n < max && l->heap_len > 0) {
+    while (n < l->cfg.alpha && n < max && l->heap_len > 0 && timer_room(l)) {
       uint32_t ci = heap_pop(l);
-      cand *c = &l->cands[ci];
-      c->flags |= C_QUERIED | C_IN_FLIGHT;
       l->batch[n] = (slot){.cand = ci, .state = SLOT_WAIT};
-      out[n++] = c->node;
+      issue(l, ci, out, n);
+      n++;
     }
     l->batch_len = n;
     l->in_flight = (unsigned)n;
@@ -497,16 +901,18 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
     return n;
   }
 
+  if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT)
+    return lt_walk(l, out, max, NULL);
+  if (l->cfg.strategy == DHT_LOOKUP_JECH)
+    return jech_next(l, out, max);
+  if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT || l->cfg.strategy == DHT_LOOKUP_ARIA2)
+    return window_next(l, out, max);
+  if (l->cfg.strategy == DHT_LOOKUP_LIBP2P)
+    return lp_next(l, out, max);
+
   /* PIPELINED: top up to alpha in flight while the test says go on. */
-  while (l->in_flight < l->cfg.alpha && n < max && !converged(l)) {
-    uint32_t ci = heap_pop(l);
-    cand *c = &l->cands[ci];
-    c->flags |= C_QUERIED | C_IN_FLIGHT;
-    out[n++] = c->node;
-    l->in_flight++;
-    l->queried++;
-    if (c->hop > l->rounds)
-      l->rounds = c->hop;
+  while (l->in_flight < l->cfg.alpha && n < max && !converged(l) && timer_room(l)) {
+    send_one(l, heap_pop(l), out, n++);
   }
   g_assert(l->in_flight <= l->cfg.alpha);
   return n;
@@ -556,14 +962,18 @@ int dht_lookup_reply_from(dht_lookup *l, const dht_addr *from, const dht_lookup_
   c->token_len = (uint8_t)r->token_len;
   if (r->token_len > 0)
     memcpy(c->token, r->token, r->token_len);
-  c->flags &= (uint8_t)~C_IN_FLIGHT;
-  l->in_flight--;
+  drop_in_flight(l, c); /* LIBTORRENT: a slow query's late answer gives its extra slot back */
 
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
     if (l->in_flight == 0)
       flush_batch(l);
   } else {
+    /* k-rpc adds the responder to the lookup's table before its nodes. */
+    if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT && !(c->flags & (C_WIN | C_OUT)))
+      win_insert(l, ci);
     apply_answer(l, ci, r->peers, r->n_peers, r->nodes, r->n_nodes);
+    if (l->cfg.strategy == DHT_LOOKUP_JECH)
+      l->answer_sends++;
   }
   return DHT_OK;
 }
@@ -584,15 +994,70 @@ int dht_lookup_failed(dht_lookup *l, const dht_addr *from) {
     s->state = SLOT_FAILED;
   }
   /* A failed node stays queried and never responded: never retried. */
-  l->cands[ci].flags &= (uint8_t)~C_IN_FLIGHT;
-  l->in_flight--;
+  drop_in_flight(l, &l->cands[ci]);
+  /* aria2 drops a timed-out entry; for libp2p the peer is unreachable, out
+   * of the set (a follow-up failure changes nothing). */
+  if (l->cfg.strategy == DHT_LOOKUP_ARIA2 || (l->cfg.strategy == DHT_LOOKUP_LIBP2P && !l->followup))
+    win_remove(l, ci);
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS && l->in_flight == 0)
     flush_batch(l);
   return DHT_OK;
 }
 
+int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id) {
+  g_return_val_if_fail(l != NULL, DHT_EINVAL);
+  dht_lookup_clock(l, now_us);
+  uint64_t ci = id >> T_KIND_BITS;
+  if ((id & ((1u << T_KIND_BITS) - 1)) == T_STEP) {
+    if (l->cfg.strategy != DHT_LOOKUP_JECH || ci != l->steps || l->finished)
+      return 0; /* not the armed step */
+    if (jech_all_answered(l))
+      l->finished = true;
+    else
+      l->step_due = true;
+    return DHT_LOOKUP_STEP;
+  }
+  if (ci >= l->n_cands)
+    return DHT_EINVAL;
+  cand *c = &l->cands[ci];
+  if (!(c->flags & C_IN_FLIGHT))
+    return 0; /* answered, failed or abandoned since: each node is queried once */
+  switch (id & ((1u << T_KIND_BITS) - 1)) {
+  case T_FOLLOW:
+  case T_HARD: {
+    /* A walk query cancelled and sent again by the follow-up: only the
+     * follow-up's timer counts. */
+    if (((id & ((1u << T_KIND_BITS) - 1)) == T_FOLLOW) != ((c->flags & C_FOLLOW) != 0))
+      return 0;
+    int rc = dht_lookup_failed(l, &c->node.addr);
+    return rc < 0 ? rc : DHT_LOOKUP_TIMED_OUT;
+  }
+  case T_SHORT:
+    /* rpc_manager::tick's short timeout: still awaited, but one more query may
+     * go out in its place (traversal_algorithm::failed with short_timeout). */
+    if (c->flags & C_SLOW)
+      return 0;
+    c->flags |= C_SLOW;
+    l->branch++;
+    return DHT_LOOKUP_SLOW;
+  default:
+    return DHT_EINVAL;
+  }
+}
+
 bool dht_lookup_done(const dht_lookup *l) {
   g_return_val_if_fail(l != NULL, true);
+  if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT) {
+    bool done;
+    (void)lt_walk((dht_lookup *)l, NULL, 0, &done); /* sends nothing with out == NULL: no mutation */
+    return done;
+  }
+  if (l->cfg.strategy == DHT_LOOKUP_JECH)
+    return l->finished;
+  if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT || l->cfg.strategy == DHT_LOOKUP_ARIA2)
+    return l->in_flight == 0 && window_next((dht_lookup *)l, NULL, SIZE_MAX) == 0; /* out == NULL: no mutation */
+  if (l->cfg.strategy == DHT_LOOKUP_LIBP2P)
+    return l->followup && l->in_flight == 0;
   return l->in_flight == 0 && converged(l);
 }
 

@@ -14,6 +14,10 @@
 #define DHT_ALPHA_DEFAULT 3
 #define DHT_ALPHA_MAX 64
 #define DHT_TOKEN_MAX 64 /* longest token kept; longer ones are rejected as DHT_EINVAL */
+#define DHT_CANDIDATE_CAP_MAX 256 /* longest candidate window of a windowed strategy */
+/* Queries in flight at once, whatever the strategy (libtorrent's branch factor
+ * grows past alpha by one per slow query): bounds the timer buffer. */
+#define DHT_IN_FLIGHT_MAX 128
 
 typedef enum dht_lookup_strategy {
   /* The seed's algorithm exactly: a batch of up to alpha closest unqueried
@@ -25,13 +29,79 @@ typedef enum dht_lookup_strategy {
    * converged (in-flight queries count as not responded), the next closest
    * unqueried candidate is issued at once. */
   DHT_LOOKUP_PIPELINED = 1,
+  /* libtorrent's traversal_algorithm (docs/strategies.md): the candidates are
+   * the candidate_cap closest ever seen (farther ones dropped, their queries
+   * abandoned); up to alpha (the branch factor) queries outstanding above the
+   * k-th responded node; a query silent for short_timeout_us is "slow" and
+   * widens the branch factor by one while it is still awaited; its late answer
+   * is used and narrows it back; done when the k closest have answered and
+   * nothing above them is outstanding, or when nothing at all is in flight. */
+  DHT_LOOKUP_LIBTORRENT = 2,
+  /* jech/dht's search (dht.c): the candidate_cap (14) closest ever seen; a
+   * step sends to up to alpha (4) eligible nodes, closest first, and then
+   * comes back every 3/2 timeout_us; each answer sends one query, to the
+   * farthest eligible node. Eligible: never answered, fewer than `retries`
+   * queries, none in the last timeout_us (10 s). A node queried `retries`
+   * times without an answer is dead; answers are taken whenever they come.
+   * Done, at a step, when the k closest live nodes have all answered. */
+  DHT_LOOKUP_JECH = 3,
+  /* bittorrent-dht (k-rpc's closest): up to alpha (16) in flight, to any
+   * unqueried node among the candidate_cap (20) closest heard of (responders
+   * and the nodes they returned; the routing-table seeds only until the first
+   * answer); timed-out nodes stay among them; late answers are dropped; done
+   * when nothing is in flight and nothing there is left to query. */
+  DHT_LOOKUP_BITTORRENT_DHT = 4,
+  /* aria2 (DHTAbstractNodeLookupTask): the candidate_cap (8) closest entries,
+   * a timed-out one removed; up to alpha (3) in flight, closest unqueried
+   * first; done when nothing is in flight. */
+  DHT_LOOKUP_ARIA2 = 5,
+  /* go-libp2p-kad-dht (query.go): up to alpha (10) in flight to the closest
+   * heard-of peers; a failed one is unreachable (out of the set); the walk
+   * stops when the beta (3) closest reachable peers have answered, or nothing
+   * is left; the queries still in flight are cancelled and a follow-up queries
+   * every peer among the candidate_cap (20) closest reachable that has not
+   * answered, all at once; done when every follow-up query has completed. */
+  DHT_LOOKUP_LIBP2P = 6,
 } dht_lookup_strategy;
 
 typedef struct dht_lookup_config {
   unsigned alpha;               /* parallel queries, 1..DHT_ALPHA_MAX */
   unsigned k;                   /* closest nodes tracked / returned, 1..DHT_K_MAX */
   dht_lookup_strategy strategy;
+  /* Per-query timeout, armed as a timer (dht_lookup_timers). 0: no timers; the
+   * caller reports failures itself with dht_lookup_failed. */
+  uint64_t timeout_us;
+  /* LIBTORRENT: a query silent this long is slow (0: never; must be below
+   * timeout_us to matter). Ignored by the other strategies. */
+  uint64_t short_timeout_us;
+  /* Windowed strategies: how many of the closest candidates ever seen are
+   * kept, 1..DHT_CANDIDATE_CAP_MAX; LIBP2P: its K, the top the follow-up
+   * completes (1..DHT_IN_FLIGHT_MAX; its set itself keeps the
+   * DHT_CANDIDATE_CAP_MAX closest reachable). Ignored by ROUNDS, PIPELINED. */
+  unsigned candidate_cap;
+  /* JECH: queries to a silent node before it is dead, 1..255. */
+  unsigned retries;
+  /* LIBP2P: the walk ends when the beta closest reachable peers answered. */
+  unsigned beta;
+  /* Routing-table nodes a lookup starts from (the driver's business; core
+   * takes what dht_lookup_seed gives): the client's own count; 0: k. */
+  unsigned seeds;
 } dht_lookup_config;
+
+/* The defaults of a strategy's source client (docs/strategies.md): alpha, k,
+ * timeout_us and the strategy's own knobs. Returns DHT_EINVAL for an unknown
+ * strategy (cfg untouched). */
+int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s);
+
+/* A timer the lookup wants: call dht_lookup_tick(l, at_us, id) at virtual time
+ * at_us. query is the index, in the output of the dht_lookup_next call that
+ * armed it, of the query it belongs to (so a driver can schedule it right after
+ * sending that query), or UINT32_MAX. */
+typedef struct dht_lookup_timer {
+  uint64_t at_us;
+  uint64_t id;
+  uint32_t query;
+} dht_lookup_timer;
 
 /* A get_peers answer as the driver received it (all transfer none; copied). */
 typedef struct dht_lookup_reply {
@@ -52,6 +122,30 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
                            const dht_lookup_config *cfg);
 void dht_lookup_free(dht_lookup *l);
 
+/* Tells the lookup the current virtual time (µs, never decreasing): the
+ * timers armed by the calls that follow count from it. Without it time is 0. */
+void dht_lookup_clock(dht_lookup *l, uint64_t now_us);
+
+/* Drains the timers armed since the last call (in the order they were armed)
+ * into out; returns how many (at most max; call again while it returns max).
+ * A driver drains after every call that can arm one (next, tick). At most
+ * 2 * DHT_IN_FLIGHT_MAX are kept undrained: dht_lookup_next sends nothing that
+ * would not fit. */
+size_t dht_lookup_timers(dht_lookup *l, dht_lookup_timer *out, size_t max);
+
+/* Timer id is due at now_us (sets the clock). Returns 0 when the timer no
+ * longer matters (its query answered or already failed), DHT_LOOKUP_TIMED_OUT
+ * when a query has now failed, DHT_LOOKUP_SLOW when a query became slow (still
+ * awaited), or DHT_ENOMEM (state unchanged: call again). After a positive
+ * return, call dht_lookup_next. */
+#define DHT_LOOKUP_TIMED_OUT 1
+#define DHT_LOOKUP_SLOW 2
+#define DHT_LOOKUP_STEP 3 /* JECH: a search step is due (or the search has ended) */
+int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id);
+
+/* Whether an answer from addr would be taken now (a query to it is awaited). */
+bool dht_lookup_awaiting(const dht_lookup *l, const dht_addr *from);
+
 /* Adds initial candidates (e.g. dht_rt_closest(rt, target, k)). Duplicates
  * by address and the local ID are skipped. Returns 0 or DHT_ENOMEM. */
 int dht_lookup_seed(dht_lookup *l, const dht_node *nodes, size_t n);
@@ -69,7 +163,9 @@ int dht_lookup_reply_from(dht_lookup *l, const dht_addr *from, const dht_lookup_
 /* The query to that address timed out or errored. DHT_ENOENT if not in flight. */
 int dht_lookup_failed(dht_lookup *l, const dht_addr *from);
 
-/* True once no query is in flight and nothing more will be sent. */
+/* True once nothing more will be sent and the result is final: for ROUNDS and
+ * PIPELINED no query is then in flight; LIBTORRENT may stop with queries below
+ * its k closest still outstanding (their answers are then ignored). */
 bool dht_lookup_done(const dht_lookup *l);
 unsigned dht_lookup_in_flight(const dht_lookup *l);
 

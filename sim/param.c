@@ -19,7 +19,9 @@ static const char *const sim_tables_names[] = {[SIM_TABLES_RANDOM] = "random", [
 static const char *const sim_latency_names[] = {
     [SIM_LATENCY_CONSTANT] = "constant", [SIM_LATENCY_UNIFORM] = "uniform", [SIM_LATENCY_LOGNORMAL] = "lognormal", NULL};
 static const char *const sim_strategy_names[] = {
-    [DHT_LOOKUP_ROUNDS] = "rounds", [DHT_LOOKUP_PIPELINED] = "pipelined", NULL};
+    [DHT_LOOKUP_ROUNDS] = "rounds", [DHT_LOOKUP_PIPELINED] = "pipelined", [DHT_LOOKUP_LIBTORRENT] = "libtorrent",
+    [DHT_LOOKUP_JECH] = "jech", [DHT_LOOKUP_BITTORRENT_DHT] = "bittorrent-dht", [DHT_LOOKUP_ARIA2] = "aria2",
+    [DHT_LOOKUP_LIBP2P] = "libp2p", NULL};
 static const char *const sim_arrival_names[] = {
     [SIM_ARRIVAL_SEQUENTIAL] = "sequential", [SIM_ARRIVAL_POISSON] = "poisson", NULL};
 

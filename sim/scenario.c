@@ -42,10 +42,29 @@
 
 /* ---- defaults ------------------------------------------------------------ */
 
+/* lookup.alpha, timeout_ms and candidate_cap: 0 stands for "the strategy's
+ * default" (core's dht_lookup_config_defaults, the one table of them). */
+static void resolve_strategy_defaults(sim_scenario *sc) {
+  dht_lookup_config d;
+  if (dht_lookup_config_defaults(&d, sc->lookup.strategy) != DHT_OK)
+    return;
+  if (sc->lookup.alpha == 0)
+    sc->lookup.alpha = d.alpha;
+  if (sc->lookup.timeout_us == 0)
+    sc->lookup.timeout_us = d.timeout_us;
+  if (sc->lookup.candidate_cap == 0)
+    sc->lookup.candidate_cap = d.candidate_cap;
+  if (sc->lookup.retries == 0)
+    sc->lookup.retries = d.retries;
+  if (sc->lookup.beta == 0)
+    sc->lookup.beta = d.beta;
+}
+
 void sim_scenario_defaults(sim_scenario *sc) {
   if (sc == NULL)
     return;
   sim_param_defaults(sc); /* also path NULL, no sweep */
+  resolve_strategy_defaults(sc);
 }
 
 void sim_scenario_clear(sim_scenario *sc) {
@@ -817,6 +836,10 @@ int sim__scenario_check(sim__check *ck, sim_scenario *sc) {
     sc->workload.plant_at = ck->swept[SIM_P_LOOKUP_K] ? 0 : sc->lookup.k;
   if (ck->point != NULL && sc->workload.plant_at == 0)
     sc->workload.plant_at = sc->lookup.k;
+  /* The strategy's defaults for what was not given. When the strategy is
+   * swept the base keeps its 0s and each point resolves its own. */
+  if (ck->point != NULL || !ck->swept[SIM_P_LOOKUP_STRATEGY])
+    resolve_strategy_defaults(sc);
   return check_memory(ck, sc);
 }
 
@@ -903,7 +926,7 @@ int sim_scenario_parse(sim_scenario *sc, const char *path, const char *data, siz
   c->data = data ? data : "";
   c->len = len;
   c->dir = g_path_get_dirname(path);
-  sim_scenario_defaults(&c->sc);
+  sim_param_defaults(&c->sc); /* unresolved: the check resolves the strategy's defaults */
 
   int rc;
   if (!yaml_parser_initialize(&c->parser)) {

@@ -26,17 +26,29 @@ enum {
   STREAM_MESSAGES = 4, /* drops and latencies, drawn in event order */
 };
 
-enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMEOUT };
+/* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,
+ * b = TIMER_EV(lookup id, the core's timer id). */
+enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER };
 
-enum { Q_FREE = 0, Q_PENDING, Q_ANSWERED, Q_TIMED_OUT };
+enum { Q_FREE = 0, Q_PENDING };
+
+/* A timer event carries its lookup's id, so that one outliving its lookup (a
+ * strategy may stop with queries outstanding) is recognised when the slot has
+ * been reused: lookup ids are < SIM_LOOKUPS_MAX < 2^30 and the core's timer
+ * ids < 2^34 (candidate index << 2 | kind). */
+#define TIMER_ID_BITS 34
+#define TIMER_EV(lookup, id) ((uint64_t)(lookup) << TIMER_ID_BITS | (id))
 
 #define NO_SLOT UINT32_MAX
+#define TIMERBUF (2 * DHT_IN_FLIGHT_MAX) /* what a lookup keeps undrained at most */
 
 /* One query on the wire. Freed when no event refers to it any more, so a late
  * event can never reach a reused record. */
 typedef struct query {
-  uint32_t slot;  /* active lookup that sent it */
-  uint32_t node;  /* node queried */
+  uint32_t slot;   /* active lookup that sent it */
+  uint64_t lookup; /* its id: the slot may have been reused when the answer comes */
+  uint32_t from;   /* the querying node */
+  uint32_t node;   /* node queried */
   uint8_t state;  /* Q_* */
   uint8_t refs;   /* events still queued that carry this query's id */
   uint32_t next_free;
@@ -73,8 +85,9 @@ typedef struct runner {
   sim_lookup_spec *specs; /* lookups file, or NULL */
   uint64_t total, started, finished;
   dht_addr *peers;        /* planted peer addresses [planted_peers] */
-  dht_node *nodebuf;      /* [max(k, alpha) + 1]: scratch for answers and for the queries to send */
-  uint32_t *idxbuf;       /* [k + 1] */
+  dht_node *nodebuf;      /* [max(k, DHT_IN_FLIGHT_MAX) + 1]: scratch for answers, seeds and the queries to send */
+  dht_lookup_timer *timerbuf; /* [TIMERBUF]: the timers armed by one dht_lookup_next */
+  uint32_t *idxbuf;       /* [max(k, cfg.seeds) + 1] */
   sim_results *res;
   const sim_options *opt;
 } runner;
@@ -169,26 +182,39 @@ static void query_unref(runner *r, uint32_t qid) {
   }
 }
 
-/* Sends one get_peers from the lookup in `slot` to node. */
+/* Sends one get_peers from the lookup in `slot` to node. A query lost on the
+ * way has no event, so its record is freed at once. */
 static int send_query(runner *r, uint32_t slot, uint32_t node) {
   active *a = &r->slots[slot];
   uint32_t qid;
   int rc = query_alloc(r, &qid);
   if (rc < 0)
     return rc;
-  r->queries[qid] = (query){.slot = slot, .node = node, .state = Q_PENDING, .refs = 0, .next_free = UINT32_MAX};
+  r->queries[qid] = (query){
+      .slot = slot, .lookup = a->id, .from = a->start, .node = node, .state = Q_PENDING, .refs = 1, .next_free = UINT32_MAX};
   r->res->counters.messages_sent++;
   if (drop(r, r->sc->loss.request_drop)) {
     r->res->counters.messages_dropped++;
   } else {
-    if ((rc = push(r, r->now + delay(r, a->start, node), EV_REQUEST, slot, qid)) < 0)
+    if ((rc = push(r, r->now + delay(r, a->start, node), EV_REQUEST, slot, qid)) < 0) {
+      query_unref(r, qid);
       return rc;
+    }
     r->queries[qid].refs++;
   }
-  if ((rc = push(r, r->now + r->sc->lookup.timeout_us, EV_TIMEOUT, slot, qid)) < 0)
-    return rc;
-  r->queries[qid].refs++;
+  query_unref(r, qid);
   return 0;
+}
+
+/* The lookup of an event that names (slot, lookup id), or NULL once that
+ * lookup has finished. */
+static active *live(runner *r, uint32_t slot, uint64_t lookup) {
+  active *a = &r->slots[slot];
+  return a->l != NULL && a->id == lookup ? a : NULL;
+}
+
+static int push_timer(runner *r, uint32_t slot, const dht_lookup_timer *t) {
+  return push(r, t->at_us, EV_TIMER, slot, TIMER_EV(r->slots[slot].id, t->id));
 }
 
 static void record(runner *r, active *a) {
@@ -230,8 +256,13 @@ static void record(runner *r, active *a) {
 static int pump(runner *r, uint32_t slot) {
   active *a = &r->slots[slot];
   dht_node *buf = r->nodebuf;
-  size_t n = dht_lookup_next(a->l, buf, r->cfg.alpha);
+  size_t n, n_timers, t = 0;
   int rc;
+  dht_lookup_clock(a->l, r->now);
+  n = dht_lookup_next(a->l, buf, DHT_IN_FLIGHT_MAX);
+  n_timers = dht_lookup_timers(a->l, r->timerbuf, TIMERBUF);
+  /* Each query's timers go right after its request, as they always have: equal
+   * times pop in push order, so this order is part of the results. */
   for (size_t i = 0; i < n; i++) {
     uint32_t node;
     /* Candidates come from the network's own answers, so the address is known. */
@@ -239,7 +270,13 @@ static int pump(runner *r, uint32_t slot) {
     g_assert(rc == 0);
     if ((rc = send_query(r, slot, node)) < 0)
       return rc;
+    for (; t < n_timers && r->timerbuf[t].query == i; t++)
+      if ((rc = push_timer(r, slot, &r->timerbuf[t])) < 0)
+        return rc;
   }
+  for (; t < n_timers; t++)
+    if ((rc = push_timer(r, slot, &r->timerbuf[t])) < 0)
+      return rc;
   if (!dht_lookup_done(a->l))
     return 0;
   record(r, a);
@@ -326,7 +363,7 @@ static int start_lookup(runner *r, uint64_t id) {
   if (sc->workload.planted_peers > 0)
     a->n_planted = (uint32_t)sim_network_true_closest(&r->net, &target, 0, planted_of(r, slot), sc->workload.plant_at);
 
-  n = sim_network_closest(&r->net, start, &target, idx, r->cfg.k);
+  n = sim_network_closest(&r->net, start, &target, idx, r->cfg.seeds > 0 ? r->cfg.seeds : r->cfg.k);
   for (size_t i = 0; i < n; i++) {
     seed[i].id = r->net.ids[idx[i]];
     seed[i].addr = r->net.addrs[idx[i]];
@@ -397,18 +434,18 @@ static int handle(runner *r, const sim_event *ev) {
       if (drop(r, r->sc->loss.response_drop)) {
         r->res->counters.messages_dropped++;
       } else {
-        uint32_t querier = r->slots[q->slot].start;
-        rc = push(r, r->now + delay(r, q->node, querier), EV_RESPONSE, q->slot, qid);
+        rc = push(r, r->now + delay(r, q->node, q->from), EV_RESPONSE, q->slot, qid);
         if (rc == 0)
           q->refs++;
       }
     }
     query_unref(r, qid);
     return rc;
-  case EV_RESPONSE:
+  case EV_RESPONSE: {
     q = &r->queries[qid];
-    if (q->state == Q_PENDING) {
-      q->state = Q_ANSWERED;
+    /* Late: the lookup has given up on the query (timed out, abandoned) or finished. */
+    active *a = live(r, q->slot, q->lookup);
+    if (a != NULL && dht_lookup_awaiting(a->l, &r->net.addrs[q->node])) {
       rc = deliver(r, q->slot, q->node);
       if (rc == 0)
         rc = pump(r, q->slot);
@@ -417,18 +454,18 @@ static int handle(runner *r, const sim_event *ev) {
     }
     query_unref(r, qid);
     return rc;
-  case EV_TIMEOUT:
-    q = &r->queries[qid];
-    if (q->state == Q_PENDING) {
-      q->state = Q_TIMED_OUT;
+  }
+  case EV_TIMER: {
+    active *a = live(r, ev->a, ev->b >> TIMER_ID_BITS);
+    if (a == NULL)
+      return 0;
+    rc = dht_lookup_tick(a->l, r->now, ev->b & ((UINT64_C(1) << TIMER_ID_BITS) - 1));
+    if (rc < 0)
+      return rc;
+    if (rc == DHT_LOOKUP_TIMED_OUT)
       r->res->counters.timeouts++;
-      rc = dht_lookup_failed(r->slots[q->slot].l, &r->net.addrs[q->node]);
-      g_assert(rc != DHT_ENOENT);
-      if (rc == 0)
-        rc = pump(r, q->slot);
-    }
-    query_unref(r, qid);
-    return rc;
+    return rc > 0 ? pump(r, ev->a) : 0;
+  }
   default:
     g_assert_not_reached();
   }
@@ -471,6 +508,7 @@ static void runner_clear(runner *r) {
   g_free(r->specs);
   g_free(r->peers);
   g_free(r->nodebuf);
+  g_free(r->timerbuf);
   g_free(r->idxbuf);
   sim_eq_clear(&r->q);
   sim_network_clear(&r->net);
@@ -500,7 +538,22 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   r.free_slot = NO_SLOT;
   r.free_query = UINT32_MAX;
   seed = opt->seed_set ? opt->seed : sc->seed;
-  r.cfg = (dht_lookup_config){.alpha = sc->lookup.alpha, .k = sc->lookup.k, .strategy = sc->lookup.strategy};
+  /* The strategy's defaults, then what the scenario gives (a parsed scenario
+   * has its 0s resolved already; one built in code may not). */
+  if (dht_lookup_config_defaults(&r.cfg, sc->lookup.strategy) != DHT_OK)
+    return sim_fail(err, errlen, DHT_EINVAL, "%s: unknown lookup.strategy %d", sc->path, (int)sc->lookup.strategy);
+  r.cfg.k = sc->lookup.k;
+  r.cfg.short_timeout_us = sc->lookup.short_timeout_us;
+  if (sc->lookup.alpha > 0)
+    r.cfg.alpha = sc->lookup.alpha;
+  if (sc->lookup.timeout_us > 0)
+    r.cfg.timeout_us = sc->lookup.timeout_us;
+  if (sc->lookup.candidate_cap > 0)
+    r.cfg.candidate_cap = sc->lookup.candidate_cap;
+  if (sc->lookup.retries > 0)
+    r.cfg.retries = sc->lookup.retries;
+  if (sc->lookup.beta > 0)
+    r.cfg.beta = sc->lookup.beta;
 
   if ((rc = sim_build_network(sc, seed, &r.net, err, errlen)) < 0)
     goto err_msg_set;
@@ -523,10 +576,11 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
 
   rc = DHT_ENOMEM;
   res->lookups = g_try_new0(sim_lookup_result, r.total);
-  r.nodebuf = g_try_new(dht_node, (size_t)MAX(sc->lookup.k, sc->lookup.alpha) + 1);
-  r.idxbuf = g_try_new(uint32_t, (size_t)sc->lookup.k + 1);
+  r.nodebuf = g_try_new(dht_node, (size_t)MAX(sc->lookup.k, DHT_IN_FLIGHT_MAX) + 1);
+  r.timerbuf = g_try_new(dht_lookup_timer, TIMERBUF);
+  r.idxbuf = g_try_new(uint32_t, (size_t)MAX(sc->lookup.k, r.cfg.seeds) + 1);
   r.peers = g_try_new(dht_addr, sc->workload.planted_peers + 1u);
-  if (res->lookups == NULL || r.nodebuf == NULL || r.idxbuf == NULL || r.peers == NULL)
+  if (res->lookups == NULL || r.nodebuf == NULL || r.timerbuf == NULL || r.idxbuf == NULL || r.peers == NULL)
     goto err;
   res->n_lookups = r.total;
   res->planted = sc->workload.planted_peers > 0;

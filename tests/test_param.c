@@ -83,7 +83,12 @@ Test(param, enum_names_follow_the_enums) {
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_NETWORK_TABLES, SIM_TABLES_FULL), "full"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LATENCY_MODEL, SIM_LATENCY_LOGNORMAL), "lognormal"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_WORKLOAD_ARRIVAL, SIM_ARRIVAL_POISSON), "poisson"));
-  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, 2), "?"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_LIBTORRENT), "libtorrent"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_JECH), "jech"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_BITTORRENT_DHT), "bittorrent-dht"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_ARIA2), "aria2"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_LIBP2P), "libp2p"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_LIBP2P + 1), "?"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, -1), "?"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_ALPHA, 0), "?"), "not an enum");
 }
@@ -111,6 +116,8 @@ Test(param, defaults) {
   cr_assert(eq(uint, sc.lookup.alpha, 3));
   cr_assert(eq(uint, sc.lookup.k, 8));
   cr_assert(eq(u64, sc.lookup.timeout_us, 2000000));
+  cr_assert(eq(u64, sc.lookup.short_timeout_us, 1000000));
+  cr_assert(eq(uint, sc.lookup.candidate_cap, 0)); /* rounds has no candidate cap */
   cr_assert(eq(u64, sc.workload.lookups, 100));
   cr_assert(eq(u32, sc.workload.planted_peers, 5));
   cr_assert(eq(u32, sc.workload.plant_at, 8));
@@ -132,7 +139,10 @@ typedef struct set_case {
 
 ParameterizedTestParameters(param, setter_bounds) {
   static set_case cases[] = {
-      {"lookup.alpha", "0", true, false, "an integer from 1 to 64"},
+      {"lookup.alpha", "0", true, true, ""}, /* the strategy's default */
+      {"lookup.alpha", "-1", true, false, "an integer from 0 to 64"},
+      {"lookup.candidate_cap", "256", true, true, ""},
+      {"lookup.candidate_cap", "257", true, false, "an integer from 0 to 256"},
       {"lookup.alpha", "1", true, true, ""},
       {"lookup.alpha", "64", true, true, ""},
       {"lookup.alpha", "65", true, false, ""},
@@ -178,7 +188,7 @@ ParameterizedTestParameters(param, setter_bounds) {
       {"latency.sigma", "5", true, true, ""},
       {"lookup.strategy", "pipelined", true, true, ""},
       {"lookup.strategy", "pipelined", false, true, ""}, /* quoted words are the same word */
-      {"lookup.strategy", "Pipelined", true, false, "rounds or pipelined"},
+      {"lookup.strategy", "Pipelined", true, false, "rounds, pipelined, libtorrent, jech, bittorrent-dht, aria2 or libp2p"},
       {"latency.model", "x", true, false, "constant, uniform or lognormal"},
       {"name", "~", true, false, "a non-empty one-line string (at most 4096 bytes, no control characters)"},
       {"name", "~", false, true, ""},

@@ -36,7 +36,6 @@ static corpus_case corpus[] = {
   {"alias"},
   {"alpha_65"},
   {"alpha_negative"},
-  {"alpha_zero"},
   {"complex_key"},
   {"control_in_name"},
   {"dead_fraction_one"},
@@ -86,7 +85,6 @@ static corpus_case corpus[] = {
   {"syntax_error"},
   {"tab_indent"},
   {"tag"},
-  {"timeout_zero"},
   {"top_level_scalar"},
   {"top_level_sequence"},
   {"topology_and_nodes"},
@@ -277,6 +275,10 @@ Test(good, every_key) {
   cr_assert(eq(uint, sc.lookup.alpha, 64));
   cr_assert(eq(uint, sc.lookup.k, 20));
   cr_assert(eq(u64, sc.lookup.timeout_us, 1500500));
+  cr_assert(eq(u64, sc.lookup.short_timeout_us, 250500));
+  cr_assert(eq(uint, sc.lookup.candidate_cap, 50));
+  cr_assert(eq(uint, sc.lookup.retries, 5));
+  cr_assert(eq(uint, sc.lookup.beta, 2));
   cr_assert(eq(u64, sc.workload.lookups, 1000));
   cr_assert(eq(u32, sc.workload.planted_peers, 0));
   cr_assert(eq(u32, sc.workload.plant_at, 3));
@@ -543,8 +545,9 @@ Test(sweep, good_file) {
       cr_assert(eq(str, sc.sweep[i].values[j], (char *)values[i][j]));
   }
   cr_assert(eq(u64, sim_scenario_point_count(&sc), 24));
-  /* The base keeps what the sections say (and defaults for swept keys). */
-  cr_assert(eq(uint, sc.lookup.alpha, 3));
+  /* The base keeps what the sections say (and defaults for swept keys; alpha
+   * stays 0, "the strategy's", as the strategy is swept: points resolve it). */
+  cr_assert(eq(uint, sc.lookup.alpha, 0));
   cr_assert(eq(u64, sc.latency.max_us, 100000));
   cr_assert(eq(u64, sc.network.nodes, 1000));
   cr_assert(eq(int, (int)sc.latency.model, (int)SIM_LATENCY_UNIFORM));
@@ -730,8 +733,8 @@ Test(sweep, errors) {
     {"sweep: {network.tables: [full, sparse]}", "s.yaml:1:32: network.tables: expected random or full, got 'sparse'"},
     {"sweep: {lookup.k: [8, 16]}\nsweep: {lookup.k: [4]}",
      "s.yaml:2:1: sweep: duplicate key (first given at line 1, column 1)"},
-    {"sweep:\n  lookup.k: [8, 16]\n  lookup.alpha: [1, 0]\n",
-     "s.yaml:3:21: lookup.alpha: expected an integer from 1 to 64, got '0'"},
+    {"sweep:\n  lookup.k: [8, 16]\n  lookup.alpha: [1, 65]\n",
+     "s.yaml:3:21: lookup.alpha: expected an integer from 0 to 64, got '65'"},
     {"sweep:\n  lookup.alpha: [1, 2]\n  lookup.k: ~\n",
      "s.yaml:3:13: sweep: lookup.k: expected a list of values (like [1, 2, 4]), got '~'"},
     {"sweep:\n",
@@ -742,12 +745,14 @@ Test(sweep, errors) {
                               "network.tables, latency.model, latency.delay_ms, latency.min_ms, latency.max_ms, "
                               "latency.median_ms, latency.sigma, latency.slow_fraction, latency.slow_multiplier, "
                               "loss.request_drop, loss.response_drop, loss.dead_fraction, lookup.strategy, "
-                              "lookup.alpha, lookup.k, lookup.timeout_ms, workload.planted_peers, workload.plant_at)"},
+                              "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.candidate_cap, "
+                              "lookup.retries, lookup.beta, workload.planted_peers, workload.plant_at)"},
     {"sweep: {lookup: [1]}", "s.yaml:1:9: sweep: unknown parameter 'lookup' (expected one of: network.nodes, "
                              "network.tables, latency.model, latency.delay_ms, latency.min_ms, latency.max_ms, "
                              "latency.median_ms, latency.sigma, latency.slow_fraction, latency.slow_multiplier, "
                              "loss.request_drop, loss.response_drop, loss.dead_fraction, lookup.strategy, "
-                             "lookup.alpha, lookup.k, lookup.timeout_ms, workload.planted_peers, workload.plant_at)"},
+                             "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.candidate_cap, "
+                              "lookup.retries, lookup.beta, workload.planted_peers, workload.plant_at)"},
     {"sweep: {lookup.alpha: [1, *x]}", "s.yaml:1:27: sweep: lookup.alpha: YAML aliases are not supported (found '*x')"},
     {"sweep: {lookup.alpha: !!seq [1]}", "s.yaml:1:23: sweep: lookup.alpha: YAML tags are not supported (found "
                                          "'tag:yaml.org,2002:seq')"},
@@ -1370,4 +1375,41 @@ Test(scenario, sweep_duplicate_found_among_many_values) {
   sim_scenario_clear(&sc);
   g_string_free(y, TRUE);
   unsetenv("DHTSIM_MEMORY_LIMIT");
+}
+
+/* lookup.alpha, timeout_ms and candidate_cap left out (or 0) take the
+ * strategy's defaults; given, they override them; swept strategies resolve
+ * per point. */
+Test(good, strategy_defaults_fill_what_is_not_given) {
+  static const struct {
+    const char *yaml;
+    unsigned alpha, cap;
+    uint64_t timeout_us;
+  } cases[] = {
+      {"lookup:\n  strategy: rounds\n", 3, 0, 2000000},
+      {"lookup:\n  strategy: libtorrent\n", 5, 100, 15000000},
+      {"lookup:\n  strategy: libtorrent\n  alpha: 0\n  timeout_ms: 0\n", 5, 100, 15000000},
+      {"lookup:\n  strategy: libtorrent\n  alpha: 2\n  timeout_ms: 700\n  candidate_cap: 9\n", 2, 9, 700000},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    sim_scenario sc;
+    char err[ERRLEN];
+    int rc = sim_scenario_parse(&sc, "t.yaml", cases[i].yaml, strlen(cases[i].yaml), err, sizeof err);
+    cr_assert(eq(int, rc, 0), "%s", err);
+    cr_assert(eq(uint, sc.lookup.alpha, cases[i].alpha), "case %zu", i);
+    cr_assert(eq(uint, sc.lookup.candidate_cap, cases[i].cap), "case %zu", i);
+    cr_assert(eq(u64, sc.lookup.timeout_us, cases[i].timeout_us), "case %zu", i);
+    sim_scenario_clear(&sc);
+  }
+  const char *swept = "sweep:\n  lookup.strategy: [rounds, libtorrent]\n";
+  sim_scenario base, pt;
+  char err[ERRLEN];
+  cr_assert(eq(int, sim_scenario_parse(&base, "t.yaml", swept, strlen(swept), err, sizeof err), 0), "%s", err);
+  cr_assert(eq(uint, base.lookup.alpha, 0), "unresolved in the base");
+  cr_assert(eq(int, sim_scenario_point(&base, 0, &pt, err, sizeof err), 0), "%s", err);
+  cr_assert(eq(uint, pt.lookup.alpha, 3));
+  cr_assert(eq(int, sim_scenario_point(&base, 1, &pt, err, sizeof err), 0), "%s", err);
+  cr_assert(eq(uint, pt.lookup.alpha, 5));
+  cr_assert(eq(u64, pt.lookup.timeout_us, 15000000));
+  sim_scenario_clear(&base);
 }
