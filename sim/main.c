@@ -1,6 +1,6 @@
 /* main.c: the dhtsim command: run / validate / export-topology / merge / plot.
  * Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad scenario,
- * 128 + signal number when stopped by SIGINT or SIGTERM. */
+ * 128 + signal number when stopped by SIGINT, SIGTERM or SIGHUP. */
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -63,7 +63,7 @@ static const char help_text[] =
     "  --perf                print wall-clock figures (run time, events/s, peak memory) to stderr\n"
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad scenario,\n"
-    "130/143 stopped by SIGINT/SIGTERM (finished points are kept in --out DIR; rerun with --resume).\n"
+    "129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (finished points are kept in --out DIR; rerun with --resume).\n"
     "The scenario format, the statistics and the output files are documented in README.md.\n";
 
 static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -83,7 +83,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* ---- signals: the first SIGINT/SIGTERM asks the run to stop cleanly ---- */
+/* ---- signals: the first SIGINT/SIGTERM/SIGHUP asks the run to stop cleanly ---- */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -103,6 +103,8 @@ static void install_signals(void) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  /* A closed terminal or a logout: keep the finished points as for SIGTERM. */
+  sigaction(SIGHUP, &sa, NULL);
 }
 
 /* ---- progress on stderr: only on a terminal, only once a run lasted a second ---- */
@@ -413,7 +415,7 @@ static int cmd_export(int argc, char **argv) {
   sim_scenario sc;
   sim_network net;
   char err[1024];
-  int status = 0;
+  int rc, status = 0;
   if (argc != 2)
     return usage_error("%s", "export-topology needs a SCENARIO and an output FILE");
   if (load_scenario(&sc, argv[0]) < 0)
@@ -428,9 +430,9 @@ static int cmd_export(int argc, char **argv) {
     sim_scenario_clear(&sc);
     return EXIT_USAGE;
   }
-  if (sim_network_export_topology(&net, argv[1], err, sizeof err) < 0) {
+  if ((rc = sim_network_export_topology(&net, argv[1], err, sizeof err)) < 0) {
     fprintf(stderr, "%s\n", err);
-    status = EXIT_RUNTIME;
+    status = exit_for(rc); /* a refused FILE (a symbolic link, a folder) is a usage error */
   }
   sim_network_clear(&net);
   sim_scenario_clear(&sc);
@@ -469,6 +471,11 @@ static int cmd_merge(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* Over RLIMIT_FSIZE (ulimit -f) the kernel sends SIGXFSZ, whose default
+   * action kills the process with no message and leaves FILE.tmp behind.
+   * Ignored, the write fails with EFBIG instead, and every writer reports it
+   * like a full disk (the file named, the temporary file removed, exit 1). */
+  signal(SIGXFSZ, SIG_IGN);
   if (argc < 2)
     return usage_error("%s", "no command given");
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {

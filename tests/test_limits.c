@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +55,7 @@ typedef struct limits {
   unsigned long long as_bytes;    /* RLIMIT_AS; 0: unchanged (always unchanged under ASan) */
   unsigned long long fsize_bytes; /* RLIMIT_FSIZE (+ SIGXFSZ ignored); 0: unchanged */
   bool stdout_dev_full;           /* stdout is /dev/full */
+  bool sigxfsz_default;           /* with fsize_bytes: leave SIGXFSZ at its default action (kill) */
   const char *memory_limit;       /* DHTSIM_MEMORY_LIMIT; NULL: unset */
 } limits;
 
@@ -61,7 +64,7 @@ static void child_setup(gpointer data) {
   alarm(120);
   if (l->fsize_bytes > 0) {
     struct rlimit r = {l->fsize_bytes, l->fsize_bytes};
-    signal(SIGXFSZ, SIG_IGN);
+    signal(SIGXFSZ, l->sigxfsz_default ? SIG_DFL : SIG_IGN);
     setrlimit(RLIMIT_FSIZE, &r);
   }
   if (l->stdout_dev_full) {
@@ -611,3 +614,189 @@ Test(fuzz_regressions, topology) { cr_assert(gt(u64, each_input("topology", feed
 Test(fuzz_regressions, lookups) { cr_assert(gt(u64, each_input("lookups", feed_lookups), 0)); }
 Test(fuzz_regressions, id) { cr_assert(gt(u64, each_input("id", feed_id), 0)); }
 Test(fuzz_regressions, addr) { cr_assert(gt(u64, each_input("addr", feed_addr), 0)); }
+
+/* ---- output files that are not regular files (issue #11, item 4) ---- */
+
+/* Exports scenario yaml into path through dhtsim; returns the result. */
+static cli export_to(const char *yaml, const char *path) {
+  return run_limited(NULL, (const char *[]){"export-topology", yaml, path, NULL});
+}
+
+/* A character device (a private /dev/full made with mknod: the real one must
+ * survive a failing test) is written in place, never replaced: the write
+ * fails with ENOSPC (exit 1, the device named) and the device stays. */
+Test(special_outputs, a_character_device_is_written_in_place, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n"), *dev = sub("full");
+  struct stat st;
+  if (mknod(dev, S_IFCHR | 0666, makedev(1, 7)) != 0)
+    cr_skip_test("mknod: %s (needs root)", g_strerror(errno));
+  cli r = export_to(yaml, dev);
+  cr_assert(eq(int, r.status, 1), "exit %d: %s", r.status, r.err);
+  char *want = g_strdup_printf("cannot write %s: No space left on device\n", dev);
+  cr_assert(eq(str, r.err, want));
+  cr_assert(eq(int, lstat(dev, &st), 0));
+  bool is_chr = S_ISCHR(st.st_mode);
+  cr_assert(is_chr, "the device was replaced");
+  assert_no_tmp_files(tmp);
+  cli_free(&r);
+  g_free(want);
+  g_free(dev);
+  g_free(yaml);
+}
+
+/* A symbolic link is refused (exit 2, "symbolic link"): neither the link nor
+ * its target changes. */
+Test(special_outputs, a_symlink_is_refused_not_replaced, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n"), *target = write_tmp("target", "keep me\n");
+  char *link = sub("link"), *got, *pointed;
+  struct stat st;
+  cr_assert(eq(int, symlink(target, link), 0));
+  cli r = export_to(yaml, link);
+  cr_assert(eq(int, r.status, 2), "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, link) != NULL && strstr(r.err, "symbolic link") != NULL, "%s", r.err);
+  cr_assert(eq(int, lstat(link, &st), 0));
+  bool is_lnk = S_ISLNK(st.st_mode);
+  cr_assert(is_lnk, "the link was replaced");
+  pointed = g_file_read_link(link, NULL);
+  cr_assert(eq(str, pointed, target));
+  got = slurp_opt(tmp, "target", NULL);
+  cr_assert(eq(str, got, "keep me\n"));
+  assert_no_tmp_files(tmp);
+  cli_free(&r);
+  g_free(got);
+  g_free(pointed);
+  g_free(link);
+  g_free(target);
+  g_free(yaml);
+}
+
+/* A folder (exit 2, "is a directory") and a stale PATH.tmp that is a symbolic
+ * link (exit 2; the link's target is never written through it). */
+Test(special_outputs, a_folder_or_a_linked_tmp_is_refused, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n"), *dir = sub("d"), *out = sub("t.topo");
+  char *tmplink = sub("t.topo.tmp"), *victim = write_tmp("victim", "keep me\n"), *got;
+  cr_assert(eq(int, g_mkdir(dir, 0777), 0));
+  cli r = export_to(yaml, dir);
+  cr_assert(eq(int, r.status, 2), "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "is a directory") != NULL, "%s", r.err);
+  cli_free(&r);
+  cr_assert(eq(int, symlink(victim, tmplink), 0));
+  r = export_to(yaml, out);
+  cr_assert(eq(int, r.status, 2), "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, tmplink) != NULL, "%s", r.err);
+  got = slurp_opt(tmp, "victim", NULL);
+  cr_assert(eq(str, got, "keep me\n"), "written through the link");
+  cli_free(&r);
+  g_free(got);
+  g_free(victim);
+  g_free(tmplink);
+  g_free(out);
+  g_free(dir);
+  g_free(yaml);
+}
+
+/* A FIFO is written in place: a reader gets the same bytes as a regular
+ * export, and the FIFO is still a FIFO afterwards. */
+Test(special_outputs, a_fifo_is_written_in_place, .init = setup, .fini = teardown, .timeout = 60) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n"), *fifo = sub("fifo"), *file = sub("t.topo");
+  const char *argv[] = {DHTSIM_BINARY, "export-topology", yaml, fifo, NULL};
+  GString *got = g_string_new(NULL);
+  char buf[4096], *want;
+  ssize_t n;
+  int fd, ws = 0;
+  GPid pid;
+  struct stat st;
+  cli r = export_to(yaml, file);
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  want = slurp_opt(tmp, "t.topo", NULL);
+  cr_assert(eq(int, mkfifo(fifo, 0666), 0));
+  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL));
+  /* Non-blocking: if the FIFO were replaced, nobody would ever write it. */
+  fd = open(fifo, O_RDONLY | O_NONBLOCK);
+  cr_assert(fd >= 0);
+  for (bool exited = false;;) {
+    n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      g_string_append_len(got, buf, (gsize)n);
+      continue;
+    }
+    if (exited)
+      break;
+    exited = waitpid(pid, &ws, WNOHANG) == pid;
+    if (!exited)
+      g_usleep(2000);
+  }
+  close(fd);
+  g_spawn_close_pid(pid);
+  bool ok = WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+  cr_assert(ok, "status %d", ws);
+  cr_assert(eq(str, got->str, want));
+  cr_assert(eq(int, lstat(fifo, &st), 0));
+  bool is_fifo = S_ISFIFO(st.st_mode);
+  cr_assert(is_fifo, "the FIFO was replaced");
+  assert_no_tmp_files(tmp);
+  g_string_free(got, TRUE);
+  g_free(want);
+  g_free(file);
+  g_free(fifo);
+  g_free(yaml);
+}
+
+/* ---- signals (issue #11, items 5 and 11) ---- */
+
+/* RLIMIT_FSIZE with SIGXFSZ at its default action (which kills): dhtsim
+ * ignores the signal itself, so the write fails with EFBIG like a full disk:
+ * exit 1, the file named, nothing temporary left. */
+Test(signals, file_size_limit_is_an_error_not_a_kill, .init = setup, .fini = teardown) {
+  char *dir = sub("uf");
+  limits l = {.fsize_bytes = 100, .sigxfsz_default = true};
+  cli r = run_limited(&l, (const char *[]){"run", "scenarios/baseline.yaml", "-j", "1", "--out", dir, NULL});
+  cr_assert(eq(int, r.status, 1), "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, dir) != NULL && strstr(r.err, "File too large") != NULL, "%s", r.err);
+  assert_no_tmp_files(dir);
+  cli_free(&r);
+  g_free(dir);
+}
+
+/* Finished points of a run: parts/point-*.json files. */
+static size_t finished_points(const char *dir) {
+  char *parts = g_build_filename(dir, "parts", NULL);
+  GDir *d = g_dir_open(parts, 0, NULL);
+  const char *n;
+  size_t k = 0;
+  while (d != NULL && (n = g_dir_read_name(d)) != NULL)
+    k += g_str_has_prefix(n, "point-") && g_str_has_suffix(n, ".json");
+  if (d != NULL)
+    g_dir_close(d);
+  g_free(parts);
+  return k;
+}
+
+/* SIGHUP (a closed terminal) stops a run like SIGTERM: exit 129, the finished
+ * points kept as complete files, nothing temporary left. */
+Test(signals, sighup_keeps_finished_points, .init = setup, .fini = teardown, .timeout = 300) {
+  char *d = sub("hup"), *summary;
+  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--out", d, NULL};
+  GPid pid;
+  int ws = 0;
+  size_t kept;
+  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL,
+                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                          NULL, &pid, NULL));
+  for (int i = 0; i < 6000 && finished_points(d) < 2; i++)
+    g_usleep(5000);
+  kill(pid, SIGHUP);
+  cr_assert(eq(int, waitpid(pid, &ws, 0), pid));
+  g_spawn_close_pid(pid);
+  bool exited = WIFEXITED(ws);
+  cr_assert(exited, "dhtsim was killed by signal %d", WTERMSIG(ws));
+  cr_assert(eq(int, WEXITSTATUS(ws), 128 + SIGHUP));
+  kept = finished_points(d);
+  cr_assert(ge(u64, kept, 2));
+  summary = slurp(d, "summary.csv");
+  cr_assert(eq(u64, count_lines(summary), 1 + kept));
+  assert_no_tmp_files(d);
+  g_free(summary);
+  g_free(d);
+}
