@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "infile.h"
 #include "lookup.h"
 #include "network.h"
 #include "param.def"
@@ -103,6 +104,12 @@ void sim_param_format(sim_param_id id, const struct sim_scenario *sc, char *out,
 bool sim_param_is_text(sim_param_id id);
 /* false for a NAME or PATH that is unset (JSON null, empty CSV field). */
 bool sim_param_is_set(sim_param_id id, const struct sim_scenario *sc);
+
+/* SHA-256 (hex, sim_infile_sha256) of the file each PATH parameter names,
+ * indexed by parameter; "" where none. */
+typedef struct sim_file_digests {
+  char sha256[SIM_PARAM_COUNT][SIM_SHA256_HEX];
+} sim_file_digests;
 
 /* Hash of everything that changes the numbers a scenario's runs produce:
  * every parameter's canonical value, the sweep's axes (keys and values as

@@ -31,6 +31,7 @@
 #include "message.h"
 #include "result.h"
 #include "text.h"
+#include "workload.h"
 
 /* Scenario files are small; anything bigger is not one (and would otherwise be
  * read into memory whole). */
@@ -680,17 +681,25 @@ static int parse_mapping(pctx *c, level lv) {
 /* ---- memory estimate -------------------------------------------------------- */
 
 /* The two parts of the estimate: the network and the per-lookup results. With
- * a topology file the node count is unknown here (the loader checks); with a
- * lookups file, so is the lookup count. */
-static void estimate_parts(const sim_scenario *sc, uint64_t lookups, uint64_t *net, uint64_t *work) {
+ * a topology file the network is topology_bytes (0 while unread: the loader
+ * checks); with a lookups file the lookups are file_lookups, each with its
+ * spec (0 while unread), and --lookups does not apply. */
+static void estimate_parts(const sim_scenario *sc, uint64_t lookups, uint64_t topology_bytes, uint64_t file_lookups,
+                           uint64_t *net, uint64_t *work) {
   bool topo = sc->network.topology != NULL, file = sc->workload.lookups_file != NULL;
-  *net = topo ? 0 : sim_network_estimate_bytes(sc->network.nodes, sc->lookup.k, sc->network.tables);
-  *work = file ? 0 : sat_mul(lookups ? lookups : sc->workload.lookups, SCENARIO_BYTES_PER_LOOKUP);
+  *net = topo ? topology_bytes : sim_network_estimate_bytes(sc->network.nodes, sc->lookup.k, sc->network.tables);
+  *work = file ? sat_mul(file_lookups, SCENARIO_BYTES_PER_LOOKUP + sizeof(sim_lookup_spec))
+               : sat_mul(lookups ? lookups : sc->workload.lookups, SCENARIO_BYTES_PER_LOOKUP);
 }
 
 uint64_t sim_scenario_estimate_bytes(const sim_scenario *sc, uint64_t lookups) {
+  return sim_scenario_estimate_known(sc, lookups, 0, 0);
+}
+
+uint64_t sim_scenario_estimate_known(const sim_scenario *sc, uint64_t lookups, uint64_t topology_bytes,
+                                     uint64_t file_lookups) {
   uint64_t net, work;
-  estimate_parts(sc, lookups, &net, &work);
+  estimate_parts(sc, lookups, topology_bytes, file_lookups, &net, &work);
   return sat_add(net, work);
 }
 
@@ -725,7 +734,7 @@ static int check_memory(sim__check *ck, const sim_scenario *base) {
   const sim_scenario *sc = &largest;
   bool topo = sc->network.topology != NULL, file = sc->workload.lookups_file != NULL;
   uint64_t net, work;
-  estimate_parts(sc, 0, &net, &work);
+  estimate_parts(sc, 0, 0, 0, &net, &work);
   uint64_t total = sat_add(net, work);
   if (total <= limit)
     return DHT_OK;

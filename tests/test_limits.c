@@ -56,12 +56,13 @@ typedef struct limits {
   unsigned long long fsize_bytes; /* RLIMIT_FSIZE (+ SIGXFSZ ignored); 0: unchanged */
   bool stdout_dev_full;           /* stdout is /dev/full */
   bool sigxfsz_default;           /* with fsize_bytes: leave SIGXFSZ at its default action (kill) */
+  unsigned alarm_s;               /* the child's alarm; 0: 120 s */
   const char *memory_limit;       /* DHTSIM_MEMORY_LIMIT; NULL: unset */
 } limits;
 
 static void child_setup(gpointer data) {
   const limits *l = data;
-  alarm(120);
+  alarm(l->alarm_s ? l->alarm_s : 120);
   if (l->fsize_bytes > 0) {
     struct rlimit r = {l->fsize_bytes, l->fsize_bytes};
     signal(SIGXFSZ, l->sigxfsz_default ? SIG_DFL : SIG_IGN);
@@ -233,12 +234,13 @@ Test(limits, topology_header_over_the_memory_budget, .init = setup, .fini = tear
 }
 
 /* A network of 200 nodes with K = 1 (at most 160 contacts per node) whose
- * first contacts line lists 10^7 entries: refused with file:line at entry 161.
- * The loader keeps no per-line array: the line's text (20 MB, in a 32 MiB
- * getline buffer) is all it holds, and the run needs about 48 MiB of address
- * space. Under RLIMIT_AS = 64 MiB, reading the 10^7 entries into an array
- * first (38 MiB more) would end in "out of memory" (exit 1) instead. */
-Test(limits, contacts_line_of_1e7_entries_is_refused_without_an_array, .init = setup, .fini = teardown,
+ * first contacts line lists 10^7 entries (20 MB): refused at the line-length
+ * bound (1 MiB, more than the longest valid line: 160 * 256 contacts of 8
+ * digits), which the reader checks before it stores more, so the line is
+ * never held whole. Under RLIMIT_AS = 64 MiB, holding the 20 MB line or an
+ * array of its 10^7 entries would end in "out of memory" (exit 1) instead.
+ * (The 160 * K bound itself: test_network.) */
+Test(limits, contacts_line_of_1e7_entries_is_refused_at_the_line_bound, .init = setup, .fini = teardown,
      .timeout = 120) {
   enum { NODES = 200, ENTRIES = 10000000 };
   char *topo = sub("t.txt"), *yaml = write_tmp("s.yaml", "network:\n  topology: t.txt\nlookup:\n  k: 1\n");
@@ -262,7 +264,7 @@ Test(limits, contacts_line_of_1e7_entries_is_refused_without_an_array, .init = s
   for (int i = 1; i < NODES; i++)
     fprintf(f, "%d: 0\n", i);
   cr_assert(eq(int, fclose(f), 0));
-  expected = g_strdup_printf("%s:%d: more than 160 contacts (160 * K, K = 1)", topo, NODES + 4);
+  expected = g_strdup_printf("%s:%d: line too long (more than 1048576 bytes)", topo, NODES + 4);
 
   cr_assert(eq(int, sim_network_load_topology(&net, topo, 1, err, sizeof err), DHT_EINVAL));
   cr_assert(eq(str, err, expected));
@@ -799,4 +801,231 @@ Test(signals, sighup_keeps_finished_points, .init = setup, .fini = teardown, .ti
   assert_no_tmp_files(d);
   g_free(summary);
   g_free(d);
+}
+
+/* ---- input files: regular files only, bounded lines (issue #11, items 10 and 11) ---- */
+
+/* /dev/zero as the topology or the lookups file: refused at once as not a
+ * regular file (exit 2), not read forever (the lookups reader hung, the
+ * topology reader grew its line buffer to the address-space limit). */
+Test(inputs, endless_inputs_are_refused, .init = setup, .fini = teardown, .timeout = 60) {
+  static const char *const yamls[] = {"network:\n  topology: /dev/zero\n", "workload:\n  lookups_file: /dev/zero\n"};
+  for (size_t i = 0; i < G_N_ELEMENTS(yamls); i++) {
+    char *yaml = write_tmp("s.yaml", yamls[i]);
+    limits l = {.as_bytes = 64 * MiB, .alarm_s = 10};
+    cli r = run_limited(&l, (const char *[]){"run", yaml, NULL});
+    cr_assert(eq(int, r.status, 2), "%s: exit %d: %s", yamls[i], r.status, r.err);
+    cr_assert(eq(str, r.err, "/dev/zero: not a regular file (a character device)\n"));
+    cli_free(&r);
+    g_free(yaml);
+  }
+}
+
+/* A folder named as an input file: exit 2, "is a directory" (was a read error, exit 1). */
+Test(inputs, a_folder_as_input_is_a_usage_error, .init = setup, .fini = teardown) {
+  static const char *const yamls[] = {"network:\n  topology: d\n", "workload:\n  lookups_file: d\n"};
+  char *dir = sub("d"), *want = g_strdup_printf("%s: is a directory\n", dir);
+  cr_assert(eq(int, g_mkdir(dir, 0777), 0));
+  for (size_t i = 0; i < G_N_ELEMENTS(yamls); i++) {
+    char *yaml = write_tmp("s.yaml", yamls[i]);
+    cli r = run_limited(NULL, (const char *[]){"run", yaml, NULL});
+    cr_assert(eq(int, r.status, 2), "%s: exit %d: %s", yamls[i], r.status, r.err);
+    cr_assert(eq(str, r.err, want));
+    cli_free(&r);
+    g_free(yaml);
+  }
+  g_free(want);
+  g_free(dir);
+}
+
+/* SIGINT while a lookups file is read (a 16 GiB sparse file: one comment
+ * line, which the reader skips without storing, for tens of seconds) stops
+ * the run within a second or two: exit 130 and a message, not a wait for
+ * the whole file. */
+Test(signals, sigint_while_loading_stops_at_once, .init = setup, .fini = teardown, .timeout = 60) {
+  char *lk = write_tmp("l.txt", "#"), *yaml = write_tmp("s.yaml", "workload:\n  lookups_file: l.txt\n");
+  char *out = sub("out");
+  const char *argv[] = {DHTSIM_BINARY, "run", yaml, "--out", out, NULL};
+  GPid pid;
+  int ws = 0;
+  gint64 t0;
+  cr_assert(eq(int, truncate(lk, 16ll << 30), 0));
+  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL,
+                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                          NULL, &pid, NULL));
+  g_usleep(500000);
+  kill(pid, SIGINT);
+  t0 = g_get_monotonic_time();
+  for (;;) {
+    pid_t w = waitpid(pid, &ws, WNOHANG);
+    if (w == pid)
+      break;
+    if (g_get_monotonic_time() - t0 > 5000000) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &ws, 0);
+      cr_assert(false, "still reading 5 s after SIGINT");
+    }
+    g_usleep(10000);
+  }
+  g_spawn_close_pid(pid);
+  bool exited = WIFEXITED(ws);
+  cr_assert(exited, "killed by signal %d", WTERMSIG(ws));
+  cr_assert(eq(int, WEXITSTATUS(ws), 128 + SIGINT));
+  bool untouched = !g_file_test(out, G_FILE_TEST_EXISTS);
+  cr_assert(untouched, "--out was touched by a run that never started");
+  g_free(out);
+  g_free(yaml);
+  g_free(lk);
+}
+
+/* ---- everything checked before a run starts (issue #11, items 1, 2, 3) ---- */
+
+typedef struct bad_input {
+  const char *yaml;  /* the scenario, in tmp as s.yaml */
+  const char *file;  /* written to tmp as f.txt first, or NULL */
+} bad_input;
+
+/* Scenarios that parse but cannot run: a missing topology, a malformed
+ * topology, a malformed lookups file, a lookups file naming a node the
+ * network does not have, every node dead (2 nodes at dead_fraction 0.99:
+ * the seed's draw kills both). */
+static const bad_input bad_inputs[] = {
+    {"network:\n  topology: /nonexistent/t.txt\n", NULL},
+    {"network:\n  topology: f.txt\n", "dhtsim-topology v2\n"},
+    {"workload:\n  lookups_file: f.txt\n", "0 " TID " extra\n"},
+    {"workload:\n  lookups_file: f.txt\n", "100 " TID "\n"},
+    {"network:\n  nodes: 2\nloss:\n  dead_fraction: 0.99\n", NULL},
+};
+
+static char *write_bad_input(const bad_input *b) {
+  if (b->file != NULL)
+    g_free(write_tmp("f.txt", b->file));
+  return write_tmp("s.yaml", b->yaml);
+}
+
+/* validate reads the files a run reads and checks what the run checks: the
+ * same exit status (2) and the same message as run. */
+Test(inputs, validate_reports_what_run_reports, .init = setup, .fini = teardown) {
+  for (size_t i = 0; i < G_N_ELEMENTS(bad_inputs); i++) {
+    char *yaml = write_bad_input(&bad_inputs[i]);
+    cli r = run_limited(NULL, (const char *[]){"run", yaml, NULL});
+    cli v = run_limited(NULL, (const char *[]){"validate", yaml, NULL});
+    cli d = run_limited(NULL, (const char *[]){"run", yaml, "--dry-run", NULL});
+    cr_assert(eq(int, r.status, 2), "case %zu: run exit %d: %s", i, r.status, r.err);
+    cr_assert(eq(int, v.status, 2), "case %zu: validate exit %d: %s%s", i, v.status, v.out, v.err);
+    cr_assert(eq(str, v.err, r.err), "case %zu", i);
+    cr_assert(eq(int, d.status, 2), "case %zu: --dry-run exit %d: %s", i, d.status, d.out);
+    cr_assert(eq(str, d.err, r.err), "case %zu", i);
+    cli_free(&r);
+    cli_free(&v);
+    cli_free(&d);
+    g_free(yaml);
+  }
+}
+
+/* --dry-run of a scenario on a 100-node topology reports its 100 nodes and a
+ * memory estimate that counts them (it reported 0 nodes and 0.0 MiB). */
+Test(inputs, dry_run_counts_the_topology, .init = setup, .fini = teardown) {
+  char *gen = write_tmp("g.yaml", "network:\n  nodes: 100\n"), *topo = sub("t.txt");
+  char *yaml = write_tmp("s.yaml", "network:\n  topology: t.txt\n"), **lines, **tok;
+  cli r = run_limited(NULL, (const char *[]){"export-topology", gen, topo, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  r = run_limited(NULL, (const char *[]){"run", yaml, "--dry-run", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  lines = g_strsplit(r.out, "\n", -1);
+  cr_assert(g_strv_length(lines) > 3);
+  tok = g_strsplit_set(g_strstrip(lines[2]), " ", -1); /* "0 (scenario) ... 100 ... 2.0 MiB" */
+  GPtrArray *words = g_ptr_array_new();
+  for (char **t = tok; *t != NULL; t++)
+    if (**t != '\0')
+      g_ptr_array_add(words, *t);
+  cr_assert(eq(u32, words->len, 5), "%s", lines[2]);
+  cr_assert(eq(str, g_ptr_array_index(words, 2), "100"), "%s", lines[2]);
+  cr_assert(strtod(g_ptr_array_index(words, 3), NULL) > 0.0, "%s", lines[2]);
+  g_ptr_array_free(words, TRUE);
+  g_strfreev(tok);
+  g_strfreev(lines);
+  cli_free(&r);
+  g_free(yaml);
+  g_free(topo);
+  g_free(gen);
+}
+
+static gint cmp_names(gconstpointer a, gconstpointer b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of every file below dir, with their contents, sorted: a folder's state. */
+static char *folder_state(const char *dir, const char *rel) {
+  GString *s = g_string_new(NULL);
+  char *path = rel ? g_build_filename(dir, rel, NULL) : g_strdup(dir);
+  GDir *d = g_dir_open(path, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  const char *n;
+  while (d != NULL && (n = g_dir_read_name(d)) != NULL)
+    g_ptr_array_add(names, g_strdup(n));
+  if (d != NULL)
+    g_dir_close(d);
+  g_ptr_array_sort(names, cmp_names);
+  for (guint i = 0; i < names->len; i++) {
+    char *r = rel ? g_build_filename(rel, g_ptr_array_index(names, i), NULL) : g_strdup(g_ptr_array_index(names, i));
+    char *full = g_build_filename(dir, r, NULL), *data = NULL;
+    if (g_file_test(full, G_FILE_TEST_IS_DIR)) {
+      char *sub_state = folder_state(dir, r);
+      g_string_append(s, sub_state);
+      g_free(sub_state);
+    } else {
+      cr_assert(g_file_get_contents(full, &data, NULL, NULL));
+      g_string_append_printf(s, "== %s\n%s", r, data);
+    }
+    g_free(data);
+    g_free(full);
+    g_free(r);
+  }
+  g_ptr_array_free(names, TRUE);
+  g_free(path);
+  return g_string_free(s, FALSE);
+}
+
+/* A run that cannot start (every bad input above, and a --lookups over the
+ * memory budget) exits 2 before --out is touched: the earlier results stay,
+ * byte for byte, with no file added or removed. */
+Test(inputs, bad_input_leaves_earlier_results_alone, .init = setup, .fini = teardown) {
+  char *victim = sub("victim"), *before, *after;
+  cli r = run_limited(NULL, (const char *[]){"run", "scenarios/baseline.yaml", "--out", victim, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  before = folder_state(victim, NULL);
+  for (size_t i = 0; i <= G_N_ELEMENTS(bad_inputs); i++) {
+    limits l = {.memory_limit = "50000000"};
+    char *yaml = i < G_N_ELEMENTS(bad_inputs) ? write_bad_input(&bad_inputs[i]) : g_strdup("scenarios/baseline.yaml");
+    r = run_limited(i < G_N_ELEMENTS(bad_inputs) ? NULL : &l,
+                    (const char *[]){"run", yaml, "--out", victim, "--lookups", i < G_N_ELEMENTS(bad_inputs) ? "100" : "1000000", NULL});
+    cr_assert(eq(int, r.status, 2), "case %zu: exit %d: %s", i, r.status, r.err);
+    after = folder_state(victim, NULL);
+    cr_assert(eq(str, after, before), "case %zu changed the earlier results", i);
+    g_free(after);
+    cli_free(&r);
+    g_free(yaml);
+  }
+  g_free(before);
+  g_free(victim);
+}
+
+/* --lookups goes through the memory check the same count in the file gets:
+ * 10^6 lookups under DHTSIM_MEMORY_LIMIT = 50 MB are refused either way
+ * (the override used to run). */
+Test(inputs, lookups_override_goes_through_the_memory_check, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "workload:\n  lookups: 1000000\n");
+  limits l = {.memory_limit = "50000000", .alarm_s = 30};
+  cli f = run_limited(&l, (const char *[]){"run", yaml, NULL});
+  cli o = run_limited(&l, (const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "1000000", NULL});
+  cr_assert(eq(int, f.status, 2), "%s", f.err);
+  cr_assert(eq(int, o.status, 2), "exit %d: %s", o.status, o.err);
+  cr_assert(strstr(o.err, "--lookups") != NULL && strstr(o.err, "1000000 lookups") != NULL, "%s", o.err);
+  cr_assert(strstr(o.err, "more than the DHTSIM_MEMORY_LIMIT of 47.7 MiB") != NULL, "%s", o.err);
+  cli_free(&f);
+  cli_free(&o);
+  g_free(yaml);
 }
