@@ -5,8 +5,9 @@
 #   awk -f dhtcsv.awk -v mode=MODE [-v VAR=VALUE ...] FILE
 #
 # Variables: cols (comma-separated column names), where (a group key, below),
-# sort (a column name), params (comma-separated parameter names), exclude
-# (comma-separated names), key (a group key), value, at.
+# sort (a column name), params (comma-separated parameter names), allparams=1
+# (every parameter column of the file: the dotted scenario keys, such as
+# lookup.alpha), exclude (comma-separated names), key (a group key), value, at.
 # Sorted values are in numeric order; non-numeric ones keep their file order.
 #
 # mode=select    cols=...   [where=KEY] [sort=COL]
@@ -24,12 +25,17 @@
 # mode=cells     cols=X,Y,V,... [where=KEY]  for heat maps: the 0-based positions of X
 #                and Y among their distinct values over the whole file, then the
 #                other columns (empty *_ci95 as 0), for the matching rows
-# mode=groups    params=... [exclude=...]
+# mode=groups    params=... | allparams=1 [exclude=...]
 #                the distinct combinations, sorted, of those params that take
 #                more than one value in the file (minus the excluded ones), as
-#                space-separated keys "alpha=1;k=4"; "all" when none varies
+#                space-separated keys "lookup.alpha=1;lookup.k=4"; "all" when
+#                none varies. A param that is not a column of the file does not
+#                vary (lookups.csv has only the swept keys); one whose value
+#                follows from the other varying ones (workload.plant_at, which
+#                defaults to lookup.k) adds nothing and is left out.
 # mode=label     key=KEY    a legend text for a group key: "α = 1, K = 4"
-# mode=varying   params=... [exclude=...]  the names of the params that vary, space-separated
+# mode=varying   params=... | allparams=1 [exclude=...]  the names of the
+#                params that vary (as for groups), space-separated
 #
 # A group key "name=value;name=value" (values exactly as in the file) selects
 # the rows whose fields equal those values; the key "all" or "" selects all rows.
@@ -107,19 +113,47 @@ function matches(f,    i) {
   return 1
 }
 
+# Legend text of a parameter (a dotted scenario key) and its value.
 function pretty(name, value) {
-  if (name == "alpha") return "α = " value
-  if (name == "k") return "K = " value
-  if (name == "nodes") return "N = " value
-  if (name == "strategy") return value
-  if (name == "tables") return value " tables"
-  if (name == "latency_model") return value " latency"
-  if (name == "request_drop") return "request drop " (value + 0)
-  if (name == "response_drop") return "response drop " (value + 0)
-  if (name == "dead_fraction") return "dead " (value + 0)
-  if (name == "timeout_ms") return "timeout " (value + 0) " ms"
-  if (name == "lookups") return value " lookups"
+  if (name == "lookup.alpha") return "α = " value
+  if (name == "lookup.k") return "K = " value
+  if (name == "network.nodes") return "N = " value
+  if (name == "lookup.strategy") return value
+  if (name == "network.tables") return value " tables"
+  if (name == "latency.model") return value " latency"
+  if (name == "latency.sigma") return "σ = " value
+  if (name == "latency.slow_fraction") return "slow " (value + 0)
+  if (name == "loss.request_drop") return "request drop " (value + 0)
+  if (name == "loss.response_drop") return "response drop " (value + 0)
+  if (name == "loss.dead_fraction") return "dead " (value + 0)
+  if (name == "lookup.timeout_ms") return "timeout " (value + 0) " ms"
+  if (name == "workload.lookups") return value " lookups"
+  if (name ~ /_ms$/) return name " = " value " ms"
   return name " = " value
+}
+
+# vary[1..nvar]: the params that are not excluded and take more than one
+# value; minus those whose value follows from the other params (excluded or
+# not, minus the ones already left out) over the combinations seen, the last
+# ones first (the table's derived keys come after the keys they follow from).
+function find_varying(    i, j, c, k, v, det, seenv, gone) {
+  nvar = 0
+  for (i = 1; i <= np; i++) if (!pexcl[i] && pdistinct[i] > 1) vary[++nvar] = i
+  for (i = nvar; i >= 1; i--) {
+    v = vary[i]; det = 1
+    split("", seenv)
+    for (c = 1; c <= nc && det; c++) {
+      k = ""
+      for (j = 1; j <= np; j++) if (j != v && !gone[j]) k = k SUBSEP comboval[c, j]
+      if (k in seenv) { if (seenv[k] != comboval[c, v]) det = 0 }
+      else seenv[k] = comboval[c, v]
+    }
+    if (det) {
+      gone[v] = 1
+      for (j = i; j < nvar; j++) vary[j] = vary[j + 1]
+      nvar--
+    }
+  }
 }
 
 function is_excluded(name,    i) {
@@ -162,9 +196,15 @@ NR == 1 {
     }
   }
   if (sort != "") sortcol = col(sort)
+  if (allparams) {
+    nparams = 0
+    for (i = 1; i <= nh; i++) if (index(h[i], ".") > 0) pname[++nparams] = h[i]
+  }
+  # The excluded params are kept (pexcl) for drop_determined: a param that
+  # follows from them adds nothing either.
   np = 0
   for (i = 1; i <= nparams; i++)
-    if (!is_excluded(pname[i])) { pp[++np] = pname[i]; pc[np] = col(pname[i]) }
+    if (pname[i] in idx) { pp[++np] = pname[i]; pc[np] = idx[pname[i]]; pexcl[np] = is_excluded(pname[i]) }
   next
 }
 
@@ -262,12 +302,12 @@ END {
     if (have) printf "%.10g %.10g\n", lo, hi
     else print ""
   } else if (mode == "varying") {
+    find_varying()
     out = ""
-    for (i = 1; i <= np; i++) if (pdistinct[i] > 1) out = out (out == "" ? "" : " ") pp[i]
+    for (i = 1; i <= nvar; i++) out = out (i > 1 ? " " : "") pp[vary[i]]
     print out
   } else if (mode == "groups") {
-    nvar = 0
-    for (i = 1; i <= np; i++) if (pdistinct[i] > 1) vary[++nvar] = i
+    find_varying()
     if (nvar == 0) { print "all"; exit 0 }
     for (r = 1; r <= nc; r++) {
       k = ""

@@ -1,7 +1,7 @@
 # heatmap-time.gp: heat map of the mean lookup time to converge (ms) over
 # α × K, each cell labelled with its value (± 95 % CI half-width when the grid
 # is small), one panel per value of the other swept parameters (e.g. per N).
-# Data: summary.csv (alpha, k, time_ms_mean, time_ms_mean_ci95).
+# Data: summary.csv (lookup.alpha, lookup.k, time_ms_mean, time_ms_mean_ci95).
 #   gnuplot -e "dir='OUT'; term='png'" plots/heatmap-time.gp   # writes OUT/heatmap-time.png
 # A single α or K gives a single column or row of cells.
 

@@ -1,7 +1,8 @@
 # lookup-time-cdf.gp: empirical CDF of the lookup time to converge, one curve
-# per α (and per strategy when several), pooled over the other parameters
-# (replicas, N, K, request drop), as the title says.
-# Data: lookups.csv (alpha, strategy, time_ms).
+# per α (and per strategy when several), pooled over the other swept
+# parameters (replicas, N, K, request drop, ...), as the title says.
+# Data: lookups.csv (time_ms, and lookup.alpha, lookup.strategy when swept;
+# a single α or strategy is named from summary.csv).
 #   gnuplot -e "dir='OUT'; term='png'" plots/lookup-time-cdf.gp   # writes OUT/lookup-time-cdf.png
 # With a single α, a single curve.
 
@@ -13,11 +14,11 @@ load here.'common.gpi'
 nl = int(csv('count', LOOKUPS, ''))
 if (nl == 0) { print NAME.': skipped: lookups.csv has no rows'; exit }
 
-groups = csv('groups', LOOKUPS, '-v params=strategy,alpha')
+groups = csv('groups', LOOKUPS, '-v params=lookup.strategy,lookup.alpha')
 ng = words(groups)
-glabel(g) = (g eq 'all') ? label('alpha='.csv('first', LOOKUPS, '-v cols=alpha')) : label(g)
+glabel(g) = (g eq 'all') ? label(ALPHA) : label(g)
 gcount(g) = int(csv('count', LOOKUPS, where(g)))
-pooled = csv('varying', LOOKUPS, '-v params=nodes,k,request_drop')
+pooled = csv('varying', LOOKUPS, PARAMS.' -v exclude=lookup.strategy,lookup.alpha')
 note = (pooled eq '') ? sprintf('%d lookups', nl) : sprintf('%d lookups, pooled over %s and replicas', nl, pnames(pooled))
 
 r = csv('range', LOOKUPS, '-v cols=time_ms')

@@ -1,8 +1,9 @@
 # rounds-histogram.gp: distribution of rounds per lookup (batches for the
 # rounds strategy, hop depth for pipelined) as the fraction of lookups, one
 # bar series per strategy and per α when several, side by side, pooled over
-# the other parameters (replicas, N, K, request drop), as the title says.
-# Data: lookups.csv (strategy, alpha, rounds).
+# the other swept parameters (replicas, N, K, request drop, ...), as the title
+# says.
+# Data: lookups.csv (rounds, and lookup.strategy, lookup.alpha when swept).
 #   gnuplot -e "dir='OUT'; term='png'" plots/rounds-histogram.gp   # writes OUT/rounds-histogram.png
 # With a single strategy and α, a single series.
 
@@ -14,11 +15,11 @@ load here.'common.gpi'
 nl = int(csv('count', LOOKUPS, ''))
 if (nl == 0) { print NAME.': skipped: lookups.csv has no rows'; exit }
 
-groups = csv('groups', LOOKUPS, '-v params=strategy,alpha')
+groups = csv('groups', LOOKUPS, '-v params=lookup.strategy,lookup.alpha')
 ng = words(groups)
-glabel(g) = (g eq 'all') ? label('alpha='.csv('first', LOOKUPS, '-v cols=alpha')) : label(g)
+glabel(g) = (g eq 'all') ? label(ALPHA) : label(g)
 gcount(g) = int(csv('count', LOOKUPS, where(g)))
-pooled = csv('varying', LOOKUPS, '-v params=nodes,k,request_drop')
+pooled = csv('varying', LOOKUPS, PARAMS.' -v exclude=lookup.strategy,lookup.alpha')
 note = (pooled eq '') ? sprintf('%d lookups', nl) : sprintf('%d lookups, pooled over %s and replicas', nl, pnames(pooled))
 
 r = csv('range', LOOKUPS, '-v cols=rounds')

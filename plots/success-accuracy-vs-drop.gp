@@ -3,7 +3,7 @@
 # against the request drop probability, with 95 % CI error bars; one colour
 # per combination of the other parameters that vary (e.g. per α or strategy),
 # success rate solid with filled marks, accuracy thinner, dashed, with open squares.
-# Data: summary.csv (request_drop, success_rate, accuracy and their _ci95).
+# Data: summary.csv (loss.request_drop, success_rate, accuracy and their _ci95).
 #   gnuplot -e "dir='OUT'; term='png'" plots/success-accuracy-vs-drop.gp
 #   # writes OUT/success-accuracy-vs-drop.png
 # With a single drop rate, single points. Without planted peers (empty
@@ -16,13 +16,13 @@ load here.'common.gpi'
 
 if (POINTS == 0) { print NAME.': skipped: summary.csv has no rows'; exit }
 
-groups = csv('groups', SUMMARY, '-v params='.PARAMS.' -v exclude=request_drop')
+groups = csv('groups', SUMMARY, PARAMS.' -v exclude=loss.request_drop')
 ng = words(groups)
 glabel(g) = label(g)
 has_success = (csv('range', SUMMARY, '-v cols=success_rate') ne '')
-r = csv('range', SUMMARY, '-v cols=request_drop')
+r = csv('range', SUMMARY, '-v cols=loss.request_drop')
 dmin = real(word(r, 1)); dmax = real(word(r, 2))
-nd = words(csv('distinct', SUMMARY, '-v cols=request_drop'))
+nd = words(csv('distinct', SUMMARY, '-v cols=loss.request_drop'))
 step = (nd > 1) ? (dmax - dmin) / (nd - 1) : 0.1
 # Success (m = 0) and accuracy (m = 1) of each group side by side around each
 # drop rate, within a third of the step between rates, so that error bars do
@@ -30,7 +30,7 @@ step = (nd > 1) ? (dmax - dmin) / (nd - 1) : 0.1
 dodge(i, m) = 0.3 * step * ((2.0 * (i - 1) + m) / (2 * ng - 1) - 0.5)
 # Accuracy alone (no planted peers): one slot per group.
 dodge1(i) = (ng > 1) ? 0.3 * step * ((i - 1.0) / (ng - 1) - 0.5) : 0.0
-D = '-v cols=request_drop,success_rate,success_rate_ci95,accuracy,accuracy_ci95 -v sort=request_drop '
+D = '-v cols=loss.request_drop,success_rate,success_rate_ci95,accuracy,accuracy_ci95 -v sort=loss.request_drop '
 
 eval termcmd(900, 600)
 set output out
@@ -40,7 +40,7 @@ set xlabel 'request drop probability (loss.request_drop)'
 set ylabel 'fraction (success: of lookups; accuracy: of the K closest)'
 set xrange [dmin - 0.6 * step : dmax + 0.6 * step]
 set format x '%g'
-if (nd <= 12) { eval 'set xtics ('.csv('tics', SUMMARY, '-v cols=request_drop -v at=value').')' }
+if (nd <= 12) { eval 'set xtics ('.csv('tics', SUMMARY, '-v cols=loss.request_drop -v at=value').')' }
 set yrange [0:1.05]
 set ytics 0.1
 set bars 1.5

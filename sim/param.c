@@ -333,15 +333,24 @@ void sim_param_canon(sim_param_id id, const sim_scenario *sc, char *out, size_t 
   }
 }
 
-/* The shortest %.{p}g that reads back as d. */
+/* The fewest significant digits that read back as d, written without an
+ * exponent when d's decimal exponent is in [-5, 17) ("10", "0.0001", not
+ * "1e+01"), with one otherwise ("1e-07"). */
 static void shortest_real(char *out, size_t outlen, double d) {
+  int prec = 17;
   if (d == 0.0)
-    d = 0.0;
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(out, outlen, "%.*g", prec, d);
-    if (strtod(out, NULL) == d)
-      return;
+    d = 0.0; /* -0 */
+  for (int p = 1; p <= 17; p++) {
+    snprintf(out, outlen, "%.*e", p - 1, d);
+    if (strtod(out, NULL) == d) {
+      prec = p;
+      break;
+    }
   }
+  int exp10 = d == 0.0 ? 0 : atoi(strchr(out, 'e') + 1);
+  if (exp10 >= -5 && exp10 < 17 && exp10 + 1 > prec)
+    prec = exp10 + 1;
+  snprintf(out, outlen, "%.*g", prec, d);
 }
 
 void sim_param_format(sim_param_id id, const sim_scenario *sc, char *out, size_t outlen) {

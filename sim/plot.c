@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "param.h"
+#include "stats.h"
+
 #ifndef DHTSIM_PLOTS_DIR
 #define DHTSIM_PLOTS_DIR "plots"
 #endif
@@ -35,15 +38,21 @@ static const char plot_help[] =
     "Prints the files written. Exit status: 0 success, 1 gnuplot missing or failed,\n"
     "2 bad usage or OUTDIR not a dhtsim output.\n";
 
-/* Columns the shipped scripts read: their absence means another format. */
-static const char *const summary_columns[] = {
-    "point",      "scenario", "seed",   "nodes",        "strategy",          "alpha",        "k",
-    "request_drop", "replicas", "queries_mean", "queries_mean_ci95", "time_ms_mean", "success_rate",
-    "accuracy",
+/* Columns that every output has and the shipped scripts read: their absence
+ * means another format. Named from the tables (param.def, figure.def), so a
+ * rename there cannot leave a stale name here. */
+static const sim_param_id summary_params[] = {
+    SIM_P_NAME,         SIM_P_SEED,   SIM_P_NETWORK_NODES,     SIM_P_LOOKUP_STRATEGY,
+    SIM_P_LOOKUP_ALPHA, SIM_P_LOOKUP_K, SIM_P_LOSS_REQUEST_DROP, SIM_P_REPLICAS,
 };
-static const char *const lookups_columns[] = {"alpha", "strategy", "rounds", "time_ms"};
+static const sim_figure_id summary_figures[] = {SIM_FIG_QUERIES_MEAN, SIM_FIG_TIME_MS_MEAN, SIM_FIG_SUCCESS_RATE,
+                                                SIM_FIG_ACCURACY};
+/* lookups.csv has the swept keys only: the scripts need none of them. */
+static const char *const lookups_columns[] = {"point", "rounds", "time_ms"};
 
+/* A printf format: the compiler checks every call's arguments against it. */
 static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
 static int usage_error(const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "dhtsim plot: ");
@@ -112,7 +121,20 @@ static int check_outdir(const char *dir) {
   }
   summary = g_build_filename(dir, "summary.csv", NULL);
   lookups = g_build_filename(dir, "lookups.csv", NULL);
-  rc = check_header(summary, summary_columns, G_N_ELEMENTS(summary_columns));
+  {
+    const char *cols[1 + G_N_ELEMENTS(summary_params) + 2 * G_N_ELEMENTS(summary_figures)];
+    char ci[G_N_ELEMENTS(summary_figures)][64];
+    size_t n = 0;
+    cols[n++] = "point";
+    for (size_t i = 0; i < G_N_ELEMENTS(summary_params); i++)
+      cols[n++] = sim_params[summary_params[i]].key;
+    for (size_t i = 0; i < G_N_ELEMENTS(summary_figures); i++) {
+      snprintf(ci[i], sizeof ci[i], "%s_ci95", sim_figure_table[summary_figures[i]].name);
+      cols[n++] = sim_figure_table[summary_figures[i]].name;
+      cols[n++] = ci[i];
+    }
+    rc = check_header(summary, cols, n);
+  }
   if (rc == 0)
     rc = check_header(lookups, lookups_columns, G_N_ELEMENTS(lookups_columns));
   g_free(summary);

@@ -39,16 +39,6 @@ static void dist(sim_dist *d, uint64_t *v, size_t n) {
   d->max = v[n - 1];
 }
 
-const char *sim_strategy_name(dht_lookup_strategy s) {
-  return s == DHT_LOOKUP_PIPELINED ? "pipelined" : "rounds";
-}
-
-const char *sim_tables_name(sim_tables_kind t) { return t == SIM_TABLES_FULL ? "full" : "random"; }
-
-const char *sim_latency_name(sim_latency_model m) {
-  return m == SIM_LATENCY_UNIFORM ? "uniform" : m == SIM_LATENCY_LOGNORMAL ? "lognormal" : "constant";
-}
-
 int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, const sim_results *res) {
   size_t n = res->n_lookups, m = 0, ok = 0;
   uint64_t *v = g_try_new(uint64_t, n + 1);
@@ -101,7 +91,7 @@ int sim_write_table(FILE *f, const sim_summary *s) {
   const sim_counters *c = &s->counters;
   fprintf(f, "dhtsim: scenario %s, seed %" PRIu64 "\n", s->scenario, s->seed);
   fprintf(f, "  nodes %" PRIu32 ", strategy %s, alpha %u, K %u, lookups %" PRIu64 "\n", s->nodes,
-          sim_strategy_name(s->strategy), s->alpha, s->k, s->lookups);
+          sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, (int)s->strategy), s->alpha, s->k, s->lookups);
   fprintf(f, "  dead nodes %" PRIu32 ", slow nodes %" PRIu32 "\n\n", c->dead_nodes, c->slow_nodes);
   fprintf(f, "  %-22s %10s %10s %10s %10s %10s\n", "per lookup", "mean", "p50", "p95", "p99", "max");
   table_row(f, "queries", "", &s->queries, 1.0);
@@ -124,44 +114,43 @@ int sim_write_table(FILE *f, const sim_summary *s) {
   return io(f);
 }
 
-const char *const sim_figure_names[SIM_FIG_COUNT] = {
-    "queries_mean",       "queries_p50",       "queries_p95",       "queries_p99",       "queries_max",
-    "rounds_mean",        "rounds_p50",        "rounds_p95",        "rounds_p99",        "rounds_max",
-    "time_ms_mean",       "time_ms_p50",       "time_ms_p95",       "time_ms_p99",       "time_ms_max",
-    "first_peer_ms_mean", "first_peer_ms_p50", "first_peer_ms_p95", "first_peer_ms_p99", "first_peer_ms_max",
-    "success_rate",       "accuracy",          "messages_sent",     "messages_dropped",  "dead_queries",
-    "timeouts",           "late_responses",    "events",            "virtual_time_s",
+/* ---- figures ---- */
+
+/* One reader per figure: (double)field * mul / div, the operations the
+ * values were always computed with (see figure.def). */
+#define SIM_FIG_READER_(ID, name, unit, scope, field, mul, div, ...) \
+  static double read_##ID(const sim_summary *s) { return (double)s->field * (mul) / (div); }
+SIM_FIGURE_MAP(SIM_FIG_READER_)
+#undef SIM_FIG_READER_
+
+const sim_figure sim_figure_table[SIM_FIG_COUNT] = {
+#define SIM_FIG_ENTRY_(ID, name_, unit_, scope_, field, mul, div, format_, presence_, aggregation_, doc_) \
+  [SIM_FIG_##ID] = {.name = name_,                                                                   \
+                    .unit = unit_,                                                                   \
+                    .scope = SIM_SCOPE_##scope_,                                                     \
+                    .format = SIM_FORMAT_##format_,                                                  \
+                    .presence = SIM_PRESENT_##presence_,                                             \
+                    .aggregation = SIM_AGG_##aggregation_,                                           \
+                    .read = read_##ID,                                                               \
+                    .doc = doc_},
+    SIM_FIGURE_MAP(SIM_FIG_ENTRY_)
+#undef SIM_FIG_ENTRY_
 };
 
-/* Index of the first counter figure: from here on, whole numbers except the last. */
-enum { FIG_SUCCESS = 20, FIG_FIRST_COUNT = 22, FIG_VIRTUAL_TIME = 28 };
-
-static void put_dist(double *v, const sim_dist *d, double scale) {
-  v[0] = d->mean * scale;
-  v[1] = (double)d->p50 * scale;
-  v[2] = (double)d->p95 * scale;
-  v[3] = (double)d->p99 * scale;
-  v[4] = (double)d->max * scale;
+const char *sim_figure_scope_name(sim_figure_scope v) { return v == SIM_SCOPE_RUN ? "run" : "lookup"; }
+const char *sim_figure_format_name(sim_figure_format v) { return v == SIM_FORMAT_COUNT ? "count" : "real"; }
+const char *sim_figure_presence_name(sim_figure_presence v) { return v == SIM_PRESENT_PLANTED ? "planted" : "always"; }
+const char *sim_figure_aggregation_name(sim_figure_aggregation v) {
+  (void)v; /* the only way today */
+  return "mean, t95";
 }
 
 void sim_summary_figures(const sim_summary *s, sim_figures *f) {
-  const sim_counters *c = &s->counters;
-  for (int i = 0; i < SIM_FIG_COUNT; i++)
-    f->present[i] = true;
-  put_dist(f->v + 0, &s->queries, 1.0);
-  put_dist(f->v + 5, &s->rounds, 1.0);
-  put_dist(f->v + 10, &s->time_us, 1e-3);
-  put_dist(f->v + 15, &s->first_peer_us, 1e-3);
-  f->v[FIG_SUCCESS] = s->success_rate;
-  f->present[FIG_SUCCESS] = s->planted;
-  f->v[21] = s->accuracy;
-  f->v[22] = (double)c->messages_sent;
-  f->v[23] = (double)c->messages_dropped;
-  f->v[24] = (double)c->dead_queries;
-  f->v[25] = (double)c->timeouts;
-  f->v[26] = (double)c->late_responses;
-  f->v[27] = (double)c->events;
-  f->v[FIG_VIRTUAL_TIME] = (double)c->end_us / 1e6;
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    const sim_figure *fig = &sim_figure_table[i];
+    f->v[i] = fig->read(s);
+    f->present[i] = fig->presence == SIM_PRESENT_ALWAYS || s->planted;
+  }
 }
 
 double sim_t975(unsigned df) {
@@ -202,26 +191,15 @@ void sim_aggregate(const sim_figures *runs, size_t n, sim_agg out[SIM_FIG_COUNT]
   }
 }
 
-/* Figures print as whole numbers when they are counts, else with 6 decimals. */
-static void put_fig(FILE *f, int i, double v) {
-  if (i >= FIG_FIRST_COUNT && i != FIG_VIRTUAL_TIME)
-    fprintf(f, "%.0f", v);
-  else
-    fprintf(f, "%.6f", v);
+/* ---- rows ---- */
+
+void sim_output_params(sim_scenario *out, const sim_scenario *pt, uint32_t nodes, uint64_t lookups) {
+  *out = *pt;
+  out->network.nodes = nodes;
+  out->workload.lookups = lookups;
 }
 
-static const char params_header[] =
-    "nodes,tables,strategy,alpha,k,latency_model,request_drop,response_drop,dead_fraction,timeout_ms,lookups";
-
-static void put_params(FILE *f, const sim_scenario *pt, uint32_t nodes, uint64_t lookups) {
-  fprintf(f, "%" PRIu32 ",%s,%s,%u,%u,%s,%.6f,%.6f,%.6f,%.3f,%" PRIu64, nodes, sim_tables_name(pt->network.tables),
-          sim_strategy_name(pt->lookup.strategy), pt->lookup.alpha, pt->lookup.k,
-          sim_latency_name(pt->latency.model), pt->loss.request_drop, pt->loss.response_drop,
-          pt->loss.dead_fraction, (double)pt->lookup.timeout_us / 1e3, lookups);
-}
-
-/* CSV text field: quoted (RFC 4180) only when it holds a comma, quote or line break. */
-static void put_csv_text(FILE *f, const char *s) {
+void sim_write_csv_text(FILE *f, const char *s) {
   if (strpbrk(s, ",\"\n\r") == NULL) {
     fputs(s, f);
     return;
@@ -235,83 +213,107 @@ static void put_csv_text(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-int sim_write_summary_header(FILE *f) {
-  fprintf(f, "point,label,scenario,seed,%s,replicas", params_header);
-  for (int i = 0; i < SIM_FIG_COUNT; i++)
-    fprintf(f, ",%s,%s_ci95", sim_figure_names[i], sim_figure_names[i]);
-  fputc('\n', f);
-  return io(f);
+void sim_write_params_header(FILE *f) {
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    fputc(',', f);
+    sim_write_csv_text(f, sim_params[i].key);
+  }
 }
 
-int sim_write_summary_row(FILE *f, uint64_t point, const char *label, const sim_scenario *pt, uint64_t scenario_seed,
-                          uint32_t nodes, uint64_t lookups, uint32_t replicas, const sim_agg agg[SIM_FIG_COUNT]) {
-  fprintf(f, "%" PRIu64 ",", point);
-  put_csv_text(f, label);
-  fputc(',', f);
-  put_csv_text(f, pt->name);
-  fprintf(f, ",%" PRIu64 ",", scenario_seed);
-  put_params(f, pt, nodes, lookups);
-  fprintf(f, ",%" PRIu32, replicas);
-  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+/* The column text of parameter id: cols' value, or "" when unset. */
+static void param_text(sim_param_id id, const sim_scenario *cols, char out[SIM_PARAM_TEXT_SIZE]) {
+  if (sim_param_is_set(id, cols))
+    sim_param_format(id, cols, out, SIM_PARAM_TEXT_SIZE);
+  else
+    out[0] = '\0';
+}
+
+void sim_write_params_row(FILE *f, const sim_scenario *cols) {
+  char text[SIM_PARAM_TEXT_SIZE];
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    param_text((sim_param_id)i, cols, text);
     fputc(',', f);
-    if (agg[i].present)
-      fprintf(f, "%.6f", agg[i].mean);
-    fputc(',', f);
-    if (agg[i].has_ci)
-      fprintf(f, "%.6f", agg[i].ci95);
+    sim_write_csv_text(f, text);
   }
-  fputc('\n', f);
-  return io(f);
 }
 
 int sim_write_runs_header(FILE *f) {
-  fprintf(f, "point,replica,seed,label,scenario,%s", params_header);
+  fputs("point,replica,run_seed,label", f);
+  sim_write_params_header(f);
   for (int i = 0; i < SIM_FIG_COUNT; i++)
-    fprintf(f, ",%s", sim_figure_names[i]);
-  fprintf(f, ",dead_nodes,slow_nodes\n");
+    fprintf(f, ",%s", sim_figure_table[i].name);
+  fputc('\n', f);
   return io(f);
 }
 
 int sim_write_runs_row(FILE *f, uint64_t point, uint32_t replica, const char *label, const sim_scenario *pt,
                        const sim_summary *s) {
   sim_figures fig;
+  sim_scenario cols;
   sim_summary_figures(s, &fig);
+  sim_output_params(&cols, pt, s->nodes, s->lookups);
   fprintf(f, "%" PRIu64 ",%" PRIu32 ",%" PRIu64 ",", point, replica, s->seed);
-  put_csv_text(f, label);
-  fputc(',', f);
-  put_csv_text(f, pt->name);
-  fputc(',', f);
-  put_params(f, pt, s->nodes, s->lookups);
+  sim_write_csv_text(f, label);
+  sim_write_params_row(f, &cols);
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
     fputc(',', f);
-    if (fig.present[i])
-      put_fig(f, i, fig.v[i]);
+    if (!fig.present[i])
+      continue;
+    if (sim_figure_table[i].format == SIM_FORMAT_COUNT)
+      fprintf(f, "%.0f", fig.v[i]);
+    else
+      fprintf(f, "%.6f", fig.v[i]);
   }
-  fprintf(f, ",%" PRIu32 ",%" PRIu32 "\n", s->counters.dead_nodes, s->counters.slow_nodes);
+  fputc('\n', f);
   return io(f);
 }
 
-int sim_write_lookups_header(FILE *f) {
-  fprintf(f, "point,replica,nodes,alpha,k,strategy,request_drop,id,start_node,target,start_ms,queries,rounds,"
-             "time_ms,first_peer_ms,peers_found,accuracy\n");
+int sim_write_lookups_header(FILE *f, const char *const *keys, size_t n) {
+  fputs("point,replica", f);
+  for (size_t i = 0; i < n; i++) {
+    fputc(',', f);
+    sim_write_csv_text(f, keys[i]);
+  }
+  fputs(",id,start_node,target,start_ms,queries,rounds,time_ms,first_peer_ms,peers_found,accuracy\n", f);
   return io(f);
 }
 
 int sim_write_lookups_rows(FILE *f, uint64_t point, uint32_t replica, const sim_scenario *pt,
-                           const sim_results *res) {
+                           const sim_param_id *swept, size_t n, const sim_results *res) {
   char hex[DHT_ID_HEXLEN + 1];
+  char *prefix = NULL;
+  size_t plen = 0;
+  sim_scenario cols;
+  FILE *pf;
+  /* The point's columns are the same on every row: rendered once. */
+  sim_output_params(&cols, pt, res->nodes, res->n_lookups);
+  pf = open_memstream(&prefix, &plen);
+  if (pf == NULL)
+    return DHT_ENOMEM;
+  {
+    char text[SIM_PARAM_TEXT_SIZE];
+    fprintf(pf, "%" PRIu64 ",%" PRIu32, point, replica);
+    for (size_t j = 0; j < n; j++) {
+      param_text(swept[j], &cols, text);
+      fputc(',', pf);
+      sim_write_csv_text(pf, text);
+    }
+  }
+  if (fclose(pf) != 0 || prefix == NULL) {
+    free(prefix);
+    return DHT_ENOMEM;
+  }
   for (size_t i = 0; i < res->n_lookups; i++) {
     const sim_lookup_result *l = &res->lookups[i];
     dht_id_to_hex(&l->target, hex);
-    fprintf(f, "%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%u,%u,%s,%.6f,", point, replica, res->nodes, pt->lookup.alpha,
-            pt->lookup.k, sim_strategy_name(pt->lookup.strategy), pt->loss.request_drop);
-    fprintf(f, "%" PRIu64 ",%" PRIu32 ",%s,%.3f,%" PRIu64 ",%" PRIu64 ",%.3f,", l->id, l->start_node, hex,
+    fprintf(f, "%s,%" PRIu64 ",%" PRIu32 ",%s,%.3f,%" PRIu64 ",%" PRIu64 ",%.3f,", prefix, l->id, l->start_node, hex,
             (double)l->start_us / 1e3, l->queries, l->rounds, (double)l->time_us / 1e3);
     if (l->first_peer_us != UINT64_MAX)
       fprintf(f, "%.3f", (double)l->first_peer_us / 1e3);
     fprintf(f, ",%" PRIu32 ",%.6f\n", l->peers_found,
             l->closest_truth ? (double)l->closest_hits / (double)l->closest_truth : 1.0);
   }
+  free(prefix);
   return io(f);
 }
 
@@ -326,31 +328,4 @@ void sim_write_json_string(FILE *f, const char *s) {
       fputc(*p, f);
   }
   fputc('"', f);
-}
-
-int sim_write_point_json(FILE *f, uint64_t point, const char *label, const sim_scenario *pt, uint32_t nodes,
-                         uint64_t lookups, const sim_agg agg[SIM_FIG_COUNT]) {
-  fprintf(f, "    {\"point\": %" PRIu64 ", \"label\": ", point);
-  sim_write_json_string(f, label);
-  fprintf(f,
-          ",\n     \"params\": {\"nodes\": %" PRIu32 ", \"tables\": \"%s\", \"strategy\": \"%s\", \"alpha\": %u, "
-          "\"k\": %u, \"latency_model\": \"%s\", \"request_drop\": %.6f, \"response_drop\": %.6f, "
-          "\"dead_fraction\": %.6f, \"timeout_ms\": %.3f, \"lookups\": %" PRIu64 "},\n     \"stats\": {",
-          nodes, sim_tables_name(pt->network.tables), sim_strategy_name(pt->lookup.strategy), pt->lookup.alpha,
-          pt->lookup.k, sim_latency_name(pt->latency.model), pt->loss.request_drop, pt->loss.response_drop,
-          pt->loss.dead_fraction, (double)pt->lookup.timeout_us / 1e3, lookups);
-  for (int i = 0; i < SIM_FIG_COUNT; i++) {
-    fprintf(f, "%s\"%s\": {\"mean\": ", i ? ", " : "", sim_figure_names[i]);
-    if (agg[i].present)
-      fprintf(f, "%.6f", agg[i].mean);
-    else
-      fputs("null", f);
-    fputs(", \"ci95\": ", f);
-    if (agg[i].has_ci)
-      fprintf(f, "%.6f}", agg[i].ci95);
-    else
-      fputs("null}", f);
-  }
-  fputs("}}", f);
-  return io(f);
 }

@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "param.h"
 #include "scenario.h"
 #include "sim.h"
+#include "figure.def"
 
 /* Distribution of a per-lookup figure. Percentiles are nearest-rank. */
 typedef struct sim_dist {
@@ -40,16 +42,57 @@ typedef struct sim_summary {
 /* Returns 0 or DHT_ENOMEM. */
 int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, const sim_results *res);
 
-const char *sim_strategy_name(dht_lookup_strategy s);
-const char *sim_tables_name(sim_tables_kind t);
-const char *sim_latency_name(sim_latency_model m);
+/* ---- figures (figure.def) ---- */
 
-/* The per-run figures, in output order (docs/output-format.md). */
-enum { SIM_FIG_COUNT = 29 };
-extern const char *const sim_figure_names[SIM_FIG_COUNT];
+typedef enum sim_figure_id {
+#define SIM_FIG_ID_(ID, ...) SIM_FIG_##ID,
+  SIM_FIGURE_MAP(SIM_FIG_ID_)
+#undef SIM_FIG_ID_
+  SIM_FIG_COUNT
+} sim_figure_id;
+
+typedef enum sim_figure_scope {
+  SIM_SCOPE_LOOKUP, /* a statistic over the run's lookups */
+  SIM_SCOPE_RUN,    /* one number of the whole run */
+} sim_figure_scope;
+
+typedef enum sim_figure_format {
+  SIM_FORMAT_REAL,  /* %.6f in runs.csv */
+  SIM_FORMAT_COUNT, /* a whole number in runs.csv */
+} sim_figure_format;
+
+typedef enum sim_figure_presence {
+  SIM_PRESENT_ALWAYS,
+  SIM_PRESENT_PLANTED, /* only when peers were planted */
+} sim_figure_presence;
+
+typedef enum sim_figure_aggregation {
+  SIM_AGG_MEAN_T95, /* mean over replicas and its 95 % Student-t half-width */
+} sim_figure_aggregation;
+
+typedef struct sim_figure {
+  const char *name; /* the column name */
+  const char *unit; /* "" when none */
+  sim_figure_scope scope;
+  sim_figure_format format;
+  sim_figure_presence presence;
+  sim_figure_aggregation aggregation;
+  double (*read)(const sim_summary *s); /* the value in one run */
+  const char *doc;                      /* one line */
+} sim_figure;
+
+/* [SIM_FIG_COUNT], in figure.def order, which is the output order. */
+extern const sim_figure sim_figure_table[SIM_FIG_COUNT];
+
+/* "lookup" / "run", "real" / "count", "always" / "planted", "mean, t95":
+ * the words of docs/output-format.md's figure table. */
+const char *sim_figure_scope_name(sim_figure_scope v);
+const char *sim_figure_format_name(sim_figure_format v);
+const char *sim_figure_presence_name(sim_figure_presence v);
+const char *sim_figure_aggregation_name(sim_figure_aggregation v);
 
 typedef struct sim_figures {
-  double v[SIM_FIG_COUNT];
+  double v[SIM_FIG_COUNT];     /* by sim_figure_id */
   bool present[SIM_FIG_COUNT]; /* false: empty (success_rate without planted peers) */
 } sim_figures;
 
@@ -70,21 +113,37 @@ double sim_t975(unsigned df);
 /* Human-readable report of one run (stdout of a single-point run). */
 int sim_write_table(FILE *f, const sim_summary *s);
 
-/* Rows of the output files. `point` is the point's scenario (sim_scenario_point),
- * `nodes` the network's real size. Each returns 0 or DHT_EIO. */
-int sim_write_summary_header(FILE *f);
-int sim_write_summary_row(FILE *f, uint64_t point, const char *label, const sim_scenario *pt, uint64_t scenario_seed,
-                          uint32_t nodes, uint64_t lookups, uint32_t replicas, const sim_agg agg[SIM_FIG_COUNT]);
+/* ---- rows of the output files (docs/output-format.md) ---- */
+
+/* Room for any sim_param_format text: a name (at most 4096 bytes) or a path. */
+#define SIM_PARAM_TEXT_SIZE 8192
+
+/* The scenario whose values a row's parameter columns show: the point `pt`
+ * (shallow copy, strings shared) with network.nodes the network's real size
+ * and workload.lookups the real number of lookups (a topology file, a
+ * lookups file and --lookups decide them). */
+void sim_output_params(sim_scenario *out, const sim_scenario *pt, uint32_t nodes, uint64_t lookups);
+
+/* s as a CSV field: quoted (RFC 4180) only when it holds a comma, quote or line break. */
+void sim_write_csv_text(FILE *f, const char *s);
+/* ",KEY" for every parameter, in param.def order. */
+void sim_write_params_header(FILE *f);
+/* ",value" for every parameter of cols (empty when unset). */
+void sim_write_params_row(FILE *f, const sim_scenario *cols);
+/* JSON string literal with escapes. */
+void sim_write_json_string(FILE *f, const char *s);
+
+/* runs.csv. Each returns 0 or DHT_EIO. `pt` is the point's scenario
+ * (sim_scenario_point). */
 int sim_write_runs_header(FILE *f);
 int sim_write_runs_row(FILE *f, uint64_t point, uint32_t replica, const char *label, const sim_scenario *pt,
                        const sim_summary *s);
-int sim_write_lookups_header(FILE *f);
+
+/* lookups.csv: `point,replica`, the swept keys keys[0..n) in axis order,
+ * then the lookup's own columns. */
+int sim_write_lookups_header(FILE *f, const char *const *keys, size_t n);
+/* The rows of one run; swept[0..n) are the parameters of the header's keys. */
 int sim_write_lookups_rows(FILE *f, uint64_t point, uint32_t replica, const sim_scenario *pt,
-                           const sim_results *res);
-/* One element of summary.json's "points" array (no trailing comma or newline). */
-int sim_write_point_json(FILE *f, uint64_t point, const char *label, const sim_scenario *pt, uint32_t nodes,
-                         uint64_t lookups, const sim_agg agg[SIM_FIG_COUNT]);
-/* JSON string literal with escapes. */
-void sim_write_json_string(FILE *f, const char *s);
+                           const sim_param_id *swept, size_t n, const sim_results *res);
 
 #endif

@@ -1,6 +1,7 @@
 /* sweep.c: points x replicas on a thread pool; each finished point goes to
- * DIR/parts/ as final text, and the output files are assembled from those
- * parts in point order, so the bytes never depend on threads, shards or resumes. */
+ * DIR/parts/ (its runs.csv and lookups.csv rows as text, its numbers as a
+ * record), and the output files are assembled from those parts in point
+ * order, so the bytes never depend on threads, shards or resumes. */
 #include "sweep.h"
 
 #include <errno.h>
@@ -15,9 +16,11 @@
 #include "error.h"
 #include "message.h"
 #include "outfile.h"
+#include "param.h"
 #include "sim.h"
 
-#define MANIFEST_MAGIC "dhtsim-output v1"
+/* v2: parameter columns named by their scenario keys, figures from figure.def, point records. */
+#define MANIFEST_MAGIC "dhtsim-output v2"
 
 /* What identifies a run's output, kept in DIR/parts/manifest. */
 typedef struct meta {
@@ -36,43 +39,6 @@ static void meta_clear(meta *m) {
   memset(m, 0, sizeof *m);
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (uint8_t)s[i]) * 0x100000001b3ULL;
-  return h;
-}
-
-/* Everything that changes the numbers of a run, as text: two scenarios with the
- * same fingerprint produce the same parts. */
-static void fingerprint(const sim_scenario *sc, uint64_t lookups, char out[17]) {
-  GString *s = g_string_new(NULL);
-  uint64_t h = 0xcbf29ce484222325ULL;
-  g_string_append_printf(s, "name=%s\nseed=%" PRIu64 "\nnodes=%" PRIu64 "\ntables=%d\ntopology=%s\n", sc->name,
-                         sc->seed, sc->network.nodes, (int)sc->network.tables,
-                         sc->network.topology ? sc->network.topology : "");
-  g_string_append_printf(s, "latency=%d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %.17g %.17g %.17g\n",
-                         (int)sc->latency.model, sc->latency.delay_us, sc->latency.min_us, sc->latency.max_us,
-                         sc->latency.median_us, sc->latency.sigma, sc->latency.slow_fraction,
-                         sc->latency.slow_multiplier);
-  g_string_append_printf(s, "loss=%.17g %.17g %.17g\n", sc->loss.request_drop, sc->loss.response_drop,
-                         sc->loss.dead_fraction);
-  g_string_append_printf(s, "lookup=%d %u %u %" PRIu64 "\n", (int)sc->lookup.strategy, sc->lookup.alpha,
-                         sc->lookup.k, sc->lookup.timeout_us);
-  g_string_append_printf(s, "workload=%" PRIu64 " %u %u %d %.17g %s\n", lookups ? lookups : sc->workload.lookups,
-                         sc->workload.planted_peers, sc->workload.plant_at, (int)sc->workload.arrival,
-                         sc->workload.rate_per_s, sc->workload.lookups_file ? sc->workload.lookups_file : "");
-  g_string_append_printf(s, "replicas=%u\n", sc->replicas);
-  for (size_t i = 0; i < sc->n_sweep; i++) {
-    g_string_append_printf(s, "sweep=%s", sc->sweep[i].key);
-    for (size_t j = 0; j < sc->sweep[i].n; j++)
-      g_string_append_printf(s, " %s", sc->sweep[i].values[j]);
-    g_string_append_c(s, '\n');
-  }
-  h = fnv1a(h, s->str, s->len);
-  snprintf(out, 17, "%016" PRIx64, h);
-  g_string_free(s, TRUE);
-}
-
 static void meta_from_scenario(meta *m, const sim_scenario *sc, const sim_sweep_options *opt) {
   GString *keys = g_string_new(NULL);
   memset(m, 0, sizeof *m);
@@ -83,9 +49,14 @@ static void meta_from_scenario(meta *m, const sim_scenario *sc, const sim_sweep_
   for (size_t i = 0; i < sc->n_sweep; i++)
     g_string_append_printf(keys, "%s%s", i ? " " : "", sc->sweep[i].key);
   m->sweep_keys = g_string_free(keys, FALSE);
-  fingerprint(sc, opt->lookups, m->fingerprint);
+  snprintf(m->fingerprint, sizeof m->fingerprint, "%016" PRIx64, sim_param_fingerprint(sc, opt->lookups));
   m->shard_index = opt->shard_count > 1 ? opt->shard_index : 0;
   m->shard_count = opt->shard_count > 1 ? opt->shard_count : 1;
+}
+
+/* The swept keys of m, in axis order (a NULL-terminated vector; g_strfreev). */
+static char **meta_keys(const meta *m) {
+  return m->sweep_keys[0] != '\0' ? g_strsplit(m->sweep_keys, " ", -1) : g_new0(char *, 1);
 }
 
 /* ---- files ---- */
@@ -150,95 +121,139 @@ static bool same_run(const meta *a, const meta *b) {
          a->seed == b->seed && strcmp(a->name, b->name) == 0 && strcmp(a->sweep_keys, b->sweep_keys) == 0;
 }
 
-/* Loads a finished point's summary row and JSON element. false if not finished. */
-static bool load_point(const char *dir, uint64_t p, char **row, char **json) {
-  char *jp = part_path(dir, p, "json"), *sp = part_path(dir, p, "summary.csv");
-  bool ok = g_file_get_contents(jp, json, NULL, NULL);
-  if (ok && !g_file_get_contents(sp, row, NULL, NULL)) {
-    g_free(*json);
-    *json = NULL;
-    ok = false;
+/* Reads DIR/parts/point-N.rec into *rec: 1 when read, 0 when the point is
+ * not finished there (no record), or a negative code with the reason in err
+ * (a record that exists but cannot be read or is malformed). */
+static int load_record(const char *dir, uint64_t p, sim_record **rec, char *err, size_t errlen) {
+  char *path = part_path(dir, p, "rec"), *text = NULL, why[256];
+  gsize len = 0;
+  GError *e = NULL;
+  int rc = 1;
+  *rec = NULL;
+  if (!g_file_get_contents(path, &text, &len, &e)) {
+    if (g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      rc = 0;
+    else
+      rc = sim_fail(err, errlen, DHT_EIO, "cannot read %s: %s", path, e->message);
+    g_clear_error(&e);
+  } else if ((*rec = sim_record_parse(text, len, p, &rc, why, sizeof why)) == NULL) {
+    rc = sim_fail(err, errlen, rc, "%s: malformed point record (%s): remove it to run the point again", path, why);
+  } else {
+    rc = 1;
   }
-  g_free(jp);
-  g_free(sp);
-  return ok;
+  g_free(text);
+  g_free(path);
+  return rc;
 }
 
 /* ---- output text ---- */
 
-static int summary_csv(FILE *f, char *const *rows, uint64_t points) {
-  int rc = sim_write_summary_header(f);
+static int summary_csv(FILE *f, sim_record *const *recs, uint64_t points) {
+  int rc = sim_record_write_summary_header(f);
   for (uint64_t p = 0; p < points && rc == 0; p++)
-    if (rows[p] != NULL && fputs(rows[p], f) == EOF)
-      rc = DHT_EIO;
+    if (recs[p] != NULL)
+      rc = sim_record_write_summary_row(f, recs[p]);
   return rc;
 }
 
-static int summary_json(FILE *f, const meta *m, char *const *json, uint64_t points) {
-  char **keys = g_strsplit(m->sweep_keys, " ", -1);
+static int summary_json(FILE *f, const meta *m, sim_record *const *recs, uint64_t points) {
+  char **keys = meta_keys(m);
   bool first = true;
   fprintf(f, "{\n  \"scenario\": ");
   sim_write_json_string(f, m->name);
   fprintf(f, ",\n  \"seed\": %" PRIu64 ",\n  \"replicas\": %" PRIu32 ",\n  \"sweep\": [", m->seed, m->replicas);
-  for (size_t i = 0; keys[i] != NULL && keys[i][0] != '\0'; i++) {
+  for (size_t i = 0; keys[i] != NULL; i++) {
     fprintf(f, "%s", i ? ", " : "");
     sim_write_json_string(f, keys[i]);
   }
   g_strfreev(keys);
   fprintf(f, "],\n  \"points\": [\n");
   for (uint64_t p = 0; p < points; p++) {
-    if (json[p] == NULL)
+    if (recs[p] == NULL)
       continue;
-    fprintf(f, "%s%s", first ? "" : ",\n", json[p]);
+    fputs(first ? "" : ",\n", f);
+    sim_record_write_json(f, recs[p]);
     first = false;
   }
   fprintf(f, "%s  ]\n}\n", first ? "" : "\n");
   return ferror(f) ? DHT_EIO : 0;
 }
 
-typedef int (*text_fn)(FILE *f, const void *a, const void *b, uint64_t n);
+/* The text of one output file, rendered into memory (written atomically after). */
+typedef struct rendering {
+  const meta *m;
+  sim_record *const *recs;
+} rendering;
 
-static int w_summary_csv(FILE *f, const void *a, const void *b, uint64_t n) {
-  (void)b;
-  return summary_csv(f, a, n);
+typedef int (*text_fn)(FILE *f, const rendering *r);
+
+static int w_summary_csv(FILE *f, const rendering *r) { return summary_csv(f, r->recs, r->m->points); }
+static int w_summary_json(FILE *f, const rendering *r) { return summary_json(f, r->m, r->recs, r->m->points); }
+
+static int w_runs_header(FILE *f, const rendering *r) {
+  (void)r;
+  return sim_write_runs_header(f);
 }
 
-static int w_summary_json(FILE *f, const void *a, const void *b, uint64_t n) { return summary_json(f, b, a, n); }
+static int w_lookups_header(FILE *f, const rendering *r) {
+  char **keys = meta_keys(r->m);
+  int rc = sim_write_lookups_header(f, (const char *const *)keys, g_strv_length(keys));
+  g_strfreev(keys);
+  return rc;
+}
 
-/* Renders text through fn into memory and writes it atomically. */
-static int write_rendered(const char *path, text_fn fn, const void *a, const void *b, uint64_t n, char *err,
-                          size_t errlen) {
+/* Renders fn's text into memory: a NUL-terminated buffer (free) with its
+ * length in *len, or NULL (message in err). */
+static char *render(text_fn fn, const rendering *r, size_t *len, char *err, size_t errlen) {
   char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
+  FILE *f = open_memstream(&buf, len);
   int rc;
-  if (f == NULL)
-    return sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
-  rc = fn(f, a, b, n);
-  if (fclose(f) != 0 || rc < 0) {
-    free(buf);
-    return sim_fail(err, errlen, DHT_ENOMEM, "out of memory rendering %s", path);
+  if (f == NULL) {
+    sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
+    return NULL;
   }
+  rc = fn(f, r);
+  if (fclose(f) != 0 || rc < 0 || buf == NULL) {
+    free(buf);
+    sim_fail(err, errlen, DHT_ENOMEM, "out of memory rendering the output");
+    return NULL;
+  }
+  return buf;
+}
+
+static int write_rendered(const char *path, text_fn fn, const rendering *r, char *err, size_t errlen) {
+  size_t len = 0;
+  char *buf = render(fn, r, &len, err, errlen);
+  int rc;
+  if (buf == NULL)
+    return DHT_ENOMEM;
   rc = sim_outfile_write(path, buf, len, err, errlen);
   free(buf);
   return rc;
 }
 
-/* Concatenates the parts `ext` of the finished points under a header into path. */
-static int concat_parts(const char *dir, const char *path, const char *header, char *const *rows, uint64_t points,
+/* Writes path: the header, then the parts `ext` of the finished points. */
+static int concat_parts(const char *dir, const char *path, const char *ext, text_fn header, const rendering *r,
                         char *err, size_t errlen) {
   sim_outfile out;
-  const char *ext = strstr(path, "runs.csv") ? "runs.csv" : "lookups.csv";
+  size_t hlen = 0;
+  char *htext = render(header, r, &hlen, err, errlen);
   char buf[1 << 16];
-  int rc = sim_outfile_open(&out, path, err, errlen);
-  if (rc < 0)
+  int rc;
+  if (htext == NULL)
+    return DHT_ENOMEM;
+  rc = sim_outfile_open(&out, path, err, errlen);
+  if (rc < 0) {
+    free(htext);
     return rc;
-  fputs(header, out.f);
-  for (uint64_t p = 0; p < points && rc == 0; p++) {
+  }
+  fwrite(htext, 1, hlen, out.f);
+  free(htext);
+  for (uint64_t p = 0; p < r->m->points && rc == 0; p++) {
     char *pp;
     FILE *in;
     size_t n;
-    if (rows[p] == NULL)
+    if (r->recs[p] == NULL)
       continue;
     pp = part_path(dir, p, ext);
     in = fopen(pp, "rb");
@@ -262,32 +277,16 @@ static int concat_parts(const char *dir, const char *path, const char *header, c
   return sim_outfile_commit(&out, err, errlen);
 }
 
-static char *header_text(int (*fn)(FILE *)) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (f == NULL)
-    return NULL;
-  fn(f);
-  fclose(f);
-  return buf;
-}
-
 /* Writes summary.csv, summary.json, runs.csv and lookups.csv of the finished points. */
-static int assemble(const char *dir, const meta *m, char *const *rows, char *const *json, char *err,
-                    size_t errlen) {
+static int assemble(const char *dir, const meta *m, sim_record *const *recs, char *err, size_t errlen) {
   char *p1 = g_build_filename(dir, "summary.csv", NULL), *p2 = g_build_filename(dir, "summary.json", NULL);
   char *p3 = g_build_filename(dir, "runs.csv", NULL), *p4 = g_build_filename(dir, "lookups.csv", NULL);
-  char *h3 = header_text(sim_write_runs_header), *h4 = header_text(sim_write_lookups_header);
+  rendering r = {m, recs};
   int rc;
-  if (h3 == NULL || h4 == NULL)
-    rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
-  else if ((rc = write_rendered(p1, w_summary_csv, rows, NULL, m->points, err, errlen)) == 0 &&
-           (rc = write_rendered(p2, w_summary_json, json, m, m->points, err, errlen)) == 0 &&
-           (rc = concat_parts(dir, p3, h3, rows, m->points, err, errlen)) == 0)
-    rc = concat_parts(dir, p4, h4, rows, m->points, err, errlen);
-  free(h3);
-  free(h4);
+  if ((rc = write_rendered(p1, w_summary_csv, &r, err, errlen)) == 0 &&
+      (rc = write_rendered(p2, w_summary_json, &r, err, errlen)) == 0 &&
+      (rc = concat_parts(dir, p3, "runs.csv", w_runs_header, &r, err, errlen)) == 0)
+    rc = concat_parts(dir, p4, "lookups.csv", w_lookups_header, &r, err, errlen);
   g_free(p1);
   g_free(p2);
   g_free(p3);
@@ -308,6 +307,8 @@ typedef struct sweep {
   const sim_sweep_options *opt;
   sim_sweep_report *rep;
   meta m;
+  sim_param_id swept[SIM_PARAM_COUNT]; /* the parameters of the sweep's axes, in axis order */
+  size_t n_swept;
   GMutex lock;
   point_state *ps;      /* [points] */
   bool single;          /* one point, one replica */
@@ -319,84 +320,95 @@ typedef struct sweep {
 
 static bool stopping(const sweep *s) { return s->opt->stop != NULL && *s->opt->stop; }
 
-/* Renders the point's texts, writes its parts (json last: it marks the point
- * finished) and stores its summary row and JSON element in the report. Called
- * by the thread that finished the point's last replica, outside the lock. */
+/* Writes buf[0..len) atomically as part `ext` of point p. */
+static int write_part(const char *dir, uint64_t p, const char *ext, const char *buf, size_t len, char *err,
+                      size_t errlen) {
+  char *path = part_path(dir, p, ext);
+  int rc = sim_outfile_write(path, buf, len, err, errlen);
+  g_free(path);
+  return rc;
+}
+
+/* The point's runs.csv rows, lookups.csv rows and record as text; NULL parts are not rendered. */
+static int point_texts(const sweep *s, uint64_t p, const sim_scenario *pt, const char *label,
+                       const sim_record *rec, char **runs, size_t *lruns, char **lks, size_t *llks, char **rtext,
+                       size_t *lrec) {
+  const point_state *ps = &s->ps[p];
+  uint32_t R = s->sc->replicas;
+  FILE *f1 = open_memstream(runs, lruns), *f2 = open_memstream(lks, llks), *f3 = open_memstream(rtext, lrec);
+  int rc = f1 != NULL && f2 != NULL && f3 != NULL ? 0 : DHT_ENOMEM;
+  for (uint32_t r = 0; r < R && rc == 0; r++) {
+    if ((rc = sim_write_runs_row(f1, p, r, label, pt, &ps->sum[r])) == 0)
+      rc = sim_write_lookups_rows(f2, p, r, pt, s->swept, s->n_swept, &ps->res[r]);
+  }
+  if (rc == 0)
+    rc = sim_record_write(f3, rec);
+  /* fclose flushes: a memory stream that cannot grow fails here. */
+  if (f1 != NULL && fclose(f1) != 0)
+    rc = DHT_ENOMEM;
+  if (f2 != NULL && fclose(f2) != 0)
+    rc = DHT_ENOMEM;
+  if (f3 != NULL && fclose(f3) != 0)
+    rc = DHT_ENOMEM;
+  return rc < 0 || *runs == NULL || *lks == NULL || *rtext == NULL ? DHT_ENOMEM : 0;
+}
+
+/* Aggregates the point's replicas into its record, writes its parts (the
+ * record last: it marks the point finished) and stores the record in the
+ * report. Called by the thread that finished the point's last replica,
+ * outside the lock. */
 static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char *label, char *err, size_t errlen) {
   point_state *ps = &s->ps[p];
   uint32_t R = s->sc->replicas;
-  sim_figures *fig = g_new(sim_figures, R);
+  sim_figures *fig = g_try_new(sim_figures, R);
   sim_agg agg[SIM_FIG_COUNT];
-  char *row = NULL, *json = NULL, *runs = NULL, *lks = NULL;
-  size_t lrow = 0, ljson = 0, lruns = 0, llks = 0;
-  FILE *f;
+  sim_scenario cols;
+  sim_record *rec = NULL;
+  char *runs = NULL, *lks = NULL, *rtext = NULL;
+  size_t lruns = 0, llks = 0, lrec = 0;
   int rc = 0;
 
+  if (fig == NULL) {
+    rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
+    goto out;
+  }
   for (uint32_t r = 0; r < R; r++)
     sim_summary_figures(&ps->sum[r], &fig[r]);
   sim_aggregate(fig, R, agg);
   g_free(fig);
-
-  f = open_memstream(&row, &lrow);
-  sim_write_summary_row(f, p, label, pt, s->sc->seed, ps->res[0].nodes, ps->res[0].n_lookups, R, agg);
-  fclose(f);
-  f = open_memstream(&json, &ljson);
-  sim_write_point_json(f, p, label, pt, ps->res[0].nodes, ps->res[0].n_lookups, agg);
-  fclose(f);
-  if (row == NULL || json == NULL) {
+  /* Every replica runs on the same network size and lookup count: replica 0's are the point's. */
+  sim_output_params(&cols, pt, ps->res[0].nodes, ps->res[0].n_lookups);
+  rec = sim_record_new(p, label, &cols, agg);
+  if (rec == NULL) {
     rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
     goto out;
   }
   if (s->opt->out_dir != NULL) {
-    char *path;
-    f = open_memstream(&runs, &lruns);
-    for (uint32_t r = 0; r < R; r++)
-      sim_write_runs_row(f, p, r, label, pt, &ps->sum[r]);
-    fclose(f);
-    f = open_memstream(&lks, &llks);
-    for (uint32_t r = 0; r < R; r++)
-      sim_write_lookups_rows(f, p, r, pt, &ps->res[r]);
-    fclose(f);
-    if (runs == NULL || lks == NULL) {
+    const char *dir = s->opt->out_dir;
+    if (point_texts(s, p, pt, label, rec, &runs, &lruns, &lks, &llks, &rtext, &lrec) < 0) {
       rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
       goto out;
     }
-    path = part_path(s->opt->out_dir, p, "runs.csv");
-    rc = sim_outfile_write(path, runs, lruns, err, errlen);
-    g_free(path);
-    if (rc == 0) {
-      path = part_path(s->opt->out_dir, p, "lookups.csv");
-      rc = sim_outfile_write(path, lks, llks, err, errlen);
-      g_free(path);
-    }
-    if (rc == 0) {
-      path = part_path(s->opt->out_dir, p, "summary.csv");
-      rc = sim_outfile_write(path, row, lrow, err, errlen);
-      g_free(path);
-    }
-    if (rc == 0) {
-      path = part_path(s->opt->out_dir, p, "json");
-      rc = sim_outfile_write(path, json, ljson, err, errlen);
-      g_free(path);
-    }
+    if ((rc = write_part(dir, p, "runs.csv", runs, lruns, err, errlen)) == 0 &&
+        (rc = write_part(dir, p, "lookups.csv", lks, llks, err, errlen)) == 0)
+      rc = write_part(dir, p, "rec", rtext, lrec, err, errlen);
   }
 out:
   if (rc == 0) {
     g_mutex_lock(&s->lock);
-    s->rep->summary_rows[p] = row;
-    s->rep->point_json[p] = json;
+    s->rep->records[p] = rec;
     s->rep->done++;
     if (s->single) {
       s->rep->single = ps->sum[0];
       s->rep->have_single = true;
     }
     g_mutex_unlock(&s->lock);
-    row = json = NULL;
+    rec = NULL;
   }
-  free(row);
-  free(json);
+  sim_record_free(rec);
   free(runs);
   free(lks);
+  free(rtext);
   for (uint32_t r = 0; r < R; r++)
     sim_results_clear(&ps->res[r]);
   g_free(ps->res);
@@ -464,8 +476,18 @@ static void run_task(gpointer data, gpointer user) {
   }
   g_mutex_lock(&s->lock);
   if (s->ps[p].res == NULL) {
-    s->ps[p].res = g_new0(sim_results, R);
-    s->ps[p].sum = g_new0(sim_summary, R);
+    s->ps[p].res = g_try_new0(sim_results, R);
+    s->ps[p].sum = g_try_new0(sim_summary, R);
+    if (s->ps[p].res == NULL || s->ps[p].sum == NULL) {
+      g_free(s->ps[p].res);
+      g_free(s->ps[p].sum);
+      s->ps[p].res = NULL;
+      s->ps[p].sum = NULL;
+      g_mutex_unlock(&s->lock);
+      sim_results_clear(&res);
+      record_error(s, DHT_ENOMEM, "out of memory for a point's replicas");
+      return;
+    }
   }
   s->ps[p].res[r] = res;
   s->ps[p].sum[r] = sum;
@@ -478,10 +500,6 @@ static void run_task(gpointer data, gpointer user) {
   if (!s->single && s->opt->runs_progress != NULL)
     s->opt->runs_progress(s->opt->progress_user, s->runs_done, s->runs_total);
   g_mutex_unlock(&s->lock);
-}
-
-static bool selected(const sim_sweep_options *opt, uint64_t p) {
-  return opt->shard_count <= 1 || p % opt->shard_count == opt->shard_index;
 }
 
 /* Prepares out_dir/parts: checks a previous run's manifest on --resume, else clears stale parts. */
@@ -544,12 +562,19 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
   s.rep = rep;
   g_mutex_init(&s.lock);
   meta_from_scenario(&s.m, sc, opt);
+  for (size_t i = 0; i < sc->n_sweep; i++) {
+    int id = sim_param_find(sc->sweep[i].key, strlen(sc->sweep[i].key));
+    if (id < 0) {
+      rc = sim_fail(err, errlen, DHT_EINVAL, "sweep: unknown parameter '%s'", sc->sweep[i].key);
+      goto out;
+    }
+    s.swept[s.n_swept++] = (sim_param_id)id;
+  }
   s.single = points == 1 && sc->replicas == 1;
   rep->points = points;
-  rep->summary_rows = g_try_new0(char *, points);
-  rep->point_json = g_try_new0(char *, points);
+  rep->records = g_try_new0(sim_record *, points);
   s.ps = g_try_new0(point_state, points);
-  if (rep->summary_rows == NULL || rep->point_json == NULL || s.ps == NULL) {
+  if (rep->records == NULL || s.ps == NULL) {
     rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory for %" PRIu64 " points", points);
     goto out;
   }
@@ -557,13 +582,20 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
     goto out;
 
   for (uint64_t p = 0; p < points; p++) {
-    if (!selected(opt, p))
+    if (!sim_scenario_point_selected(p, opt->shard_index, opt->shard_count))
       continue;
     rep->selected++;
-    if (opt->resume && opt->out_dir != NULL && load_point(opt->out_dir, p, &rep->summary_rows[p], &rep->point_json[p])) {
-      rep->resumed++;
-      rep->done++;
-      continue;
+    if (opt->resume && opt->out_dir != NULL) {
+      int found = load_record(opt->out_dir, p, &rep->records[p], err, errlen);
+      if (found < 0) {
+        rc = found;
+        goto out;
+      }
+      if (found > 0) {
+        rep->resumed++;
+        rep->done++;
+        continue;
+      }
     }
     s.runs_total += sc->replicas;
   }
@@ -582,7 +614,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
      * worker runs, but with none the wait below would never end. */
     bool no_worker = false;
     for (uint64_t p = 0; p < points && !no_worker; p++) {
-      if (!selected(opt, p) || rep->summary_rows[p] != NULL)
+      if (!sim_scenario_point_selected(p, opt->shard_index, opt->shard_count) || rep->records[p] != NULL)
         continue;
       for (uint32_t r = 0; r < sc->replicas && !no_worker; r++) {
         if (!g_thread_pool_push(pool, GSIZE_TO_POINTER((gsize)(p * sc->replicas + r) + 1), &gerr) &&
@@ -603,7 +635,7 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
   }
   /* Whatever finished is kept: assemble even after an error or a stop. */
   if (opt->out_dir != NULL) {
-    int arc = assemble(opt->out_dir, &s.m, rep->summary_rows, rep->point_json, rc == 0 ? err : s.err,
+    int arc = assemble(opt->out_dir, &s.m, rep->records, rc == 0 ? err : s.err,
                        rc == 0 ? errlen : sizeof s.err);
     if (rc == 0 && arc < 0)
       rc = arc;
@@ -626,19 +658,15 @@ out:
 }
 
 void sim_sweep_report_clear(sim_sweep_report *rep) {
-  for (uint64_t p = 0; p < rep->points; p++) {
-    if (rep->summary_rows != NULL)
-      free(rep->summary_rows[p]);
-    if (rep->point_json != NULL)
-      free(rep->point_json[p]);
-  }
-  g_free(rep->summary_rows);
-  g_free(rep->point_json);
+  if (rep->records != NULL)
+    for (uint64_t p = 0; p < rep->points; p++)
+      sim_record_free(rep->records[p]);
+  g_free(rep->records);
   memset(rep, 0, sizeof *rep);
 }
 
 int sim_sweep_write_summary_csv(FILE *f, const sim_sweep_report *rep) {
-  return summary_csv(f, rep->summary_rows, rep->points);
+  return summary_csv(f, rep->records, rep->points);
 }
 
 int sim_sweep_write_summary_json(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep) {
@@ -646,97 +674,56 @@ int sim_sweep_write_summary_json(FILE *f, const sim_scenario *sc, const sim_swee
   meta m;
   int rc;
   meta_from_scenario(&m, sc, &none);
-  rc = summary_json(f, &m, rep->point_json, rep->points);
+  rc = summary_json(f, &m, rep->records, rep->points);
   meta_clear(&m);
   return rc;
 }
 
-/* Splits one CSV line into fields (RFC 4180 quotes); returns a NULL-terminated vector. */
-static char **csv_fields(const char *line) {
-  GPtrArray *a = g_ptr_array_new();
-  GString *cur = g_string_new(NULL);
-  bool quoted = false;
-  for (const char *c = line;; c++) {
-    if (quoted) {
-      if (*c == '\0')
-        break;
-      if (*c == '"' && c[1] == '"') {
-        g_string_append_c(cur, '"');
-        c++;
-      } else if (*c == '"') {
-        quoted = false;
-      } else {
-        g_string_append_c(cur, *c);
-      }
-    } else if (*c == '"') {
-      quoted = true;
-    } else if (*c == ',' || *c == '\n' || *c == '\0') {
-      g_ptr_array_add(a, g_strdup(cur->str));
-      g_string_truncate(cur, 0);
-      if (*c != ',')
-        break;
-    } else {
-      g_string_append_c(cur, *c);
-    }
-  }
-  g_string_free(cur, TRUE);
-  g_ptr_array_add(a, NULL);
-  return (char **)g_ptr_array_free(a, FALSE);
-}
-
-/* Column index of name in the summary header, or -1. */
-static int column(char **header, const char *name) {
-  for (int i = 0; header[i] != NULL; i++)
-    if (strcmp(header[i], name) == 0)
-      return i;
-  return -1;
+/* x as summary.csv shows it (%.6f) and read back: the table rounds that to 3
+ * decimals, so that it never disagrees with the file (rounding the exact
+ * value to 3 decimals directly may differ in the last digit). */
+static double as_in_csv(double x) {
+  char text[64];
+  snprintf(text, sizeof text, "%.6f", x);
+  return strtod(text, NULL);
 }
 
 int sim_sweep_write_table(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep) {
-  static const char *const cols[] = {"queries_mean", "time_ms_mean", "success_rate", "accuracy"};
-  char *hdr = header_text(sim_write_summary_header);
-  char **h;
-  int idx[4], lab;
-  if (hdr == NULL)
-    return DHT_ENOMEM;
-  h = csv_fields(hdr);
-  lab = column(h, "label");
-  for (int i = 0; i < 4; i++)
-    idx[i] = column(h, cols[i]);
+  static const struct {
+    sim_figure_id fig;
+    int width;
+  } cols[] = {{SIM_FIG_QUERIES_MEAN, 20}, {SIM_FIG_TIME_MS_MEAN, 24}, {SIM_FIG_SUCCESS_RATE, 16}, {SIM_FIG_ACCURACY, 16}};
   fprintf(f, "dhtsim: scenario %s, seed %" PRIu64 ", %" PRIu64 " points x %" PRIu32 " replicas\n\n", sc->name,
           sc->seed, rep->points, sc->replicas);
   fprintf(f, "  %-6s %-40s %20s %24s %16s %16s\n", "point", "parameters", "queries", "time to converge (ms)",
           "success rate", "accuracy");
   for (uint64_t p = 0; p < rep->points; p++) {
-    char **v;
-    if (rep->summary_rows[p] == NULL)
+    const sim_record *r = rep->records[p];
+    if (r == NULL)
       continue;
-    v = csv_fields(rep->summary_rows[p]);
-    fprintf(f, "  %-6" PRIu64 " %-40s", p, v[lab][0] ? v[lab] : "(scenario)");
-    for (int i = 0; i < 4; i++) {
-      const char *mean = v[idx[i]], *ci = v[idx[i] + 1];
+    fprintf(f, "  %-6" PRIu64 " %-40s", p, r->label[0] ? r->label : "(scenario)");
+    for (size_t i = 0; i < G_N_ELEMENTS(cols); i++) {
+      const sim_agg *a = &r->agg[cols[i].fig];
       char cell[64];
-      if (mean[0] == '\0')
+      if (!a->present)
         snprintf(cell, sizeof cell, "-");
-      else if (ci[0] == '\0')
-        snprintf(cell, sizeof cell, "%.3f", strtod(mean, NULL));
+      else if (!a->has_ci)
+        snprintf(cell, sizeof cell, "%.3f", as_in_csv(a->mean));
       else
-        snprintf(cell, sizeof cell, "%.3f ± %.3f", strtod(mean, NULL), strtod(ci, NULL));
-      fprintf(f, " %*s", i == 0 ? 20 : i == 1 ? 24 : 16, cell);
+        snprintf(cell, sizeof cell, "%.3f ± %.3f", as_in_csv(a->mean), as_in_csv(a->ci95));
+      fprintf(f, " %*s", cols[i].width, cell);
     }
     fputc('\n', f);
-    g_strfreev(v);
   }
   if (sc->replicas > 1)
     fprintf(f, "\n  mean over replicas ± half-width of the 95 %% confidence interval (Student t)\n");
-  g_strfreev(h);
-  free(hdr);
   return ferror(f) ? DHT_EIO : 0;
 }
 
 int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs, char *err, size_t errlen) {
+  static const char *const exts[] = {"runs.csv", "lookups.csv", "rec"};
   meta m, other;
-  char **rows = NULL, **json = NULL;
+  sim_record **recs = NULL;
   const char **from = NULL;
   int rc = 0;
 
@@ -756,14 +743,23 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
       goto out;
     }
   }
-  rows = g_new0(char *, m.points);
-  json = g_new0(char *, m.points);
-  from = g_new0(const char *, m.points);
+  recs = g_try_new0(sim_record *, m.points);
+  from = g_try_new0(const char *, m.points);
+  if (recs == NULL || from == NULL) {
+    rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory for %" PRIu64 " points", m.points);
+    goto out;
+  }
   for (uint64_t p = 0; p < m.points; p++) {
-    for (size_t i = 0; i < n_dirs && rows[p] == NULL; i++)
-      if (load_point(dirs[i], p, &rows[p], &json[p]))
+    for (size_t i = 0; i < n_dirs && recs[p] == NULL; i++) {
+      int found = load_record(dirs[i], p, &recs[p], err, errlen);
+      if (found < 0) {
+        rc = found;
+        goto out;
+      }
+      if (found > 0)
         from[p] = dirs[i];
-    if (rows[p] == NULL) {
+    }
+    if (recs[p] == NULL) {
       rc = sim_fail(err, errlen, DHT_EINVAL, "point %" PRIu64 " of %" PRIu64 " is in none of the folders (missing shard?)",
                 p, m.points);
       goto out;
@@ -779,7 +775,6 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
   }
   /* Copy every part into out_dir (unless it is already there). */
   for (uint64_t p = 0; p < m.points && rc == 0; p++) {
-    static const char *const exts[] = {"runs.csv", "lookups.csv", "summary.csv", "json"};
     for (size_t e = 0; e < G_N_ELEMENTS(exts) && rc == 0; e++) {
       char *src = part_path(from[p], p, exts[e]), *dst = part_path(out_dir, p, exts[e]);
       char *data = NULL;
@@ -800,15 +795,12 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
   if (rc == 0)
     rc = write_manifest(out_dir, &m, err, errlen);
   if (rc == 0)
-    rc = assemble(out_dir, &m, rows, json, err, errlen);
+    rc = assemble(out_dir, &m, recs, err, errlen);
 out:
-  if (rows != NULL)
-    for (uint64_t p = 0; p < m.points; p++) {
-      g_free(rows[p]);
-      g_free(json[p]);
-    }
-  g_free(rows);
-  g_free(json);
+  if (recs != NULL)
+    for (uint64_t p = 0; p < m.points; p++)
+      sim_record_free(recs[p]);
+  g_free(recs);
   g_free(from);
   meta_clear(&m);
   return rc;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "scenario.h"
+#include "record.h"
 #include "stats.h"
 
 typedef void (*sim_sweep_progress_fn)(void *user, uint64_t done, uint64_t total);
@@ -34,8 +35,7 @@ typedef struct sim_sweep_report {
   uint64_t done;            /* points finished (including resumed ones) */
   uint64_t resumed;         /* points found finished in out_dir and skipped */
   bool interrupted;         /* stopped by *stop before every selected point finished */
-  char **summary_rows;      /* [points]: summary.csv row of each finished point, else NULL (owned) */
-  char **point_json;        /* [points]: summary.json element, else NULL (owned) */
+  sim_record **records;     /* [points]: the numbers of each finished point, else NULL (owned) */
   bool have_single;         /* single point, single replica: `single` holds its run's statistics */
   sim_summary single;
 } sim_sweep_report;
@@ -46,10 +46,11 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
                   size_t errlen);
 void sim_sweep_report_clear(sim_sweep_report *rep);
 
-/* Writes summary.csv / summary.json content for the finished points to f. */
+/* Writes summary.csv / summary.json content for the finished points to f,
+ * rendered from their records. */
 int sim_sweep_write_summary_csv(FILE *f, const sim_sweep_report *rep);
 int sim_sweep_write_summary_json(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep);
-/* Compact table: one line per finished point. */
+/* Compact table: one line per finished point, from its record. */
 int sim_sweep_write_table(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep);
 
 /* Joins the parts of shard output folders into out_dir (which may be one of

@@ -5,6 +5,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <sys/wait.h>
+#include <stdbool.h>
+#include <string.h>
 
 cli run_dhtsim(const char *const *args) {
   const char *argv[32] = {DHTSIM_BINARY};
@@ -71,4 +73,78 @@ void assert_no_tmp_files(const char *dir) {
   }
   if (d != NULL)
     g_dir_close(d);
+}
+
+/* One RFC 4180 record of s, from *pos to its line end (moved past it). */
+static char **csv_record(const char *s, size_t *pos) {
+  GPtrArray *a = g_ptr_array_new();
+  GString *cur = g_string_new(NULL);
+  bool quoted = false;
+  size_t i = *pos;
+  for (;; i++) {
+    char c = s[i];
+    if (quoted) {
+      cr_assert(c != '\0', "CSV: unterminated quote");
+      if (c == '"' && s[i + 1] == '"') {
+        g_string_append_c(cur, '"');
+        i++;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        g_string_append_c(cur, c);
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',' || c == '\n' || c == '\0') {
+      g_ptr_array_add(a, g_strdup(cur->str));
+      g_string_truncate(cur, 0);
+      if (c != ',')
+        break;
+    } else {
+      g_string_append_c(cur, c);
+    }
+  }
+  *pos = s[i] == '\0' ? i : i + 1;
+  g_string_free(cur, TRUE);
+  g_ptr_array_add(a, NULL);
+  return (char **)g_ptr_array_free(a, FALSE);
+}
+
+csv csv_parse(const char *text) {
+  csv c = {0};
+  GPtrArray *rows = g_ptr_array_new();
+  size_t pos = 0;
+  cr_assert(text[0] != '\0', "CSV: empty");
+  c.header = csv_record(text, &pos);
+  c.n_cols = g_strv_length(c.header);
+  while (text[pos] != '\0') {
+    char **r = csv_record(text, &pos);
+    cr_assert(g_strv_length(r) == c.n_cols, "CSV row %u: %u fields, header has %zu", rows->len + 1,
+              g_strv_length(r), c.n_cols);
+    g_ptr_array_add(rows, r);
+  }
+  c.n_rows = rows->len;
+  c.rows = (char ***)g_ptr_array_free(rows, FALSE);
+  return c;
+}
+
+size_t csv_col(const csv *c, const char *name) {
+  for (size_t i = 0; i < c->n_cols; i++)
+    if (strcmp(c->header[i], name) == 0)
+      return i;
+  cr_assert_fail("CSV: no column \"%s\"", name);
+  return 0;
+}
+
+const char *csv_get(const csv *c, size_t row, const char *name) {
+  cr_assert(row < c->n_rows, "CSV: no row %zu", row);
+  return c->rows[row][csv_col(c, name)];
+}
+
+void csv_free(csv *c) {
+  for (size_t i = 0; i < c->n_rows; i++)
+    g_strfreev(c->rows[i]);
+  g_free(c->rows);
+  g_strfreev(c->header);
+  memset(c, 0, sizeof *c);
 }

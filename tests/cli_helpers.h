@@ -22,4 +22,19 @@ size_t count_lines(const char *s);
 /* Asserts that no "*.tmp" file is left anywhere below dir. */
 void assert_no_tmp_files(const char *dir);
 
+/* A CSV file (RFC 4180), header and rows of fields. */
+typedef struct csv {
+  char **header;  /* owned */
+  char ***rows;   /* owned: [n_rows], each n_cols fields */
+  size_t n_cols, n_rows;
+} csv;
+
+/* Parses text; asserts every row has the header's number of fields. */
+csv csv_parse(const char *text);
+/* The index of column name; asserts it exists. */
+size_t csv_col(const csv *c, const char *name);
+/* Row `row` (0-based, after the header), column name. */
+const char *csv_get(const csv *c, size_t row, const char *name);
+void csv_free(csv *c);
+
 #endif

@@ -119,9 +119,10 @@ Test(cli, same_scenario_and_seed_give_byte_identical_outputs) {
     char **lines = g_strsplit(lookups, "\n", -1);
     /* header + 200 rows + the empty string after the final newline */
     cr_assert(eq(u32, g_strv_length(lines), 202));
+    /* No sweep: no parameter columns, only the lookup's own. */
     cr_assert(eq(str, lines[0],
-                 "point,replica,nodes,alpha,k,strategy,request_drop,id,start_node,target,start_ms,queries,rounds,"
-                 "time_ms,first_peer_ms,peers_found,accuracy"));
+                 "point,replica,id,start_node,target,start_ms,queries,rounds,time_ms,first_peer_ms,peers_found,"
+                 "accuracy"));
     g_strfreev(lines);
     g_free(lookups);
   }
@@ -144,17 +145,28 @@ Test(cli, formats_csv_and_json) {
   cr_assert(eq(int, r.status, 0), "%s", r.err);
   lines = g_strsplit(r.out, "\n", -1);
   cr_assert(eq(u32, g_strv_length(lines), 3));
-  cr_assert(g_str_has_prefix(lines[0], "point,label,scenario,seed,nodes,tables,strategy,alpha,k,latency_model,"
-                                       "request_drop,response_drop,dead_fraction,timeout_ms,lookups,replicas,"
-                                       "queries_mean,queries_mean_ci95,"));
-  cr_assert(g_str_has_prefix(lines[1], "0,,baseline,1,100,random,rounds,3,8,constant,0.000000,0.000000,0.000000,"
-                                       "2000.000,20,1,"));
+  /* Every parameter, named by its key, whether swept or not; workload.lookups is the real count (--lookups). */
+  cr_assert(g_str_has_prefix(lines[0], "point,label,name,seed,network.nodes,network.tables,network.topology,"
+                                       "latency.model,latency.delay_ms,latency.min_ms,latency.max_ms,"
+                                       "latency.median_ms,latency.sigma,latency.slow_fraction,"
+                                       "latency.slow_multiplier,loss.request_drop,loss.response_drop,"
+                                       "loss.dead_fraction,lookup.strategy,lookup.alpha,lookup.k,lookup.timeout_ms,"
+                                       "workload.lookups,workload.planted_peers,workload.plant_at,workload.arrival,"
+                                       "workload.rate_per_s,workload.lookups_file,replicas,"
+                                       "queries_mean,queries_mean_ci95,"),
+            "%s", lines[0]);
+  cr_assert(g_str_has_prefix(lines[1], "0,,baseline,1,100,random,,constant,50,"), "%s", lines[1]);
+  cr_assert(strstr(lines[1], ",rounds,3,8,2000,20,5,8,sequential,") != NULL, "%s", lines[1]);
   g_strfreev(lines);
   cli_free(&r);
   r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "20", "--format=json", NULL});
   cr_assert(eq(int, r.status, 0));
   cr_assert(g_str_has_prefix(r.out, "{\n  \"scenario\": \"baseline\",\n  \"seed\": 1,\n  \"replicas\": 1,\n"));
-  cr_assert(strstr(r.out, "\"lookups\": 20}") != NULL, "%s", r.out);
+  cr_assert(strstr(r.out, "\"params\": {\"name\": \"baseline\", \"seed\": 1, \"network.nodes\": 100, "
+                         "\"network.tables\": \"random\", \"network.topology\": null, ") != NULL,
+            "%s", r.out);
+  cr_assert(strstr(r.out, "\"workload.lookups\": 20, ") != NULL, "%s", r.out);
+  cr_assert(strstr(r.out, "\"timeouts_total\": {\"mean\": ") != NULL, "%s", r.out);
   cli_free(&r);
 }
 
@@ -180,7 +192,27 @@ Test(cli, export_topology_round_trips_through_run) {
   b = run_dhtsim((const char *[]){"run", yaml, "--lookups", "30", "--format", "csv", NULL});
   cr_assert(eq(int, a.status, 0));
   cr_assert(eq(int, b.status, 0), "%s", b.err);
-  cr_assert(eq(str, a.out, b.out));
+  {
+    /* The same rows but for network.topology, which names the file. */
+    char **la = g_strsplit(a.out, "\n", -1), **lb = g_strsplit(b.out, "\n", -1);
+    char **h = g_strsplit(la[0], ",", -1), **ra = g_strsplit(la[1], ",", -1), **rb = g_strsplit(lb[1], ",", -1);
+    guint n = g_strv_length(h), col = 0;
+    cr_assert(eq(str, la[0], lb[0]));
+    while (col < n && strcmp(h[col], "network.topology") != 0)
+      col++;
+    cr_assert(lt(u32, col, n));
+    cr_assert(eq(u32, g_strv_length(ra), n));
+    cr_assert(eq(u32, g_strv_length(rb), n));
+    cr_assert(eq(str, ra[col], ""));
+    cr_assert(g_str_has_suffix(rb[col], "baseline.topo"), "%s", rb[col]);
+    for (guint i = 0; i < n; i++)
+      cr_assert(i == col || strcmp(ra[i], rb[i]) == 0, "%s: %s vs %s", h[i], ra[i], rb[i]);
+    g_strfreev(la);
+    g_strfreev(lb);
+    g_strfreev(h);
+    g_strfreev(ra);
+    g_strfreev(rb);
+  }
   cli_free(&a);
   cli_free(&b);
   cli_free(&e);

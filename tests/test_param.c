@@ -1,7 +1,9 @@
 /* test_param.c: the parameter table (sim/param.def, sim/param.c): its shape,
  * the defaults, the setter's bounds, canonical and display text, the
  * fingerprint (every parameter must move it) and the generated key table of
- * docs/scenario-format.md. */
+ * docs/scenario-format.md. After changing param.def:
+ *   DHTSIM_REGENERATE_DOCS=1 ./build/tests/test_param   (and ./build/tests/test_outputs)
+ * rewrites the generated blocks of docs/; review `git diff docs/`. */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
@@ -259,6 +261,13 @@ ParameterizedTestParameters(param, canon_and_format) {
       {"loss.request_drop", "0.3333333333333333", "0.33333333333333331", "0.3333333333333333"},
       {"loss.request_drop", "1e-7", "9.9999999999999995e-08", "1e-07"},
       {"latency.sigma", "2", "2", "2"},
+      {"latency.slow_multiplier", "10", "10", "10"},
+      {"latency.slow_multiplier", "1000", "1000", "1000"},
+      {"latency.slow_multiplier", "12.5", "12.5", "12.5"},
+      {"workload.rate_per_s", "1e6", "1000000", "1000000"},
+      {"workload.rate_per_s", "1e-5", "1.0000000000000001e-05", "1e-05"},
+      {"workload.rate_per_s", "0.0001", "0.0001", "0.0001"},
+      {"loss.request_drop", "0.00001", "1.0000000000000001e-05", "1e-05"},
       {"latency.delay_ms", "1.5", "1500", "1.5"},
       {"latency.delay_ms", "2000", "2000000", "2000"},
       {"latency.delay_ms", "0.001", "1", "0.001"},
@@ -367,8 +376,21 @@ Test(param, docs_key_table_is_the_generated_one) {
   char *a = strstr(doc, open), *b = a ? strstr(a, "<!-- /keys -->") : NULL;
   cr_assert(a != NULL && b != NULL, "docs/scenario-format.md lost its key table markers");
   a += strlen(open);
-  cr_assert(eq(str, g_strndup(a, (size_t)(b - a)), gen),
-            "docs/scenario-format.md's key table differs from `dhtsim keys --markdown`: paste its output");
+  const char *env = g_getenv("DHTSIM_REGENERATE_DOCS");
+  if (env != NULL && strcmp(env, "1") == 0) {
+    /* Rewrites the block in place (review `git diff docs/` afterwards). */
+    GString *t = g_string_new_len(doc, a - doc);
+    g_string_append(t, gen);
+    g_string_append(t, b);
+    cr_assert(g_file_set_contents(path, t->str, (gssize)t->len, NULL));
+    g_string_free(t, TRUE);
+  } else {
+    char *have = g_strndup(a, (size_t)(b - a));
+    cr_assert(eq(str, have, gen),
+              "docs/scenario-format.md's key table differs from `dhtsim keys --markdown` "
+              "(DHTSIM_REGENERATE_DOCS=1 ./build/tests/test_param rewrites it)");
+    g_free(have);
+  }
   /* Each key has one row, in table order. */
   const char *at = gen;
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {

@@ -25,6 +25,11 @@
  *   DHTSIM_REGENERATE_EXPECTED=1 ./build/tests/test_regression
  *   git diff --stat tests/expected/      # review, then commit with the reason
  *
+ * Before committing regenerated files, check that only what was meant to
+ * change did: for a change of columns only (the v1 -> v2 renames of
+ * figure.def and param.def), tests/expected/compare-v1-v2.py OLD NEW
+ * compares every figure column value for value, byte for byte.
+ *
  * (equivalently, by hand, from the source directory, for each NAME:
  *  ./build/sim/dhtsim run tests/data/NAME.yaml -j 2 --out /tmp/NAME \
  *      > tests/expected/NAME/stdout

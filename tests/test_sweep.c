@@ -37,15 +37,15 @@ Test(stats, aggregate_mean_and_ci_of_known_replicas) {
       runs[r].v[i] = v[r] * (i + 1);
       runs[r].present[i] = true;
     }
-  runs[2].present[20] = false; /* success_rate missing in one replica */
+  runs[2].present[SIM_FIG_SUCCESS_RATE] = false; /* missing in one replica */
   sim_aggregate(runs, 4, agg);
   cr_assert(eq(dbl, agg[0].mean, 13.0));
   cr_assert(agg[0].has_ci);
   /* 3.18244631 * sqrt(20/3) / 2 */
   cr_assert(lt(dbl, fabs(agg[0].ci95 - 3.18244631 * sqrt(20.0 / 3.0) / 2.0), 1e-9));
   cr_assert(lt(dbl, fabs(agg[1].ci95 - 2 * agg[0].ci95), 1e-9));
-  cr_assert(eq(int, agg[20].present, false));
-  cr_assert(eq(int, agg[20].has_ci, false));
+  cr_assert(eq(int, agg[SIM_FIG_SUCCESS_RATE].present, false));
+  cr_assert(eq(int, agg[SIM_FIG_SUCCESS_RATE].has_ci, false));
   sim_aggregate(runs, 1, agg);
   cr_assert(eq(dbl, agg[0].mean, 10.0));
   cr_assert(eq(int, agg[0].has_ci, false));
@@ -78,7 +78,6 @@ Test(sweep, one_row_per_point_and_per_run_with_ci, .init = setup, .fini = teardo
   char *d = sub("out");
   cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "-j", "2", "--out", d, NULL});
   char *summary, *runs, *lookups, *json;
-  char **lines;
   cr_assert(eq(int, r.status, 0), "%s", r.err);
   summary = slurp(d, "summary.csv");
   runs = slurp(d, "runs.csv");
@@ -87,14 +86,25 @@ Test(sweep, one_row_per_point_and_per_run_with_ci, .init = setup, .fini = teardo
   cr_assert(eq(u64, count_lines(summary), 1 + 6));
   cr_assert(eq(u64, count_lines(runs), 1 + 6 * 3));
   cr_assert(eq(u64, count_lines(lookups), 1 + 6 * 3 * 30));
-  lines = g_strsplit(summary, "\n", -1);
-  /* Point order: the first axis (alpha) varies slowest. */
-  cr_assert(g_str_has_prefix(lines[1], "0,lookup.alpha=1 lookup.k=4,sweep-small,7,200,random,rounds,1,4,"));
-  cr_assert(g_str_has_prefix(lines[2], "1,lookup.alpha=1 lookup.k=8,sweep-small,7,200,random,rounds,1,8,"));
-  cr_assert(g_str_has_prefix(lines[6], "5,lookup.alpha=3 lookup.k=8,sweep-small,7,200,random,rounds,3,8,"));
-  /* Three replicas: every present figure has a CI (no empty ci95 right after queries_mean). */
-  cr_assert(strstr(lines[1], ",3,") != NULL);
-  g_strfreev(lines);
+  {
+    /* Point order: the first axis (alpha) varies slowest. */
+    static const char *const alpha[] = {"1", "1", "2", "2", "3", "3"}, *const k[] = {"4", "8", "4", "8", "4", "8"};
+    csv c = csv_parse(summary);
+    for (size_t p = 0; p < 6; p++) {
+      char *label = g_strdup_printf("lookup.alpha=%s lookup.k=%s", alpha[p], k[p]);
+      cr_assert(eq(str, (char *)csv_get(&c, p, "label"), label));
+      cr_assert(eq(str, (char *)csv_get(&c, p, "lookup.alpha"), (char *)alpha[p]));
+      cr_assert(eq(str, (char *)csv_get(&c, p, "lookup.k"), (char *)k[p]));
+      cr_assert(eq(str, (char *)csv_get(&c, p, "name"), "sweep-small"));
+      cr_assert(eq(str, (char *)csv_get(&c, p, "seed"), "7"));
+      cr_assert(eq(str, (char *)csv_get(&c, p, "network.nodes"), "200"));
+      cr_assert(eq(str, (char *)csv_get(&c, p, "replicas"), "3"));
+      /* Three replicas: every present figure has a CI. */
+      cr_assert(ne(str, (char *)csv_get(&c, p, "queries_mean_ci95"), ""));
+      g_free(label);
+    }
+    csv_free(&c);
+  }
   cr_assert(strstr(json, "\"sweep\": [\"lookup.alpha\", \"lookup.k\"]") != NULL);
   cr_assert(strstr(json, "\"queries_mean\": {\"mean\": ") != NULL);
   cr_assert(strstr(json, "\"ci95\": null") == NULL);
@@ -189,7 +199,7 @@ static size_t finished_points(const char *dir) {
   const char *n;
   size_t k = 0;
   while (d != NULL && (n = g_dir_read_name(d)) != NULL)
-    k += g_str_has_suffix(n, ".json");
+    k += g_str_has_suffix(n, ".rec");
   if (d != NULL)
     g_dir_close(d);
   g_free(parts);
@@ -325,4 +335,146 @@ Test(sweep, dry_run_peak_counts_concurrent_replicas, .init = setup, .fini = tear
   cr_assert(le(dbl, fabs(peak_mib - 2 * point_mib), 0.1), "point %.1f MiB, peak %.1f MiB", point_mib, peak_mib);
   cli_free(&r);
   g_free(yaml);
+}
+
+/* ---- parameter columns ---- */
+
+/* A sweep over latency.sigma x latency.slow_fraction: both keys are columns
+ * of summary.csv, runs.csv and lookups.csv and keys of summary.json "params",
+ * with each row's own values; the values reached the runs (slow nodes). */
+Test(sweep, swept_keys_are_columns_with_each_rows_values, .init = setup, .fini = teardown) {
+  static const char *const sigma[] = {"0.2", "1.5"}, *const slow[] = {"0", "0.25", "0.5"};
+  char *yaml = sub("sigma-slow.yaml"), *d = sub("out");
+  char *summary, *runs, *lookups, *json;
+  csv cs, cr, cl;
+  cli r;
+  cr_assert(g_file_set_contents(yaml,
+                                "name: sigma-slow\nseed: 3\nnetwork: {nodes: 60}\n"
+                                "latency: {model: lognormal, median_ms: 30}\nworkload: {lookups: 4}\nreplicas: 2\n"
+                                "sweep:\n  latency.sigma: [0.2, 1.5]\n  latency.slow_fraction: [0, 0.25, 5e-1]\n",
+                                -1, NULL));
+  r = run_dhtsim((const char *[]){"run", yaml, "-j", "2", "--out", d, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  summary = slurp(d, "summary.csv");
+  runs = slurp(d, "runs.csv");
+  lookups = slurp(d, "lookups.csv");
+  json = slurp(d, "summary.json");
+  cs = csv_parse(summary);
+  cr = csv_parse(runs);
+  cl = csv_parse(lookups);
+  cr_assert(eq(u64, cs.n_rows, 6));
+  cr_assert(eq(u64, cr.n_rows, 12));
+  cr_assert(eq(u64, cl.n_rows, 12 * 4));
+  /* lookups.csv: point, replica, the swept keys in axis order, the lookup's columns. */
+  cr_assert(g_str_has_prefix(lookups, "point,replica,latency.sigma,latency.slow_fraction,id,start_node,target,"));
+  for (size_t p = 0; p < 6; p++) {
+    const char *sg = sigma[p / 3], *sf = slow[p % 3];
+    /* The label keeps the value as written (5e-1); the column is the value's own text. */
+    char *label = g_strdup_printf("latency.sigma=%s latency.slow_fraction=%s", sg, p % 3 == 2 ? "5e-1" : sf);
+    char *want = g_strdup_printf("\"latency.sigma\": %s, \"latency.slow_fraction\": %s, ", sg, sf);
+    char *head = g_strdup_printf("{\"point\": %zu, ", p), *next = g_strdup_printf("{\"point\": %zu, ", p + 1);
+    char *el = strstr(json, head), *end = el != NULL ? strstr(el, next) : NULL;
+    cr_assert(eq(u64, strtoull(csv_get(&cs, p, "point"), NULL, 10), p));
+    cr_assert(eq(str, (char *)csv_get(&cs, p, "label"), label));
+    cr_assert(eq(str, (char *)csv_get(&cs, p, "latency.sigma"), (char *)sg));
+    cr_assert(eq(str, (char *)csv_get(&cs, p, "latency.slow_fraction"), (char *)sf));
+    cr_assert(eq(str, (char *)csv_get(&cs, p, "latency.median_ms"), "30"));
+    cr_assert(eq(str, (char *)csv_get(&cs, p, "network.nodes"), "60"));
+    /* No slow node without slow_fraction, some with it: the value reached the runs. */
+    cr_assert(eq(int, strcmp(csv_get(&cs, p, "slow_nodes"), "0.000000") == 0, p % 3 == 0), "point %zu: %s", p,
+              csv_get(&cs, p, "slow_nodes"));
+    for (size_t rep = 0; rep < 2; rep++) {
+      size_t row = p * 2 + rep;
+      cr_assert(eq(u64, strtoull(csv_get(&cr, row, "point"), NULL, 10), p));
+      cr_assert(eq(u64, strtoull(csv_get(&cr, row, "replica"), NULL, 10), rep));
+      cr_assert(eq(str, (char *)csv_get(&cr, row, "latency.sigma"), (char *)sg));
+      cr_assert(eq(str, (char *)csv_get(&cr, row, "latency.slow_fraction"), (char *)sf));
+      cr_assert(eq(str, (char *)csv_get(&cr, row, "seed"), "3"));
+      cr_assert(ne(str, (char *)csv_get(&cr, row, "run_seed"), "3"));
+      cr_assert(eq(int, strcmp(csv_get(&cr, row, "slow_nodes"), "0") == 0, p % 3 == 0));
+      for (size_t l = 0; l < 4; l++) {
+        size_t lrow = row * 4 + l;
+        cr_assert(eq(u64, strtoull(csv_get(&cl, lrow, "point"), NULL, 10), p));
+        cr_assert(eq(u64, strtoull(csv_get(&cl, lrow, "replica"), NULL, 10), rep));
+        cr_assert(eq(str, (char *)csv_get(&cl, lrow, "latency.sigma"), (char *)sg));
+        cr_assert(eq(str, (char *)csv_get(&cl, lrow, "latency.slow_fraction"), (char *)sf));
+      }
+    }
+    cr_assert(el != NULL, "summary.json: no point %zu", p);
+    if (end != NULL)
+      *end = '\0';
+    cr_assert(strstr(el, want) != NULL, "point %zu: no %s in %s", p, want, el);
+    cr_assert(strstr(el, "\"latency.median_ms\": 30, ") != NULL, "%s", el);
+    if (end != NULL)
+      *end = '{';
+    g_free(head);
+    g_free(next);
+    g_free(want);
+    g_free(label);
+  }
+  csv_free(&cs);
+  csv_free(&cr);
+  csv_free(&cl);
+  g_free(summary);
+  g_free(runs);
+  g_free(lookups);
+  g_free(json);
+  cli_free(&r);
+  g_free(yaml);
+  g_free(d);
+}
+
+/* A point record that is damaged (truncated, edited) stops --resume and
+ * merge with a message naming it, instead of a crash or a silent rerun. */
+Test(sweep, malformed_point_record_is_a_clear_error, .init = setup, .fini = teardown) {
+  static const char *const damage[] = {"", "dhtsim-point v1\npoint 1\n", "dhtsim-point v1\npoint 2\nlabel x\n",
+                                       "garbage\n"};
+  char *d = sub("o"), *m = sub("m");
+  char *rec = g_build_filename(d, "parts", "point-00000001.rec", NULL);
+  char *text;
+  gsize len = 0;
+  cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
+  cr_assert(eq(int, a.status, 0), "%s", a.err);
+  cr_assert(g_file_get_contents(rec, &text, &len, NULL));
+  for (size_t i = 0; i < G_N_ELEMENTS(damage) + 2; i++) {
+    cli b, c;
+    if (i < G_N_ELEMENTS(damage)) {
+      cr_assert(g_file_set_contents(rec, damage[i], -1, NULL));
+    } else {
+      /* Cut in the middle of the figures; or one figure's mean not a number. */
+      char *t = g_strdup(text), *fig = strstr(t, "fig accuracy ");
+      cr_assert(fig != NULL);
+      if (i == G_N_ELEMENTS(damage))
+        fig[0] = '\0';
+      else
+        memcpy(fig + strlen("fig accuracy 1 1 "), "zz", 2);
+      cr_assert(g_file_set_contents(rec, t, -1, NULL));
+      g_free(t);
+    }
+    b = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, "--resume", NULL});
+    c = run_dhtsim((const char *[]){"merge", "--out", m, d, NULL});
+    cr_assert(eq(int, b.status, 2), "case %zu: exit %d: %s", i, b.status, b.err);
+    cr_assert(strstr(b.err, "point-00000001.rec: malformed point record") != NULL, "case %zu: %s", i, b.err);
+    cr_assert(eq(int, c.status, 2), "case %zu: exit %d: %s", i, c.status, c.err);
+    cr_assert(strstr(c.err, "point-00000001.rec: malformed point record") != NULL, "case %zu: %s", i, c.err);
+    cli_free(&b);
+    cli_free(&c);
+  }
+  /* Repaired, the resume runs nothing and writes the same files. */
+  cr_assert(g_file_set_contents(rec, text, (gssize)len, NULL));
+  {
+    char *before = slurp(d, "summary.csv");
+    cli b = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, "--resume", NULL});
+    char *after = slurp(d, "summary.csv");
+    cr_assert(eq(int, b.status, 0), "%s", b.err);
+    cr_assert(eq(str, before, after));
+    cli_free(&b);
+    g_free(before);
+    g_free(after);
+  }
+  g_free(text);
+  g_free(rec);
+  cli_free(&a);
+  g_free(d);
+  g_free(m);
 }

@@ -13,16 +13,42 @@ import json
 import math
 import os
 import random
+import re
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SIM = os.path.join(HERE, "..", "..", "..", "sim")
 
-PARAMS = ["nodes", "tables", "strategy", "alpha", "k", "latency_model", "request_drop",
-          "response_drop", "dead_fraction", "timeout_ms", "lookups"]
+
+def read_def(name):
+    """The text of sim/NAME with its line continuations joined."""
+    with open(os.path.join(SIM, name)) as fh:
+        return fh.read().replace("\\\n", " ")
+
+
+# The columns come from the tables themselves: every parameter key of
+# sim/param.def, every figure of sim/figure.def (and which are counts).
+KEYS = re.findall(r'(?<![\w#])X\(\w+, "([^"]+)"', read_def("param.def"))
+FIGS, COUNTS = [], set()
+for m in re.finditer(r'SIM_FIGURE_DIST_\(X, \w+, "(\w+)"|(?<![\w#])X\(\w+, "(\w+)", "[^"]*", \w+, [\w.]+, [^,]+, [^,]+, (\w+),',
+                     read_def("figure.def")):
+    if m.group(1):
+        FIGS += [f"{m.group(1)}_{s}" for s in ("mean", "p50", "p95", "p99", "max")]
+    else:
+        FIGS.append(m.group(2))
+        if m.group(3) == "COUNT":
+            COUNTS.add(m.group(2))
 DISTS = ["queries", "rounds", "time_ms", "first_peer_ms"]
-FIGS = [f"{d}_{s}" for d in DISTS for s in ("mean", "p50", "p95", "p99", "max")] + [
-    "success_rate", "accuracy", "messages_sent", "messages_dropped", "dead_queries", "timeouts",
-    "late_responses", "events", "virtual_time_s"]
-COUNTS = {"messages_sent", "messages_dropped", "dead_queries", "timeouts", "late_responses", "events"}
+TEXT = {"name", "network.tables", "network.topology", "latency.model", "lookup.strategy", "workload.arrival",
+        "workload.lookups_file"}
+# The fixture's point parameters (short names) behind the keys; the others hold their defaults.
+SHORT = {"network.nodes": "nodes", "network.tables": "tables", "latency.model": "latency_model",
+         "loss.request_drop": "request_drop", "loss.response_drop": "response_drop",
+         "loss.dead_fraction": "dead_fraction", "lookup.strategy": "strategy", "lookup.alpha": "alpha",
+         "lookup.k": "k", "lookup.timeout_ms": "timeout_ms", "workload.lookups": "lookups"}
+DEFAULTS = {"network.topology": None, "latency.delay_ms": 50, "latency.min_ms": 10, "latency.max_ms": 100,
+            "latency.median_ms": 50, "latency.sigma": 0.5, "latency.slow_fraction": 0,
+            "latency.slow_multiplier": 10, "workload.arrival": "sequential", "workload.rate_per_s": 10,
+            "workload.lookups_file": None}
 T975 = {1: 12.706205, 2: 4.302653, 3: 3.182446, 4: 2.776445}
 
 
@@ -36,10 +62,28 @@ def csv_text(s):
     return s
 
 
-def params_fields(p):
-    return [str(p["nodes"]), p["tables"], p["strategy"], str(p["alpha"]), str(p["k"]), p["latency_model"],
-            f"{p['request_drop']:.6f}", f"{p['response_drop']:.6f}", f"{p['dead_fraction']:.6f}",
-            f"{p['timeout_ms']:.3f}", str(p["lookups"])]
+def param_values(p, scenario, seed, replicas, planted):
+    """Every parameter key's value (None: unset), in table order."""
+    v = {}
+    for key in KEYS:
+        if key in SHORT:
+            v[key] = p[SHORT[key]]
+        elif key in DEFAULTS:
+            v[key] = DEFAULTS[key]
+    v.update({"name": scenario, "seed": seed, "replicas": replicas, "workload.planted_peers": 5 if planted else 0,
+              "workload.plant_at": p["k"]})
+    missing = [k for k in KEYS if k not in v]
+    assert not missing, f"no fixture value for {missing}: add them to DEFAULTS"
+    return [(k, v[k]) for k in KEYS]
+
+
+def text(v):
+    """A parameter value as dhtsim writes it: the shortest text that reads back."""
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def simulate_lookups(rng, p, planted):
@@ -86,13 +130,15 @@ def run_figures(p, lk, planted):
     f["accuracy"] = sum(x["accuracy"] for x in lk) / len(lk)
     q = sum(x["queries"] for x in lk)
     to = sum(x["timeouts"] for x in lk)
-    f["messages_sent"] = float(2 * q - to)
-    f["messages_dropped"] = float(to)
-    f["dead_queries"] = 0.0
-    f["timeouts"] = float(to)
-    f["late_responses"] = 0.0
-    f["events"] = float(3 * q)
+    f["messages_sent_total"] = float(2 * q - to)
+    f["messages_dropped_total"] = float(to)
+    f["dead_queries_total"] = 0.0
+    f["timeouts_total"] = float(to)
+    f["late_responses_total"] = 0.0
+    f["events_total"] = float(3 * q)
     f["virtual_time_s"] = (lk[-1]["start_ms"] + lk[-1]["time_ms"]) / 1e3
+    f["dead_nodes"] = 0.0
+    f["slow_nodes"] = 0.0
     return f
 
 
@@ -111,12 +157,10 @@ def write_fixture(name, scenario, seed, axes, base, replicas, planted):
     points = [{}]
     for key, values in axes:  # the first axis varies slowest
         points = [dict(pt, **{key: v}) for pt in points for v in values]
-    summary = ["point,label,scenario,seed," + ",".join(PARAMS) + ",replicas," +
-               ",".join(f"{f},{f}_ci95" for f in FIGS)]
-    runs = ["point,replica,seed,label,scenario," + ",".join(PARAMS) + "," + ",".join(FIGS) +
-            ",dead_nodes,slow_nodes"]
-    lookups = ["point,replica,nodes,alpha,k,strategy,request_drop,id,start_node,target,start_ms,queries,"
-               "rounds,time_ms,first_peer_ms,peers_found,accuracy"]
+    summary = ["point,label," + ",".join(KEYS) + "," + ",".join(f"{f},{f}_ci95" for f in FIGS)]
+    runs = ["point,replica,run_seed,label," + ",".join(KEYS) + "," + ",".join(FIGS)]
+    lookups = ["point,replica," + "".join(k + "," for k, _ in axes) +
+               "id,start_node,target,start_ms,queries,rounds,time_ms,first_peer_ms,peers_found,accuracy"]
     jpoints = []
     for pi, assign in enumerate(points):
         p = dict(base)
@@ -125,22 +169,24 @@ def write_fixture(name, scenario, seed, axes, base, replicas, planted):
             p[key.split(".")[1]] = assign[key]
             label_parts.append(f"{key}={assign[key]}")
         label = " ".join(label_parts)
+        pv = param_values(p, scenario, seed, replicas, planted)
+        pfields = [csv_text(text(v)) for _, v in pv]
+        swept = [text(dict(pv)[k]) for k, _ in axes]
         figs = []
         for r in range(replicas):
             run_seed = seed if not axes and r == 0 else rng.getrandbits(64)
             lk = simulate_lookups(rng, p, planted)
             f = run_figures(p, lk, planted)
             figs.append(f)
-            runs.append(",".join([str(pi), str(r), str(run_seed), csv_text(label), csv_text(scenario)] +
-                                 params_fields(p) + [fmt_fig(n, f[n], True) for n in FIGS] + ["0", "0"]))
+            runs.append(",".join([str(pi), str(r), str(run_seed), csv_text(label)] + pfields +
+                                 [fmt_fig(n, f[n], True) for n in FIGS]))
             for x in lk:
-                lookups.append(",".join([
-                    str(pi), str(r), str(p["nodes"]), str(p["alpha"]), str(p["k"]), p["strategy"],
-                    f"{p['request_drop']:.6f}", str(x["id"]), str(x["start_node"]), x["target"],
+                lookups.append(",".join([str(pi), str(r)] + swept + [
+                    str(x["id"]), str(x["start_node"]), x["target"],
                     f"{x['start_ms']:.3f}", str(x["queries"]), str(x["rounds"]), f"{x['time_ms']:.3f}",
                     "" if x["first_peer_ms"] is None else f"{x['first_peer_ms']:.3f}",
                     str(x["peers_found"]), f"{x['accuracy']:.6f}"]))
-        row = [str(pi), csv_text(label), csv_text(scenario), str(seed)] + params_fields(p) + [str(replicas)]
+        row = [str(pi), csv_text(label)] + pfields
         stats = {}
         for n in FIGS:
             vals = [f[n] for f in figs]
@@ -156,7 +202,7 @@ def write_fixture(name, scenario, seed, axes, base, replicas, planted):
             row += ["%.6f" % mean, "" if ci is None else "%.6f" % ci]
             stats[n] = {"mean": round(mean, 6), "ci95": None if ci is None else round(ci, 6)}
         summary.append(",".join(row))
-        jparams = {k: p[k] for k in PARAMS}
+        jparams = {k: (v if v is None or k in TEXT else json.loads(text(v))) for k, v in pv}
         jpoints.append({"point": pi, "label": label, "params": jparams, "stats": stats})
     for fname, lines in (("summary.csv", summary), ("runs.csv", runs), ("lookups.csv", lookups)):
         with open(os.path.join(d, fname), "w", newline="\n") as fh:
