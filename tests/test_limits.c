@@ -761,48 +761,6 @@ Test(signals, file_size_limit_is_an_error_not_a_kill, .init = setup, .fini = tea
   g_free(dir);
 }
 
-/* Finished points of a run: parts/point-*.json files. */
-static size_t finished_points(const char *dir) {
-  char *parts = g_build_filename(dir, "parts", NULL);
-  GDir *d = g_dir_open(parts, 0, NULL);
-  const char *n;
-  size_t k = 0;
-  while (d != NULL && (n = g_dir_read_name(d)) != NULL)
-    k += g_str_has_prefix(n, "point-") && g_str_has_suffix(n, ".json");
-  if (d != NULL)
-    g_dir_close(d);
-  g_free(parts);
-  return k;
-}
-
-/* SIGHUP (a closed terminal) stops a run like SIGTERM: exit 129, the finished
- * points kept as complete files, nothing temporary left. */
-Test(signals, sighup_keeps_finished_points, .init = setup, .fini = teardown, .timeout = 300) {
-  char *d = sub("hup"), *summary;
-  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--out", d, NULL};
-  GPid pid;
-  int ws = 0;
-  size_t kept;
-  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL,
-                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
-                          NULL, &pid, NULL));
-  for (int i = 0; i < 6000 && finished_points(d) < 2; i++)
-    g_usleep(5000);
-  kill(pid, SIGHUP);
-  cr_assert(eq(int, waitpid(pid, &ws, 0), pid));
-  g_spawn_close_pid(pid);
-  bool exited = WIFEXITED(ws);
-  cr_assert(exited, "dhtsim was killed by signal %d", WTERMSIG(ws));
-  cr_assert(eq(int, WEXITSTATUS(ws), 128 + SIGHUP));
-  kept = finished_points(d);
-  cr_assert(ge(u64, kept, 2));
-  summary = slurp(d, "summary.csv");
-  cr_assert(eq(u64, count_lines(summary), 1 + kept));
-  assert_no_tmp_files(d);
-  g_free(summary);
-  g_free(d);
-}
-
 /* ---- input files: regular files only, bounded lines (issue #11, items 10 and 11) ---- */
 
 /* /dev/zero as the topology or the lookups file: refused at once as not a

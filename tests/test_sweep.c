@@ -259,6 +259,11 @@ Test(sweep, sigterm_keeps_finished_points_and_resumes, .init = setup, .fini = te
   interrupt_and_resume(SIGTERM);
 }
 
+/* A closed terminal (SIGHUP) is a stop like SIGTERM, not a kill that loses the finished points. */
+Test(sweep, sighup_keeps_finished_points_and_resumes, .init = setup, .fini = teardown, .timeout = 300) {
+  interrupt_and_resume(SIGHUP);
+}
+
 Test(sweep, resume_refuses_a_folder_of_another_scenario, .init = setup, .fini = teardown) {
   char *d = sub("o");
   cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
