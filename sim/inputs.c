@@ -35,7 +35,7 @@ static int check_topology(const sim_scenario *sc, unsigned min_k, sim_inputs *in
   in->topology_nodes = net.n;
   in->topology_bytes = network_bytes(&net);
   sim_network_clear(&net);
-  return sim_infile_sha256(sc->network.topology, in->digests.sha256[SIM_P_NETWORK_TOPOLOGY], err, errlen);
+  return 0;
 }
 
 /* Reads the lookups file against the smallest network of any point. */
@@ -48,7 +48,18 @@ static int check_lookups(const sim_scenario *sc, uint64_t min_nodes, sim_inputs 
     return rc;
   g_free(specs);
   in->file_lookups = count;
-  return sim_infile_sha256(sc->workload.lookups_file, in->digests.sha256[SIM_P_WORKLOAD_LOOKUPS_FILE], err, errlen);
+  return 0;
+}
+
+int sim_inputs_digests(const sim_scenario *sc, sim_file_digests *d, char *err, size_t errlen) {
+  memset(d, 0, sizeof *d);
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    const char *path = sim_params[i].type == SIM_PT_PATH ? sim_param_text((sim_param_id)i, sc) : NULL;
+    int rc = path != NULL ? sim_infile_sha256(path, d->sha256[i], err, errlen) : 0;
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
 }
 
 /* "s.yaml: point 3 (network.nodes=1000): 1000 nodes with random tables (K 8)
@@ -94,6 +105,8 @@ int sim_inputs_check(const sim_scenario *sc, uint64_t lookups, sim_inputs *in, c
   if (sc->network.topology != NULL && (rc = check_topology(sc, min_k, in, err, errlen)) < 0)
     return rc;
   if (sc->workload.lookups_file != NULL && (rc = check_lookups(sc, min_nodes, in, err, errlen)) < 0)
+    return rc;
+  if ((rc = sim_inputs_digests(sc, &in->digests, err, errlen)) < 0)
     return rc;
   if ((rc = sim_memory_limit(&limit, &from_env, msg, sizeof msg)) < 0)
     return sim_fail(err, errlen, rc, "%s", msg);

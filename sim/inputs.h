@@ -27,6 +27,10 @@ typedef struct sim_inputs {
  * of infile.h was raised meanwhile. */
 int sim_inputs_check(const sim_scenario *sc, uint64_t lookups, sim_inputs *in, char *err, size_t errlen);
 
+/* The SHA-256 of every file sc names (its PATH parameters), into *d: what the
+ * output fingerprint hashes. 0, or sim_infile_sha256's error. */
+int sim_inputs_digests(const sim_scenario *sc, sim_file_digests *d, char *err, size_t errlen);
+
 /* Estimated peak bytes of one run of point pt, with what the files hold. */
 uint64_t sim_inputs_estimate(const sim_inputs *in, const sim_scenario *pt, uint64_t lookups);
 

@@ -329,10 +329,13 @@ static int cmd_run(int argc, char **argv) {
   o.runs_progress = on_runs;
   o.lookups_progress = on_lookups;
   o.progress_user = &prog;
+  o.digests = &in.digests;
   rc = sim_sweep_run(&sc, &o, &rep, err, sizeof err);
   run_s = now_s() - t0;
   if (prog.shown && rep.done < rep.selected)
     fputc('\n', stderr);
+  if (rep.notes != NULL)
+    fputs(rep.notes, stderr);
   if (rc < 0) {
     fprintf(stderr, "%s\n", err);
     status = exit_for(rc);

@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -170,4 +171,61 @@ int sim_outfile_write(const char *path, const char *data, size_t len, char *err,
     return rc;
   }
   return sim_outfile_commit(&o, err, errlen);
+}
+
+int sim_outfile_append(const char *path, const char *text, size_t len, char *err, size_t errlen) {
+  struct stat st;
+  int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  int rc = 0;
+  if (fd < 0)
+    return sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", path, g_strerror(errno));
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return sim_fail(err, errlen, DHT_EINVAL, "cannot write %s: not a regular file", path);
+  }
+  while (len > 0 && rc == 0) {
+    ssize_t n = write(fd, text, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", path, g_strerror(n < 0 ? errno : EIO));
+    else {
+      text += n;
+      len -= (size_t)n;
+    }
+  }
+  if (rc == 0 && fsync(fd) != 0)
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", path, g_strerror(errno));
+  if (close(fd) != 0 && rc == 0)
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot write %s: %s", path, g_strerror(errno));
+  return rc;
+}
+
+int sim_outdir_lock(const char *dir, int *fd, char *err, size_t errlen) {
+  char *path;
+  int rc = 0;
+  *fd = -1;
+  if (g_mkdir_with_parents(dir, 0777) != 0)
+    return sim_fail(err, errlen, DHT_EIO, "cannot create output folder %s: %s", dir, g_strerror(errno));
+  path = g_build_filename(dir, SIM_OUTDIR_LOCK, NULL);
+  *fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0666);
+  if (*fd < 0) {
+    rc = sim_fail(err, errlen, DHT_EIO, "cannot create %s: %s", path, g_strerror(errno));
+  } else if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(*fd);
+    *fd = -1;
+    if (e == EWOULDBLOCK)
+      rc = sim_fail(err, errlen, DHT_EEXIST, "%s is in use by another dhtsim (%s is locked): wait for it to finish",
+                    dir, path);
+    else
+      rc = sim_fail(err, errlen, DHT_EIO, "cannot lock %s: %s", path, g_strerror(e));
+  }
+  g_free(path);
+  return rc;
+}
+
+void sim_outdir_unlock(int fd) {
+  if (fd >= 0)
+    close(fd); /* closing the only descriptor releases the flock */
 }

@@ -33,4 +33,18 @@ void sim_outfile_abort(sim_outfile *o);
 /* The whole of data[0..len) as path, through open + commit. */
 int sim_outfile_write(const char *path, const char *data, size_t len, char *err, size_t errlen);
 
+/* Appends text[0..len) to the existing regular file path, then fsyncs: for
+ * lists that grow (the manifest's part entries), where a crash may leave the
+ * last line torn but never an earlier one. 0, DHT_EIO or DHT_EINVAL. */
+int sim_outfile_append(const char *path, const char *text, size_t len, char *err, size_t errlen);
+
+/* An output folder is written by one dhtsim at a time: sim_outdir_lock
+ * creates dir (and its parents) if missing and takes an exclusive flock on
+ * dir/SIM_OUTDIR_LOCK without waiting. 0 and *fd (for sim_outdir_unlock;
+ * the lock also ends with the process); DHT_EEXIST "DIR is in use by another
+ * dhtsim ..." when another process holds it; DHT_EIO. */
+#define SIM_OUTDIR_LOCK ".dhtsim.lock"
+int sim_outdir_lock(const char *dir, int *fd, char *err, size_t errlen);
+void sim_outdir_unlock(int fd);
+
 #endif
