@@ -91,6 +91,7 @@ static corpus_case corpus[] = {
   {"top_level_sequence"},
   {"topology_and_nodes"},
   {"typo_key"},
+  {"unclosed_flow_before_a_key"},
   {"uniform_min_gt_max"},
   {"unknown_enum"},
   {"unknown_nested_key"},
