@@ -51,6 +51,37 @@ Test(stats, aggregate_mean_and_ci_of_known_replicas) {
   cr_assert(eq(int, agg[0].has_ci, false));
 }
 
+/* Nearest-rank percentiles: the p-th of n values is the ceil(n * p / 100)-th
+ * smallest. Values 1..n given in a shuffled order, so the k-th smallest is
+ * k; n = 99 makes n * p / 100 fall just past an integer (98.01 for p99). */
+Test(stats, percentiles_are_nearest_rank) {
+  static const size_t sizes[] = {1, 2, 10, 20, 99, 100, 101};
+  for (size_t c = 0; c < G_N_ELEMENTS(sizes); c++) {
+    size_t n = sizes[c];
+    sim_lookup_result *l = g_new0(sim_lookup_result, n);
+    sim_results res = {.lookups = l, .n_lookups = n};
+    sim_scenario sc;
+    sim_summary s;
+    sim_scenario_defaults(&sc);
+    sc.name = (char *)"p";
+    for (size_t i = 0; i < n; i++) {
+      l[i].queries = (uint64_t)((i * 37) % n) + 1; /* 37 is prime to every n here: a permutation */
+      l[i].first_peer_us = UINT64_MAX;
+    }
+    cr_assert(eq(int, sim_summary_compute(&s, &sc, 1, &res), 0));
+    const struct {
+      uint64_t got;
+      unsigned p;
+    } pcs[] = {{s.queries.p50, 50}, {s.queries.p95, 95}, {s.queries.p99, 99}};
+    for (size_t i = 0; i < G_N_ELEMENTS(pcs); i++) {
+      uint64_t want = (n * pcs[i].p) / 100 + ((n * pcs[i].p) % 100 != 0);
+      cr_assert(eq(u64, pcs[i].got, want), "n %zu: p%u", n, pcs[i].p);
+    }
+    cr_assert(eq(u64, s.queries.max, n));
+    g_free(l);
+  }
+}
+
 /* ---- the command ---- */
 
 static const char *const outputs[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
