@@ -225,20 +225,19 @@ static int verify_part(const char *dir, const meta *m, uint64_t p, const char *e
   } else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
     rc = sim_fail(err, errlen, DHT_EINVAL, "%s: %" PRIu64 " bytes, the manifest says %" PRIu64, path,
                   (uint64_t)st.st_size, e->size);
-  } else if (data != NULL) {
-    gchar *sum;
-    if (!g_file_get_contents(path, data, len, NULL)) {
+  } else {
+    if (data == NULL) {
+      if ((rc = sim_infile_sha256(path, sha, why, sizeof why)) < 0)
+        rc = sim_fail(err, errlen, rc, "%s", why);
+    } else if (!g_file_get_contents(path, data, len, NULL)) {
       rc = sim_fail(err, errlen, DHT_EIO, "cannot read %s", path);
     } else {
-      sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)*data, *len);
-      if (strcmp(sum, e->sha256) != 0)
-        rc = sim_fail(err, errlen, DHT_EINVAL, "%s: its SHA-256 is not the manifest's (the file was changed)", path);
+      gchar *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)*data, *len);
+      g_strlcpy(sha, sum, sizeof sha);
       g_free(sum);
     }
-  } else if ((rc = sim_infile_sha256(path, sha, why, sizeof why)) < 0) {
-    rc = sim_fail(err, errlen, rc, "%s", why);
-  } else if (strcmp(sha, e->sha256) != 0) {
-    rc = sim_fail(err, errlen, DHT_EINVAL, "%s: its SHA-256 is not the manifest's (the file was changed)", path);
+    if (rc == 0 && strcmp(sha, e->sha256) != 0)
+      rc = sim_fail(err, errlen, DHT_EINVAL, "%s: its SHA-256 is not the manifest's (the file was changed)", path);
   }
   if (rc < 0 && data != NULL) {
     g_free(*data);

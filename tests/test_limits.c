@@ -987,3 +987,58 @@ Test(inputs, lookups_override_goes_through_the_memory_check, .init = setup, .fin
   cli_free(&o);
   g_free(yaml);
 }
+
+/* The line bound is exact: a line of 1 MiB (a comment here) is read, one of
+ * 1 MiB + 1 byte is refused on its line. */
+Test(inputs, topology_line_bound_is_exact, .init = setup, .fini = teardown) {
+  static const size_t max = (size_t)1 << 20;
+  for (size_t extra = 0; extra <= 1; extra++) {
+    char *topo = sub("t.txt"), err[512] = "", *want;
+    FILE *f = fopen(topo, "w");
+    sim_network net;
+    cr_assert(f != NULL);
+    fputs("dhtsim-topology v1\n#", f);
+    for (size_t i = 1; i < max + extra; i++)
+      fputc('x', f);
+    fputs("\nnodes 1\n0 " TID " 10.0.0.1 6881\ncontacts\n0:\n", f);
+    cr_assert(eq(int, fclose(f), 0));
+    int rc = sim_network_load_topology(&net, topo, 8, err, sizeof err);
+    if (extra == 0) {
+      cr_assert(eq(int, rc, 0), "a line of exactly 1 MiB: %s", err);
+      sim_network_clear(&net);
+    } else {
+      want = g_strdup_printf("%s:2: line too long (more than 1048576 bytes)", topo);
+      cr_assert(eq(int, rc, DHT_EINVAL));
+      cr_assert(eq(str, err, want));
+      g_free(want);
+    }
+    g_free(topo);
+  }
+}
+
+/* validate predicts "every node is dead" for exactly the runs that hit it:
+ * 2 nodes at dead_fraction 0.5, 3 replicas of 2 points, for 30 seeds. The
+ * check draws with each run's own seed: validate and run agree on every
+ * seed, and both outcomes occur. */
+Test(inputs, validate_predicts_the_dead_runs_seed_by_seed, .init = setup, .fini = teardown, .timeout = 120) {
+  size_t failed = 0, seeds = 30;
+  for (size_t s = 1; s <= seeds; s++) {
+    char *text = g_strdup_printf("seed: %zu\nnetwork:\n  nodes: 2\nloss:\n  dead_fraction: 0.5\nworkload:\n"
+                                 "  lookups: 2\nreplicas: 3\nsweep:\n  latency.sigma: [0.1, 0.2]\n",
+                                 s);
+    char *yaml = write_tmp("s.yaml", text);
+    cli v = run_limited(NULL, (const char *[]){"validate", yaml, NULL});
+    cli r = run_limited(NULL, (const char *[]){"run", yaml, "-j", "1", NULL});
+    cr_assert(eq(int, v.status, r.status), "seed %zu: validate %d, run %d: %s", s, v.status, r.status, r.err);
+    if (r.status != 0) {
+      cr_assert(eq(str, v.err, r.err), "seed %zu", s);
+      failed++;
+    }
+    cli_free(&v);
+    cli_free(&r);
+    g_free(yaml);
+    g_free(text);
+  }
+  cr_assert(gt(u64, failed, 0));
+  cr_assert(lt(u64, failed, seeds));
+}
