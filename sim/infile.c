@@ -21,7 +21,13 @@ int sim_infile_stopped_fail(const char *path, char *err, size_t errlen) {
   return sim_fail(err, errlen, DHT_ECANCELED, "%s: stopped while reading", path);
 }
 
-static const char *kind_of(mode_t m) {
+const char *sim_file_kind(mode_t m) {
+  if (S_ISREG(m))
+    return "a regular file";
+  if (S_ISDIR(m))
+    return "a directory";
+  if (S_ISLNK(m))
+    return "a symbolic link";
   if (S_ISCHR(m))
     return "a character device";
   if (S_ISBLK(m))
@@ -53,7 +59,7 @@ int sim_infile_open(const char *path, FILE **out, char *err, size_t errlen) {
     close(fd);
     if (S_ISDIR(st.st_mode))
       return sim_fail(err, errlen, DHT_EINVAL, "%s: is a directory", path);
-    return sim_fail(err, errlen, DHT_EINVAL, "%s: not a regular file (%s)", path, kind_of(st.st_mode));
+    return sim_fail(err, errlen, DHT_EINVAL, "%s: not a regular file (%s)", path, sim_file_kind(st.st_mode));
   }
   /* Back to blocking reads (O_NONBLOCK means nothing for a regular file on
    * Linux, but a later reader should not depend on that). */

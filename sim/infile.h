@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Opens path for reading. 0 and *out; or "PATH: cannot open: reason"
  * (DHT_ENOENT when the path names nothing readable, DHT_EIO otherwise),
@@ -26,6 +27,9 @@ void sim_infile_set_stop(volatile sig_atomic_t *flag);
  * "PATH: stopped while reading" (sim_infile_stopped_fail). */
 bool sim_infile_stopped(void);
 int sim_infile_stopped_fail(const char *path, char *err, size_t errlen);
+
+/* What a file of mode m is, for messages: "a FIFO", "a symbolic link", ... */
+const char *sim_file_kind(mode_t m);
 
 /* SHA-256 of the file's contents as 64 lower-case hex digits (+ NUL) in hex.
  * 0, or a negative code with the message in err (sim_infile_open's, or

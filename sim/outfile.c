@@ -12,29 +12,13 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "infile.h"
 #include "message.h"
 
 static void release(sim_outfile *o) {
   g_free(o->path);
   g_free(o->tmp);
   memset(o, 0, sizeof *o);
-}
-
-/* What st is, for a refusal ("a symbolic link"). */
-static const char *kind_of(mode_t m) {
-  if (S_ISDIR(m))
-    return "a directory";
-  if (S_ISLNK(m))
-    return "a symbolic link";
-  if (S_ISCHR(m))
-    return "a character device";
-  if (S_ISBLK(m))
-    return "a block device";
-  if (S_ISFIFO(m))
-    return "a FIFO";
-  if (S_ISSOCK(m))
-    return "a socket";
-  return "not a regular file";
 }
 
 /* A FIFO or a character device (a terminal, /dev/null, /dev/full) is a
@@ -83,7 +67,7 @@ static int open_tmp(sim_outfile *o, char *err, size_t errlen) {
   }
   if (!S_ISREG(st.st_mode)) {
     close(fd);
-    return sim_fail(err, errlen, DHT_EINVAL, "cannot write %s: it exists and is %s", o->tmp, kind_of(st.st_mode));
+    return sim_fail(err, errlen, DHT_EINVAL, "cannot write %s: it exists and is %s", o->tmp, sim_file_kind(st.st_mode));
   }
   o->f = fdopen(fd, "wb");
   if (o->f == NULL) {
@@ -107,7 +91,7 @@ int sim_outfile_open(sim_outfile *o, const char *path, char *err, size_t errlen)
     st = target; /* /dev/stdout and the like: the stream it names */
   } else if (!S_ISREG(st.st_mode) && !is_stream(st.st_mode)) {
     return sim_fail(err, errlen, DHT_EINVAL, "cannot write %s: it is %s, which dhtsim does not replace%s", path,
-                    kind_of(st.st_mode), S_ISLNK(st.st_mode) ? " (name its target instead)" : "");
+                    sim_file_kind(st.st_mode), S_ISLNK(st.st_mode) ? " (name its target instead)" : "");
   }
   o->path = g_try_malloc(strlen(path) + 1);
   o->tmp = g_try_malloc(strlen(path) + 5);

@@ -674,6 +674,20 @@ static void run_task(gpointer data, gpointer user) {
   g_mutex_unlock(&s->lock);
 }
 
+/* Whether point p was (or was being) finished in dir: its record exists, or
+ * the manifest lists any of its parts. */
+static bool point_present(const char *dir, const meta *m, uint64_t p) {
+  char *rec = part_path(dir, p, "rec");
+  bool any = g_file_test(rec, G_FILE_TEST_EXISTS);
+  g_free(rec);
+  for (size_t i = 0; !any && i < G_N_ELEMENTS(part_exts); i++) {
+    char name[64];
+    part_name(name, p, part_exts[i]);
+    any = m->parts != NULL && g_hash_table_contains(m->parts, name);
+  }
+  return any;
+}
+
 /* Prepares out_dir/parts. With --resume, a previous manifest of the same run
  * says which points finished: those whose parts all match their entries
  * (s->verified); the others' parts are removed and noted. Without, every
@@ -700,19 +714,7 @@ static int prepare_dir(sweep *s, char *err, size_t errlen) {
     }
   }
   for (uint64_t p = 0; have_old && p < s->m.points; p++) {
-    char *rec;
-    bool any;
-    if (!sim_scenario_point_selected(p, s->opt->shard_index, s->opt->shard_count))
-      continue;
-    rec = part_path(dir, p, "rec");
-    any = g_file_test(rec, G_FILE_TEST_EXISTS);
-    g_free(rec);
-    for (size_t i = 0; !any && i < G_N_ELEMENTS(part_exts); i++) {
-      char name[64];
-      part_name(name, p, part_exts[i]);
-      any = g_hash_table_contains(old.parts, name);
-    }
-    if (!any)
+    if (!sim_scenario_point_selected(p, s->opt->shard_index, s->opt->shard_count) || !point_present(dir, &old, p))
       continue; /* never finished: nothing to say */
     rc = 0;
     for (size_t i = 0; i < G_N_ELEMENTS(part_exts) && rc == 0; i++)
@@ -935,19 +937,6 @@ int sim_sweep_write_table(FILE *f, const sim_scenario *sc, const sim_sweep_repor
   if (sc->replicas > 1)
     fprintf(f, "\n  mean over replicas ± half-width of the 95 %% confidence interval (Student t)\n");
   return ferror(f) ? DHT_EIO : 0;
-}
-
-/* Whether point p is finished in dir: its record exists or the manifest lists any of its parts. */
-static bool point_present(const char *dir, const meta *m, uint64_t p) {
-  char *rec = part_path(dir, p, "rec");
-  bool any = g_file_test(rec, G_FILE_TEST_EXISTS);
-  g_free(rec);
-  for (size_t i = 0; !any && i < G_N_ELEMENTS(part_exts); i++) {
-    char name[64];
-    part_name(name, p, part_exts[i]);
-    any = m->parts != NULL && g_hash_table_contains(m->parts, name);
-  }
-  return any;
 }
 
 int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs, char *err, size_t errlen) {
