@@ -34,7 +34,8 @@ static const char usage_text[] =
     "  dhtsim keys [--markdown]\n"
     "  dhtsim export-topology SCENARIO FILE\n"
     "  dhtsim merge --out DIR SHARD_DIR...\n"
-    "  dhtsim plot OUTDIR [--scripts DIR] [--format png|svg|both]\n"
+    "  dhtsim plot OUT [--x KEY --y FIGURE] [--group KEY]... [--where KEY=VALUE]...\n"
+    "                  [--kind line|heatmap|cdf|histogram] [--format png|svg|pdf|all] [--name NAME]\n"
     "  dhtsim --help | --version\n";
 
 static const char help_text[] =
@@ -50,7 +51,8 @@ static const char help_text[] =
     "                        build the scenario's network and write it as a dhtsim-topology v1 file\n"
     "  merge --out DIR SHARD_DIR...\n"
     "                        join the outputs of `run --shard` into DIR, as one unsharded run writes them\n"
-    "  plot OUTDIR           draw the plots of a run's output with gnuplot (PNG and SVG in OUTDIR)\n"
+    "  plot OUT              draw the plots of a run's output with gnuplot into OUT/plots/\n"
+    "                        (`dhtsim plot --help`: the presets and the general form)\n"
     "\n"
     "Options of run:\n"
     "  --seed N              use seed N instead of the scenario's seed\n"

@@ -1,28 +1,32 @@
-/* plot.h: `dhtsim plot OUTDIR [--scripts DIR] [--format png|svg|both]`: runs
- * the gnuplot scripts of plots/ on the output of `dhtsim run --out OUTDIR`
- * (docs/output-format.md) and writes each plot next to the data, as
- * OUTDIR/<script name>.png and/or .svg.
+/* plot.h: `dhtsim plot OUT [--x KEY --y FIGURE ...]`: draws the plots of the
+ * output of `dhtsim run --out OUT` (docs/output-format.md) with gnuplot into
+ * OUT/plots/.
  *
- * Scripts: every *.gp file of --scripts DIR, else of $DHTSIM_PLOTS_DIR, else of
- * the source tree's plots/ (the compile-time DHTSIM_PLOTS_DIR), in name order;
- * each runs as `gnuplot -d -e "dir='OUTDIR'; term='png'; out='FILE.tmp'" SCRIPT`
- * (no shell), and its output is renamed into place once gnuplot succeeded.
- * A script that exits successfully without writing its output has skipped
- * that plot (its note on stderr is passed through; the shipped scripts skip
- * only when the CSV file has no data rows: a single N, α, K or drop rate
- * still gives a plot, with single points or cells).
+ * Without --x / --y it draws the presets that fit what the sweep varies (read
+ * from summary.json's "sweep"); with them, one plot of the request. Every
+ * swept key that neither --x nor --where fixes becomes a group (a curve, a
+ * line style or a panel of its own): no plot pools differing points.
  *
- * stdout: the path of every file written, one a line. stderr: errors, and
- * whatever gnuplot printed (its error messages when it failed). */
+ * plot.c reads the CSV files itself, decides the series and panels, and
+ * writes for each plot a self-contained gnuplot script OUT/plots/NAME.gp (its
+ * data inline, the look from plots/common.gpi) that gnuplot then runs once per
+ * format: `gnuplot -e "term='pdf'" OUT/plots/NAME.gp` redraws it by hand.
+ * gnuplot is started with an argument vector, never through a shell.
+ *
+ * The folder of common.gpi: --scripts DIR, else $DHTSIM_PLOTS_DIR, else
+ * ../share/dhtsim/plots next to the running executable (an installed dhtsim),
+ * else the source tree's plots/ (the compile-time DHTSIM_PLOTS_DIR).
+ *
+ * stdout: the path of every picture written, one a line. stderr: errors, notes
+ * on presets not drawn, and gnuplot's messages when it failed. */
 #ifndef SIM_PLOT_H
 #define SIM_PLOT_H
 
 /* argc/argv: the arguments after "plot" (argv[0] is the first of them, not a
- * program name). Returns the process exit status: 0 every plot written (or
- * skipped by its script), 1 runtime failure (gnuplot not in PATH, gnuplot
- * failed on a script, the default scripts folder missing), 2 bad usage, OUTDIR
- * missing or not a dhtsim sweep output, or --scripts / $DHTSIM_PLOTS_DIR not
- * a folder of *.gp scripts. */
+ * program name). Returns the process exit status: 0 every plot written, 1
+ * runtime failure (gnuplot missing or failed, no plot scripts found, a file
+ * not writable), 2 bad usage, OUT missing or not a dhtsim output, a request
+ * that names an unknown key or figure or cannot be drawn without pooling. */
 int sim_plot_main(int argc, char **argv);
 
 #endif
