@@ -1,6 +1,6 @@
 /* main.c: the dhtsim command: run / validate / export-topology / merge / plot.
  * Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad scenario,
- * 128 + signal number when stopped by SIGINT or SIGTERM. */
+ * 128 + signal number when stopped by SIGINT, SIGTERM or SIGHUP. */
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "infile.h"
+#include "inputs.h"
 #include "plot.h"
 #include "scenario.h"
 #include "sim.h"
@@ -43,7 +45,7 @@ static const char help_text[] =
     "Commands:\n"
     "  run SCENARIO          simulate the scenario (a YAML file): every point of its sweep,\n"
     "                        `replicas` times each, and print the statistics\n"
-    "  validate SCENARIO     check a scenario file and exit (0 valid, 2 invalid)\n"
+    "  validate SCENARIO     check a scenario and the files it reads, as run does, and exit (0 valid, 2 invalid)\n"
     "  keys [--markdown]     list every scenario key: type, default, sweepable, unit, range, meaning\n"
     "  export-topology SCENARIO FILE\n"
     "                        build the scenario's network and write it as a dhtsim-topology v1 file\n"
@@ -65,7 +67,7 @@ static const char help_text[] =
     "  --perf                print wall-clock figures (run time, events/s, peak memory) to stderr\n"
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad scenario,\n"
-    "130/143 stopped by SIGINT/SIGTERM (finished points are kept in --out DIR; rerun with --resume).\n"
+    "129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (finished points are kept in --out DIR; rerun with --resume).\n"
     "The scenario format, the statistics and the output files are documented in README.md.\n";
 
 static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -85,7 +87,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* ---- signals: the first SIGINT/SIGTERM asks the run to stop cleanly ---- */
+/* ---- signals: the first SIGINT/SIGTERM/SIGHUP asks the run to stop cleanly ---- */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -105,6 +107,9 @@ static void install_signals(void) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  /* A closed terminal or a logout: keep the finished points as for SIGTERM. */
+  sigaction(SIGHUP, &sa, NULL);
+  sim_infile_set_stop(&stop_signal);
 }
 
 /* ---- progress on stderr: only on a terminal, only once a run lasted a second ---- */
@@ -168,27 +173,27 @@ static int load_scenario(sim_scenario *sc, const char *path) {
   return 0;
 }
 
-/* Checks every point of the sweep (cross-checks such as min_ms <= max_ms and
- * the memory estimate apply per point) before any simulation work. */
-static int check_points(const sim_scenario *sc) {
-  uint64_t points = sim_scenario_point_count(sc);
-  char err[1024];
-  for (uint64_t p = 0; p < points; p++) {
-    sim_scenario pt;
-    if (sim_scenario_point(sc, p, &pt, err, sizeof err) < 0) {
-      fprintf(stderr, "%s\n", err);
-      return -1;
-    }
-  }
-  return 0;
-}
-
 /* Exit status for a failed run: problems of the input are usage errors. */
 static int exit_for(int rc) {
   return rc == DHT_ENOMEM || rc == DHT_EIO ? EXIT_RUNTIME : EXIT_USAGE;
 }
 
-static int dry_run(const sim_scenario *sc, const sim_sweep_options *o) {
+/* Checks everything the runs of sc (after --seed) will read (inputs.h),
+ * before anything is written. 0, or the exit status, the message printed. */
+static int check_inputs(sim_scenario *sc, uint64_t lookups, sim_inputs *in) {
+  char err[1024];
+  int rc = sim_inputs_check(sc, lookups, in, err, sizeof err);
+  if (rc == 0)
+    return 0;
+  if (rc == DHT_ECANCELED) {
+    fprintf(stderr, "dhtsim: stopped by %s while reading the inputs; nothing written\n", strsignal(stop_signal));
+    return 128 + (stop_signal ? stop_signal : SIGINT);
+  }
+  fprintf(stderr, "%s\n", err);
+  return exit_for(rc);
+}
+
+static int dry_run(const sim_scenario *sc, const sim_sweep_options *o, const sim_inputs *in) {
   uint64_t points = sim_scenario_point_count(sc), peak = 0, runs = 0;
   unsigned jobs = o->jobs ? o->jobs : g_get_num_processors();
   uint64_t *big = g_new0(uint64_t, jobs);
@@ -207,7 +212,7 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o) {
       return EXIT_USAGE;
     }
     sim_scenario_point_label(sc, p, label, sizeof label);
-    est = sim_scenario_estimate_bytes(&pt, o->lookups);
+    est = sim_inputs_estimate(in, &pt, o->lookups);
     runs += sc->replicas;
     /* Peak with `jobs` runs at once: the sum of the `jobs` largest runs; each
      * replica of the point is a run of its own. */
@@ -221,7 +226,7 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o) {
         }
     }
     printf("  %-6" PRIu64 " %-48s %12" PRIu64 " %11.1f MiB\n", p, label[0] ? label : "(scenario)",
-           pt.network.topology ? 0 : pt.network.nodes, (double)est / 1048576.0);
+           pt.network.topology ? in->topology_nodes : pt.network.nodes, (double)est / 1048576.0);
   }
   for (unsigned j = 0; j < jobs; j++)
     peak += big[j];
@@ -238,6 +243,7 @@ static int cmd_run(int argc, char **argv) {
   uint64_t seed = 0;
   sim_scenario sc;
   sim_sweep_report rep;
+  sim_inputs in;
   progress prog = {0};
   char err[1024];
   double t0, run_s;
@@ -307,31 +313,31 @@ static int cmd_run(int argc, char **argv) {
     return usage_error("%s", "run needs a SCENARIO file");
   if (o.resume && o.out_dir == NULL)
     return usage_error("%s", "--resume needs --out DIR");
+  install_signals(); /* before the inputs are read: a signal stops the reading too */
   if (load_scenario(&sc, path) < 0)
     return EXIT_USAGE;
   if (seed_set)
     sc.seed = seed;
-  if (check_points(&sc) < 0) {
-    sim_scenario_clear(&sc);
-    return EXIT_USAGE;
-  }
-  if (dry) {
-    status = dry_run(&sc, &o);
+  if ((status = check_inputs(&sc, o.lookups, &in)) != 0 || dry) {
+    if (status == 0)
+      status = dry_run(&sc, &o, &in);
     sim_scenario_clear(&sc);
     return status;
   }
 
-  install_signals();
   prog.tty = isatty(STDERR_FILENO);
   prog.t0 = prog.last = t0 = now_s();
   o.stop = &stop_signal;
   o.runs_progress = on_runs;
   o.lookups_progress = on_lookups;
   o.progress_user = &prog;
+  o.digests = &in.digests;
   rc = sim_sweep_run(&sc, &o, &rep, err, sizeof err);
   run_s = now_s() - t0;
   if (prog.shown && rep.done < rep.selected)
     fputc('\n', stderr);
+  if (rep.notes != NULL)
+    fputs(rep.notes, stderr);
   if (rc < 0) {
     fprintf(stderr, "%s\n", err);
     status = exit_for(rc);
@@ -377,13 +383,16 @@ out:
 
 static int cmd_validate(int argc, char **argv) {
   sim_scenario sc;
+  sim_inputs in;
+  int status;
   if (argc != 1 || argv[0][0] == '-')
     return usage_error("%s", "validate needs exactly one SCENARIO file");
+  install_signals();
   if (load_scenario(&sc, argv[0]) < 0)
     return EXIT_USAGE;
-  if (check_points(&sc) < 0) {
+  if ((status = check_inputs(&sc, 0, &in)) != 0) {
     sim_scenario_clear(&sc);
-    return EXIT_USAGE;
+    return status;
   }
   printf("%s: ok (%" PRIu64 " points x %" PRIu32 " replicas)\n", argv[0], sim_scenario_point_count(&sc),
          sc.replicas);
@@ -415,7 +424,7 @@ static int cmd_export(int argc, char **argv) {
   sim_scenario sc;
   sim_network net;
   char err[1024];
-  int status = 0;
+  int rc, status = 0;
   if (argc != 2)
     return usage_error("%s", "export-topology needs a SCENARIO and an output FILE");
   if (load_scenario(&sc, argv[0]) < 0)
@@ -430,9 +439,9 @@ static int cmd_export(int argc, char **argv) {
     sim_scenario_clear(&sc);
     return EXIT_USAGE;
   }
-  if (sim_network_export_topology(&net, argv[1], err, sizeof err) < 0) {
+  if ((rc = sim_network_export_topology(&net, argv[1], err, sizeof err)) < 0) {
     fprintf(stderr, "%s\n", err);
-    status = EXIT_RUNTIME;
+    status = exit_for(rc); /* a refused FILE (a symbolic link, a folder) is a usage error */
   }
   sim_network_clear(&net);
   sim_scenario_clear(&sc);
@@ -471,6 +480,11 @@ static int cmd_merge(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* Over RLIMIT_FSIZE (ulimit -f) the kernel sends SIGXFSZ, whose default
+   * action kills the process with no message and leaves FILE.tmp behind.
+   * Ignored, the write fails with EFBIG instead, and every writer reports it
+   * like a full disk (the file named, the temporary file removed, exit 1). */
+  signal(SIGXFSZ, SIG_IGN);
   if (argc < 2)
     return usage_error("%s", "no command given");
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {

@@ -102,6 +102,11 @@ static double get_real(const sim_scenario *sc, sim_param_id id) { return *(const
 
 static char *get_str(const sim_scenario *sc, sim_param_id id) { return *(char *const *)cfield_at(sc, id); }
 
+const char *sim_param_text(sim_param_id id, const sim_scenario *sc) {
+  sim_param_type t = sim_params[id].type;
+  return t == SIM_PT_NAME || t == SIM_PT_PATH ? get_str(sc, id) : NULL;
+}
+
 static bool get_bool(const sim_scenario *sc, sim_param_id id) { return *(const bool *)cfield_at(sc, id); }
 
 void sim_param_defaults(sim_scenario *sc) {
@@ -389,14 +394,21 @@ bool sim_param_is_set(sim_param_id id, const sim_scenario *sc) {
 
 static uint64_t hash_str(uint64_t h, const char *s) { return sim_fnv1a64(h, s, strlen(s)); }
 
-uint64_t sim_param_fingerprint(const sim_scenario *sc, uint64_t lookups) {
+uint64_t sim_param_fingerprint(const sim_scenario *sc, uint64_t lookups, const sim_file_digests *files) {
   char buf[64];
-  uint64_t h = hash_str(SIM_FNV1A64_INIT, "dhtsim-fingerprint v2\n");
+  /* v3: a file counts by its contents' SHA-256, not by its path. */
+  uint64_t h = hash_str(SIM_FNV1A64_INIT, "dhtsim-fingerprint v3\n");
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
     const char *v = NULL;
     h = hash_str(h, sim_params[i].key);
     h = hash_str(h, "=");
-    if (sim_params[i].type == SIM_PT_NAME || sim_params[i].type == SIM_PT_PATH) {
+    if (sim_params[i].type == SIM_PT_PATH) {
+      /* The same file named from another folder is the same input; an edited
+       * file under the same name is not. */
+      h = hash_str(h, get_str(sc, (sim_param_id)i) == NULL ? "-" : "sha256:");
+      if (get_str(sc, (sim_param_id)i) != NULL)
+        h = hash_str(h, files->sha256[i]);
+    } else if (sim_params[i].type == SIM_PT_NAME) {
       v = get_str(sc, (sim_param_id)i); /* any length: hashed whole, not through buf */
       h = hash_str(h, v ? v : "");
     } else {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "infile.h"
 #include "lookup.h"
 #include "network.h"
 #include "param.def"
@@ -99,16 +100,26 @@ void sim_param_canon(sim_param_id id, const struct sim_scenario *sc, char *out, 
  * strings as they are ("" when unset). */
 void sim_param_format(sim_param_id id, const struct sim_scenario *sc, char *out, size_t outlen);
 
+/* The string of a NAME or PATH parameter (NULL when unset, or for another type). */
+const char *sim_param_text(sim_param_id id, const struct sim_scenario *sc);
+
 /* true for ENUM, NAME and PATH: JSON writes the value as a string. */
 bool sim_param_is_text(sim_param_id id);
 /* false for a NAME or PATH that is unset (JSON null, empty CSV field). */
 bool sim_param_is_set(sim_param_id id, const struct sim_scenario *sc);
 
+/* SHA-256 (hex, sim_infile_sha256) of the file each PATH parameter names,
+ * indexed by parameter; "" where none. */
+typedef struct sim_file_digests {
+  char sha256[SIM_PARAM_COUNT][SIM_SHA256_HEX];
+} sim_file_digests;
+
 /* Hash of everything that changes the numbers a scenario's runs produce:
- * every parameter's canonical value, the sweep's axes (keys and values as
- * written) and the --lookups override (0: none). Two scenarios with the same
- * fingerprint produce the same output files. */
-uint64_t sim_param_fingerprint(const struct sim_scenario *sc, uint64_t lookups);
+ * every parameter's canonical value (a file parameter's: its file's SHA-256
+ * from files, never its path), the sweep's axes (keys and values as written)
+ * and the --lookups override (0: none). Two scenarios with the same
+ * fingerprint produce the same output files. files: sim_inputs_check's. */
+uint64_t sim_param_fingerprint(const struct sim_scenario *sc, uint64_t lookups, const sim_file_digests *files);
 
 /* `dhtsim keys`: the table of every key (key, type, default, range, unit,
  * sweepable, doc); markdown: the table of docs/scenario-format.md. 0 or DHT_EIO. */

@@ -31,6 +31,7 @@
 #include "message.h"
 #include "result.h"
 #include "text.h"
+#include "workload.h"
 
 /* Scenario files are small; anything bigger is not one (and would otherwise be
  * read into memory whole). */
@@ -135,6 +136,14 @@ typedef struct pctx {
    * (SIM_PARAM_COUNT for the sweep): given already, and where. */
   bool seen_group[SIM_PARAM_COUNT + 1];
   sim__mark group_mark[SIM_PARAM_COUNT + 1];
+  /* The open collections, innermost last (the walker never goes deeper than
+   * a section's value or a sweep list; deeper ones are counted in depth
+   * only): whether each is a flow
+   * ('{' or '['), and where it opened, for naming an unclosed one. */
+  size_t depth;
+  bool open_flow[8];
+  bool open_mapping[8];
+  yaml_mark_t open_mark[8];
 } pctx;
 
 static sim__mark mark_of(yaml_mark_t m) { return (sim__mark){m.index, m.line, m.column}; }
@@ -203,6 +212,49 @@ static int syntax_error(pctx *c) {
   return fail_ev(c, DHT_EINVAL, p->problem_mark, "YAML syntax error: %s", problem);
 }
 
+/* Tracks the open collections through ev; refuses a plain scalar that runs
+ * over lines inside a flow collection. In a flow, libyaml folds the lines of
+ * a plain scalar into one: `{nodes: 100` followed by `lookup:` on the next
+ * line reads as the value "100 lookup", and the missing '}' would surface as
+ * a baffling "got '100 lookup'". No value of any key spans lines, so such a
+ * scalar always means an unclosed flow: say so, naming where it opened. */
+static int track_collections(pctx *c, const yaml_event_t *ev) {
+  size_t top = c->depth < G_N_ELEMENTS(c->open_flow) ? c->depth : G_N_ELEMENTS(c->open_flow);
+  switch (ev->type) {
+  case YAML_MAPPING_START_EVENT:
+  case YAML_SEQUENCE_START_EVENT:
+    if (top < G_N_ELEMENTS(c->open_flow)) {
+      bool map = ev->type == YAML_MAPPING_START_EVENT;
+      c->open_mapping[top] = map;
+      c->open_flow[top] = map ? ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+                              : ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+      c->open_mark[top] = ev->start_mark;
+    }
+    c->depth++;
+    return DHT_OK;
+  case YAML_MAPPING_END_EVENT:
+  case YAML_SEQUENCE_END_EVENT:
+    if (c->depth > 0)
+      c->depth--;
+    return DHT_OK;
+  case YAML_SCALAR_EVENT:
+    if (top > 0 && top == c->depth && c->open_flow[top - 1] && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        ev->end_mark.line > ev->start_mark.line) {
+      char v[SIM_SHOW_SIZE];
+      bool map = c->open_mapping[top - 1];
+      sim_show(v, sizeof v, (const char *)ev->data.scalar.value, ev->data.scalar.length);
+      return fail_ev(c, DHT_EINVAL, ev->start_mark,
+                     "YAML: a plain value in the flow %s opened at line %zu, column %zu runs onto line %zu ('%s'): "
+                     "is the %s's '%c' missing?",
+                     map ? "mapping" : "sequence", c->open_mark[top - 1].line + 1, c->open_mark[top - 1].column + 1,
+                     ev->end_mark.line + 1, v, map ? "mapping" : "sequence", map ? '}' : ']');
+    }
+    return DHT_OK;
+  default:
+    return DHT_OK;
+  }
+}
+
 /* Reads the next event into c->ev (freeing the previous one). */
 static int next_event(pctx *c) {
   if (c->have_ev) {
@@ -212,7 +264,7 @@ static int next_event(pctx *c) {
   if (!yaml_parser_parse(&c->parser, &c->ev))
     return syntax_error(c);
   c->have_ev = true;
-  return DHT_OK;
+  return track_collections(c, &c->ev);
 }
 
 /* Refuses aliases and explicit tags on any node. */
@@ -699,17 +751,25 @@ static int parse_mapping(pctx *c, level lv) {
 /* ---- memory estimate -------------------------------------------------------- */
 
 /* The two parts of the estimate: the network and the per-lookup results. With
- * a topology file the node count is unknown here (the loader checks); with a
- * lookups file, so is the lookup count. */
-static void estimate_parts(const sim_scenario *sc, uint64_t lookups, uint64_t *net, uint64_t *work) {
+ * a topology file the network is topology_bytes (0 while unread: the loader
+ * checks); with a lookups file the lookups are file_lookups, each with its
+ * spec (0 while unread), and --lookups does not apply. */
+static void estimate_parts(const sim_scenario *sc, uint64_t lookups, uint64_t topology_bytes, uint64_t file_lookups,
+                           uint64_t *net, uint64_t *work) {
   bool topo = sc->network.topology != NULL, file = sc->workload.lookups_file != NULL;
-  *net = topo ? 0 : sim_network_estimate_bytes(sc->network.nodes, sc->lookup.k, sc->network.tables);
-  *work = file ? 0 : sat_mul(lookups ? lookups : sc->workload.lookups, SCENARIO_BYTES_PER_LOOKUP);
+  *net = topo ? topology_bytes : sim_network_estimate_bytes(sc->network.nodes, sc->lookup.k, sc->network.tables);
+  *work = file ? sat_mul(file_lookups, SCENARIO_BYTES_PER_LOOKUP + sizeof(sim_lookup_spec))
+               : sat_mul(lookups ? lookups : sc->workload.lookups, SCENARIO_BYTES_PER_LOOKUP);
 }
 
 uint64_t sim_scenario_estimate_bytes(const sim_scenario *sc, uint64_t lookups) {
+  return sim_scenario_estimate_known(sc, lookups, 0, 0);
+}
+
+uint64_t sim_scenario_estimate_known(const sim_scenario *sc, uint64_t lookups, uint64_t topology_bytes,
+                                     uint64_t file_lookups) {
   uint64_t net, work;
-  estimate_parts(sc, lookups, &net, &work);
+  estimate_parts(sc, lookups, topology_bytes, file_lookups, &net, &work);
   return sat_add(net, work);
 }
 
@@ -744,7 +804,7 @@ static int check_memory(sim__check *ck, const sim_scenario *base) {
   const sim_scenario *sc = &largest;
   bool topo = sc->network.topology != NULL, file = sc->workload.lookups_file != NULL;
   uint64_t net, work;
-  estimate_parts(sc, 0, &net, &work);
+  estimate_parts(sc, 0, 0, 0, &net, &work);
   uint64_t total = sat_add(net, work);
   if (total <= limit)
     return DHT_OK;

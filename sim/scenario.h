@@ -90,6 +90,10 @@ typedef struct sim_scenario {
  * Parts given by a topology or lookups file count 0: their loaders check
  * themselves. Saturates at UINT64_MAX. */
 uint64_t sim_scenario_estimate_bytes(const sim_scenario *sc, uint64_t lookups);
+/* The same with what the files hold, once read (sim/inputs.c): the loaded
+ * topology's bytes and the lookups file's count (each 0: not known). */
+uint64_t sim_scenario_estimate_known(const sim_scenario *sc, uint64_t lookups, uint64_t topology_bytes,
+                                     uint64_t file_lookups);
 
 /* Fills every field with its default (param.def; no allocation). */
 void sim_scenario_defaults(sim_scenario *sc);

@@ -472,6 +472,22 @@ static int handle(runner *r, const sim_event *ev) {
   return 0;
 }
 
+/* The flags of the next node from the flags stream: the one definition of
+ * the draw order (dead, then slow), shared by the run and sim_check_live. */
+static uint8_t draw_flags(dht_rng *rng, const sim_scenario *sc) {
+  uint8_t f = 0;
+  if (dht_rng_chance(rng, sc->loss.dead_fraction))
+    f |= SIM_NODE_DEAD;
+  if (dht_rng_chance(rng, sc->latency.slow_fraction))
+    f |= SIM_NODE_SLOW;
+  return f;
+}
+
+static int all_dead(const sim_scenario *sc, char *err, size_t errlen) {
+  return sim_fail(err, errlen, DHT_EINVAL, "%s: every node is dead (loss.dead_fraction %.3f): nothing can run a lookup",
+                  sc->path, sc->loss.dead_fraction);
+}
+
 static void assign_flags(runner *r, uint64_t seed) {
   dht_rng rng;
   /* Nothing dead, nothing slow: every flag is 0 and the stream (private to
@@ -482,15 +498,29 @@ static void assign_flags(runner *r, uint64_t seed) {
   }
   dht_rng_init(&rng, dht_seed_derive(seed, STREAM_FLAGS));
   for (uint32_t i = 0; i < r->net.n; i++) {
-    uint8_t f = 0;
-    if (dht_rng_chance(&rng, r->sc->loss.dead_fraction))
-      f |= SIM_NODE_DEAD;
-    if (dht_rng_chance(&rng, r->sc->latency.slow_fraction))
-      f |= SIM_NODE_SLOW;
+    uint8_t f = draw_flags(&rng, r->sc);
     r->net.flags[i] = f;
     r->res->counters.dead_nodes += (f & SIM_NODE_DEAD) != 0;
     r->res->counters.slow_nodes += (f & SIM_NODE_SLOW) != 0;
   }
+}
+
+bool sim_all_dead_possible(const sim_scenario *sc, uint32_t n) {
+  /* P(all n dead) = d^n. Below 2^-128 no run of any sweep will ever see it
+   * (a sweep has at most 10^10 runs): checking a large network costs nothing. */
+  return sc->loss.dead_fraction > 0.0 && (double)n * -log2(sc->loss.dead_fraction) <= 128.0;
+}
+
+int sim_check_live(const sim_scenario *sc, uint64_t seed, uint32_t n, char *err, size_t errlen) {
+  dht_rng rng;
+  if (!sim_all_dead_possible(sc, n))
+    return 0;
+  /* Drawn as the run draws, up to the first live node (1 / (1 - d) draws on average). */
+  dht_rng_init(&rng, dht_seed_derive(seed, STREAM_FLAGS));
+  for (uint32_t i = 0; i < n; i++)
+    if (!(draw_flags(&rng, sc) & SIM_NODE_DEAD))
+      return 0;
+  return all_dead(sc, err, errlen);
 }
 
 /* Poisson inter-arrival gap (virtual µs). */
@@ -567,8 +597,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   }
   assign_flags(&r, seed);
   if (res->counters.dead_nodes == r.net.n) {
-    rc = sim_fail(err, errlen, DHT_EINVAL, "%s: every node is dead (loss.dead_fraction %.3f): nothing can run a lookup",
-              sc->path, sc->loss.dead_fraction);
+    rc = all_dead(sc, err, errlen);
     goto err_msg_set;
   }
   dht_rng_init(&r.msg_rng, dht_seed_derive(seed, STREAM_MESSAGES));

@@ -51,6 +51,16 @@ typedef struct sim_options {
  * given seed. transfer full into *net (sim_network_clear). Errors with a message in err. */
 int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, char *err, size_t errlen);
 
+/* Whether a run of sc with this seed on n nodes has a live node, as the run
+ * draws them: 0, or DHT_EINVAL with the run's own "every node is dead"
+ * message. Cheap (it stops at the first live node), for checking every run
+ * of a sweep before any starts. */
+int sim_check_live(const sim_scenario *sc, uint64_t seed, uint32_t n, char *err, size_t errlen);
+/* false when no run of sc on n nodes can ever have every node dead
+ * (dead_fraction 0, or a probability below 2^-128): no need to ask
+ * sim_check_live for each run. */
+bool sim_all_dead_possible(const sim_scenario *sc, uint32_t n);
+
 /* Runs the scenario. On success *res holds the results (sim_results_clear).
  * Returns 0 or a negative dht_ error with a one-line message in err. */
 int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, char *err, size_t errlen);

@@ -11,16 +11,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "infile.h"
+#include "inputs.h"
 #include "message.h"
 #include "outfile.h"
 #include "param.h"
 #include "sim.h"
 
-/* v2: parameter columns named by their scenario keys, figures from figure.def, point records. */
-#define MANIFEST_MAGIC "dhtsim-output v2"
+/* v2: parameter columns named by their scenario keys, figures from figure.def, point records.
+ * v3: "part NAME SIZE SHA256" lines after the header, one per finished part,
+ * appended as points finish: a part is trusted only if it matches its line. */
+#define MANIFEST_MAGIC "dhtsim-output v3"
+#define MANIFEST_HEADER_LINES 8
+
+/* What the manifest says of one part file. */
+typedef struct part_entry {
+  uint64_t size;
+  char sha256[SIM_SHA256_HEX];
+} part_entry;
+
+/* The parts of a point, the record last (it is written last). */
+static const char *const part_exts[] = {"runs.csv", "lookups.csv", "rec"};
 
 /* What identifies a run's output, kept in DIR/parts/manifest. */
 typedef struct meta {
@@ -31,15 +46,19 @@ typedef struct meta {
   char *sweep_keys;  /* owned: keys separated by single spaces ("" without sweep) */
   char fingerprint[17];
   uint32_t shard_index, shard_count;
+  GHashTable *parts; /* read from a manifest: part file name -> part_entry (owned); NULL otherwise */
 } meta;
 
 static void meta_clear(meta *m) {
   g_free(m->name);
   g_free(m->sweep_keys);
+  if (m->parts != NULL)
+    g_hash_table_destroy(m->parts);
   memset(m, 0, sizeof *m);
 }
 
-static void meta_from_scenario(meta *m, const sim_scenario *sc, const sim_sweep_options *opt) {
+static void meta_from_scenario(meta *m, const sim_scenario *sc, const sim_sweep_options *opt,
+                               const sim_file_digests *digests) {
   GString *keys = g_string_new(NULL);
   memset(m, 0, sizeof *m);
   m->name = g_strdup(sc->name);
@@ -49,7 +68,7 @@ static void meta_from_scenario(meta *m, const sim_scenario *sc, const sim_sweep_
   for (size_t i = 0; i < sc->n_sweep; i++)
     g_string_append_printf(keys, "%s%s", i ? " " : "", sc->sweep[i].key);
   m->sweep_keys = g_string_free(keys, FALSE);
-  snprintf(m->fingerprint, sizeof m->fingerprint, "%016" PRIx64, sim_param_fingerprint(sc, opt->lookups));
+  snprintf(m->fingerprint, sizeof m->fingerprint, "%016" PRIx64, sim_param_fingerprint(sc, opt->lookups, digests));
   m->shard_index = opt->shard_count > 1 ? opt->shard_index : 0;
   m->shard_count = opt->shard_count > 1 ? opt->shard_count : 1;
 }
@@ -61,10 +80,23 @@ static char **meta_keys(const meta *m) {
 
 /* ---- files ---- */
 
+static void part_name(char name[64], uint64_t point, const char *ext) {
+  snprintf(name, 64, "point-%08" PRIu64 ".%s", point, ext);
+}
+
 static char *part_path(const char *dir, uint64_t point, const char *ext) {
   char name[64];
-  snprintf(name, sizeof name, "point-%08" PRIu64 ".%s", point, ext);
+  part_name(name, point, ext);
   return g_build_filename(dir, "parts", name, NULL);
+}
+
+/* The manifest line of part ext of point p, whose contents are data[0..len). */
+static char *entry_line(uint64_t p, const char *ext, const char *data, size_t len) {
+  char name[64], *sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len), *line;
+  part_name(name, p, ext);
+  line = g_strdup_printf("part %s %zu %s\n", name, len, sha);
+  g_free(sha);
+  return line;
 }
 
 static char *manifest_text(const meta *m) {
@@ -74,13 +106,35 @@ static char *manifest_text(const meta *m) {
                          m->shard_count);
 }
 
-static int write_manifest(const char *dir, const meta *m, char *err, size_t errlen) {
+/* Writes the manifest: the header of m, then entries ("part ..." lines; NULL: none). */
+static int write_manifest(const char *dir, const meta *m, const GString *entries, char *err, size_t errlen) {
   char *path = g_build_filename(dir, "parts", "manifest", NULL);
   char *text = manifest_text(m);
-  int rc = sim_outfile_write(path, text, strlen(text), err, errlen);
+  GString *all = g_string_new(text);
+  int rc;
+  if (entries != NULL)
+    g_string_append_len(all, entries->str, (gssize)entries->len);
+  rc = sim_outfile_write(path, all->str, all->len, err, errlen);
+  g_string_free(all, TRUE);
   g_free(text);
   g_free(path);
   return rc;
+}
+
+/* Parses "part NAME SIZE SHA256" into m->parts; false if the line is not one
+ * (a torn last line after a crash: its part is then not trusted). */
+static bool parse_entry(meta *m, const char *line) {
+  char name[64], sha[SIM_SHA256_HEX], tail;
+  uint64_t size;
+  part_entry *e;
+  if (sscanf(line, "part %63s %" SCNu64 " %64s%c", name, &size, sha, &tail) != 3 || strlen(sha) != 64 ||
+      strspn(sha, "0123456789abcdef") != 64)
+    return false;
+  e = g_new(part_entry, 1);
+  e->size = size;
+  memcpy(e->sha256, sha, sizeof e->sha256);
+  g_hash_table_replace(m->parts, g_strdup(name), e);
+  return true;
 }
 
 /* Reads DIR/parts/manifest. DHT_ENOENT if absent, DHT_EINVAL if malformed. */
@@ -107,6 +161,10 @@ static int read_manifest(const char *dir, meta *m, char *err, size_t errlen) {
   }
   m->name = g_strdup(lines[1] + strlen("scenario "));
   m->sweep_keys = g_strdup(lines[6][5] == ' ' ? lines[6] + 6 : "");
+  m->parts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  for (size_t i = MANIFEST_HEADER_LINES; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0')
+      parse_entry(m, lines[i]);
 out:
   if (rc < 0)
     meta_clear(m);
@@ -144,6 +202,103 @@ static int load_record(const char *dir, uint64_t p, sim_record **rec, char *err,
   g_free(text);
   g_free(path);
   return rc;
+}
+
+/* Whether part ext of point p in dir matches its manifest entry in m (size,
+ * then SHA-256). 0, or DHT_EINVAL with "DIR/parts/point-N.ext: why" in err.
+ * data != NULL: the part is read whole and its verified bytes returned there
+ * (g_free), so what is copied is what was checked. */
+static int verify_part(const char *dir, const meta *m, uint64_t p, const char *ext, char **data, gsize *len,
+                       char *err, size_t errlen) {
+  char name[64], *path = part_path(dir, p, ext), sha[SIM_SHA256_HEX], why[256];
+  const part_entry *e;
+  GStatBuf st;
+  int rc = 0;
+  part_name(name, p, ext);
+  e = m->parts != NULL ? g_hash_table_lookup(m->parts, name) : NULL;
+  if (data != NULL)
+    *data = NULL;
+  if (e == NULL) {
+    rc = sim_fail(err, errlen, DHT_EINVAL, "%s: not in the manifest (the point did not finish)", path);
+  } else if (g_lstat(path, &st) != 0) {
+    rc = sim_fail(err, errlen, DHT_EINVAL, "%s: %s", path, g_strerror(errno));
+  } else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
+    rc = sim_fail(err, errlen, DHT_EINVAL, "%s: %" PRIu64 " bytes, the manifest says %" PRIu64, path,
+                  (uint64_t)st.st_size, e->size);
+  } else {
+    if (data == NULL) {
+      if ((rc = sim_infile_sha256(path, sha, why, sizeof why)) < 0)
+        rc = sim_fail(err, errlen, rc, "%s", why);
+    } else if (!g_file_get_contents(path, data, len, NULL)) {
+      rc = sim_fail(err, errlen, DHT_EIO, "cannot read %s", path);
+    } else {
+      gchar *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)*data, *len);
+      g_strlcpy(sha, sum, sizeof sha);
+      g_free(sum);
+    }
+    if (rc == 0 && strcmp(sha, e->sha256) != 0)
+      rc = sim_fail(err, errlen, DHT_EINVAL, "%s: its SHA-256 is not the manifest's (the file was changed)", path);
+  }
+  if (rc < 0 && data != NULL) {
+    g_free(*data);
+    *data = NULL;
+  }
+  g_free(path);
+  return rc;
+}
+
+/* Appends point p's manifest lines (verified against m) to entries. */
+static void copy_entries(GString *entries, const meta *m, uint64_t p) {
+  for (size_t i = 0; i < G_N_ELEMENTS(part_exts); i++) {
+    char name[64];
+    const part_entry *e;
+    part_name(name, p, part_exts[i]);
+    e = g_hash_table_lookup(m->parts, name);
+    g_string_append_printf(entries, "part %s %" PRIu64 " %s\n", name, e->size, e->sha256);
+  }
+}
+
+/* Removes the point-* files of parts/ (all, or point p's only). */
+static void remove_parts(const char *dir, bool all, uint64_t p) {
+  if (!all) {
+    for (size_t i = 0; i < G_N_ELEMENTS(part_exts); i++) {
+      char *path = part_path(dir, p, part_exts[i]);
+      g_remove(path);
+      g_free(path);
+    }
+    return;
+  }
+  char *parts = g_build_filename(dir, "parts", NULL);
+  GDir *d = g_dir_open(parts, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+    if (g_str_has_prefix(name, "point-")) {
+      char *path = g_build_filename(parts, name, NULL);
+      g_remove(path);
+      g_free(path);
+    }
+  }
+  if (d != NULL)
+    g_dir_close(d);
+  g_free(parts);
+}
+
+/* The four output files, assembled from the parts. */
+static const char *const final_files[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
+
+/* Removes dir's final files: done before a new manifest is written, so that
+ * old finals never stand next to another run's manifest and parts. */
+static int remove_finals(const char *dir, char *err, size_t errlen) {
+  for (size_t i = 0; i < G_N_ELEMENTS(final_files); i++) {
+    char *path = g_build_filename(dir, final_files[i], NULL);
+    int rc = g_remove(path) == 0 || errno == ENOENT
+                 ? 0
+                 : sim_fail(err, errlen, DHT_EIO, "cannot remove %s: %s", path, g_strerror(errno));
+    g_free(path);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
 }
 
 /* ---- output text ---- */
@@ -279,8 +434,8 @@ static int concat_parts(const char *dir, const char *path, const char *ext, text
 
 /* Writes summary.csv, summary.json, runs.csv and lookups.csv of the finished points. */
 static int assemble(const char *dir, const meta *m, sim_record *const *recs, char *err, size_t errlen) {
-  char *p1 = g_build_filename(dir, "summary.csv", NULL), *p2 = g_build_filename(dir, "summary.json", NULL);
-  char *p3 = g_build_filename(dir, "runs.csv", NULL), *p4 = g_build_filename(dir, "lookups.csv", NULL);
+  char *p1 = g_build_filename(dir, final_files[0], NULL), *p2 = g_build_filename(dir, final_files[1], NULL);
+  char *p3 = g_build_filename(dir, final_files[2], NULL), *p4 = g_build_filename(dir, final_files[3], NULL);
   rendering r = {m, recs};
   int rc;
   if ((rc = write_rendered(p1, w_summary_csv, &r, err, errlen)) == 0 &&
@@ -316,6 +471,9 @@ typedef struct sweep {
   int error;            /* first failure (0 while none) */
   bool canceled;
   char err[1024];
+  GMutex manifest_lock; /* one appender of part entries at a time */
+  bool *verified;       /* [points] with --resume: the point's parts match the old manifest */
+  GString *notes;       /* for rep->notes */
 } sweep;
 
 static bool stopping(const sweep *s) { return s->opt->stop != NULL && *s->opt->stop; }
@@ -390,8 +548,22 @@ static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char
       goto out;
     }
     if ((rc = write_part(dir, p, "runs.csv", runs, lruns, err, errlen)) == 0 &&
-        (rc = write_part(dir, p, "lookups.csv", lks, llks, err, errlen)) == 0)
-      rc = write_part(dir, p, "rec", rtext, lrec, err, errlen);
+        (rc = write_part(dir, p, "lookups.csv", lks, llks, err, errlen)) == 0 &&
+        (rc = write_part(dir, p, "rec", rtext, lrec, err, errlen)) == 0) {
+      /* The entries, once every part is in place, mark the point finished:
+       * after a crash before them, the point runs again. */
+      char *l1 = entry_line(p, "runs.csv", runs, lruns), *l2 = entry_line(p, "lookups.csv", lks, llks);
+      char *l3 = entry_line(p, "rec", rtext, lrec), *lines = g_strconcat(l1, l2, l3, NULL);
+      char *mpath = g_build_filename(dir, "parts", "manifest", NULL);
+      g_mutex_lock(&s->manifest_lock);
+      rc = sim_outfile_append(mpath, lines, strlen(lines), err, errlen);
+      g_mutex_unlock(&s->manifest_lock);
+      g_free(mpath);
+      g_free(lines);
+      g_free(l1);
+      g_free(l2);
+      g_free(l3);
+    }
   }
 out:
   if (rc == 0) {
@@ -502,42 +674,68 @@ static void run_task(gpointer data, gpointer user) {
   g_mutex_unlock(&s->lock);
 }
 
-/* Prepares out_dir/parts: checks a previous run's manifest on --resume, else clears stale parts. */
+/* Whether point p was (or was being) finished in dir: its record exists, or
+ * the manifest lists any of its parts. */
+static bool point_present(const char *dir, const meta *m, uint64_t p) {
+  char *rec = part_path(dir, p, "rec");
+  bool any = g_file_test(rec, G_FILE_TEST_EXISTS);
+  g_free(rec);
+  for (size_t i = 0; !any && i < G_N_ELEMENTS(part_exts); i++) {
+    char name[64];
+    part_name(name, p, part_exts[i]);
+    any = m->parts != NULL && g_hash_table_contains(m->parts, name);
+  }
+  return any;
+}
+
+/* Prepares out_dir/parts. With --resume, a previous manifest of the same run
+ * says which points finished: those whose parts all match their entries
+ * (s->verified); the others' parts are removed and noted. Without, every
+ * point-* file goes. Either way the old final files are removed before the
+ * new manifest (header, and the verified points' entries) is written. */
 static int prepare_dir(sweep *s, char *err, size_t errlen) {
   const char *dir = s->opt->out_dir;
   char *parts = g_build_filename(dir, "parts", NULL);
-  meta old;
+  GString *entries = g_string_new(NULL);
+  meta old = {0};
+  char tmp[512];
+  bool have_old = false;
   int rc = 0;
   if (g_mkdir_with_parents(parts, 0777) != 0) {
     rc = sim_fail(err, errlen, DHT_EIO, "cannot create output folder %s: %s", parts, g_strerror(errno));
     goto out;
   }
-  if (s->opt->resume) {
-    char tmp[512];
-    if (read_manifest(dir, &old, tmp, sizeof tmp) == 0) {
-      bool same = same_run(&old, &s->m);
-      meta_clear(&old);
-      if (!same) {
-        rc = sim_fail(err, errlen, DHT_EINVAL,
-                  "%s: --resume: this folder holds the output of a different scenario or settings", dir);
-        goto out;
-      }
+  if (s->opt->resume && read_manifest(dir, &old, tmp, sizeof tmp) == 0) {
+    have_old = true;
+    if (!same_run(&old, &s->m)) {
+      rc = sim_fail(err, errlen, DHT_EINVAL,
+                    "%s: --resume: this folder holds the output of a different scenario or settings", dir);
+      goto out;
     }
-  } else {
-    GDir *d = g_dir_open(parts, 0, NULL);
-    const char *name;
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-      if (g_str_has_prefix(name, "point-")) {
-        char *p = g_build_filename(parts, name, NULL);
-        g_remove(p);
-        g_free(p);
-      }
-    }
-    if (d != NULL)
-      g_dir_close(d);
   }
-  rc = write_manifest(dir, &s->m, err, errlen);
+  for (uint64_t p = 0; have_old && p < s->m.points; p++) {
+    if (!sim_scenario_point_selected(p, s->opt->shard_index, s->opt->shard_count) || !point_present(dir, &old, p))
+      continue; /* never finished: nothing to say */
+    rc = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(part_exts) && rc == 0; i++)
+      rc = verify_part(dir, &old, p, part_exts[i], NULL, NULL, tmp, sizeof tmp);
+    if (rc == 0) {
+      s->verified[p] = true;
+      copy_entries(entries, &old, p);
+    } else {
+      g_string_append_printf(s->notes, "dhtsim: %s: point %" PRIu64 " runs again\n", tmp, p);
+      remove_parts(dir, false, p);
+    }
+  }
+  rc = remove_finals(dir, err, errlen);
+  if (rc == 0)
+    rc = write_manifest(dir, &s->m, entries, err, errlen);
+  /* Stale parts of another run are no one's: the new manifest does not list them. */
+  if (rc == 0 && !have_old)
+    remove_parts(dir, true, 0);
 out:
+  meta_clear(&old);
+  g_string_free(entries, TRUE);
   g_free(parts);
   return rc;
 }
@@ -546,9 +744,11 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
                   size_t errlen) {
   sweep s;
   GThreadPool *pool = NULL;
+  sim_file_digests own;
+  const sim_file_digests *digests = opt->digests;
   uint64_t points;
   unsigned jobs;
-  int rc = 0;
+  int lock_fd = -1, rc = 0;
 
   g_return_val_if_fail(sc != NULL && opt != NULL && rep != NULL, DHT_EINVAL);
   memset(rep, 0, sizeof *rep);
@@ -557,11 +757,18 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
   if (opt->shard_count > 1 && opt->shard_index >= opt->shard_count)
     return sim_fail(err, errlen, DHT_EINVAL, "shard %u/%u: the index must be below the count", opt->shard_index,
                 opt->shard_count);
+  if (digests == NULL) {
+    if ((rc = sim_inputs_digests(sc, &own, err, errlen)) < 0)
+      return rc;
+    digests = &own;
+  }
   s.sc = sc;
   s.opt = opt;
   s.rep = rep;
   g_mutex_init(&s.lock);
-  meta_from_scenario(&s.m, sc, opt);
+  g_mutex_init(&s.manifest_lock);
+  s.notes = g_string_new(NULL);
+  meta_from_scenario(&s.m, sc, opt, digests);
   for (size_t i = 0; i < sc->n_sweep; i++) {
     int id = sim_param_find(sc->sweep[i].key, strlen(sc->sweep[i].key));
     if (id < 0) {
@@ -574,18 +781,21 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
   rep->points = points;
   rep->records = g_try_new0(sim_record *, points);
   s.ps = g_try_new0(point_state, points);
-  if (rep->records == NULL || s.ps == NULL) {
+  s.verified = g_try_new0(bool, points);
+  if (rep->records == NULL || s.ps == NULL || s.verified == NULL) {
     rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory for %" PRIu64 " points", points);
     goto out;
   }
-  if (opt->out_dir != NULL && (rc = prepare_dir(&s, err, errlen)) < 0)
+  /* The lock first: a second dhtsim must not touch a folder in use. */
+  if (opt->out_dir != NULL && ((rc = sim_outdir_lock(opt->out_dir, &lock_fd, err, errlen)) < 0 ||
+                               (rc = prepare_dir(&s, err, errlen)) < 0))
     goto out;
 
   for (uint64_t p = 0; p < points; p++) {
     if (!sim_scenario_point_selected(p, opt->shard_index, opt->shard_count))
       continue;
     rep->selected++;
-    if (opt->resume && opt->out_dir != NULL) {
+    if (opt->resume && opt->out_dir != NULL && s.verified[p]) {
       int found = load_record(opt->out_dir, p, &rep->records[p], err, errlen);
       if (found < 0) {
         rc = found;
@@ -652,7 +862,13 @@ out:
     }
     g_free(s.ps);
   }
+  g_free(s.verified);
+  if (s.notes->len > 0)
+    rep->notes = g_strdup(s.notes->str);
+  g_string_free(s.notes, TRUE);
+  sim_outdir_unlock(lock_fd);
   meta_clear(&s.m);
+  g_mutex_clear(&s.manifest_lock);
   g_mutex_clear(&s.lock);
   return rc;
 }
@@ -662,6 +878,7 @@ void sim_sweep_report_clear(sim_sweep_report *rep) {
     for (uint64_t p = 0; p < rep->points; p++)
       sim_record_free(rep->records[p]);
   g_free(rep->records);
+  g_free(rep->notes);
   memset(rep, 0, sizeof *rep);
 }
 
@@ -670,10 +887,12 @@ int sim_sweep_write_summary_csv(FILE *f, const sim_sweep_report *rep) {
 }
 
 int sim_sweep_write_summary_json(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep) {
+  /* Only the name, seed and keys are shown: the fingerprint's digests do not matter. */
+  static const sim_file_digests no_digests;
   sim_sweep_options none = {0};
   meta m;
   int rc;
-  meta_from_scenario(&m, sc, &none);
+  meta_from_scenario(&m, sc, &none, &no_digests);
   rc = summary_json(f, &m, rep->records, rep->points);
   meta_clear(&m);
   return rc;
@@ -721,47 +940,60 @@ int sim_sweep_write_table(FILE *f, const sim_scenario *sc, const sim_sweep_repor
 }
 
 int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs, char *err, size_t errlen) {
-  static const char *const exts[] = {"runs.csv", "lookups.csv", "rec"};
-  meta m, other;
+  meta *ms = NULL;
   sim_record **recs = NULL;
-  const char **from = NULL;
-  int rc = 0;
+  size_t *from = NULL;
+  GString *entries = NULL;
+  int lock_fd = -1, rc = 0;
 
   if (n_dirs == 0)
     return sim_fail(err, errlen, DHT_EINVAL, "merge needs at least one output folder");
-  if ((rc = read_manifest(dirs[0], &m, err, errlen)) < 0)
-    return rc;
-  for (size_t i = 1; i < n_dirs; i++) {
-    bool same;
-    if ((rc = read_manifest(dirs[i], &other, err, errlen)) < 0)
+  ms = g_try_new0(meta, n_dirs);
+  if (ms == NULL)
+    return sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
+  /* The lock first: out_dir may be a folder a run is still writing. */
+  if ((rc = sim_outdir_lock(out_dir, &lock_fd, err, errlen)) < 0)
+    goto out;
+  for (size_t i = 0; i < n_dirs; i++) {
+    if ((rc = read_manifest(dirs[i], &ms[i], err, errlen)) < 0)
       goto out;
-    same = same_run(&m, &other);
-    meta_clear(&other);
-    if (!same) {
+    if (i > 0 && !same_run(&ms[0], &ms[i])) {
       rc = sim_fail(err, errlen, DHT_EINVAL, "%s and %s hold outputs of different scenarios or settings", dirs[0],
-                dirs[i]);
+                    dirs[i]);
       goto out;
     }
   }
-  recs = g_try_new0(sim_record *, m.points);
-  from = g_try_new0(const char *, m.points);
+  recs = g_try_new0(sim_record *, ms[0].points);
+  from = g_try_new0(size_t, ms[0].points);
   if (recs == NULL || from == NULL) {
-    rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory for %" PRIu64 " points", m.points);
+    rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory for %" PRIu64 " points", ms[0].points);
     goto out;
   }
-  for (uint64_t p = 0; p < m.points; p++) {
+  /* Every point from the first folder that has it, each part checked
+   * against that folder's manifest before anything is written. */
+  for (uint64_t p = 0; p < ms[0].points; p++) {
     for (size_t i = 0; i < n_dirs && recs[p] == NULL; i++) {
-      int found = load_record(dirs[i], p, &recs[p], err, errlen);
+      int found;
+      if (!point_present(dirs[i], &ms[i], p))
+        continue;
+      for (size_t e = 0; e < G_N_ELEMENTS(part_exts) && rc == 0; e++)
+        rc = verify_part(dirs[i], &ms[i], p, part_exts[e], NULL, NULL, err, errlen);
+      if (rc < 0) {
+        size_t n = strlen(err);
+        if (n < errlen)
+          snprintf(err + n, errlen - n, ": run that folder again with --resume");
+        goto out;
+      }
+      found = load_record(dirs[i], p, &recs[p], err, errlen);
       if (found < 0) {
         rc = found;
         goto out;
       }
-      if (found > 0)
-        from[p] = dirs[i];
+      from[p] = i;
     }
     if (recs[p] == NULL) {
       rc = sim_fail(err, errlen, DHT_EINVAL, "point %" PRIu64 " of %" PRIu64 " is in none of the folders (missing shard?)",
-                p, m.points);
+                    p, ms[0].points);
       goto out;
     }
   }
@@ -770,38 +1002,45 @@ int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs,
     if (g_mkdir_with_parents(parts, 0777) != 0)
       rc = sim_fail(err, errlen, DHT_EIO, "cannot create output folder %s: %s", parts, g_strerror(errno));
     g_free(parts);
-    if (rc < 0)
+    if (rc < 0 || (rc = remove_finals(out_dir, err, errlen)) < 0)
       goto out;
   }
-  /* Copy every part into out_dir (unless it is already there). */
-  for (uint64_t p = 0; p < m.points && rc == 0; p++) {
-    for (size_t e = 0; e < G_N_ELEMENTS(exts) && rc == 0; e++) {
-      char *src = part_path(from[p], p, exts[e]), *dst = part_path(out_dir, p, exts[e]);
+  /* Copy every part into out_dir (unless it is already there), the bytes
+   * checked once more as they are copied. */
+  entries = g_string_new(NULL);
+  for (uint64_t p = 0; p < ms[0].points && rc == 0; p++) {
+    const char *src_dir = dirs[from[p]];
+    for (size_t e = 0; e < G_N_ELEMENTS(part_exts) && rc == 0; e++) {
+      char *src = part_path(src_dir, p, part_exts[e]), *dst = part_path(out_dir, p, part_exts[e]);
       char *data = NULL;
       gsize len = 0;
-      if (strcmp(src, dst) != 0) {
-        if (!g_file_get_contents(src, &data, &len, NULL))
-          rc = sim_fail(err, errlen, DHT_EIO, "cannot read %s", src);
-        else
-          rc = sim_outfile_write(dst, data, len, err, errlen);
-      }
+      if (strcmp(src, dst) != 0 &&
+          (rc = verify_part(src_dir, &ms[from[p]], p, part_exts[e], &data, &len, err, errlen)) == 0)
+        rc = sim_outfile_write(dst, data, len, err, errlen);
       g_free(data);
       g_free(src);
       g_free(dst);
     }
+    if (rc == 0)
+      copy_entries(entries, &ms[from[p]], p);
   }
-  m.shard_index = 0;
-  m.shard_count = 1;
+  ms[0].shard_index = 0;
+  ms[0].shard_count = 1;
   if (rc == 0)
-    rc = write_manifest(out_dir, &m, err, errlen);
+    rc = write_manifest(out_dir, &ms[0], entries, err, errlen);
   if (rc == 0)
-    rc = assemble(out_dir, &m, recs, err, errlen);
+    rc = assemble(out_dir, &ms[0], recs, err, errlen);
 out:
   if (recs != NULL)
-    for (uint64_t p = 0; p < m.points; p++)
+    for (uint64_t p = 0; p < ms[0].points; p++)
       sim_record_free(recs[p]);
   g_free(recs);
   g_free(from);
-  meta_clear(&m);
+  if (entries != NULL)
+    g_string_free(entries, TRUE);
+  for (size_t i = 0; i < n_dirs; i++)
+    meta_clear(&ms[i]);
+  g_free(ms);
+  sim_outdir_unlock(lock_fd);
   return rc;
 }

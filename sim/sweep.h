@@ -26,6 +26,9 @@ typedef struct sim_sweep_options {
   sim_sweep_progress_fn runs_progress; /* runs finished / runs to do (multi-run sweeps) */
   sim_progress_fn lookups_progress;    /* lookups finished / total (single-run sweeps) */
   void *progress_user;
+  /* SHA-256 of the files the scenario reads (sim_inputs_check's): the
+   * fingerprint's. NULL: the sweep reads the files for them. */
+  const sim_file_digests *digests;
 } sim_sweep_options;
 
 /* What a sweep produced, for stdout. */
@@ -38,9 +41,16 @@ typedef struct sim_sweep_report {
   sim_record **records;     /* [points]: the numbers of each finished point, else NULL (owned) */
   bool have_single;         /* single point, single replica: `single` holds its run's statistics */
   sim_summary single;
+  char *notes;              /* owned, NULL if none: lines for stderr (parts of out_dir that did not
+                               match the manifest, whose points ran again) */
 } sim_sweep_report;
 
-/* Runs the sweep. Errors: negative dht_ code and a one-line message in err
+/* Runs the sweep. out_dir is locked for the whole run (outfile.h: a second
+ * dhtsim there gets DHT_EEXIST before anything is written); its old final
+ * files are removed before the new manifest is written, so the folder holds
+ * either the old complete output or the new (partial) one. The manifest
+ * lists each finished part's size and SHA-256; --resume runs a point again
+ * when any of its parts does not match (notes says which). Errors: negative dht_ code and a one-line message in err
  * (the report then says how far it got; it must still be cleared). */
 int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_sweep_report *rep, char *err,
                   size_t errlen);
@@ -55,7 +65,8 @@ int sim_sweep_write_table(FILE *f, const sim_scenario *sc, const sim_sweep_repor
 
 /* Joins the parts of shard output folders into out_dir (which may be one of
  * them): the same files an unsharded run writes. Every point must be present
- * in some folder, and all folders must come from the same scenario. */
+ * in some folder, every part must match its manifest entry (a damaged one is
+ * refused, named), and all folders must come from the same scenario. */
 int sim_sweep_merge(const char *out_dir, const char *const *dirs, size_t n_dirs, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "budget.h"
 #include "error.h"
+#include "infile.h"
 #include "message.h"
 #include "network.h"
 #include "outfile.h"
@@ -34,13 +35,20 @@
  * none; they are kept in file order. Nothing may follow the last contacts line.
  * Errors: "file:line: message" (DHT_EINVAL for malformed content, DHT_ERANGE
  * for N out of range, DHT_ETOOBIG for an N whose arrays exceed the memory
- * budget, both checked before anything is allocated), "file: cannot
- * open: ..." (DHT_ENOENT), DHT_EIO on read errors, DHT_ENOMEM. */
+ * budget, both checked before anything is allocated; "line too long" past
+ * TOPO_LINE_MAX bytes), sim_infile_open's (not a regular file, cannot
+ * open), DHT_EIO on read errors, DHT_ECANCELED when stopped, DHT_ENOMEM. */
+
+/* The longest line read: more than the longest valid one (a contacts line
+ * of 160 * DHT_K_MAX = 40960 contacts of up to 8 digits with single blanks,
+ * about 369 KB), with room for comments and extra blanks; anything longer is
+ * refused, so a line never costs more than 1 MiB of memory. */
+#define TOPO_LINE_MAX ((size_t)1 << 20)
 
 typedef struct topo_reader {
   FILE *f;
   const char *path;
-  char *line; /* getline buffer */
+  char *line; /* the current line: at most TOPO_LINE_MAX bytes + NUL */
   size_t cap;
   uint64_t lineno;
   char *err;
@@ -61,23 +69,57 @@ static int G_GNUC_PRINTF(4, 5) topo_fail(const topo_reader *rd, uint64_t line, i
   return code;
 }
 
+/* One line into rd->line (its '\n' dropped, NUL-terminated) and *len. At
+ * most TOPO_LINE_MAX bytes are kept: a longer line is refused when its
+ * TOPO_LINE_MAX + 1st byte arrives, so no input grows the buffer beyond
+ * that. The stop flag is polled every 64 KiB. 1, 0 at the end of the file
+ * (nothing read), or a negative code with err set. */
+static int topo_getline(topo_reader *rd, size_t *len) {
+  size_t n = 0;
+  int ch;
+  while ((ch = getc_unlocked(rd->f)) != EOF && ch != '\n') {
+    if (n == TOPO_LINE_MAX)
+      return topo_fail(rd, rd->lineno + 1, DHT_EINVAL, "line too long (more than %zu bytes)", TOPO_LINE_MAX);
+    if ((n & 0xffff) == 0xffff && sim_infile_stopped())
+      return sim_infile_stopped_fail(rd->path, rd->err, rd->errlen);
+    if (n + 1 >= rd->cap) {
+      size_t ncap = rd->cap < 4096 ? 4096 : rd->cap * 2;
+      char *nl;
+      if (ncap > TOPO_LINE_MAX + 1)
+        ncap = TOPO_LINE_MAX + 1;
+      if ((nl = g_try_realloc(rd->line, ncap)) == NULL)
+        return sim_fail(rd->err, rd->errlen, DHT_ENOMEM, "%s: out of memory", rd->path);
+      rd->line = nl;
+      rd->cap = ncap;
+    }
+    rd->line[n++] = (char)ch;
+  }
+  if (ch == EOF) {
+    if (ferror(rd->f))
+      return sim_fail(rd->err, rd->errlen, DHT_EIO, "%s: read error: %s", rd->path, g_strerror(errno));
+    if (n == 0)
+      return 0;
+  }
+  if (rd->line == NULL && (rd->line = g_try_malloc(rd->cap = 1)) == NULL)
+    return sim_fail(rd->err, rd->errlen, DHT_ENOMEM, "%s: out of memory", rd->path);
+  rd->line[n] = '\0';
+  *len = n;
+  return 1;
+}
+
 /* Next content line (comments and blank lines skipped), trimmed. Returns 1 and
  * *out, 0 at end of file, or a negative code with err set. */
 static int topo_next(topo_reader *rd, char **out) {
   for (;;) {
-    ssize_t len;
+    size_t len = 0;
     char *s, *e;
-    errno = 0;
-    len = getline(&rd->line, &rd->cap, rd->f);
-    if (len < 0) {
-      if (ferror(rd->f))
-        return sim_fail(rd->err, rd->errlen, DHT_EIO, "%s: read error: %s", rd->path, g_strerror(errno));
-      if (errno == ENOMEM)
-        return sim_fail(rd->err, rd->errlen, DHT_ENOMEM, "%s: out of memory", rd->path);
-      return 0;
-    }
+    int rc;
+    if (sim_infile_stopped())
+      return sim_infile_stopped_fail(rd->path, rd->err, rd->errlen);
+    if ((rc = topo_getline(rd, &len)) <= 0)
+      return rc;
     rd->lineno++;
-    if (memchr(rd->line, '\0', (size_t)len) != NULL)
+    if (memchr(rd->line, '\0', len) != NULL)
       return topo_fail(rd, rd->lineno, DHT_EINVAL, "NUL byte in line");
     s = rd->line;
     e = s + len;
@@ -205,9 +247,8 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
     err[0] = '\0';
   if (k < 1 || k > DHT_K_MAX)
     return sim_fail(err, errlen, DHT_EINVAL, "%s: k %u out of range 1..%d", path, k, DHT_K_MAX);
-  rd.f = fopen(path, "r");
-  if (rd.f == NULL)
-    return sim_fail(err, errlen, DHT_ENOENT, "%s: cannot open: %s", path, g_strerror(errno));
+  if ((rc = sim_infile_open(path, &rd.f, err, errlen)) < 0)
+    return rc;
 
   /* Header and node count: refused before any allocation. */
   if ((rc = topo_next(&rd, &s)) <= 0) {
@@ -376,7 +417,7 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
       net->contacts = shrunk;
   }
   g_free(line_of);
-  free(rd.line);
+  g_free(rd.line);
   fclose(rd.f);
   return DHT_OK;
 
@@ -385,7 +426,7 @@ nomem:
 err:
   g_free(line_of);
   sim_network_clear(net);
-  free(rd.line);
+  g_free(rd.line);
   fclose(rd.f);
   return rc;
 }

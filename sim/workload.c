@@ -3,7 +3,9 @@
  * One lookup per line: "<start node index> <target: 40 hex digits>", fields
  * separated by spaces or tabs. Blank lines and comments (a '#' where a field
  * would start, to the end of the line) are ignored; "\r\n" line ends are
- * accepted. Anything else is an error "file:line: message". The array grows as
+ * accepted. Anything else is an error "file:line: message". Only regular
+ * files are read (sim_infile_open), and the stop flag is polled on every
+ * line and every 64 KiB of a long comment. The array grows as
  * lines are read and never beyond the memory budget (DHTSIM_MEMORY_LIMIT or the
  * machine's physical memory). */
 #include "workload.h"
@@ -17,6 +19,7 @@
 
 #include "budget.h"
 #include "error.h"
+#include "infile.h"
 #include "message.h"
 #include "param.h"
 #include "text.h"
@@ -131,12 +134,10 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
   }
   uint64_t max_specs = limit / sizeof(sim_lookup_spec);
 
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    int e = errno;
-    sim_fail(err, errlen, 0, "%s: cannot open: %s", path, g_strerror(e));
-    return e == ENOENT || e == ENOTDIR ? DHT_ENOENT : DHT_EIO;
-  }
+  FILE *f;
+  int orc = sim_infile_open(path, &f, err, errlen);
+  if (orc < 0)
+    return orc;
 
   sim_lookup_spec *specs = NULL;
   size_t n = 0, cap = 0;
@@ -147,12 +148,25 @@ int sim_lookups_load(const char *path, uint32_t n_nodes, sim_lookup_spec **out, 
   while (rc == DHT_OK && !eof) {
     size_t len = 0;
     bool truncated = false;
+    uint64_t skipped = 0;
     int ch;
-    while ((ch = getc(f)) != EOF && ch != '\n') {
-      if (len < LINE_BYTES)
+    if (sim_infile_stopped()) {
+      rc = sim_infile_stopped_fail(path, err, errlen);
+      break;
+    }
+    /* A comment may run on (regular files only: it ends), but not unwatched. */
+    while ((ch = getc_unlocked(f)) != EOF && ch != '\n') {
+      if (len < LINE_BYTES) {
         buf[len++] = (char)ch;
-      else
+      } else {
         truncated = true;
+        if ((++skipped & 0xffff) == 0 && sim_infile_stopped())
+          break;
+      }
+    }
+    if (ch != EOF && ch != '\n') {
+      rc = sim_infile_stopped_fail(path, err, errlen);
+      break;
     }
     if (ch == EOF) {
       if (ferror(f)) {

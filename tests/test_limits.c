@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,15 +55,17 @@ typedef struct limits {
   unsigned long long as_bytes;    /* RLIMIT_AS; 0: unchanged (always unchanged under ASan) */
   unsigned long long fsize_bytes; /* RLIMIT_FSIZE (+ SIGXFSZ ignored); 0: unchanged */
   bool stdout_dev_full;           /* stdout is /dev/full */
+  bool sigxfsz_default;           /* with fsize_bytes: leave SIGXFSZ at its default action (kill) */
+  unsigned alarm_s;               /* the child's alarm; 0: 120 s */
   const char *memory_limit;       /* DHTSIM_MEMORY_LIMIT; NULL: unset */
 } limits;
 
 static void child_setup(gpointer data) {
   const limits *l = data;
-  alarm(120);
+  alarm(l->alarm_s ? l->alarm_s : 120);
   if (l->fsize_bytes > 0) {
     struct rlimit r = {l->fsize_bytes, l->fsize_bytes};
-    signal(SIGXFSZ, SIG_IGN);
+    signal(SIGXFSZ, l->sigxfsz_default ? SIG_DFL : SIG_IGN);
     setrlimit(RLIMIT_FSIZE, &r);
   }
   if (l->stdout_dev_full) {
@@ -230,12 +234,13 @@ Test(limits, topology_header_over_the_memory_budget, .init = setup, .fini = tear
 }
 
 /* A network of 200 nodes with K = 1 (at most 160 contacts per node) whose
- * first contacts line lists 10^7 entries: refused with file:line at entry 161.
- * The loader keeps no per-line array: the line's text (20 MB, in a 32 MiB
- * getline buffer) is all it holds, and the run needs about 48 MiB of address
- * space. Under RLIMIT_AS = 64 MiB, reading the 10^7 entries into an array
- * first (38 MiB more) would end in "out of memory" (exit 1) instead. */
-Test(limits, contacts_line_of_1e7_entries_is_refused_without_an_array, .init = setup, .fini = teardown,
+ * first contacts line lists 10^7 entries (20 MB): refused at the line-length
+ * bound (1 MiB, more than the longest valid line: 160 * 256 contacts of 8
+ * digits), which the reader checks before it stores more, so the line is
+ * never held whole. Under RLIMIT_AS = 64 MiB, holding the 20 MB line or an
+ * array of its 10^7 entries would end in "out of memory" (exit 1) instead.
+ * (The 160 * K bound itself: test_network.) */
+Test(limits, contacts_line_of_1e7_entries_is_refused_at_the_line_bound, .init = setup, .fini = teardown,
      .timeout = 120) {
   enum { NODES = 200, ENTRIES = 10000000 };
   char *topo = sub("t.txt"), *yaml = write_tmp("s.yaml", "network:\n  topology: t.txt\nlookup:\n  k: 1\n");
@@ -259,7 +264,7 @@ Test(limits, contacts_line_of_1e7_entries_is_refused_without_an_array, .init = s
   for (int i = 1; i < NODES; i++)
     fprintf(f, "%d: 0\n", i);
   cr_assert(eq(int, fclose(f), 0));
-  expected = g_strdup_printf("%s:%d: more than 160 contacts (160 * K, K = 1)", topo, NODES + 4);
+  expected = g_strdup_printf("%s:%d: line too long (more than 1048576 bytes)", topo, NODES + 4);
 
   cr_assert(eq(int, sim_network_load_topology(&net, topo, 1, err, sizeof err), DHT_EINVAL));
   cr_assert(eq(str, err, expected));
@@ -611,3 +616,429 @@ Test(fuzz_regressions, topology) { cr_assert(gt(u64, each_input("topology", feed
 Test(fuzz_regressions, lookups) { cr_assert(gt(u64, each_input("lookups", feed_lookups), 0)); }
 Test(fuzz_regressions, id) { cr_assert(gt(u64, each_input("id", feed_id), 0)); }
 Test(fuzz_regressions, addr) { cr_assert(gt(u64, each_input("addr", feed_addr), 0)); }
+
+/* ---- output files that are not regular files (issue #11, item 4) ---- */
+
+/* Exports scenario yaml into path through dhtsim; returns the result. */
+static cli export_to(const char *yaml, const char *path) {
+  return run_limited(NULL, (const char *[]){"export-topology", yaml, path, NULL});
+}
+
+/* A character device (a private /dev/full made with mknod: the real one must
+ * survive a failing test) is written in place, never replaced: the write
+ * fails with ENOSPC (exit 1, the device named) and the device stays. */
+Test(special_outputs, a_character_device_is_written_in_place, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n"), *dev = sub("full");
+  struct stat st;
+  if (mknod(dev, S_IFCHR | 0666, makedev(1, 7)) != 0)
+    cr_skip_test("mknod: %s (needs root)", g_strerror(errno));
+  cli r = export_to(yaml, dev);
+  cr_assert(eq(int, r.status, 1), "exit %d: %s", r.status, r.err);
+  char *want = g_strdup_printf("cannot write %s: No space left on device\n", dev);
+  cr_assert(eq(str, r.err, want));
+  cr_assert(eq(int, lstat(dev, &st), 0));
+  bool is_chr = S_ISCHR(st.st_mode);
+  cr_assert(is_chr, "the device was replaced");
+  assert_no_tmp_files(tmp);
+  cli_free(&r);
+  g_free(want);
+  g_free(dev);
+  g_free(yaml);
+}
+
+/* A symbolic link is refused (exit 2, "symbolic link"): neither the link nor
+ * its target changes. */
+Test(special_outputs, a_symlink_is_refused_not_replaced, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n"), *target = write_tmp("target", "keep me\n");
+  char *link = sub("link"), *got, *pointed;
+  struct stat st;
+  cr_assert(eq(int, symlink(target, link), 0));
+  cli r = export_to(yaml, link);
+  cr_assert(eq(int, r.status, 2), "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, link) != NULL && strstr(r.err, "symbolic link") != NULL, "%s", r.err);
+  cr_assert(eq(int, lstat(link, &st), 0));
+  bool is_lnk = S_ISLNK(st.st_mode);
+  cr_assert(is_lnk, "the link was replaced");
+  pointed = g_file_read_link(link, NULL);
+  cr_assert(eq(str, pointed, target));
+  got = slurp_opt(tmp, "target", NULL);
+  cr_assert(eq(str, got, "keep me\n"));
+  assert_no_tmp_files(tmp);
+  cli_free(&r);
+  g_free(got);
+  g_free(pointed);
+  g_free(link);
+  g_free(target);
+  g_free(yaml);
+}
+
+/* A folder (exit 2, "is a directory") and a stale PATH.tmp that is a symbolic
+ * link (exit 2; the link's target is never written through it). */
+Test(special_outputs, a_folder_or_a_linked_tmp_is_refused, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n"), *dir = sub("d"), *out = sub("t.topo");
+  char *tmplink = sub("t.topo.tmp"), *victim = write_tmp("victim", "keep me\n"), *got;
+  cr_assert(eq(int, g_mkdir(dir, 0777), 0));
+  cli r = export_to(yaml, dir);
+  cr_assert(eq(int, r.status, 2), "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "is a directory") != NULL, "%s", r.err);
+  cli_free(&r);
+  cr_assert(eq(int, symlink(victim, tmplink), 0));
+  r = export_to(yaml, out);
+  cr_assert(eq(int, r.status, 2), "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, tmplink) != NULL, "%s", r.err);
+  got = slurp_opt(tmp, "victim", NULL);
+  cr_assert(eq(str, got, "keep me\n"), "written through the link");
+  cli_free(&r);
+  g_free(got);
+  g_free(victim);
+  g_free(tmplink);
+  g_free(out);
+  g_free(dir);
+  g_free(yaml);
+}
+
+/* A FIFO is written in place: a reader gets the same bytes as a regular
+ * export, and the FIFO is still a FIFO afterwards. */
+Test(special_outputs, a_fifo_is_written_in_place, .init = setup, .fini = teardown, .timeout = 60) {
+  char *yaml = write_tmp("s.yaml", "network:\n  nodes: 200\n"), *fifo = sub("fifo"), *file = sub("t.topo");
+  const char *argv[] = {DHTSIM_BINARY, "export-topology", yaml, fifo, NULL};
+  GString *got = g_string_new(NULL);
+  char buf[4096], *want;
+  ssize_t n;
+  int fd, ws = 0;
+  GPid pid;
+  struct stat st;
+  cli r = export_to(yaml, file);
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  want = slurp_opt(tmp, "t.topo", NULL);
+  cr_assert(eq(int, mkfifo(fifo, 0666), 0));
+  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL));
+  /* Non-blocking: if the FIFO were replaced, nobody would ever write it. */
+  fd = open(fifo, O_RDONLY | O_NONBLOCK);
+  cr_assert(fd >= 0);
+  for (bool exited = false;;) {
+    n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      g_string_append_len(got, buf, (gsize)n);
+      continue;
+    }
+    if (exited)
+      break;
+    exited = waitpid(pid, &ws, WNOHANG) == pid;
+    if (!exited)
+      g_usleep(2000);
+  }
+  close(fd);
+  g_spawn_close_pid(pid);
+  bool ok = WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+  cr_assert(ok, "status %d", ws);
+  cr_assert(eq(str, got->str, want));
+  cr_assert(eq(int, lstat(fifo, &st), 0));
+  bool is_fifo = S_ISFIFO(st.st_mode);
+  cr_assert(is_fifo, "the FIFO was replaced");
+  assert_no_tmp_files(tmp);
+  g_string_free(got, TRUE);
+  g_free(want);
+  g_free(file);
+  g_free(fifo);
+  g_free(yaml);
+}
+
+/* ---- signals (issue #11, items 5 and 11) ---- */
+
+/* RLIMIT_FSIZE with SIGXFSZ at its default action (which kills): dhtsim
+ * ignores the signal itself, so the write fails with EFBIG like a full disk:
+ * exit 1, the file named, nothing temporary left. */
+Test(signals, file_size_limit_is_an_error_not_a_kill, .init = setup, .fini = teardown) {
+  char *dir = sub("uf");
+  limits l = {.fsize_bytes = 100, .sigxfsz_default = true};
+  cli r = run_limited(&l, (const char *[]){"run", "scenarios/baseline.yaml", "-j", "1", "--out", dir, NULL});
+  cr_assert(eq(int, r.status, 1), "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, dir) != NULL && strstr(r.err, "File too large") != NULL, "%s", r.err);
+  assert_no_tmp_files(dir);
+  cli_free(&r);
+  g_free(dir);
+}
+
+/* ---- input files: regular files only, bounded lines (issue #11, items 10 and 11) ---- */
+
+/* /dev/zero as the topology or the lookups file: refused at once as not a
+ * regular file (exit 2), not read forever (the lookups reader hung, the
+ * topology reader grew its line buffer to the address-space limit). */
+Test(inputs, endless_inputs_are_refused, .init = setup, .fini = teardown, .timeout = 60) {
+  static const char *const yamls[] = {"network:\n  topology: /dev/zero\n", "workload:\n  lookups_file: /dev/zero\n"};
+  for (size_t i = 0; i < G_N_ELEMENTS(yamls); i++) {
+    char *yaml = write_tmp("s.yaml", yamls[i]);
+    limits l = {.as_bytes = 64 * MiB, .alarm_s = 10};
+    cli r = run_limited(&l, (const char *[]){"run", yaml, NULL});
+    cr_assert(eq(int, r.status, 2), "%s: exit %d: %s", yamls[i], r.status, r.err);
+    cr_assert(eq(str, r.err, "/dev/zero: not a regular file (a character device)\n"));
+    cli_free(&r);
+    g_free(yaml);
+  }
+}
+
+/* A folder named as an input file: exit 2, "is a directory" (was a read error, exit 1). */
+Test(inputs, a_folder_as_input_is_a_usage_error, .init = setup, .fini = teardown) {
+  static const char *const yamls[] = {"network:\n  topology: d\n", "workload:\n  lookups_file: d\n"};
+  char *dir = sub("d"), *want = g_strdup_printf("%s: is a directory\n", dir);
+  cr_assert(eq(int, g_mkdir(dir, 0777), 0));
+  for (size_t i = 0; i < G_N_ELEMENTS(yamls); i++) {
+    char *yaml = write_tmp("s.yaml", yamls[i]);
+    cli r = run_limited(NULL, (const char *[]){"run", yaml, NULL});
+    cr_assert(eq(int, r.status, 2), "%s: exit %d: %s", yamls[i], r.status, r.err);
+    cr_assert(eq(str, r.err, want));
+    cli_free(&r);
+    g_free(yaml);
+  }
+  g_free(want);
+  g_free(dir);
+}
+
+/* SIGINT while a lookups file is read (a 16 GiB sparse file: one comment
+ * line, which the reader skips without storing, for tens of seconds) stops
+ * the run within a second or two: exit 130 and a message, not a wait for
+ * the whole file. */
+Test(signals, sigint_while_loading_stops_at_once, .init = setup, .fini = teardown, .timeout = 60) {
+  char *lk = write_tmp("l.txt", "#"), *yaml = write_tmp("s.yaml", "workload:\n  lookups_file: l.txt\n");
+  char *out = sub("out");
+  const char *argv[] = {DHTSIM_BINARY, "run", yaml, "--out", out, NULL};
+  GPid pid;
+  int ws = 0;
+  gint64 t0;
+  cr_assert(eq(int, truncate(lk, 16ll << 30), 0));
+  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL,
+                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                          NULL, &pid, NULL));
+  g_usleep(500000);
+  kill(pid, SIGINT);
+  t0 = g_get_monotonic_time();
+  for (;;) {
+    pid_t w = waitpid(pid, &ws, WNOHANG);
+    if (w == pid)
+      break;
+    if (g_get_monotonic_time() - t0 > 5000000) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &ws, 0);
+      cr_assert(false, "still reading 5 s after SIGINT");
+    }
+    g_usleep(10000);
+  }
+  g_spawn_close_pid(pid);
+  bool exited = WIFEXITED(ws);
+  cr_assert(exited, "killed by signal %d", WTERMSIG(ws));
+  cr_assert(eq(int, WEXITSTATUS(ws), 128 + SIGINT));
+  bool untouched = !g_file_test(out, G_FILE_TEST_EXISTS);
+  cr_assert(untouched, "--out was touched by a run that never started");
+  g_free(out);
+  g_free(yaml);
+  g_free(lk);
+}
+
+/* ---- everything checked before a run starts (issue #11, items 1, 2, 3) ---- */
+
+typedef struct bad_input {
+  const char *yaml;  /* the scenario, in tmp as s.yaml */
+  const char *file;  /* written to tmp as f.txt first, or NULL */
+} bad_input;
+
+/* Scenarios that parse but cannot run: a missing topology, a malformed
+ * topology, a malformed lookups file, a lookups file naming a node the
+ * network does not have, every node dead (2 nodes at dead_fraction 0.99:
+ * the seed's draw kills both). */
+static const bad_input bad_inputs[] = {
+    {"network:\n  topology: /nonexistent/t.txt\n", NULL},
+    {"network:\n  topology: f.txt\n", "dhtsim-topology v2\n"},
+    {"workload:\n  lookups_file: f.txt\n", "0 " TID " extra\n"},
+    {"workload:\n  lookups_file: f.txt\n", "100 " TID "\n"},
+    {"network:\n  nodes: 2\nloss:\n  dead_fraction: 0.99\n", NULL},
+};
+
+static char *write_bad_input(const bad_input *b) {
+  if (b->file != NULL)
+    g_free(write_tmp("f.txt", b->file));
+  return write_tmp("s.yaml", b->yaml);
+}
+
+/* validate reads the files a run reads and checks what the run checks: the
+ * same exit status (2) and the same message as run. */
+Test(inputs, validate_reports_what_run_reports, .init = setup, .fini = teardown) {
+  for (size_t i = 0; i < G_N_ELEMENTS(bad_inputs); i++) {
+    char *yaml = write_bad_input(&bad_inputs[i]);
+    cli r = run_limited(NULL, (const char *[]){"run", yaml, NULL});
+    cli v = run_limited(NULL, (const char *[]){"validate", yaml, NULL});
+    cli d = run_limited(NULL, (const char *[]){"run", yaml, "--dry-run", NULL});
+    cr_assert(eq(int, r.status, 2), "case %zu: run exit %d: %s", i, r.status, r.err);
+    cr_assert(eq(int, v.status, 2), "case %zu: validate exit %d: %s%s", i, v.status, v.out, v.err);
+    cr_assert(eq(str, v.err, r.err), "case %zu", i);
+    cr_assert(eq(int, d.status, 2), "case %zu: --dry-run exit %d: %s", i, d.status, d.out);
+    cr_assert(eq(str, d.err, r.err), "case %zu", i);
+    cli_free(&r);
+    cli_free(&v);
+    cli_free(&d);
+    g_free(yaml);
+  }
+}
+
+/* --dry-run of a scenario on a 100-node topology reports its 100 nodes and a
+ * memory estimate that counts them (it reported 0 nodes and 0.0 MiB). */
+Test(inputs, dry_run_counts_the_topology, .init = setup, .fini = teardown) {
+  char *gen = write_tmp("g.yaml", "network:\n  nodes: 100\n"), *topo = sub("t.txt");
+  char *yaml = write_tmp("s.yaml", "network:\n  topology: t.txt\n"), **lines, **tok;
+  cli r = run_limited(NULL, (const char *[]){"export-topology", gen, topo, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  r = run_limited(NULL, (const char *[]){"run", yaml, "--dry-run", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  lines = g_strsplit(r.out, "\n", -1);
+  cr_assert(g_strv_length(lines) > 3);
+  tok = g_strsplit_set(g_strstrip(lines[2]), " ", -1); /* "0 (scenario) ... 100 ... 2.0 MiB" */
+  GPtrArray *words = g_ptr_array_new();
+  for (char **t = tok; *t != NULL; t++)
+    if (**t != '\0')
+      g_ptr_array_add(words, *t);
+  cr_assert(eq(u32, words->len, 5), "%s", lines[2]);
+  cr_assert(eq(str, g_ptr_array_index(words, 2), "100"), "%s", lines[2]);
+  cr_assert(strtod(g_ptr_array_index(words, 3), NULL) > 0.0, "%s", lines[2]);
+  g_ptr_array_free(words, TRUE);
+  g_strfreev(tok);
+  g_strfreev(lines);
+  cli_free(&r);
+  g_free(yaml);
+  g_free(topo);
+  g_free(gen);
+}
+
+static gint cmp_names(gconstpointer a, gconstpointer b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of every file below dir, with their contents, sorted: a folder's state. */
+static char *folder_state(const char *dir, const char *rel) {
+  GString *s = g_string_new(NULL);
+  char *path = rel ? g_build_filename(dir, rel, NULL) : g_strdup(dir);
+  GDir *d = g_dir_open(path, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  const char *n;
+  while (d != NULL && (n = g_dir_read_name(d)) != NULL)
+    g_ptr_array_add(names, g_strdup(n));
+  if (d != NULL)
+    g_dir_close(d);
+  g_ptr_array_sort(names, cmp_names);
+  for (guint i = 0; i < names->len; i++) {
+    char *r = rel ? g_build_filename(rel, g_ptr_array_index(names, i), NULL) : g_strdup(g_ptr_array_index(names, i));
+    char *full = g_build_filename(dir, r, NULL), *data = NULL;
+    if (g_file_test(full, G_FILE_TEST_IS_DIR)) {
+      char *sub_state = folder_state(dir, r);
+      g_string_append(s, sub_state);
+      g_free(sub_state);
+    } else {
+      cr_assert(g_file_get_contents(full, &data, NULL, NULL));
+      g_string_append_printf(s, "== %s\n%s", r, data);
+    }
+    g_free(data);
+    g_free(full);
+    g_free(r);
+  }
+  g_ptr_array_free(names, TRUE);
+  g_free(path);
+  return g_string_free(s, FALSE);
+}
+
+/* A run that cannot start (every bad input above, and a --lookups over the
+ * memory budget) exits 2 before --out is touched: the earlier results stay,
+ * byte for byte, with no file added or removed. */
+Test(inputs, bad_input_leaves_earlier_results_alone, .init = setup, .fini = teardown) {
+  char *victim = sub("victim"), *before, *after;
+  cli r = run_limited(NULL, (const char *[]){"run", "scenarios/baseline.yaml", "--out", victim, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  before = folder_state(victim, NULL);
+  for (size_t i = 0; i <= G_N_ELEMENTS(bad_inputs); i++) {
+    limits l = {.memory_limit = "50000000"};
+    char *yaml = i < G_N_ELEMENTS(bad_inputs) ? write_bad_input(&bad_inputs[i]) : g_strdup("scenarios/baseline.yaml");
+    r = run_limited(i < G_N_ELEMENTS(bad_inputs) ? NULL : &l,
+                    (const char *[]){"run", yaml, "--out", victim, "--lookups", i < G_N_ELEMENTS(bad_inputs) ? "100" : "1000000", NULL});
+    cr_assert(eq(int, r.status, 2), "case %zu: exit %d: %s", i, r.status, r.err);
+    after = folder_state(victim, NULL);
+    cr_assert(eq(str, after, before), "case %zu changed the earlier results", i);
+    g_free(after);
+    cli_free(&r);
+    g_free(yaml);
+  }
+  g_free(before);
+  g_free(victim);
+}
+
+/* --lookups goes through the memory check the same count in the file gets:
+ * 10^6 lookups under DHTSIM_MEMORY_LIMIT = 50 MB are refused either way
+ * (the override used to run). */
+Test(inputs, lookups_override_goes_through_the_memory_check, .init = setup, .fini = teardown) {
+  char *yaml = write_tmp("s.yaml", "workload:\n  lookups: 1000000\n");
+  limits l = {.memory_limit = "50000000", .alarm_s = 30};
+  cli f = run_limited(&l, (const char *[]){"run", yaml, NULL});
+  cli o = run_limited(&l, (const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "1000000", NULL});
+  cr_assert(eq(int, f.status, 2), "%s", f.err);
+  cr_assert(eq(int, o.status, 2), "exit %d: %s", o.status, o.err);
+  cr_assert(strstr(o.err, "--lookups") != NULL && strstr(o.err, "1000000 lookups") != NULL, "%s", o.err);
+  cr_assert(strstr(o.err, "more than the DHTSIM_MEMORY_LIMIT of 47.7 MiB") != NULL, "%s", o.err);
+  cli_free(&f);
+  cli_free(&o);
+  g_free(yaml);
+}
+
+/* The line bound is exact: a line of 1 MiB (a comment here) is read, one of
+ * 1 MiB + 1 byte is refused on its line. */
+Test(inputs, topology_line_bound_is_exact, .init = setup, .fini = teardown) {
+  static const size_t max = (size_t)1 << 20;
+  for (size_t extra = 0; extra <= 1; extra++) {
+    char *topo = sub("t.txt"), err[512] = "", *want;
+    FILE *f = fopen(topo, "w");
+    sim_network net;
+    cr_assert(f != NULL);
+    fputs("dhtsim-topology v1\n#", f);
+    for (size_t i = 1; i < max + extra; i++)
+      fputc('x', f);
+    fputs("\nnodes 1\n0 " TID " 10.0.0.1 6881\ncontacts\n0:\n", f);
+    cr_assert(eq(int, fclose(f), 0));
+    int rc = sim_network_load_topology(&net, topo, 8, err, sizeof err);
+    if (extra == 0) {
+      cr_assert(eq(int, rc, 0), "a line of exactly 1 MiB: %s", err);
+      sim_network_clear(&net);
+    } else {
+      want = g_strdup_printf("%s:2: line too long (more than 1048576 bytes)", topo);
+      cr_assert(eq(int, rc, DHT_EINVAL));
+      cr_assert(eq(str, err, want));
+      g_free(want);
+    }
+    g_free(topo);
+  }
+}
+
+/* validate predicts "every node is dead" for exactly the runs that hit it:
+ * 2 nodes at dead_fraction 0.5, 3 replicas of 2 points, for 30 seeds. The
+ * check draws with each run's own seed: validate and run agree on every
+ * seed, and both outcomes occur. */
+Test(inputs, validate_predicts_the_dead_runs_seed_by_seed, .init = setup, .fini = teardown, .timeout = 120) {
+  size_t failed = 0, seeds = 30;
+  for (size_t s = 1; s <= seeds; s++) {
+    char *text = g_strdup_printf("seed: %zu\nnetwork:\n  nodes: 2\nloss:\n  dead_fraction: 0.5\nworkload:\n"
+                                 "  lookups: 2\nreplicas: 3\nsweep:\n  latency.sigma: [0.1, 0.2]\n",
+                                 s);
+    char *yaml = write_tmp("s.yaml", text);
+    cli v = run_limited(NULL, (const char *[]){"validate", yaml, NULL});
+    cli r = run_limited(NULL, (const char *[]){"run", yaml, "-j", "1", NULL});
+    cr_assert(eq(int, v.status, r.status), "seed %zu: validate %d, run %d: %s", s, v.status, r.status, r.err);
+    if (r.status != 0) {
+      cr_assert(eq(str, v.err, r.err), "seed %zu", s);
+      failed++;
+    }
+    cli_free(&v);
+    cli_free(&r);
+    g_free(yaml);
+    g_free(text);
+  }
+  cr_assert(gt(u64, failed, 0));
+  cr_assert(lt(u64, failed, seeds));
+}

@@ -1599,3 +1599,73 @@ Test(lookup_api, enomem_leaves_the_lookup_unchanged) {
   }
 #endif
 }
+
+/* ===========================================================================
+ * Boundaries a one-token change would cross (issue #11)
+ * ========================================================================= */
+
+/* The node whose XOR distance to target is dist, at 10.9.0.last:6881. */
+static dht_node node_at_distance(const uint8_t dist[DHT_ID_LEN], unsigned last) {
+  dht_node n = {0};
+  dht_id d;
+  memcpy(d.b, dist, DHT_ID_LEN);
+  dht_id_xor(&n.id, &target, &d);
+  n.addr = mock_addr(10, 9, 0, (uint8_t)last, 6881);
+  return n;
+}
+
+/* Convergence is "the closest unqueried candidate is at least as far as the
+ * K-th closest responded" (>=): a candidate exactly as far (another address
+ * carrying the same ID, which core/ allows) is not queried. With > it would be. */
+Test(lookup_convergence, a_candidate_as_far_as_the_kth_responded_is_not_queried) {
+  SETUP();
+  for (size_t s = 0; s < N_STRATS; s++) {
+    static const uint8_t dist[DHT_ID_LEN] = {0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07};
+    dht_node a = node_at_distance(dist, 1), twin = node_at_distance(dist, 2), out[4];
+    dht_lookup *l = new_lookup(STRATS[s], 1, 1);
+    cr_assert(eq(int, dht_lookup_seed(l, &a, 1), DHT_OK));
+    cr_assert(eq(sz, dht_lookup_next(l, out, 4), 1));
+    dht_lookup_reply r = reply_nodes(&twin, 1);
+    cr_assert(eq(int, dht_lookup_reply_from(l, &a.addr, &r), DHT_OK));
+    cr_assert(eq(sz, dht_lookup_next(l, out, 4), 0), "%s: queried a candidate no closer than the K-th responded",
+              strat_name(STRATS[s]));
+    cr_assert(dht_lookup_done(l), "%s", strat_name(STRATS[s]));
+    cr_assert(eq(sz, dht_lookup_queried_count(l), 1));
+    dht_lookup_free(l);
+  }
+}
+
+/* Distances are compared on all 20 bytes: candidates whose distances differ
+ * only in the last byte are ordered by it when issued (the closer first,
+ * though seeded second), when deciding convergence (a closer one found late
+ * is still queried) and in the returned closest set. */
+Test(lookup_api, distances_differing_in_the_last_byte_are_ordered) {
+  SETUP();
+  for (size_t s = 0; s < N_STRATS; s++) {
+    static const uint8_t far[DHT_ID_LEN] = {0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
+    static const uint8_t near[DHT_ID_LEN] = {0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+    dht_node a = node_at_distance(far, 1), b = node_at_distance(near, 2), both[2] = {a, b}, out[4], closest[2];
+    /* Issued closest first. */
+    dht_lookup *l = new_lookup(STRATS[s], 1, 1);
+    cr_assert(eq(int, dht_lookup_seed(l, both, 2), DHT_OK));
+    cr_assert(eq(sz, dht_lookup_next(l, out, 4), 1));
+    cr_assert(dht_addr_eq(&out[0].addr, &b.addr), "%s: the farther candidate went first", strat_name(STRATS[s]));
+    dht_lookup_free(l);
+    /* Found late, the closer one is still queried, and is the closest returned. */
+    l = new_lookup(STRATS[s], 1, 1);
+    cr_assert(eq(int, dht_lookup_seed(l, &a, 1), DHT_OK));
+    cr_assert(eq(sz, dht_lookup_next(l, out, 4), 1));
+    dht_lookup_reply r = reply_nodes(&b, 1);
+    cr_assert(eq(int, dht_lookup_reply_from(l, &a.addr, &r), DHT_OK));
+    cr_assert(eq(sz, dht_lookup_next(l, out, 4), 1), "%s: converged before a closer candidate",
+              strat_name(STRATS[s]));
+    cr_assert(dht_addr_eq(&out[0].addr, &b.addr));
+    r = reply_nodes(NULL, 0);
+    cr_assert(eq(int, dht_lookup_reply_from(l, &b.addr, &r), DHT_OK));
+    cr_assert(dht_lookup_done(l));
+    cr_assert(eq(sz, dht_lookup_closest(l, closest, 2), 1));
+    cr_assert(dht_addr_eq(&closest[0].addr, &b.addr), "%s: the closest set kept the farther node",
+              strat_name(STRATS[s]));
+    dht_lookup_free(l);
+  }
+}

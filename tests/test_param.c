@@ -337,22 +337,64 @@ static void change(sim_scenario *sc, int i) {
             p->key, text);
 }
 
+/* A digest of 64 hex digits, all `c`. */
+static void fake_digest(char out[SIM_SHA256_HEX], char c) {
+  memset(out, c, SIM_SHA256_HEX - 1);
+  out[SIM_SHA256_HEX - 1] = '\0';
+}
+
 Test(param, every_parameter_moves_the_fingerprint) {
+  static const sim_file_digests none;
   sim_scenario base;
   sim_scenario_defaults(&base);
-  uint64_t h0 = sim_param_fingerprint(&base, 0);
-  cr_assert(eq(u64, sim_param_fingerprint(&base, 0), h0), "deterministic");
+  uint64_t h0 = sim_param_fingerprint(&base, 0, &none);
+  cr_assert(eq(u64, sim_param_fingerprint(&base, 0, &none), h0), "deterministic");
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
     sim_scenario sc;
+    sim_file_digests d = none;
     sim_scenario_defaults(&sc);
     change(&sc, i);
-    cr_assert(ne(u64, sim_param_fingerprint(&sc, 0), h0), "%s does not reach the fingerprint", sim_params[i].key);
+    /* A file parameter counts by its file's contents, as its digest says. */
+    if (sim_params[i].type == SIM_PT_PATH)
+      fake_digest(d.sha256[i], 'a');
+    cr_assert(ne(u64, sim_param_fingerprint(&sc, 0, &d), h0), "%s does not reach the fingerprint", sim_params[i].key);
     sim_scenario_clear(&sc);
   }
-  cr_assert(ne(u64, sim_param_fingerprint(&base, 5), h0), "the --lookups override counts");
+  cr_assert(ne(u64, sim_param_fingerprint(&base, 5, &none), h0), "the --lookups override counts");
+}
+
+/* The topology and lookups files count by their contents (SHA-256), not by
+ * their paths: the same file named from another folder gives the same
+ * fingerprint, an edited file (same path) another one. */
+Test(param, files_count_by_contents_not_paths) {
+  static const sim_param_id files[] = {SIM_P_NETWORK_TOPOLOGY, SIM_P_WORKLOAD_LOOKUPS_FILE};
+  for (size_t f = 0; f < G_N_ELEMENTS(files); f++) {
+    sim_param_id id = files[f];
+    sim_scenario a, b;
+    sim_file_digests da = {0}, db = {0};
+    sim_scenario_defaults(&a);
+    sim_scenario_defaults(&b);
+    cr_assert(eq(int, sim_param_set(id, "t.txt", 5, true, "dir", &a, NULL, 0), DHT_OK));
+    cr_assert(eq(int, sim_param_set(id, "t.txt", 5, true, NULL, &b, NULL, 0), DHT_OK));
+    cr_assert(strcmp(sim_param_text(id, &a), sim_param_text(id, &b)) != 0, "the paths differ");
+    fake_digest(da.sha256[id], '1');
+    fake_digest(db.sha256[id], '1');
+    cr_assert(eq(u64, sim_param_fingerprint(&a, 0, &da), sim_param_fingerprint(&b, 0, &db)), "%s: the path counts",
+              sim_params[id].key);
+    db.sha256[id][63] = '2'; /* the last digit: all 64 count */
+    cr_assert(ne(u64, sim_param_fingerprint(&a, 0, &da), sim_param_fingerprint(&b, 0, &db)), "%s: the contents do not count",
+              sim_params[id].key);
+    /* Another parameter's digest slot is not this file's. */
+    db = da;
+    fake_digest(db.sha256[SIM_P_SEED], '9');
+    cr_assert(eq(u64, sim_param_fingerprint(&a, 0, &da), sim_param_fingerprint(&b, 0, &db)));
+    sim_scenario_clear(&a);
+    sim_scenario_clear(&b);
+  }
 }
 
 Test(param, sweep_moves_the_fingerprint) {
+  static const sim_file_digests none;
   char *vals1[] = {"1", "2"}, *vals2[] = {"1", "3"};
   sim_sweep_axis ax1 = {"lookup.alpha", vals1, 2}, ax2 = {"lookup.alpha", vals2, 2}, ax3 = {"lookup.k", vals1, 2};
   sim_scenario a, b, c;
@@ -363,12 +405,12 @@ Test(param, sweep_moves_the_fingerprint) {
   b.sweep = &ax2;
   c.sweep = &ax3;
   a.n_sweep = b.n_sweep = c.n_sweep = 1;
-  cr_assert(ne(u64, sim_param_fingerprint(&a, 0), sim_param_fingerprint(&b, 0)));
-  cr_assert(ne(u64, sim_param_fingerprint(&a, 0), sim_param_fingerprint(&c, 0)));
+  cr_assert(ne(u64, sim_param_fingerprint(&a, 0, &none), sim_param_fingerprint(&b, 0, &none)));
+  cr_assert(ne(u64, sim_param_fingerprint(&a, 0, &none), sim_param_fingerprint(&c, 0, &none)));
   a.n_sweep = 0;
   sim_scenario d;
   sim_scenario_defaults(&d);
-  cr_assert(eq(u64, sim_param_fingerprint(&a, 0), sim_param_fingerprint(&d, 0)));
+  cr_assert(eq(u64, sim_param_fingerprint(&a, 0, &none), sim_param_fingerprint(&d, 0, &none)));
 }
 
 /* ---- dhtsim keys and the docs ---- */

@@ -312,3 +312,112 @@ Test(sim, alpha_larger_than_k) {
     cr_assert(le(u64, res.lookups[i].rounds, res.lookups[i].queries));
   sim_results_clear(&res);
 }
+
+/* ---- boundaries a one-token change would cross (issue #11) ---- */
+
+/* A node answers with at most K nodes: node 1 knows three nodes closer to
+ * the target than itself and answers node 0's query with the K closest of
+ * them, all of which the lookup then queries in one batch (alpha = K + 1):
+ * 1 + K queries. An answer of K + 1 nodes would make it 2 + K. */
+Test(sim, a_node_answers_with_at_most_k_nodes) {
+  static const char *const ids[] = {"ff00000000000000000000000000000000000000", "4000000000000000000000000000000000000000",
+                                    "1000000000000000000000000000000000000000", "2000000000000000000000000000000000000000",
+                                    "3000000000000000000000000000000000000000"};
+  char *dir = g_dir_make_tmp("dhtsim-test-XXXXXX", NULL);
+  char *topo = g_build_filename(dir, "t.topo", NULL), *lk = g_build_filename(dir, "l.txt", NULL);
+  GString *t = g_string_new("dhtsim-topology v1\nnodes 5\n");
+  for (int i = 0; i < 5; i++)
+    g_string_append_printf(t, "%d %s 10.0.0.%d 6881\n", i, ids[i], i);
+  g_string_append(t, "contacts\n0: 1\n1: 2 3 4\n2:\n3:\n4:\n");
+  cr_assert(g_file_set_contents(topo, t->str, -1, NULL));
+  cr_assert(g_file_set_contents(lk, "0 0000000000000000000000000000000000000000\n", -1, NULL));
+  for (unsigned k = 1; k <= 2; k++) {
+    sim_scenario sc;
+    sim_results res;
+    base_scenario(&sc);
+    sc.network.topology = topo;
+    sc.workload.lookups_file = lk;
+    sc.workload.planted_peers = 0;
+    sc.lookup.k = k;
+    sc.lookup.alpha = k + 1;
+    run_ok(&sc, NULL, &res);
+    cr_assert(eq(u64, res.lookups[0].queries, 1 + k), "K %u", k);
+    sim_results_clear(&res);
+  }
+  g_remove(topo);
+  g_remove(lk);
+  g_rmdir(dir);
+  g_string_free(t, TRUE);
+  g_free(topo);
+  g_free(lk);
+  g_free(dir);
+}
+
+/* The first seed from 1 whose run of sc has the given dead and slow counts. */
+static uint64_t seed_with(const sim_scenario *sc, uint32_t dead, uint32_t slow) {
+  for (uint64_t seed = 1; seed < 1000; seed++) {
+    sim_options o = {.seed_set = true, .seed = seed};
+    sim_results res;
+    char err[256];
+    if (sim_run(sc, &o, &res, err, sizeof err) != 0)
+      continue;
+    bool hit = res.counters.dead_nodes == dead && res.counters.slow_nodes == slow;
+    sim_results_clear(&res);
+    if (hit)
+      return seed;
+  }
+  cr_assert(false, "no seed below 1000 gives %u dead and %u slow nodes", dead, slow);
+  return 0;
+}
+
+/* Two nodes, one slow: every lookup is one query, whose request and answer
+ * each involve the slow node, so both take 10 x 50 ms. Slowing only
+ * messages from a slow node, only those to it, or only those between two
+ * slow nodes would give 550 or 100 ms. */
+Test(sim, the_slow_multiplier_applies_to_messages_to_or_from_a_slow_node) {
+  sim_scenario sc;
+  sim_results res;
+  base_scenario(&sc);
+  sc.network.nodes = 2;
+  sc.workload.planted_peers = 0;
+  sc.workload.lookups = 10;
+  sc.latency.slow_fraction = 0.5;
+  sc.latency.slow_multiplier = 10;
+  sim_options o = {.seed_set = true, .seed = seed_with(&sc, 0, 1)};
+  run_ok(&sc, &o, &res);
+  bool both_starts = false;
+  for (size_t i = 0; i < res.n_lookups; i++) {
+    cr_assert(eq(u64, res.lookups[i].queries, 1));
+    cr_assert(eq(u64, res.lookups[i].time_us, 1000000), "lookup %zu from node %u", i, res.lookups[i].start_node);
+    both_starts |= res.lookups[i].start_node != res.lookups[0].start_node;
+  }
+  cr_assert(both_starts, "every lookup started at the same node: the slow one as querier and as queried not both seen");
+  sim_results_clear(&res);
+}
+
+/* Six nodes with full tables, two of them dead: each lookup reaches every
+ * live node, so its accuracy is 3 of 3 (the live nodes but the start one);
+ * counting the dead in the true closest set would make it 3 of 4. The dead
+ * never answer: each query to one times out, and every lookup waits for
+ * that timeout. */
+Test(sim, accuracy_counts_live_nodes_and_dead_nodes_never_answer) {
+  sim_scenario sc;
+  sim_results res;
+  base_scenario(&sc);
+  sc.network.nodes = 6;
+  sc.network.tables = SIM_TABLES_FULL;
+  sc.workload.planted_peers = 0;
+  sc.workload.lookups = 20;
+  sc.loss.dead_fraction = 0.3;
+  sim_options o = {.seed_set = true, .seed = seed_with(&sc, 2, 0)};
+  run_ok(&sc, &o, &res);
+  for (size_t i = 0; i < res.n_lookups; i++) {
+    cr_assert(eq(u32, res.lookups[i].closest_truth, 3), "lookup %zu", i);
+    cr_assert(eq(u32, res.lookups[i].closest_hits, 3), "lookup %zu", i);
+    cr_assert(ge(u64, res.lookups[i].time_us, sc.lookup.timeout_us), "lookup %zu got an answer from a dead node?", i);
+  }
+  cr_assert(gt(u64, res.counters.dead_queries, 0));
+  cr_assert(eq(u64, res.counters.timeouts, res.counters.dead_queries));
+  cr_assert(eq(u64, res.counters.late_responses, 0));
+  sim_results_clear(&res);
+}

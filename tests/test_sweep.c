@@ -51,6 +51,37 @@ Test(stats, aggregate_mean_and_ci_of_known_replicas) {
   cr_assert(eq(int, agg[0].has_ci, false));
 }
 
+/* Nearest-rank percentiles: the p-th of n values is the ceil(n * p / 100)-th
+ * smallest. Values 1..n given in a shuffled order, so the k-th smallest is
+ * k; n = 99 makes n * p / 100 fall just past an integer (98.01 for p99). */
+Test(stats, percentiles_are_nearest_rank) {
+  static const size_t sizes[] = {1, 2, 10, 20, 99, 100, 101};
+  for (size_t c = 0; c < G_N_ELEMENTS(sizes); c++) {
+    size_t n = sizes[c];
+    sim_lookup_result *l = g_new0(sim_lookup_result, n);
+    sim_results res = {.lookups = l, .n_lookups = n};
+    sim_scenario sc;
+    sim_summary s;
+    sim_scenario_defaults(&sc);
+    sc.name = (char *)"p";
+    for (size_t i = 0; i < n; i++) {
+      l[i].queries = (uint64_t)((i * 37) % n) + 1; /* 37 is prime to every n here: a permutation */
+      l[i].first_peer_us = UINT64_MAX;
+    }
+    cr_assert(eq(int, sim_summary_compute(&s, &sc, 1, &res), 0));
+    const struct {
+      uint64_t got;
+      unsigned p;
+    } pcs[] = {{s.queries.p50, 50}, {s.queries.p95, 95}, {s.queries.p99, 99}};
+    for (size_t i = 0; i < G_N_ELEMENTS(pcs); i++) {
+      uint64_t want = (n * pcs[i].p) / 100 + ((n * pcs[i].p) % 100 != 0);
+      cr_assert(eq(u64, pcs[i].got, want), "n %zu: p%u", n, pcs[i].p);
+    }
+    cr_assert(eq(u64, s.queries.max, n));
+    g_free(l);
+  }
+}
+
 /* ---- the command ---- */
 
 static const char *const outputs[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
@@ -259,6 +290,11 @@ Test(sweep, sigterm_keeps_finished_points_and_resumes, .init = setup, .fini = te
   interrupt_and_resume(SIGTERM);
 }
 
+/* A closed terminal (SIGHUP) is a stop like SIGTERM, not a kill that loses the finished points. */
+Test(sweep, sighup_keeps_finished_points_and_resumes, .init = setup, .fini = teardown, .timeout = 300) {
+  interrupt_and_resume(SIGHUP);
+}
+
 Test(sweep, resume_refuses_a_folder_of_another_scenario, .init = setup, .fini = teardown) {
   char *d = sub("o");
   cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
@@ -424,8 +460,9 @@ Test(sweep, swept_keys_are_columns_with_each_rows_values, .init = setup, .fini =
   g_free(d);
 }
 
-/* A point record that is damaged (truncated, edited) stops --resume and
- * merge with a message naming it, instead of a crash or a silent rerun. */
+/* A point record that is damaged (truncated, edited) is refused by merge
+ * with a message naming it, and run again by --resume, which names it too:
+ * never a crash or a silent rerun. */
 Test(sweep, malformed_point_record_is_a_clear_error, .init = setup, .fini = teardown) {
   static const char *const damage[] = {"", "dhtsim-point v1\npoint 1\n", "dhtsim-point v1\npoint 2\nlabel x\n",
                                        "garbage\n"};
@@ -451,12 +488,14 @@ Test(sweep, malformed_point_record_is_a_clear_error, .init = setup, .fini = tear
       cr_assert(g_file_set_contents(rec, t, -1, NULL));
       g_free(t);
     }
-    b = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, "--resume", NULL});
     c = run_dhtsim((const char *[]){"merge", "--out", m, d, NULL});
-    cr_assert(eq(int, b.status, 2), "case %zu: exit %d: %s", i, b.status, b.err);
-    cr_assert(strstr(b.err, "point-00000001.rec: malformed point record") != NULL, "case %zu: %s", i, b.err);
+    b = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, "--resume", NULL});
     cr_assert(eq(int, c.status, 2), "case %zu: exit %d: %s", i, c.status, c.err);
-    cr_assert(strstr(c.err, "point-00000001.rec: malformed point record") != NULL, "case %zu: %s", i, c.err);
+    cr_assert(strstr(c.err, "point-00000001.rec: ") != NULL, "case %zu: %s", i, c.err);
+    /* The record no longer matches the manifest: the point runs again, and says so. */
+    cr_assert(eq(int, b.status, 0), "case %zu: exit %d: %s", i, b.status, b.err);
+    cr_assert(strstr(b.err, "point-00000001.rec: ") != NULL && strstr(b.err, "runs again") != NULL, "case %zu: %s",
+              i, b.err);
     cli_free(&b);
     cli_free(&c);
   }
@@ -477,4 +516,209 @@ Test(sweep, malformed_point_record_is_a_clear_error, .init = setup, .fini = tear
   cli_free(&a);
   g_free(d);
   g_free(m);
+}
+
+/* ---- damaged parts, concurrent and killed runs, input files (issue #11, items 6-9) ---- */
+
+static char *part_of(const char *dir, int point, const char *ext) {
+  char name[64];
+  snprintf(name, sizeof name, "point-%08d.%s", point, ext);
+  return g_build_filename(dir, "parts", name, NULL);
+}
+
+/* Cuts the file to half its size (a torn row), or rewrites it as garbage. */
+static void damage_file(const char *path, bool garbage) {
+  char *text = NULL;
+  gsize len = 0;
+  cr_assert(g_file_get_contents(path, &text, &len, NULL), "%s", path);
+  if (garbage)
+    cr_assert(g_file_set_contents(path, "garbage\n", -1, NULL));
+  else
+    cr_assert(g_file_set_contents(path, text, (gssize)(len / 2), NULL));
+  g_free(text);
+}
+
+/* A part that no longer matches the manifest's size and SHA-256 (a torn
+ * lookups part, a garbage record, a deleted runs part) is run again by
+ * --resume, which says so on stderr, and the outputs are byte-identical to
+ * an undamaged run's; merge refuses it, naming the part (exit 2). */
+Test(sweep, damaged_parts_are_rerun_by_resume_and_refused_by_merge, .init = setup, .fini = teardown) {
+  static const struct {
+    int point;
+    const char *ext;
+    int how; /* 0 torn, 1 garbage, 2 deleted */
+  } cases[] = {{1, "lookups.csv", 0}, {2, "rec", 1}, {0, "runs.csv", 2}, {5, "rec", 0}};
+  char *ref = sub("ref");
+  cli f = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", ref, NULL});
+  cr_assert(eq(int, f.status, 0), "%s", f.err);
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char name[16], *d, *m, *part;
+    snprintf(name, sizeof name, "d%zu", i);
+    d = sub(name);
+    m = g_strconcat(d, "-merged", NULL);
+    cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
+    cr_assert(eq(int, a.status, 0), "%s", a.err);
+    part = part_of(d, cases[i].point, cases[i].ext);
+    if (cases[i].how == 2)
+      cr_assert(eq(int, g_remove(part), 0));
+    else
+      damage_file(part, cases[i].how == 1);
+    cli c = run_dhtsim((const char *[]){"merge", "--out", m, d, NULL});
+    cr_assert(eq(int, c.status, 2), "case %zu: merge exit %d: %s", i, c.status, c.err);
+    cr_assert(strstr(c.err, part) != NULL, "case %zu: merge does not name %s: %s", i, part, c.err);
+    cli b = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, "--resume", NULL});
+    cr_assert(eq(int, b.status, 0), "case %zu: resume exit %d: %s", i, b.status, b.err);
+    cr_assert(strstr(b.err, part) != NULL, "case %zu: resume does not say it reran %s: %s", i, part, b.err);
+    assert_same_outputs(d, ref);
+    cr_assert(eq(str, b.out, f.out), "case %zu", i);
+    cli_free(&a);
+    cli_free(&b);
+    cli_free(&c);
+    g_free(part);
+    g_free(m);
+    g_free(d);
+  }
+  cli_free(&f);
+  g_free(ref);
+}
+
+/* A second run into a folder another dhtsim is writing exits 2 at once,
+ * naming the folder as in use, and writes nothing there; so does a merge. */
+Test(sweep, a_folder_in_use_is_refused, .init = setup, .fini = teardown, .timeout = 300) {
+  char *d = sub("busy"), *m = sub("m"), *s0 = sub("s0"), *before, *after;
+  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--out", d, NULL};
+  GPid pid;
+  int ws = 0;
+  cli x = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--shard", "0/1", "--out", s0, NULL});
+  cr_assert(eq(int, x.status, 0));
+  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL,
+                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                          NULL, &pid, NULL));
+  for (int i = 0; i < 6000 && finished_points(d) < 1; i++)
+    g_usleep(5000);
+  before = slurp(d, "parts/manifest");
+  cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
+  cli g = run_dhtsim((const char *[]){"merge", "--out", d, s0, NULL});
+  after = slurp(d, "parts/manifest");
+  kill(pid, SIGTERM);
+  cr_assert(eq(int, waitpid(pid, &ws, 0), pid));
+  g_spawn_close_pid(pid);
+  cr_assert(eq(int, r.status, 2), "run exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "in use") != NULL && strstr(r.err, d) != NULL, "%s", r.err);
+  cr_assert(eq(int, g.status, 2), "merge exit %d: %s", g.status, g.err);
+  cr_assert(strstr(g.err, "in use") != NULL, "%s", g.err);
+  cr_assert(g_str_has_prefix(after, before), "the refused run wrote the manifest");
+  cr_assert(strstr(after, "sweep-small") == NULL);
+  cli_free(&x);
+  cli_free(&r);
+  cli_free(&g);
+  g_free(before);
+  g_free(after);
+  g_free(s0);
+  g_free(m);
+  g_free(d);
+}
+
+/* A run killed (SIGKILL) in a folder holding another scenario's complete
+ * output leaves either that output or its own partial one, never the old
+ * final files next to the new manifest and parts. */
+Test(sweep, a_killed_run_never_mixes_old_and_new_outputs, .init = setup, .fini = teardown, .timeout = 300) {
+  char *d = sub("mixed"), *old[G_N_ELEMENTS(outputs)], *manifest_before, *manifest_after;
+  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--out", d, NULL};
+  GPid pid;
+  int ws = 0;
+  cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
+  cr_assert(eq(int, a.status, 0));
+  for (size_t i = 0; i < G_N_ELEMENTS(outputs); i++)
+    old[i] = slurp(d, outputs[i]);
+  manifest_before = slurp(d, "parts/manifest");
+  cr_assert(g_spawn_async(DHTSIM_SOURCE_DIR, (char **)argv, NULL,
+                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                          NULL, &pid, NULL));
+  char *mpath = g_build_filename(d, "parts", "manifest", NULL);
+  for (int i = 0; i < 6000; i++) {
+    char *mf = NULL;
+    bool started = g_file_get_contents(mpath, &mf, NULL, NULL) && strstr(mf, "sweep-long") != NULL;
+    g_free(mf);
+    if (started && finished_points(d) >= 1)
+      break;
+    g_usleep(5000);
+  }
+  kill(pid, SIGKILL);
+  cr_assert(eq(int, waitpid(pid, &ws, 0), pid));
+  g_spawn_close_pid(pid);
+  manifest_after = slurp(d, "parts/manifest");
+  cr_assert(strstr(manifest_after, "sweep-long") != NULL, "the new run had not started");
+  for (size_t i = 0; i < G_N_ELEMENTS(outputs); i++) {
+    char *p = g_build_filename(d, outputs[i], NULL), *now = NULL;
+    if (g_file_get_contents(p, &now, NULL, NULL))
+      cr_assert(strcmp(now, old[i]) != 0, "%s of the earlier run left next to the new manifest", outputs[i]);
+    g_free(now);
+    g_free(p);
+    g_free(old[i]);
+  }
+  cli_free(&a);
+  g_free(mpath);
+  g_free(manifest_before);
+  g_free(manifest_after);
+  g_free(d);
+}
+
+/* Runs dhtsim from folder cwd. */
+static cli run_in(const char *cwd, const char *const *args) {
+  const char *argv[16] = {DHTSIM_BINARY};
+  cli r = {0};
+  int ws = 0;
+  size_t i = 0;
+  while (args[i] != NULL && i < 14) {
+    argv[i + 1] = args[i];
+    i++;
+  }
+  cr_assert(g_spawn_sync(cwd, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &ws, NULL));
+  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+  return r;
+}
+
+/* The fingerprint counts a file's contents, not its path: shards of one
+ * scenario run from different folders (`cd dir && dhtsim run s.yaml` and
+ * `dhtsim run dir/s.yaml`) merge; a topology edited between two shards makes
+ * them different scenarios (exit 2). (The network.topology column shows the
+ * path each shard used.) */
+Test(sweep, shards_are_the_same_run_by_their_files_contents, .init = setup, .fini = teardown) {
+  char *dir = sub("dir"), *yaml = g_build_filename(dir, "s.yaml", NULL), *topo = g_build_filename(dir, "t.txt", NULL);
+  char *gen = sub("g.yaml"), *a = sub("a"), *b = sub("b"), *m = sub("m"), *c = sub("c");
+  cr_assert(eq(int, g_mkdir(dir, 0777), 0));
+  cr_assert(g_file_set_contents(gen, "seed: 5\nnetwork:\n  nodes: 60\n", -1, NULL));
+  cr_assert(g_file_set_contents(yaml,
+                                "name: files\nnetwork:\n  topology: t.txt\nworkload:\n  lookups: 10\n"
+                                "sweep:\n  lookup.alpha: [1, 2, 3]\n",
+                                -1, NULL));
+  cli e = run_in(tmp, (const char *[]){"export-topology", gen, topo, NULL});
+  cr_assert(eq(int, e.status, 0), "%s", e.err);
+  cli x = run_in(dir, (const char *[]){"run", "s.yaml", "--shard", "0/2", "--out", a, NULL});
+  cli y = run_in(tmp, (const char *[]){"run", "dir/s.yaml", "--shard", "1/2", "--out", b, NULL});
+  cli z = run_in(tmp, (const char *[]){"merge", "--out", m, a, b, NULL});
+  cr_assert(eq(int, x.status, 0), "%s", x.err);
+  cr_assert(eq(int, y.status, 0), "%s", y.err);
+  cr_assert(eq(int, z.status, 0), "merge of the same scenario from two folders: %s", z.err);
+  /* Another network under the same name, for the second shard. */
+  cr_assert(g_file_set_contents(gen, "seed: 6\nnetwork:\n  nodes: 60\n", -1, NULL));
+  cli e2 = run_in(tmp, (const char *[]){"export-topology", gen, topo, NULL});
+  cr_assert(eq(int, e2.status, 0), "%s", e2.err);
+  cli v = run_in(tmp, (const char *[]){"run", yaml, "--shard", "1/2", "--out", c, NULL});
+  cli u = run_in(tmp, (const char *[]){"merge", "--out", m, a, c, NULL});
+  cr_assert(eq(int, v.status, 0), "%s", v.err);
+  cr_assert(eq(int, u.status, 2), "shards of two networks merged: exit %d", u.status);
+  cr_assert(strstr(u.err, "different scenarios") != NULL, "%s", u.err);
+  cli *all[] = {&e, &x, &y, &z, &e2, &v, &u};
+  for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+    cli_free(all[i]);
+  g_free(c);
+  g_free(m);
+  g_free(b);
+  g_free(a);
+  g_free(gen);
+  g_free(topo);
+  g_free(yaml);
+  g_free(dir);
 }
