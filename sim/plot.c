@@ -1695,7 +1695,7 @@ static int worst(int a, int b) {
 static int draw_presets(const ctx *c) {
   int rc = EXIT_OK;
   bool n = is_swept(c, SIM_P_NETWORK_NODES), ak = is_swept(c, SIM_P_LOOKUP_ALPHA) && is_swept(c, SIM_P_LOOKUP_K);
-  static const sim_param_id drops[] = {SIM_P_LOSS_REQUEST_DROP, SIM_P_LOSS_RESPONSE_DROP};
+  static const int drops[] = {SIM_P_LOSS_REQUEST_DROP, SIM_P_LOSS_RESPONSE_DROP};
   request rq;
   char name[256];
 
@@ -1718,10 +1718,10 @@ static int draw_presets(const ctx *c) {
   for (size_t i = 0; i < G_N_ELEMENTS(drops); i++) {
     if (!is_swept(c, drops[i]))
       continue;
-    snprintf(name, sizeof name, "success-vs-%s", sim_param_name(drops[i]));
+    snprintf(name, sizeof name, "success-vs-%s", sim_param_name((sim_param_id)drops[i]));
     rq = preset(KIND_LINE, drops[i], sim_figure_table[SIM_FIG_SUCCESS_RATE].name, name);
     rc = worst(rc, draw(c, &rq));
-    snprintf(name, sizeof name, "accuracy-vs-%s", sim_param_name(drops[i]));
+    snprintf(name, sizeof name, "accuracy-vs-%s", sim_param_name((sim_param_id)drops[i]));
     rq = preset(KIND_LINE, drops[i], sim_figure_table[SIM_FIG_ACCURACY].name, name);
     rc = worst(rc, draw(c, &rq));
   }
