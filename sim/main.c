@@ -17,8 +17,10 @@
 #include "error.h"
 #include "infile.h"
 #include "inputs.h"
+#include "live.h"
 #include "plot.h"
 #include "scenario.h"
+#include "serve.h"
 #include "sim.h"
 #include "stats.h"
 #include "sweep.h"
@@ -36,6 +38,8 @@ static const char usage_text[] =
     "  dhtsim merge --out DIR SHARD_DIR...\n"
     "  dhtsim plot OUT [--x KEY --y FIGURE] [--group KEY]... [--where KEY=VALUE]...\n"
     "                  [--kind line|heatmap|cdf|histogram] [--format png|svg|pdf|all] [--name NAME]\n"
+    "  dhtsim serve SCENARIO [--port P] [--duration S] [--out DIR] [--planted N] [--seed N]\n"
+    "  dhtsim lookup --live [--strategy S] [--alpha N] [--k N] [--timeout-ms N] [--json] ADDR... TARGET\n"
     "  dhtsim --help | --version\n";
 
 static const char help_text[] =
@@ -53,6 +57,9 @@ static const char help_text[] =
     "                        join the outputs of `run --shard` into DIR, as one unsharded run writes them\n"
     "  plot OUT              draw the plots of a run's output with gnuplot into OUT/plots/\n"
     "                        (`dhtsim plot --help`: the presets and the general form)\n"
+    "  serve SCENARIO        serve the scenario's network over real UDP on loopback (`dhtsim serve --help`)\n"
+    "  lookup --live ADDR... TARGET\n"
+    "                        core's lookup over real UDP from the given nodes (`dhtsim lookup --help`)\n"
     "\n"
     "Options of run:\n"
     "  --seed N              use seed N instead of the scenario's seed\n"
@@ -509,5 +516,9 @@ int main(int argc, char **argv) {
     return cmd_merge(argc - 2, argv + 2);
   if (strcmp(argv[1], "plot") == 0)
     return sim_plot_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "serve") == 0)
+    return sim_serve_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "lookup") == 0)
+    return sim_live_main(argc - 2, argv + 2);
   return usage_error("unknown command '%s'", argv[1]);
 }
