@@ -739,7 +739,7 @@ static int write_results(server *s, const char *dir, char *err, size_t errlen) {
     dht_addr_format(&tk->src, a, sizeof a);
     dht_id_to_hex(&tk->target, hex);
     for (uint32_t j = 0; j < t->n_truth; j++)
-      hits += (t->hit_mask >> j) & 1u;
+      hits += (unsigned)((t->hit_mask >> j) & 1u);
     fprintf(f, "%s,%s,%" PRIu64 ",%" PRIu64 ",%u,%" PRIu32 ",", a, hex, t->queries, t->answered, hits, t->n_truth);
     for (uint32_t j = 0, first = 1; j < t->n_truth; j++)
       if ((t->hit_mask >> j) & 1u) {
