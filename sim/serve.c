@@ -459,6 +459,16 @@ static void enqueue(server *s, uint32_t node, const dht_addr *src, const uint8_t
   heap_push(&s->q, r);
 }
 
+/* A well-formed query that gets no answer: counted, logged with its fate, and
+ * tracked as a query of its lookup that reached nobody. */
+static void unanswered(server *s, uint64_t *counter, const dht_addr *src, uint32_t node, const dht_krpc_msg *q,
+                       const dht_id *target, const char *fate) {
+  (*counter)++;
+  log_query(s, src, node, q, fate);
+  if (target != NULL)
+    track_query(s, src, target, node, false);
+}
+
 static void handle_datagram(server *s, const uint8_t *buf, size_t len, uint32_t src_ip, uint16_t src_port,
                             uint32_t dst_ip) {
   static dht_krpc_msg q, r;
@@ -490,33 +500,21 @@ static void handle_datagram(server *s, const uint8_t *buf, size_t len, uint32_t 
   dht_addr_set_v4(&src, src_ip, src_port);
   const dht_id *target = q.method == DHT_KRPC_FIND_NODE ? &q.target : q.has_info_hash ? &q.info_hash : NULL;
   if (s->net.flags[node] & SIM_NODE_DEAD) {
-    s->c.dead++;
-    log_query(s, &src, node, &q, "dead");
-    if (target != NULL)
-      track_query(s, &src, target, node, false);
+    unanswered(s, &s->c.dead, &src, node, &q, target, "dead");
     return;
   }
   if (s->q.n >= s->q.cap) {
-    s->c.queue_full++;
-    log_query(s, &src, node, &q, "queue_full");
-    if (target != NULL)
-      track_query(s, &src, target, node, false);
+    unanswered(s, &s->c.queue_full, &src, node, &q, target, "queue_full");
     return;
   }
   if (lost(s, s->sc->loss.request_drop)) {
-    s->c.request_lost++;
-    log_query(s, &src, node, &q, "request_lost");
-    if (target != NULL)
-      track_query(s, &src, target, node, false);
+    unanswered(s, &s->c.request_lost, &src, node, &q, target, "request_lost");
     return;
   }
   delay = one_way_us(s, node);
   answer(s, node, &q, &src, &r);
   if (lost(s, s->sc->loss.response_drop)) {
-    s->c.response_lost++;
-    log_query(s, &src, node, &q, "response_lost");
-    if (target != NULL)
-      track_query(s, &src, target, node, false);
+    unanswered(s, &s->c.response_lost, &src, node, &q, target, "response_lost");
     return;
   }
   delay += one_way_us(s, node);
