@@ -430,14 +430,20 @@ static void w_u64(topo_writer *w, uint64_t v) {
 int sim_network_export_topology(const sim_network *net, const char *path, char *err, size_t errlen) {
   sim_outfile out;
   topo_writer *w;
+  uint32_t *tab;
   int rc;
   g_return_val_if_fail(net != NULL && path != NULL, DHT_EINVAL);
   w = g_try_new0(topo_writer, 1);
-  if (w == NULL)
+  tab = g_try_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1);
+  if (w == NULL || tab == NULL) {
+    g_free(w);
+    g_free(tab);
     return sim_fail(err, errlen, DHT_ENOMEM, "%s: out of memory", path);
+  }
   /* Through outfile: an interrupted export never leaves a truncated topology at path. */
   if ((rc = sim_outfile_open(&out, path, err, errlen)) < 0) {
     g_free(w);
+    g_free(tab);
     return rc;
   }
   w->f = out.f;
@@ -467,11 +473,12 @@ int sim_network_export_topology(const sim_network *net, const char *path, char *
   }
   w_str(w, "contacts\n");
   for (uint32_t i = 0; i < net->n; i++) {
+    size_t c = sim_network_table(net, i, tab); /* on-demand tables are drawn here, one at a time */
     w_u64(w, i);
     w_str(w, ":");
-    for (uint64_t j = net->contact_off[i]; j < net->contact_off[i + 1]; j++) {
+    for (size_t j = 0; j < c; j++) {
       w_str(w, " ");
-      w_u64(w, net->contacts[j]);
+      w_u64(w, tab[j]);
     }
     w_str(w, "\n");
   }
@@ -483,5 +490,6 @@ int sim_network_export_topology(const sim_network *net, const char *path, char *
     rc = sim_outfile_commit(&out, err, errlen);
   }
   g_free(w);
+  g_free(tab);
   return rc;
 }

@@ -553,10 +553,10 @@ static const topo_case cases[] = {
     {HDR "nodes -3\n", 8, DHT_EINVAL, "2: expected 'nodes <N>'"},
     {HDR "nodes 3 4\n", 8, DHT_EINVAL, "2: expected 'nodes <N>'"},
     {HDR "nodes 0\n", 8, DHT_ERANGE, "2: nodes must be at least 1"},
-    {HDR "nodes 10000000000\n", 8, DHT_ERANGE, "2: nodes 10000000000 exceeds the maximum 16777216"},
-    {HDR "nodes 16777217\n", 8, DHT_ERANGE, "2: nodes 16777217 exceeds the maximum 16777216"},
+    {HDR "nodes 10000000000\n", 8, DHT_ERANGE, "2: nodes 10000000000 exceeds the maximum 268435456"},
+    {HDR "nodes 268435457\n", 8, DHT_ERANGE, "2: nodes 268435457 exceeds the maximum 268435456"},
     {HDR "nodes 99999999999999999999999999\n", 8, DHT_ERANGE,
-     "2: nodes 99999999999999999999999999 exceeds the maximum 16777216"},
+     "2: nodes 99999999999999999999999999 exceeds the maximum 268435456"},
     {HDR "nodes 2\n0 " ID0 " 10.0.0.1 6881\n", 8, DHT_EINVAL, "3: unexpected end of file: expected 2 node lines, got 1"},
     {HDR "nodes 2\n0 " ID0 " 10.0.0.1 6881\ncontacts\n", 8, DHT_EINVAL,
      "4: bad node index 'contacts' (expected '<index> <id> <host> <port>')"},
@@ -690,17 +690,27 @@ Test(network, estimate_bounds_allocation) {
     uint64_t prev = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
       sim_network net;
-      uint64_t real, est = sim_network_estimate_bytes(sizes[i], 8, (sim_tables_kind)kind);
+      uint64_t real, est = sim_network_estimate_bytes_layout(sizes[i], 8, (sim_tables_kind)kind, false);
+      uint64_t est_od = sim_network_estimate_bytes(sizes[i], 8, (sim_tables_kind)kind);
       cr_assert(eq(int, sim_network_generate(&net, sizes[i], 8, (sim_tables_kind)kind, 61), 0));
-      real = (uint64_t)net.n * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 4 + 1) + ((uint64_t)net.n + 1) * 8 +
+      real = (uint64_t)net.n * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 4 + 8 + 1) + ((uint64_t)net.n + 1) * 8 +
              net.contact_off[net.n] * 4;
       cr_assert(ge(u64, est, real), "kind %d n %u", kind, sizes[i]);
+      sim_network_clear(&net);
+      /* On demand (what a run builds): the per-node arrays and the sort's records. */
+      cr_assert(eq(int, sim_network_generate_ondemand(&net, sizes[i], 8, (sim_tables_kind)kind, 61), 0));
+      real = (uint64_t)net.n * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 8 + 1 + 16) +
+             (net.contacts != NULL ? ((uint64_t)net.n + 1) * 12 + net.contact_off[net.n] * 4 : 0);
+      cr_assert(ge(u64, est_od, real), "kind %d n %u", kind, sizes[i]);
       cr_assert(gt(u64, est, prev));
       prev = est;
       sim_network_clear(&net);
     }
   }
-  cr_assert(gt(u64, sim_network_estimate_bytes(1000000, 8, SIM_TABLES_FULL),
+  cr_assert(gt(u64, sim_network_estimate_bytes_layout(1000000, 8, SIM_TABLES_FULL, false),
+               sim_network_estimate_bytes_layout(1000000, 8, SIM_TABLES_RANDOM, false)));
+  /* On demand, full tables take no memory per contact: less than random ones. */
+  cr_assert(lt(u64, sim_network_estimate_bytes(1000000, 8, SIM_TABLES_FULL),
                sim_network_estimate_bytes(1000000, 8, SIM_TABLES_RANDOM)));
   cr_assert(gt(u64, sim_network_estimate_bytes(1000000, 20, SIM_TABLES_FULL),
                sim_network_estimate_bytes(1000000, 8, SIM_TABLES_FULL)));
