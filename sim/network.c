@@ -890,9 +890,7 @@ size_t sim_network_table(const sim_network *net, uint32_t node, uint32_t *out) {
 
 /* ------------------------------------------------------------ generate */
 
-/* Node i's address (network.h): 10.x.y.z with x.y.z = the low 24 bits of i,
- * port 6881 + (i >> 24). */
-static void gen_addr(dht_addr *a, uint32_t i) {
+void sim_network_node_addr(dht_addr *a, uint32_t i) {
   dht_addr_set_v4(a, 0x0a000000u | (i & 0xffffffu), (uint16_t)(SIM_NET_PORT + (i >> 24)));
 }
 
@@ -933,7 +931,7 @@ static int generate(sim_network *net, uint32_t n, unsigned k, sim_tables_kind ki
       for (unsigned j = 0; j < 8 && w + j < DHT_ID_LEN; j++)
         b[w + j] = (uint8_t)(v >> (8 * j));
     }
-    gen_addr(&net->addrs[i], i);
+    sim_network_node_addr(&net->addrs[i], i);
   }
   if ((rc = sim_network_index(net)) < 0)
     goto err;

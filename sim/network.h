@@ -113,6 +113,9 @@ size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *
  * flags intersect skip_flags; sorted by distance. O(count * 160 + log n). */
 size_t sim_network_true_closest(const sim_network *net, const dht_id *target, uint8_t skip_flags, uint32_t *out,
                                 size_t count);
+/* Generated node i's address: 10.x.y.z with x.y.z the low 24 bits of i, port
+ * SIM_NET_PORT + (i >> 24). */
+void sim_network_node_addr(dht_addr *a, uint32_t i);
 /* Index of the node at addr, or DHT_ENOENT. */
 int sim_network_find_addr(const sim_network *net, const dht_addr *addr, uint32_t *idx);
 

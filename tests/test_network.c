@@ -715,3 +715,151 @@ Test(network, estimate_bounds_allocation) {
   cr_assert(gt(u64, sim_network_estimate_bytes(1000000, 20, SIM_TABLES_FULL),
                sim_network_estimate_bytes(1000000, 8, SIM_TABLES_FULL)));
 }
+
+/* On demand, every node's table is the one the full build stores, and every
+ * query gives the same answer: full and random kinds, several K and N (trees
+ * with empty and short buckets at small N, K = 1, K above the sampler's
+ * linear-scan limit of 16), every node or a stride of them, targets near
+ * nodes and random, counts below, at and above K. */
+static void check_ondemand_equals_built(sim_tables_kind kind, uint32_t n, unsigned k, uint64_t seed, uint32_t step) {
+  sim_network a, b;
+  uint32_t *ta = g_new(uint32_t, SIM_CONTACTS_MAX(k)), *tb = g_new(uint32_t, SIM_CONTACTS_MAX(k));
+  uint32_t oa[3 * DHT_K_MAX], ob[3 * DHT_K_MAX];
+  dht_rng r;
+  dht_rng_init(&r, seed ^ 0x5eed);
+  cr_assert(eq(int, sim_network_generate(&a, n, k, kind, seed), 0));
+  cr_assert(eq(int, sim_network_generate_ondemand(&b, n, k, kind, seed), 0));
+  cr_assert(sim_network_check(&a) && sim_network_check(&b));
+  cr_assert(eq(int, (b.contacts == NULL), (kind == SIM_TABLES_FULL)));
+  cr_assert(eq(int, memcmp(a.ids, b.ids, (size_t)n * sizeof *a.ids), 0));
+  cr_assert(eq(int, memcmp(a.addrs, b.addrs, (size_t)n * sizeof *a.addrs), 0));
+  cr_assert(eq(int, memcmp(a.by_id, b.by_id, (size_t)n * sizeof *a.by_id), 0));
+  for (uint32_t x = 0; x < n; x += step) {
+    size_t ca = sim_network_table(&a, x, ta), cb = sim_network_table(&b, x, tb);
+    cr_assert(eq(sz, ca, n_contacts(&a, x)));
+    cr_assert(eq(sz, ca, cb), "n %u k %u node %u", n, k, x);
+    cr_assert(eq(int, memcmp(ta, tb, ca * sizeof *ta), 0), "n %u k %u node %u", n, k, x);
+    for (int q = 0; q < 4; q++) {
+      dht_id t;
+      size_t count = q == 0 ? k : q == 1 ? 1 : q == 2 ? (size_t)k + 1 : 3 * (size_t)k;
+      size_t na, nb;
+      if (q == 3)
+        t = a.ids[x]; /* the node's own ID: shares 160 bits, the whole table is drawn */
+      else
+        random_target(&a, &r, &t);
+      na = sim_network_closest(&a, x, &t, oa, count);
+      nb = sim_network_closest(&b, x, &t, ob, count);
+      cr_assert(eq(sz, na, nb), "n %u k %u node %u count %zu", n, k, x, count);
+      cr_assert(eq(int, memcmp(oa, ob, na * sizeof *oa), 0), "n %u k %u node %u count %zu", n, k, x, count);
+      na = sim_network_true_closest(&a, &t, 0, oa, count);
+      nb = sim_network_true_closest(&b, &t, 0, ob, count);
+      cr_assert(eq(sz, na, nb));
+      cr_assert(eq(int, memcmp(oa, ob, na * sizeof *oa), 0));
+    }
+  }
+  cr_assert(sim_network_check(&b)); /* queries do not disturb the index */
+  sim_network_clear(&a);
+  sim_network_clear(&b);
+  g_free(ta);
+  g_free(tb);
+}
+
+Test(network, ondemand_tables_equal_built_tables) {
+  static const uint32_t ns[] = {1, 2, 9, 10, 37, 300, 5000};
+  static const unsigned ks[] = {1, 2, 8, 20};
+  for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+    for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
+      for (int kind = 0; kind < 2; kind++)
+        check_ondemand_equals_built((sim_tables_kind)kind, ns[i], ks[j], 1000 + i * 10 + j, 1);
+  check_ondemand_equals_built(SIM_TABLES_FULL, 200000, 8, 77, 997);
+  check_ondemand_equals_built(SIM_TABLES_FULL, 70000, 3, 78, 331);
+  check_ondemand_equals_built(SIM_TABLES_FULL, 20000, 64, 79, 401);
+}
+
+/* The debug walker sees one-token damage to the index. */
+Test(network, check_catches_a_broken_index) {
+  sim_network net;
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 1000, 8, SIM_TABLES_FULL, 5), 0));
+  cr_assert(sim_network_check(&net));
+  net.skey[500]++; /* a prefix that is not its ID's */
+  cr_assert(not(sim_network_check(&net)));
+  net.skey[500]--;
+  {
+    uint32_t t = net.by_id[10]; /* two nodes out of ID order */
+    net.by_id[10] = net.by_id[11];
+    net.by_id[11] = t;
+    uint64_t u = net.skey[10];
+    net.skey[10] = net.skey[11];
+    net.skey[11] = u;
+    cr_assert(not(sim_network_check(&net)));
+    net.by_id[11] = net.by_id[10];
+    net.by_id[10] = t;
+    net.skey[11] = net.skey[10];
+    net.skey[10] = u;
+  }
+  cr_assert(sim_network_check(&net));
+  net.dir[3]++; /* a cell boundary one off */
+  cr_assert(not(sim_network_check(&net)));
+  net.dir[3]--;
+  cr_assert(sim_network_check(&net));
+  sim_network_clear(&net);
+}
+
+/* Generated addresses: the 2^24 nodes of the old layout keep 10.x.y.z:6881;
+ * beyond, the port carries the top bits (up to SIM_NODES_MAX); every label is
+ * distinct and find_addr decodes it. */
+Test(network, addresses_beyond_2_24_nodes) {
+  static const uint32_t idx[] = {0, 1, 69999, 16777215, 16777216, 16777217, 33554431, 200000005, SIM_NODES_MAX - 1};
+  static const char *want[] = {"10.0.0.0:6881",     "10.0.0.1:6881",   "10.1.17.111:6881",
+                               "10.255.255.255:6881", "10.0.0.0:6882",   "10.0.0.1:6882",
+                               "10.255.255.255:6882", "10.235.194.5:6892", "10.255.255.255:6896"};
+  sim_network net;
+  for (size_t i = 0; i < sizeof idx / sizeof idx[0]; i++) {
+    dht_addr a;
+    char s[DHT_ADDR_STRLEN];
+    sim_network_node_addr(&a, idx[i]);
+    cr_assert(gt(int, dht_addr_format(&a, s, sizeof s), 0));
+    cr_assert(eq(str, s, (char *)want[i]), "node %u", idx[i]);
+  }
+  /* find_addr on an on-demand network (no by_addr): hits and misses. */
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 5000, 8, SIM_TABLES_FULL, 9), 0));
+  cr_assert(eq(ptr, net.by_addr, NULL));
+  for (uint32_t i = 0; i < 5000; i += 7) {
+    uint32_t got = UINT32_MAX;
+    cr_assert(eq(int, sim_network_find_addr(&net, &net.addrs[i], &got), 0));
+    cr_assert(eq(u32, got, i));
+  }
+  {
+    dht_addr a;
+    sim_network_node_addr(&a, 5000); /* one past the last */
+    cr_assert(eq(int, sim_network_find_addr(&net, &a, NULL), DHT_ENOENT));
+    sim_network_node_addr(&a, 16777216 + 3); /* node 3's ip, another port */
+    cr_assert(eq(int, sim_network_find_addr(&net, &a, NULL), DHT_ENOENT));
+  }
+  sim_network_clear(&net);
+}
+
+/* export-topology of an on-demand network writes the file of the built one. */
+Test(network, ondemand_export_equals_built_export) {
+  char *dir = tmp_dir(), *pa = g_build_filename(dir, "a.topo", NULL), *pb = g_build_filename(dir, "b.topo", NULL);
+  char err[256], *ca, *cb;
+  gsize la, lb;
+  sim_network a, b;
+  cr_assert(eq(int, sim_network_generate(&a, 3000, 8, SIM_TABLES_FULL, 12), 0));
+  cr_assert(eq(int, sim_network_generate_ondemand(&b, 3000, 8, SIM_TABLES_FULL, 12), 0));
+  cr_assert(eq(int, sim_network_export_topology(&a, pa, err, sizeof err), 0), "%s", err);
+  cr_assert(eq(int, sim_network_export_topology(&b, pb, err, sizeof err), 0), "%s", err);
+  cr_assert(g_file_get_contents(pa, &ca, &la, NULL) && g_file_get_contents(pb, &cb, &lb, NULL));
+  cr_assert(eq(sz, la, lb));
+  cr_assert(eq(int, memcmp(ca, cb, la), 0));
+  g_free(ca);
+  g_free(cb);
+  g_remove(pa);
+  g_remove(pb);
+  g_rmdir(dir);
+  g_free(pa);
+  g_free(pb);
+  g_free(dir);
+  sim_network_clear(&a);
+  sim_network_clear(&b);
+}
