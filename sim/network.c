@@ -18,7 +18,7 @@
 /* The per-node arrays of sim_network_alloc_nodes are what network.h promises
  * (the last 1: dir, n/4 + 1 cells of 4 bytes). */
 _Static_assert(sizeof(dht_id) + sizeof(dht_addr) + sizeof(uint32_t) * 2 + sizeof(uint64_t) + sizeof(uint8_t) +
-                       sizeof(uint64_t) + 1 ==
+                       sizeof(uint64_t) + 1 + sizeof(uint8_t) ==
                    SIM_NETWORK_NODE_BYTES,
                "SIM_NETWORK_NODE_BYTES");
 _Static_assert(sizeof(dht_id) + sizeof(dht_addr) + sizeof(uint32_t) + sizeof(uint64_t) + sizeof(uint8_t) + 1 ==
@@ -89,6 +89,7 @@ void sim_network_clear(sim_network *net) {
   g_free(net->flags);
   g_free(net->skey);
   g_free(net->dir);
+  g_free(net->own_bucket);
   scratch_free(net->scratch);
   memset(net, 0, sizeof *net);
 }
@@ -1096,6 +1097,94 @@ static size_t closest_ondemand(const sim_network *net, uint32_t node, const dht_
   return m;
 }
 
+int sim_network_bucket_order(sim_network *net) {
+  const size_t cap = SIM_CONTACTS_MAX(net->k) + 1;
+  uint32_t *tmp = g_try_malloc_n(cap, sizeof *tmp);
+  uint8_t *key = g_try_malloc_n(cap, sizeof *key);
+  g_return_val_if_fail(net->contacts != NULL, DHT_EINVAL);
+  g_free(net->own_bucket);
+  net->own_bucket = g_try_malloc_n(net->n, sizeof *net->own_bucket);
+  if (tmp == NULL || key == NULL || net->own_bucket == NULL) {
+    g_free(tmp);
+    g_free(key);
+    g_free(net->own_bucket);
+    net->own_bucket = NULL;
+    return DHT_ENOMEM;
+  }
+  for (uint32_t x = 0; x < net->n; x++) {
+    uint32_t *cs = net->contacts + net->contact_off[x];
+    size_t c = (size_t)(net->contact_off[x + 1] - net->contact_off[x]), at[DHT_ID_BITS + 2] = {0}, suffix = 0;
+    unsigned b = DHT_ID_BITS + 1;
+    bool sorted = true;
+    g_assert(c < cap);
+    for (size_t j = 0; j < c; j++) { /* shared lengths < 160: IDs are unique and no node lists itself */
+      key[j] = (uint8_t)id_cpl(&net->ids[cs[j]], &net->ids[x]);
+      at[key[j]]++;
+    }
+    while (b > 0 && suffix + at[b - 1] <= net->k) /* smallest b with at most K contacts sharing >= b bits */
+      suffix += at[--b];
+    for (size_t j = 0; j < c; j++)
+      key[j] = key[j] < b ? key[j] : (uint8_t)b;
+    for (size_t j = 1; j < c && sorted; j++)
+      sorted = key[j - 1] <= key[j];
+    net->own_bucket[x] = (uint8_t)b;
+    if (sorted)
+      continue;
+    memset(at, 0, sizeof at); /* stable counting sort by key: at[v] = first slot of key v */
+    for (size_t j = 0; j < c; j++)
+      at[key[j] + 1]++;
+    for (unsigned v = 0; v <= b; v++)
+      at[v + 1] += at[v];
+    for (size_t j = 0; j < c; j++)
+      tmp[at[key[j]]++] = cs[j];
+    memcpy(cs, tmp, c * sizeof *cs);
+  }
+  g_free(tmp);
+  g_free(key);
+  return DHT_OK;
+}
+
+/* First j in [lo, hi) whose contact's key min(shared bits with x, b) is >= v
+ * (keys are non-decreasing: bucket order). O(log(hi - lo)) ID reads. */
+static size_t bucket_lb(const sim_network *net, const uint32_t *cs, const dht_id *xid, unsigned b, size_t lo,
+                        size_t hi, unsigned v) {
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    unsigned kk = id_cpl(&net->ids[cs[mid]], xid);
+    if ((kk < b ? kk : b) < v)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Materialised contacts in bucket order, own bucket b. With q = min(p, b), p
+ * the bits the target shares with the node, the groups, each strictly closer
+ * than the next (see closest_ondemand): the bucket of key q, the deeper ones
+ * (key > q) together, then the buckets of key q-1, q-2, ..., 0. Each is
+ * selected by distance and appended until count are out: two binary searches
+ * and about count ID reads when bucket q is full, instead of every contact. */
+static size_t closest_buckets(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
+                              size_t count) {
+  const uint32_t *cs = net->contacts + net->contact_off[node];
+  const dht_id *xid = &net->ids[node];
+  size_t c = (size_t)(net->contact_off[node + 1] - net->contact_off[node]), m, lo, hi;
+  unsigned b = net->own_bucket[node], p = id_cpl(xid, target), q = p < b ? p : b;
+  lo = bucket_lb(net, cs, xid, b, 0, c, q);
+  hi = q < b ? bucket_lb(net, cs, xid, b, lo, c, q + 1) : c;
+  m = select_closest(net, false, target, cs + lo, hi - lo, out, count);
+  if (m < count)
+    m += select_closest(net, false, target, cs + hi, c - hi, out + m, count - m);
+  while (m < count && lo > 0) {
+    unsigned kk = id_cpl(&net->ids[cs[lo - 1]], xid);
+    size_t from = bucket_lb(net, cs, xid, b, 0, lo, kk < b ? kk : b);
+    m += select_closest(net, false, target, cs + from, lo - from, out + m, count - m);
+    lo = from;
+  }
+  return m;
+}
+
 size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
                            size_t count) {
   g_return_val_if_fail(net != NULL && target != NULL && (out != NULL || count == 0), 0);
@@ -1104,6 +1193,8 @@ size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *
     return 0;
   if (net->contacts == NULL)
     return closest_ondemand(net, node, target, out, count);
+  if (net->own_bucket != NULL)
+    return closest_buckets(net, node, target, out, count);
   return select_closest(net, false, target, net->contacts + net->contact_off[node],
                         (size_t)(net->contact_off[node + 1] - net->contact_off[node]), out, count);
 }

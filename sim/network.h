@@ -45,9 +45,9 @@ enum {
 /* Most contacts one node may have: 160 buckets of K (its own bucket included). */
 #define SIM_CONTACTS_MAX(k) ((size_t)DHT_ID_BITS * (k))
 /* Bytes per node of the arrays of sim_network_alloc_nodes: ids 20, addrs 20,
- * by_addr 4, by_id 4, skey 8, flags 1, contact_off 8, and a bound of 1 for dir
- * (checked in network.c). */
-#define SIM_NETWORK_NODE_BYTES 66u
+ * by_addr 4, by_id 4, skey 8, flags 1, contact_off 8, and a bound of 1 for dir;
+ * plus own_bucket 1 (sim_network_bucket_order) (checked in network.c). */
+#define SIM_NETWORK_NODE_BYTES 67u
 /* The same for on-demand tables: no by_addr (a generated address names its
  * node), no contact_off: ids 20, addrs 20, by_id 4, skey 8, flags 1, dir 1. */
 #define SIM_NETWORK_ONDEMAND_NODE_BYTES 54u
@@ -70,6 +70,7 @@ typedef struct sim_network {
   unsigned dir_bits;   /* floor(log2 n) - 2 (0 below 8 nodes): n/4 cells, 4 nodes each on average */
   uint64_t *contact_off; /* [n+1]: node i's contacts are contacts[contact_off[i] .. contact_off[i+1]) */
   uint32_t *contacts;  /* node indices; NULL: tables on demand */
+  uint8_t *own_bucket; /* [n] or NULL: contacts in bucket order (sim_network_bucket_order), node i's own bucket */
   uint8_t *flags;      /* [n] SIM_NODE_* bits; set by the driver */
   uint64_t tseed;      /* on demand: the tables' seed stream */
   sim_net_scratch *scratch; /* on demand: sampler and positions */
@@ -98,8 +99,18 @@ bool sim_network_check(const sim_network *net);
  * of an n-node network (contacts excepted) into a zeroed net and sets net->n;
  * 0 or DHT_ENOMEM, which leaves partial arrays for sim_network_clear. */
 int sim_network_alloc_nodes(sim_network *net, uint32_t n);
-/* Fills by_id and by_addr from ids and addrs. 0 or DHT_ENOMEM. */
+/* Fills by_id, skey, dir and (if allocated) by_addr from ids and addrs. 0 or DHT_ENOMEM. */
 int sim_network_index(sim_network *net);
+/* Puts every node's materialised contacts into bucket order, for
+ * sim_network_closest to read only the buckets that matter. With c(y) the
+ * bits contact y shares with the node, the node's own bucket B is the smallest
+ * B such that at most K contacts have c >= B (a BEP 5 table: its last bucket),
+ * and the contacts are stably sorted by min(c, B): buckets 0..B-1, each of
+ * one shared length, then the own bucket. A table already in that order (every
+ * generated or exported BEP 5 table) is left as it is, so its export is
+ * unchanged. Sets own_bucket. O(contacts) ID reads; scratch of one table.
+ * 0 or DHT_ENOMEM (contacts unchanged). */
+int sim_network_bucket_order(sim_network *net);
 
 /* Node `node`'s answer set: up to count of its contacts closest to target, sorted
  * by XOR distance (ties cannot happen: IDs are unique). Returns how many.

@@ -31,7 +31,9 @@
  * host is an IPv4 or IPv6 literal (IPv6 with or without [brackets]), port
  * 0..65535. Node IDs and addresses are unique. A contacts line lists that
  * node's routing-table contacts: at most 160*K distinct other nodes, possibly
- * none; they are kept in file order. Nothing may follow the last contacts line.
+ * none; they are kept in file order if it is bucket order (every exported
+ * table), else stably sorted into it (sim_network_bucket_order). Nothing may
+ * follow the last contacts line.
  * Errors: "file:line: message" (DHT_EINVAL for malformed content, DHT_ERANGE
  * for N out of range, DHT_ETOOBIG for an N whose arrays exceed the memory
  * budget, both checked before anything is allocated), "file: cannot
@@ -375,6 +377,8 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
     if (shrunk != NULL)
       net->contacts = shrunk;
   }
+  if (sim_network_bucket_order(net) < 0) /* for closest(); exported BEP 5 tables keep their order */
+    goto nomem;
   g_free(line_of);
   free(rd.line);
   fclose(rd.f);

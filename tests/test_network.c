@@ -863,3 +863,69 @@ Test(network, ondemand_export_equals_built_export) {
   sim_network_clear(&a);
   sim_network_clear(&b);
 }
+
+/* Loaded topologies: contacts in bucket order answer closest() from the
+ * buckets that matter, exactly as the full scan of the generated network.
+ * An exported file keeps its order; a file with every contacts line reversed
+ * is sorted back into bucket order and answers the same. */
+Test(network, topology_bucket_order_answers_as_generated) {
+  char *dir = tmp_dir(), *p1 = g_build_filename(dir, "a.topo", NULL), *p2 = g_build_filename(dir, "r.topo", NULL);
+  char err[256] = "";
+  for (int kind = 0; kind < 2; kind++)
+    for (unsigned k = 1; k <= 20; k += 19) {
+      sim_network gen, back, rev;
+      uint32_t oa[64], ob[64], oc[64];
+      dht_rng r;
+      char *text;
+      GString *g = g_string_new(NULL);
+      dht_rng_init(&r, 99 + k);
+      cr_assert(eq(int, sim_network_generate(&gen, 3000, k, (sim_tables_kind)kind, 5 + k), 0));
+      cr_assert(eq(int, sim_network_export_topology(&gen, p1, err, sizeof err), 0), "%s", err);
+      cr_assert(eq(int, sim_network_load_topology(&back, p1, k, err, sizeof err), 0), "%s", err);
+      cr_assert(ne(ptr, back.own_bucket, NULL));
+      cr_assert(eq(int, memcmp(gen.contacts, back.contacts, gen.contact_off[3000] * sizeof *gen.contacts), 0));
+      /* The same file with each contacts line reversed. */
+      cr_assert(g_file_get_contents(p1, &text, NULL, NULL));
+      {
+        char *cut = strstr(text, "contacts\n") + strlen("contacts\n");
+        g_string_append_len(g, text, cut - text);
+        for (uint32_t x = 0; x < 3000; x++) {
+          g_string_append_printf(g, "%u:", x);
+          for (uint64_t j = gen.contact_off[x + 1]; j-- > gen.contact_off[x];)
+            g_string_append_printf(g, " %u", gen.contacts[j]);
+          g_string_append_c(g, '\n');
+        }
+      }
+      cr_assert(g_file_set_contents(p2, g->str, (gssize)g->len, NULL));
+      cr_assert(eq(int, sim_network_load_topology(&rev, p2, k, err, sizeof err), 0), "%s", err);
+      for (uint32_t x = 0; x < 3000; x += 3) {
+        dht_id t;
+        size_t count = x % 2 ? k : 3 * (size_t)k, na, nb, nc;
+        if (x % 5 == 0)
+          t = gen.ids[x];
+        else
+          random_target(&gen, &r, &t);
+        na = sim_network_closest(&gen, x, &t, oa, count);
+        nb = sim_network_closest(&back, x, &t, ob, count);
+        nc = sim_network_closest(&rev, x, &t, oc, count);
+        cr_assert(eq(sz, na, nb), "kind %d k %u node %u", kind, k, x);
+        cr_assert(eq(sz, na, nc), "kind %d k %u node %u", kind, k, x);
+        cr_assert(eq(int, memcmp(oa, ob, na * sizeof *oa), 0), "kind %d k %u node %u", kind, k, x);
+        cr_assert(eq(int, memcmp(oa, oc, na * sizeof *oa), 0), "kind %d k %u node %u", kind, k, x);
+      }
+      /* Reversed lines were reordered (into bucket order; keys non-decreasing). */
+      if (k > 1)
+        cr_assert(ne(int, memcmp(gen.contacts, rev.contacts, gen.contact_off[3000] * sizeof *gen.contacts), 0));
+      g_free(text);
+      g_string_free(g, TRUE);
+      sim_network_clear(&gen);
+      sim_network_clear(&back);
+      sim_network_clear(&rev);
+    }
+  g_remove(p1);
+  g_remove(p2);
+  g_rmdir(dir);
+  g_free(p1);
+  g_free(p2);
+  g_free(dir);
+}
