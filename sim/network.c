@@ -253,48 +253,53 @@ static uint64_t key_addr(const sim_network *net, uint32_t i) {
   return k;
 }
 
-/* The ID sort's order: 64-bit prefix, then the whole ID, then the index (the
- * order of cmp_ids: duplicate IDs of a topology file end up adjacent, by index). */
-static bool kv_less(const sim_network *net, const kv *a, const kv *b) {
-  return a->key != b->key ? a->key < b->key : cmp_ids(net, a->idx, b->idx) < 0;
+/* The ID sort's order on positions of (skey, by_id): 64-bit prefix, then the
+ * whole ID, then the index (the order of cmp_ids: duplicate IDs of a topology
+ * file end up adjacent, by index). */
+static bool pos_less(const sim_network *net, uint32_t a, uint32_t b) {
+  uint64_t ka = net->skey[a], kb = net->skey[b];
+  return ka != kb ? ka < kb : cmp_ids(net, net->by_id[a], net->by_id[b]) < 0;
 }
 
-static void kv_sift_down(const sim_network *net, kv *a, size_t n, size_t i) {
-  kv v = a[i];
+static void pos_swap(sim_network *net, uint32_t a, uint32_t b) {
+  uint64_t k = net->skey[a];
+  uint32_t v = net->by_id[a];
+  net->skey[a] = net->skey[b];
+  net->by_id[a] = net->by_id[b];
+  net->skey[b] = k;
+  net->by_id[b] = v;
+}
+
+static void pos_sift_down(sim_network *net, uint32_t base, uint32_t n, uint32_t i) {
   for (;;) {
-    size_t c = 2 * i + 1;
+    uint32_t c = 2 * i + 1;
     if (c >= n)
       break;
-    if (c + 1 < n && kv_less(net, &a[c], &a[c + 1]))
+    if (c + 1 < n && pos_less(net, base + c, base + c + 1))
       c++;
-    if (!kv_less(net, &v, &a[c]))
+    if (!pos_less(net, base + i, base + c))
       break;
-    a[i] = a[c];
+    pos_swap(net, base + i, base + c);
     i = c;
   }
-  a[i] = v;
 }
 
-/* Sorts a[0..n) by kv_less: insertion sort for the few records of a typical
- * cell, heap sort (O(n log n), no allocation) for a large one. */
-static void kv_sort(const sim_network *net, kv *a, size_t n) {
+/* Sorts positions [lo, hi) of (skey, by_id) by pos_less: insertion sort for
+ * the few entries of a typical cell, heap sort (O(m log m), no allocation)
+ * for a large one. */
+static void cell_sort(sim_network *net, uint32_t lo, uint32_t hi) {
+  uint32_t n = hi - lo;
   if (n <= 32) {
-    for (size_t i = 1; i < n; i++) {
-      kv v = a[i];
-      size_t j = i;
-      for (; j > 0 && kv_less(net, &v, &a[j - 1]); j--)
-        a[j] = a[j - 1];
-      a[j] = v;
-    }
+    for (uint32_t i = lo + 1; i < hi; i++)
+      for (uint32_t j = i; j > lo && pos_less(net, j, j - 1); j--)
+        pos_swap(net, j, j - 1);
     return;
   }
-  for (size_t s = n / 2; s-- > 0;)
-    kv_sift_down(net, a, n, s);
-  for (size_t end = n; end > 1; end--) {
-    kv t = a[0];
-    a[0] = a[end - 1];
-    a[end - 1] = t;
-    kv_sift_down(net, a, end - 1, 0);
+  for (uint32_t s = n / 2; s-- > 0;)
+    pos_sift_down(net, lo, n, s);
+  for (uint32_t end = n; end > 1; end--) {
+    pos_swap(net, lo, lo + end - 1);
+    pos_sift_down(net, lo, end - 1, 0);
   }
 }
 
@@ -305,45 +310,38 @@ static inline uint32_t dir_cell(const sim_network *net, uint64_t key) {
 
 /* by_id, skey and dir from ids (by_id and skey allocated, dir not): one
  * counting pass on the top dir_bits bits of each ID (dir's cells), a scatter
- * of (prefix, index) records into their cells, then each cell sorted (random
- * IDs: 4 records per cell on average; clustered IDs of a topology file fall
- * back to heap sort, O(m log m) per cell of m). Two sequential passes over ids
- * and one random scatter instead of six radix passes; scratch 16 B per node,
- * freed on return. 0 or DHT_ENOMEM. */
+ * of each node's prefix and index straight into skey and by_id at its cell,
+ * then each cell sorted in place (random IDs: 4 entries per cell on average;
+ * clustered IDs of a topology file fall back to heap sort, O(m log m) per
+ * cell of m). Two sequential passes over ids and one random scatter instead
+ * of six radix passes, and no scratch but dir itself. 0 or DHT_ENOMEM. */
 static int index_ids(sim_network *net) {
   const uint32_t n = net->n;
   unsigned b = 0;
   size_t cells;
-  kv *a;
   while (b + 3 < 32 && ((uint64_t)8 << b) <= n) /* b = floor(log2 n) - 2: 2^(b+2) <= n < 2^(b+3) */
     b++;
   cells = (size_t)1 << b;
   net->dir_bits = b;
   g_free(net->dir);
   net->dir = g_try_malloc0_n(cells + 1, sizeof *net->dir);
-  a = g_try_malloc_n(n, sizeof *a);
-  if (net->dir == NULL || a == NULL) {
-    g_free(a);
+  if (net->dir == NULL)
     return DHT_ENOMEM;
-  }
   for (uint32_t i = 0; i < n; i++)
     net->dir[dir_cell(net, id_hi64(&net->ids[i])) + 1]++;
   for (size_t j = 0; j < cells; j++) /* dir[j] = start of cell j */
     net->dir[j + 1] += net->dir[j];
   for (uint32_t i = 0; i < n; i++) {
     uint64_t key = id_hi64(&net->ids[i]);
-    a[net->dir[dir_cell(net, key)]++] = (kv){.key = key, .idx = i, .pad_ = 0};
+    uint32_t p = net->dir[dir_cell(net, key)]++;
+    net->skey[p] = key;
+    net->by_id[p] = i;
   }
   /* The scatter moved each dir[j] to the end of cell j: shift back. */
   memmove(net->dir + 1, net->dir, cells * sizeof *net->dir);
   net->dir[0] = 0;
   for (size_t j = 0; j < cells; j++)
-    kv_sort(net, a + net->dir[j], net->dir[j + 1] - net->dir[j]);
-  for (uint32_t p = 0; p < n; p++) {
-    net->by_id[p] = a[p].idx;
-    net->skey[p] = a[p].key;
-  }
-  g_free(a);
+    cell_sort(net, net->dir[j], net->dir[j + 1]);
   return DHT_OK;
 }
 
@@ -1347,8 +1345,7 @@ uint64_t sim_network_estimate_bytes_layout(uint64_t n, unsigned k, sim_tables_ki
   if (n == 0)
     return 0;
   if (ondemand && kind == SIM_TABLES_FULL)
-    return ((uint64_t)2 << 20) + SIM_NETWORK_ONDEMAND_NODE_BYTES * (n + 1) + sizeof(kv) * n +
-           8ull * SIM_CONTACTS_MAX(k);
+    return ((uint64_t)2 << 20) + SIM_NETWORK_ONDEMAND_NODE_BYTES * (n + 1) + 8ull * SIM_CONTACTS_MAX(k);
   if (kind == SIM_TABLES_FULL)
     contacts = n * full_contacts_bound(n, k);
   else
@@ -1358,9 +1355,9 @@ uint64_t sim_network_estimate_bytes_layout(uint64_t n, unsigned k, sim_tables_ki
 }
 
 /* Peak bytes of the network a run builds (sim_network_generate_ondemand).
- * Full tables: the per-node arrays (SIM_NETWORK_ONDEMAND_NODE_BYTES) and the ID
- * sort's records (16 B per node), live together at the peak, plus one table's
- * scratch and 2 MiB for the process. Random tables (materialised): the
+ * Full tables: the per-node arrays (SIM_NETWORK_ONDEMAND_NODE_BYTES; the ID
+ * sort needs no other scratch), plus one table's scratch and 2 MiB for the
+ * process. Random tables (materialised): the
  * per-node arrays plus the larger of the sort scratch (freed before the tables
  * are built) and the contacts (4 B each, at the bounds of the mean above).
  * Measured against peak RSS: see bench/bench.c and docs/performance.md. */

@@ -52,7 +52,7 @@ enum {
  * node), no contact_off: ids 20, addrs 20, by_id 4, skey 8, flags 1, dir 1. */
 #define SIM_NETWORK_ONDEMAND_NODE_BYTES 54u
 /* Bytes per node of the scratch sim_network_index holds at its peak (the
- * address sort; the ID sort needs 16). */
+ * address sort; the ID sort needs none). */
 #define SIM_NETWORK_INDEX_BYTES 32u
 
 /* Scratch of the on-demand tables (network.c); one thread per network. */
