@@ -769,6 +769,10 @@ out:
 struct sim_net_scratch {
   sampler sp;    /* the full tables' sampler (m = K), as build_full's */
   uint32_t *pos; /* [SIM_CONTACTS_MAX(k)]: one table's by_id positions */
+  /* Of the last table od_draw drew whole: bucket i is pos[bstart[i] .. bstart[i+1])
+   * for i < depth, the own leaf pos[bstart[depth] .. end). */
+  size_t bstart[DHT_ID_BITS + 1];
+  unsigned depth;
 };
 
 static void scratch_free(sim_net_scratch *sc) {
@@ -836,9 +840,10 @@ static bool od_draw(const sim_network *net, uint32_t x, unsigned stop, size_t ne
   const unsigned k = net->k;
   uint32_t px = pos_of(net, x), lo = 0, hi = net->n;
   size_t np = 0;
+  unsigned d = 0;
   dht_rng r;
   dht_rng_init(&r, dht_seed_derive(net->tseed, x));
-  for (unsigned d = 0; hi - lo - 1 > k; d++) {
+  for (; hi - lo - 1 > k; d++) {
     uint32_t m, blo, s;
     size_t start = np;
     g_assert(d < DHT_ID_BITS); /* IDs are unique */
@@ -863,7 +868,10 @@ static bool od_draw(const sim_network *net, uint32_t x, unsigned stop, size_t ne
       *end = np;
       return true;
     }
+    sc->bstart[d] = start;
   }
+  sc->depth = d;
+  sc->bstart[d] = np;
   for (uint32_t q = lo; q < hi; q++)
     if (q != px)
       pos[np++] = q;
@@ -1081,15 +1089,28 @@ static inline __attribute__((always_inline)) size_t select_closest(const sim_net
  * p+1.. and the node's own leaf (exactly p), then bucket p-1, p-2, ..., 0. So
  * when bucket p holds count nodes (a full bucket, the common case: count = K)
  * they are the answer: its draws, then count skey reads. Otherwise (p at or
- * past the leaf depth, or a short bucket p) the whole table is drawn and
- * scanned by distance. */
+ * past the leaf depth D, or a short bucket p) the whole table is drawn and
+ * the groups are selected in that order (with q = min(p, D): bucket q or the
+ * leaf, the rest of the table after it, then buckets q-1 .. 0) until count
+ * are out: about 2K skey reads instead of the whole table's. */
 static size_t closest_ondemand(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
                                size_t count) {
-  size_t b0, end, m;
-  const uint32_t *pos = net->scratch->pos;
-  unsigned p = id_cpl(&net->ids[node], target);
-  (void)od_draw(net, node, p, count, &b0, &end);
-  m = select_closest(net, true, target, pos + b0, end - b0, out, count);
+  const sim_net_scratch *sc = net->scratch;
+  const uint32_t *pos = sc->pos;
+  unsigned p = id_cpl(&net->ids[node], target), q;
+  size_t b0, end, m, cut;
+  if (od_draw(net, node, p, count, &b0, &end)) {
+    m = select_closest(net, true, target, pos + b0, end - b0, out, count);
+  } else {
+    q = p < sc->depth ? p : sc->depth;
+    cut = q < sc->depth ? sc->bstart[q + 1] : end;
+    m = select_closest(net, true, target, pos + sc->bstart[q], cut - sc->bstart[q], out, count);
+    if (m < count)
+      m += select_closest(net, true, target, pos + cut, end - cut, out + m, count - m);
+    for (unsigned i = q; m < count && i-- > 0;)
+      m += select_closest(net, true, target, pos + sc->bstart[i], sc->bstart[i + 1] - sc->bstart[i], out + m,
+                          count - m);
+  }
   for (size_t i = 0; i < m; i++)
     out[i] = net->by_id[out[i]];
   return m;

@@ -739,14 +739,27 @@ static void check_ondemand_equals_built(sim_tables_kind kind, uint32_t n, unsign
     cr_assert(eq(sz, ca, n_contacts(&a, x)));
     cr_assert(eq(sz, ca, cb), "n %u k %u node %u", n, k, x);
     cr_assert(eq(int, memcmp(ta, tb, ca * sizeof *ta), 0), "n %u k %u node %u", n, k, x);
-    for (int q = 0; q < 4; q++) {
+    for (int q = 0; q < 6; q++) {
       dht_id t;
-      size_t count = q == 0 ? k : q == 1 ? 1 : q == 2 ? (size_t)k + 1 : 3 * (size_t)k;
+      size_t count = q == 0 || q >= 4 ? k : q == 1 ? 1 : q == 2 ? (size_t)k + 1 : 3 * (size_t)k;
       size_t na, nb;
-      if (q == 3)
+      if (q == 3) {
         t = a.ids[x]; /* the node's own ID: shares 160 bits, the whole table is drawn */
-      else
+      } else if (q >= 4) {
+        /* Shares exactly j bits with the node, j around its depth: every bucket
+         * boundary (short buckets, the leaf) is met. */
+        unsigned j = (unsigned)dht_rng_below(&r, 26);
+        dht_id_random(&t, &r);
+        memcpy(t.b, a.ids[x].b, j / 8);
+        for (unsigned bit = (j / 8) * 8; bit <= j; bit++) {
+          uint8_t mask = (uint8_t)(0x80u >> (bit & 7));
+          int want = bit < j ? dht_id_bit(&a.ids[x], bit) : !dht_id_bit(&a.ids[x], bit);
+          t.b[bit / 8] = (uint8_t)(want ? t.b[bit / 8] | mask : t.b[bit / 8] & ~mask);
+        }
+        cr_assert(eq(u32, dht_id_common_prefix(&t, &a.ids[x]), j));
+      } else {
         random_target(&a, &r, &t);
+      }
       na = sim_network_closest(&a, x, &t, oa, count);
       nb = sim_network_closest(&b, x, &t, ob, count);
       cr_assert(eq(sz, na, nb), "n %u k %u node %u count %zu", n, k, x, count);
