@@ -406,6 +406,16 @@ static char *write_file(const char *dir, const char *name, const char *text) {
   return p;
 }
 
+/* Removes (and frees) two files and their temporary directory. */
+static void remove_two(char *dir, char *p1, char *p2) {
+  g_remove(p1);
+  g_remove(p2);
+  g_rmdir(dir);
+  g_free(p1);
+  g_free(p2);
+  g_free(dir);
+}
+
 static void net_equal(const sim_network *a, const sim_network *b) {
   cr_assert(eq(u32, a->n, b->n));
   cr_assert(eq(int, memcmp(a->ids, b->ids, a->n * sizeof *a->ids), 0));
@@ -449,12 +459,7 @@ Test(network, topology_round_trip) {
   }
   cr_assert(eq(int, sim_network_export_topology(&net, "/nonexistent-dir/x.topo", err, sizeof err), DHT_EIO));
   cr_assert(eq(str, err, "cannot write /nonexistent-dir/x.topo.tmp: No such file or directory"));
-  g_remove(p1);
-  g_remove(p2);
-  g_rmdir(dir);
-  g_free(p1);
-  g_free(p2);
-  g_free(dir);
+  remove_two(dir, p1, p2);
 }
 
 Test(network, topology_hand_written_with_ipv6_and_comments) {
@@ -867,12 +872,7 @@ Test(network, ondemand_export_equals_built_export) {
   cr_assert(eq(int, memcmp(ca, cb, la), 0));
   g_free(ca);
   g_free(cb);
-  g_remove(pa);
-  g_remove(pb);
-  g_rmdir(dir);
-  g_free(pa);
-  g_free(pb);
-  g_free(dir);
+  remove_two(dir, pa, pb);
   sim_network_clear(&a);
   sim_network_clear(&b);
 }
@@ -935,10 +935,5 @@ Test(network, topology_bucket_order_answers_as_generated) {
       sim_network_clear(&back);
       sim_network_clear(&rev);
     }
-  g_remove(p1);
-  g_remove(p2);
-  g_rmdir(dir);
-  g_free(p1);
-  g_free(p2);
-  g_free(dir);
+  remove_two(dir, p1, p2);
 }
