@@ -767,8 +767,10 @@ out:
 /* ------------------------------------------------------ on-demand tables */
 
 struct sim_net_scratch {
-  sampler sp;    /* the full tables' sampler (m = K), as build_full's */
-  uint32_t *pos; /* [SIM_CONTACTS_MAX(k)]: one table's by_id positions */
+  sampler sp;    /* the tables' sampler, as build_full's (m = K) or build_random's (m = 4K) */
+  uint32_t *pos; /* [SIM_CONTACTS_MAX(k)]: one full table's by_id positions; random: bucket b's slots at b K */
+  uint8_t *scpl; /* random: [SIM_CONTACTS_MAX(k)] bits each slot's node shares with the table's node */
+  uint32_t *tab; /* random: [4K] the table in bucket order (node indices); first the 4K offers */
   /* Of the last table od_draw drew whole: bucket i is pos[bstart[i] .. bstart[i+1])
    * for i < depth, the own leaf pos[bstart[depth] .. end). */
   size_t bstart[DHT_ID_BITS + 1];
@@ -780,15 +782,21 @@ static void scratch_free(sim_net_scratch *sc) {
     return;
   sampler_free(&sc->sp);
   g_free(sc->pos);
+  g_free(sc->scpl);
+  g_free(sc->tab);
   g_free(sc);
 }
 
-static sim_net_scratch *scratch_new(unsigned k) {
+static sim_net_scratch *scratch_new(unsigned k, sim_tables_kind kind) {
   sim_net_scratch *sc = g_try_new0(sim_net_scratch, 1);
+  bool rnd = kind == SIM_TABLES_RANDOM;
   if (sc == NULL)
     return NULL;
   sc->pos = g_try_malloc_n(SIM_CONTACTS_MAX(k), sizeof *sc->pos);
-  if (sc->pos == NULL || sampler_init(&sc->sp, k) < 0) {
+  sc->scpl = rnd ? g_try_malloc_n(SIM_CONTACTS_MAX(k), sizeof *sc->scpl) : NULL;
+  sc->tab = rnd ? g_try_malloc_n(4 * (size_t)k, sizeof *sc->tab) : NULL;
+  if (sc->pos == NULL || (rnd && (sc->scpl == NULL || sc->tab == NULL)) ||
+      sampler_init(&sc->sp, rnd ? 4 * (size_t)k : k) < 0) {
     scratch_free(sc);
     return NULL;
   }
@@ -881,12 +889,75 @@ static bool od_draw(const sim_network *net, uint32_t x, unsigned stop, size_t ne
   return false;
 }
 
+/* Draws node x's random table into the scratch's tab, in the order
+ * build_random stores it, without a core dht_rt: the same 4K offers from x's
+ * generator, inserted as dht_rt_add does for nodes that never failed (bucket
+ * min(shared bits, last); a full last bucket splits, stably, while it can; a
+ * node for a full other bucket is dropped), then the buckets in order. The
+ * layout of od_draw's groups: bucket i = tab[bstart[i] .. bstart[i+1]) for
+ * i < depth (shares exactly i bits), the last bucket tab[bstart[depth] .. end)
+ * (shares >= depth). Returns end. Cost: 4K draws and 4K ID reads, O(K) per
+ * split. */
+static size_t od_random(const sim_network *net, uint32_t x) {
+  sim_net_scratch *sc = net->scratch;
+  const unsigned k = net->k;
+  const size_t m = 4 * (size_t)k;
+  uint32_t *slot = sc->pos, *tab = sc->tab;
+  uint16_t cnt[DHT_ID_BITS] = {0};
+  unsigned nb = 1;
+  size_t got, np = 0;
+  dht_rng r;
+  dht_rng_init(&r, dht_seed_derive(net->tseed, x));
+  got = net->n > 1 ? sample_distinct(&sc->sp, &r, net->n - 1, m, 0, tab) : 0;
+  for (size_t j = 0; j < got; j++) /* the ID loads are the cost: start them all */
+    __builtin_prefetch(&net->ids[tab[j] >= x ? tab[j] + 1 : tab[j]]);
+  for (size_t j = 0; j < got; j++) {
+    uint32_t y = tab[j] >= x ? tab[j] + 1 : tab[j]; /* skip self */
+    unsigned c = id_cpl(&net->ids[x], &net->ids[y]);
+    g_assert(c < DHT_ID_BITS); /* IDs are unique */
+    for (;;) {
+      unsigned b = c < nb - 1 ? c : nb - 1, last = nb - 1, keep = 0, moved = 0;
+      if (cnt[b] < k) {
+        slot[(size_t)b * k + cnt[b]] = y;
+        sc->scpl[(size_t)b * k + cnt[b]] = (uint8_t)c;
+        cnt[b]++;
+        break;
+      }
+      if (b != last || nb >= DHT_ID_BITS)
+        break; /* DHT_RT_FULL: dropped */
+      for (unsigned i = 0; i < cnt[last]; i++) { /* split_last: keep order in both halves */
+        size_t from = (size_t)last * k + i;
+        size_t to = sc->scpl[from] == last ? (size_t)last * k + keep++ : (size_t)(last + 1) * k + moved++;
+        slot[to] = slot[from];
+        sc->scpl[to] = sc->scpl[from];
+      }
+      cnt[last] = (uint16_t)keep;
+      cnt[last + 1] = (uint16_t)moved;
+      nb++;
+    }
+  }
+  /* The offers are consumed: tab now takes the table. */
+  for (unsigned b = 0; b < nb; b++) {
+    sc->bstart[b] = np;
+    memcpy(tab + np, slot + (size_t)b * k, cnt[b] * sizeof *tab);
+    np += cnt[b];
+  }
+  g_assert(np <= got);
+  sc->depth = nb - 1;
+  return np;
+}
+
 size_t sim_network_table(const sim_network *net, uint32_t node, uint32_t *out) {
   size_t b0, np;
   g_return_val_if_fail(net != NULL && node < net->n && out != NULL, 0);
   if (net->contacts != NULL) {
     np = (size_t)(net->contact_off[node + 1] - net->contact_off[node]);
     memcpy(out, net->contacts + net->contact_off[node], np * sizeof *out);
+    return np;
+  }
+  if (net->scratch->tab != NULL) {
+    np = od_random(net, node);
+    memcpy(out, net->scratch->tab, np * sizeof *out);
     return np;
   }
   (void)od_draw(net, node, DHT_ID_BITS, 0, &b0, &np);
@@ -909,7 +980,6 @@ static int generate(sim_network *net, uint32_t n, unsigned k, sim_tables_kind ki
   if (n == 0 || n > SIM_NODES_MAX || k < 1 || k > DHT_K_MAX || (kind != SIM_TABLES_RANDOM && kind != SIM_TABLES_FULL))
     return DHT_EINVAL;
   net->k = k;
-  ondemand = ondemand && kind == SIM_TABLES_FULL;
   if (!ondemand) {
     if ((rc = sim_network_alloc_nodes(net, n)) < 0)
       goto err;
@@ -921,7 +991,7 @@ static int generate(sim_network *net, uint32_t n, unsigned k, sim_tables_kind ki
     net->by_id = g_try_malloc_n(n, sizeof *net->by_id);
     net->skey = g_try_malloc_n(n, sizeof *net->skey);
     net->flags = g_try_malloc0_n(n, sizeof *net->flags);
-    net->scratch = scratch_new(k);
+    net->scratch = scratch_new(k, kind);
     if (!net->ids || !net->addrs || !net->by_id || !net->skey || !net->flags || !net->scratch)
       goto err;
     advise_huge(net->ids, (size_t)n * sizeof *net->ids);
@@ -1093,24 +1163,36 @@ static inline __attribute__((always_inline)) size_t select_closest(const sim_net
  * the groups are selected in that order (with q = min(p, D): bucket q or the
  * leaf, the rest of the table after it, then buckets q-1 .. 0) until count
  * are out: about 2K skey reads instead of the whole table's. */
+/* The groups of a drawn table (bucket i = items[bstart[i] .. bstart[i+1]) for
+ * i < depth, the last or own one items[bstart[depth] .. end)) selected in
+ * distance order until count are out; p: the bits target shares with the node. */
+static inline __attribute__((always_inline)) size_t select_groups(const sim_network *net, bool by_pos,
+                                                                 const dht_id *target, const uint32_t *items,
+                                                                 size_t end, unsigned p, uint32_t *out,
+                                                                 size_t count) {
+  const sim_net_scratch *sc = net->scratch;
+  unsigned q = p < sc->depth ? p : sc->depth;
+  size_t cut = q < sc->depth ? sc->bstart[q + 1] : end, m;
+  m = select_closest(net, by_pos, target, items + sc->bstart[q], cut - sc->bstart[q], out, count);
+  if (m < count)
+    m += select_closest(net, by_pos, target, items + cut, end - cut, out + m, count - m);
+  for (unsigned i = q; m < count && i-- > 0;)
+    m += select_closest(net, by_pos, target, items + sc->bstart[i], sc->bstart[i + 1] - sc->bstart[i], out + m,
+                        count - m);
+  return m;
+}
+
 static size_t closest_ondemand(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
                                size_t count) {
   const sim_net_scratch *sc = net->scratch;
-  const uint32_t *pos = sc->pos;
-  unsigned p = id_cpl(&net->ids[node], target), q;
-  size_t b0, end, m, cut;
-  if (od_draw(net, node, p, count, &b0, &end)) {
-    m = select_closest(net, true, target, pos + b0, end - b0, out, count);
-  } else {
-    q = p < sc->depth ? p : sc->depth;
-    cut = q < sc->depth ? sc->bstart[q + 1] : end;
-    m = select_closest(net, true, target, pos + sc->bstart[q], cut - sc->bstart[q], out, count);
-    if (m < count)
-      m += select_closest(net, true, target, pos + cut, end - cut, out + m, count - m);
-    for (unsigned i = q; m < count && i-- > 0;)
-      m += select_closest(net, true, target, pos + sc->bstart[i], sc->bstart[i + 1] - sc->bstart[i], out + m,
-                          count - m);
-  }
+  unsigned p = id_cpl(&net->ids[node], target);
+  size_t b0, end, m;
+  if (sc->tab != NULL) /* random tables: node indices, no by_id step */
+    return select_groups(net, false, target, sc->tab, od_random(net, node), p, out, count);
+  if (od_draw(net, node, p, count, &b0, &end))
+    m = select_closest(net, true, target, sc->pos + b0, end - b0, out, count);
+  else
+    m = select_groups(net, true, target, sc->pos, end, p, out, count);
   for (size_t i = 0; i < m; i++)
     out[i] = net->by_id[out[i]];
   return m;
@@ -1365,7 +1447,7 @@ uint64_t sim_network_estimate_bytes_layout(uint64_t n, unsigned k, sim_tables_ki
   uint64_t contacts, scratch_sort = SIM_NETWORK_INDEX_BYTES * n;
   if (n == 0)
     return 0;
-  if (ondemand && kind == SIM_TABLES_FULL)
+  if (ondemand)
     return ((uint64_t)2 << 20) + SIM_NETWORK_ONDEMAND_NODE_BYTES * (n + 1) + 8ull * SIM_CONTACTS_MAX(k);
   if (kind == SIM_TABLES_FULL)
     contacts = n * full_contacts_bound(n, k);
@@ -1375,13 +1457,13 @@ uint64_t sim_network_estimate_bytes_layout(uint64_t n, unsigned k, sim_tables_ki
          (scratch_sort > 4 * contacts ? scratch_sort : 4 * contacts);
 }
 
-/* Peak bytes of the network a run builds (sim_network_generate_ondemand).
- * Full tables: the per-node arrays (SIM_NETWORK_ONDEMAND_NODE_BYTES; the ID
- * sort needs no other scratch), plus one table's scratch and 2 MiB for the
- * process. Random tables (materialised): the
- * per-node arrays plus the larger of the sort scratch (freed before the tables
- * are built) and the contacts (4 B each, at the bounds of the mean above).
- * Measured against peak RSS: see bench/bench.c and docs/performance.md. */
+/* Peak bytes of the network a run builds (sim_network_generate_ondemand, either
+ * kind): the per-node arrays (SIM_NETWORK_ONDEMAND_NODE_BYTES; the ID sort
+ * needs no other scratch), plus one table's scratch and 2 MiB for the process.
+ * Measured against peak RSS: see bench/bench.c and docs/performance.md. The
+ * materialised layout (ondemand false): the per-node arrays plus the larger
+ * of the address sort's scratch (freed before the tables are built) and the
+ * contacts (4 B each, at the bounds of the means above). */
 uint64_t sim_network_estimate_bytes(uint64_t n, unsigned k, sim_tables_kind kind) {
   return sim_network_estimate_bytes_layout(n, k, kind, true);
 }

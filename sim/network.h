@@ -5,9 +5,9 @@
  *
  * Two layouts of the tables:
  * - materialised (contacts != NULL): CSR, flat arrays of node indices. Loaded
- *   topologies, random tables, sim_network_generate (the reference build).
+ *   topologies, sim_network_generate (the reference build).
  *   Memory: SIM_NETWORK_NODE_BYTES + 4 per contact per node.
- * - on demand (contacts == NULL): full tables of sim_network_generate_ondemand.
+ * - on demand (contacts == NULL): sim_network_generate_ondemand, both kinds.
  *   A node's table is a pure function of the sorted IDs, the seed and the node
  *   (its sampler is seeded from the seed and the node index), so it is drawn
  *   when the node answers and never stored: SIM_NETWORK_ONDEMAND_NODE_BYTES per
@@ -81,9 +81,9 @@ typedef struct sim_network {
  * export-topology writes). Returns 0, DHT_EINVAL (n == 0, n > SIM_NODES_MAX, k
  * out of range) or DHT_ENOMEM (nothing left allocated). */
 int sim_network_generate(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed);
-/* The same network, but full tables are drawn on demand (contacts == NULL):
+/* The same network, but its tables are drawn on demand (contacts == NULL):
  * every query answers exactly as on the network of sim_network_generate.
- * Random tables are materialised as there. Same return codes. */
+ * Same return codes. */
 int sim_network_generate_ondemand(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed);
 void sim_network_clear(sim_network *net);
 
@@ -114,10 +114,12 @@ int sim_network_bucket_order(sim_network *net);
 
 /* Node `node`'s answer set: up to count of its contacts closest to target, sorted
  * by XOR distance (ties cannot happen: IDs are unique). Returns how many.
- * Materialised: O(c) ID reads, c = its contacts. On demand: the buckets are
- * drawn in order up to the one matching the target's shared prefix p; when it
- * holds count nodes they are the answer (count ID reads, the common case),
- * else the whole table is drawn and scanned. */
+ * Materialised: O(c) ID reads, c = its contacts (loaded topologies in bucket
+ * order: the matching bucket and the deeper ones). On demand, full tables: the
+ * buckets are drawn in order up to the one matching the target's shared prefix
+ * p; when it holds count nodes they are the answer (count ID reads, the common
+ * case), else the whole table is drawn and its buckets read in distance order.
+ * Random tables: the 4K offers are drawn and inserted (4K ID reads). */
 size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
                            size_t count);
 /* Up to count nodes of the whole network closest to target, skipping nodes whose
