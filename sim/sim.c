@@ -83,7 +83,7 @@ int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, c
   int rc;
   if (sc->network.topology != NULL)
     return sim_network_load_topology(net, sc->network.topology, sc->lookup.k, err, errlen);
-  /* Full tables on demand: drawn when a node answers, never stored. */
+  /* Tables on demand: drawn when a node answers, never stored. */
   rc = sim_network_generate_ondemand(net, (uint32_t)sc->network.nodes, sc->lookup.k, sc->network.tables,
                                      dht_seed_derive(seed, STREAM_NETWORK));
   if (rc < 0)
