@@ -96,8 +96,9 @@ int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, c
   int rc;
   if (sc->network.topology != NULL)
     return sim_network_load_topology(net, sc->network.topology, sc->lookup.k, err, errlen);
-  rc = sim_network_generate(net, (uint32_t)sc->network.nodes, sc->lookup.k, sc->network.tables,
-                            dht_seed_derive(seed, STREAM_NETWORK));
+  /* Tables on demand: drawn when a node answers, never stored. */
+  rc = sim_network_generate_ondemand(net, (uint32_t)sc->network.nodes, sc->lookup.k, sc->network.tables,
+                                     dht_seed_derive(seed, STREAM_NETWORK));
   if (rc < 0)
     return sim_fail(err, errlen, rc, "%s: cannot build a network of %" PRIu64 " nodes: %s", sc->path,
                 sc->network.nodes, dht_strerror(rc));
