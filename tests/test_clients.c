@@ -122,7 +122,13 @@ static dht_lookup_config client(dht_lookup_strategy s, unsigned alpha, unsigned 
   return c;
 }
 
-static dht_lookup_config libtorrent(unsigned alpha, unsigned k) { return client(DHT_LOOKUP_LIBTORRENT, alpha, k); }
+/* libtorrent without restrict_search_ips: every test node is in 10.0.0.0/24
+ * (the restriction has its own tests). */
+static dht_lookup_config libtorrent(unsigned alpha, unsigned k) {
+  dht_lookup_config c = client(DHT_LOOKUP_LIBTORRENT, alpha, k);
+  c.restrict_search_ips = false;
+  return c;
+}
 static dht_lookup_config jech(unsigned alpha, unsigned k) { return client(DHT_LOOKUP_JECH, alpha, k); }
 
 /* Every client's defaults, written out (docs/strategies.md gives their sources). */
@@ -139,6 +145,7 @@ Test(clients, defaults_are_the_clients) {
       {DHT_LOOKUP_BITTORRENT_DHT, 16, 20, 0, 0, 20, 2 * S, 0},
       {DHT_LOOKUP_ARIA2, 3, 8, 0, 0, 0, 10 * S, 0},
       {DHT_LOOKUP_LIBP2P, 10, 20, 0, 3, 20, 10 * S, 0},
+      {DHT_LOOKUP_MLDHT, 10, 0, 0, 0, 32, 10 * S, 0},
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     dht_lookup_config c;
@@ -152,9 +159,11 @@ Test(clients, defaults_are_the_clients) {
     cr_assert(eq(uint, c.seeds, want[i].seeds), "strategy %d", (int)want[i].s);
     cr_assert(eq(u64, c.timeout_us, want[i].timeout_us), "strategy %d", (int)want[i].s);
     cr_assert(eq(u64, c.short_timeout_us, want[i].short_us), "strategy %d", (int)want[i].s);
+    cr_assert(eq(int, c.restrict_search_ips, want[i].s == DHT_LOOKUP_LIBTORRENT), "strategy %d", (int)want[i].s);
+    cr_assert(eq(ptr, c.rtt, NULL), "strategy %d", (int)want[i].s);
   }
   dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, (dht_lookup_strategy)(DHT_LOOKUP_LIBP2P + 1)), DHT_EINVAL));
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, (dht_lookup_strategy)(DHT_LOOKUP_MLDHT + 1)), DHT_EINVAL));
 }
 
 /* ---- the seed's strategies: one hard timer per query, nothing else ---- */
