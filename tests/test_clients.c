@@ -76,7 +76,7 @@ static unsigned run_timers(harness *h, uint64_t until) {
   return fired;
 }
 
-/* Node i answers at `at` with the given closer nodes (after the timers due first). */
+/* Node i answers at `at` with a token and the given closer nodes (after the timers due first). */
 static int answer(harness *h, uint64_t at, unsigned i, const unsigned *nodes, size_t n_nodes) {
   dht_node buf[16];
   run_timers(h, at);
@@ -86,7 +86,8 @@ static int answer(harness *h, uint64_t at, unsigned i, const unsigned *nodes, si
   dht_node from = node(i);
   if (!dht_lookup_awaiting(h->l, &from.addr))
     return DHT_ENOENT;
-  dht_lookup_reply r = {.nodes = buf, .n_nodes = n_nodes};
+  static const uint8_t token[] = {'t', 'k'}; /* mldht's closest set takes only nodes that gave one */
+  dht_lookup_reply r = {.token = token, .token_len = sizeof token, .nodes = buf, .n_nodes = n_nodes};
   int rc = dht_lookup_reply_from(h->l, &from.addr, &r);
   cr_assert(eq(int, rc, DHT_OK));
   pump(h, at);
@@ -531,5 +532,203 @@ Test(libp2p, an_unreachable_peer_leaves_the_set) {
   cr_assert(eq(int, answer(&h, 10100 * MS, 2, NULL, 0), DHT_OK));
   cr_assert(eq(sz, h.n_sent, 2), "node 1 is unreachable: no follow-up to it");
   cr_assert(dht_lookup_done(h.l));
+  dht_lookup_free(h.l);
+}
+
+/* ---- mldht ---- */
+
+/* ResponseTimeoutFilter: 10 s until the first sample; a snapshot (p10, p90,
+ * then decay) on samples 1, 17, 33, ... only; max(p10 + 100 ms, p90), capped
+ * at 10 s. The figures follow from the prior of 1/200 per 50 ms bin. */
+Test(mldht, rtt_filter_follows_the_samples_it_has_seen) {
+  dht_rtt_filter f;
+  dht_rtt_filter_init(&f);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 10000 * MS));
+  for (int i = 0; i < 16; i++)
+    dht_rtt_filter_update(&f, 120 * MS);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 7975 * MS)); /* one sample against the prior */
+  dht_rtt_filter_update(&f, 1000 * MS);                         /* the 17th: a snapshot */
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 1025 * MS));   /* p90 in the 1000 ms bin */
+
+  dht_rtt_filter_init(&f);
+  for (int i = 0; i < 160; i++)
+    dht_rtt_filter_update(&f, 120 * MS);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 225 * MS)); /* p10 = p90 = 125: the +100 ms floor */
+  for (int i = 0; i < 16; i++)                               /* samples 161..176: one snapshot, at 161 */
+    dht_rtt_filter_update(&f, 3000 * MS);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 225 * MS));
+  dht_rtt_filter_update(&f, 3000 * MS); /* 177: the next snapshot */
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 3025 * MS));
+  for (int i = 0; i < 480 - 17; i++) /* the 120 ms samples decay by 0.95 per snapshot */
+    dht_rtt_filter_update(&f, 3000 * MS);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 3025 * MS)); /* p10 still 125 */
+  dht_rtt_filter_update(&f, 3000 * MS);                       /* sample 641: below 10 % now */
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 3125 * MS));
+
+  dht_rtt_filter_init(&f);
+  for (int i = 0; i < 17; i++)
+    dht_rtt_filter_update(&f, 12000 * MS); /* beyond the last bin: counted in it */
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 10000 * MS));
+}
+
+static dht_lookup_config mldht(unsigned alpha, unsigned k, dht_rtt_filter *f) {
+  dht_lookup_config c = client(DHT_LOOKUP_MLDHT, alpha, k);
+  c.rtt = f;
+  return c;
+}
+
+/* Whether a timer of this kind (the low two bits of its id: 0 hard, 1 stall)
+ * is armed for `at`. */
+static bool armed(const harness *h, uint64_t at, unsigned kind) {
+  for (size_t i = 0; i < h->n_timers; i++)
+    if (h->timers[i].at_us == at && (h->timers[i].id & 3) == kind)
+      return true;
+  return false;
+}
+
+/* The stall timer of a call is the filter's stall timeout when it is sent; a
+ * seed's answer does not feed the filter (mldht keeps verified routing-table
+ * nodes out of it), a learned node's does. Filter primed with 16 samples of
+ * 120 ms: node 20's answer after 1000 ms is the 17th sample, a snapshot: the
+ * next call's stall timeout is 1025 ms; that call stalls then, and fails at 10 s. */
+Test(mldht, stall_timeout_follows_the_rtts_seen) {
+  dht_rtt_filter f;
+  dht_rtt_filter_init(&f);
+  for (int i = 0; i < 16; i++)
+    dht_rtt_filter_update(&f, 120 * MS);
+  dht_rtt_filter fresh;
+  dht_rtt_filter_init(&fresh);
+  dht_lookup_config c = mldht(10, 8, &fresh);
+  harness h;
+  start(&h, &c, (unsigned[]){50}, 1);
+  cr_assert(eq(sz, h.n_timers, 1)); /* a stall timeout of 10 s is no stall: the hard timer only */
+  cr_assert(armed(&h, 10 * S, 0));
+  dht_lookup_free(h.l);
+
+  c.rtt = &f;
+  start(&h, &c, (unsigned[]){50}, 1);
+  cr_assert(eq(sz, h.n_sent, 1));
+  cr_assert(armed(&h, 7975 * MS, 1));
+  cr_assert(armed(&h, 10 * S, 0));
+  answer(&h, 40 * MS, 50, (unsigned[]){20}, 1); /* a seed */
+  cr_assert(eq(u64, f.updates, 16));
+  cr_assert(eq(sz, h.n_sent, 2));
+  cr_assert(armed(&h, 40 * MS + 7975 * MS, 1));
+  answer(&h, 1040 * MS, 20, (unsigned[]){10}, 1); /* learned: sample 17 */
+  cr_assert(eq(u64, f.updates, 17));
+  cr_assert(eq(uint, h.sent[2], 10));
+  cr_assert(armed(&h, 1040 * MS + 1025 * MS, 1));
+  cr_assert(armed(&h, 1040 * MS + 10 * S, 0));
+  cr_assert(eq(uint, run_timers(&h, 1040 * MS + 1025 * MS - 1), 0));
+  cr_assert(eq(uint, run_timers(&h, 1040 * MS + 1025 * MS), 1)); /* stalled, still awaited */
+  dht_node n10 = node(10);
+  cr_assert(dht_lookup_awaiting(h.l, &n10.addr));
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, run_timers(&h, 1040 * MS + 10 * S), 1)); /* the hard timeout */
+  cr_assert(not(dht_lookup_awaiting(h.l, &n10.addr)));
+  cr_assert(dht_lookup_done(h.l));
+  dht_lookup_free(h.l);
+}
+
+/* A filter at 225 ms (160 samples of 120 ms). alpha 2, seeds 1..4: 1 and 2
+ * go; 1 answers at 50 ms and 3 goes. At 225 ms 2 stalls: with one answer for
+ * three calls, the stalled call frees its slot and 4 goes, at that instant.
+ * With no answer at all (fewer than a third), a stall frees nothing. */
+Test(mldht, a_stalled_call_frees_its_slot) {
+  dht_rtt_filter f;
+  dht_rtt_filter_init(&f);
+  for (int i = 0; i < 160; i++)
+    dht_rtt_filter_update(&f, 120 * MS);
+  dht_lookup_config c = mldht(2, 8, &f);
+  harness h;
+  start(&h, &c, (unsigned[]){1, 2, 3, 4}, 4);
+  cr_assert(eq(sz, h.n_sent, 2));
+  answer(&h, 50 * MS, 1, NULL, 0);
+  cr_assert(eq(sz, h.n_sent, 3));
+  cr_assert(eq(uint, h.sent[2], 3));
+  run_timers(&h, 225 * MS - 1);
+  cr_assert(eq(sz, h.n_sent, 3));
+  run_timers(&h, 225 * MS); /* 2 stalls */
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, h.sent[3], 4));
+  cr_assert(eq(uint, dht_lookup_in_flight(h.l), 3)); /* 2 (stalled), 3 and 4 */
+  dht_lookup_free(h.l);
+
+  start(&h, &c, (unsigned[]){1, 2, 3, 4}, 4);
+  cr_assert(eq(uint, run_timers(&h, 225 * MS), 2)); /* both stall */
+  cr_assert(eq(sz, h.n_sent, 2));
+  answer(&h, 300 * MS, 1, NULL, 0); /* 1 of 2 answered: 3 and 4 may go in the two slots */
+  cr_assert(eq(sz, h.n_sent, 4));
+  dht_lookup_free(h.l);
+}
+
+/* Termination (isDone + RequestCandidateEvaluator), k 2: once the closest set
+ * {1, 2} is full, farther candidates go one at a time (only when nothing
+ * active is in flight and the termination precondition does not hold); each
+ * of 30, 31, 32 falls off the set's tail, and after the third (> k) the
+ * precondition holds: done at 32's answer, 33 never queried. A silent seed
+ * keeps it from ending until its hard timeout, stalled or not. */
+Test(mldht, stops_exactly_when_its_source_stops) {
+  dht_rtt_filter f;
+  dht_rtt_filter_init(&f);
+  for (int i = 0; i < 160; i++)
+    dht_rtt_filter_update(&f, 120 * MS);
+  dht_lookup_config c = mldht(10, 2, &f);
+  harness h;
+  start(&h, &c, (unsigned[]){1, 2}, 2);
+  answer(&h, 50 * MS, 1, NULL, 0);
+  answer(&h, 60 * MS, 2, (unsigned[]){30, 31, 32, 33}, 4);
+  cr_assert(eq(sz, h.n_sent, 3));
+  cr_assert(eq(uint, h.sent[2], 30));
+  answer(&h, 100 * MS, 30, NULL, 0);
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, h.sent[3], 31));
+  answer(&h, 150 * MS, 31, NULL, 0);
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, h.sent[4], 32));
+  answer(&h, 200 * MS, 32, NULL, 0);
+  cr_assert(dht_lookup_done(h.l));
+  cr_assert(eq(sz, h.n_sent, 5));
+  cr_assert(not(was_sent(&h, 33)));
+  dht_lookup_free(h.l);
+
+  start(&h, &c, (unsigned[]){1, 2, 3}, 3);
+  answer(&h, 50 * MS, 1, NULL, 0);
+  answer(&h, 60 * MS, 2, NULL, 0);
+  cr_assert(eq(uint, run_timers(&h, 225 * MS), 1)); /* 3 stalls */
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, run_timers(&h, 10 * S - 1), 0));
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, run_timers(&h, 10 * S), 1));
+  cr_assert(dht_lookup_done(h.l));
+  cr_assert(eq(sz, h.n_sent, 3));
+  dht_lookup_free(h.l);
+}
+
+/* Retransmits (lookupFilter's log2 rule): seed 5 (root) is silent; node 1
+ * returns it too, so it has two sources: once its call stalls it is sent
+ * again (not while that call is active), and a third call would need four.
+ * Done when both calls have timed out. */
+Test(mldht, a_stalled_node_with_two_sources_is_sent_again) {
+  dht_rtt_filter f;
+  dht_rtt_filter_init(&f);
+  for (int i = 0; i < 160; i++)
+    dht_rtt_filter_update(&f, 120 * MS);
+  dht_lookup_config c = mldht(10, 8, &f);
+  harness h;
+  start(&h, &c, (unsigned[]){1, 2, 5}, 3);
+  answer(&h, 50 * MS, 1, (unsigned[]){5}, 1);
+  cr_assert(eq(sz, h.n_sent, 3)); /* 5's call is active */
+  cr_assert(eq(uint, run_timers(&h, 225 * MS), 2)); /* 2 and 5 stall */
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, h.sent[3], 5));
+  answer(&h, 300 * MS, 2, NULL, 0);
+  cr_assert(eq(uint, run_timers(&h, 450 * MS), 1)); /* 5's second call stalls: no third */
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, run_timers(&h, 10 * S), 1));
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, run_timers(&h, 225 * MS + 10 * S), 1));
+  cr_assert(dht_lookup_done(h.l));
+  cr_assert(eq(sz, dht_lookup_queried_count(h.l), 4));
   dht_lookup_free(h.l);
 }
