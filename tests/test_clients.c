@@ -76,8 +76,9 @@ static unsigned run_timers(harness *h, uint64_t until) {
   return fired;
 }
 
-/* Node i answers at `at` with a token and the given closer nodes (after the timers due first). */
-static int answer(harness *h, uint64_t at, unsigned i, const unsigned *nodes, size_t n_nodes) {
+/* Node i answers at `at` with the given closer nodes and, if `token`, a token
+ * (after the timers due first). */
+static int answer_token(harness *h, uint64_t at, unsigned i, const unsigned *nodes, size_t n_nodes, bool token) {
   dht_node buf[16];
   run_timers(h, at);
   for (size_t j = 0; j < n_nodes; j++)
@@ -86,12 +87,16 @@ static int answer(harness *h, uint64_t at, unsigned i, const unsigned *nodes, si
   dht_node from = node(i);
   if (!dht_lookup_awaiting(h->l, &from.addr))
     return DHT_ENOENT;
-  static const uint8_t token[] = {'t', 'k'}; /* mldht's closest set takes only nodes that gave one */
-  dht_lookup_reply r = {.token = token, .token_len = sizeof token, .nodes = buf, .n_nodes = n_nodes};
+  static const uint8_t tk[] = {'t', 'k'}; /* mldht's closest set takes only nodes that gave one */
+  dht_lookup_reply r = {.token = token ? tk : NULL, .token_len = token ? sizeof tk : 0, .nodes = buf, .n_nodes = n_nodes};
   int rc = dht_lookup_reply_from(h->l, &from.addr, &r);
   cr_assert(eq(int, rc, DHT_OK));
   pump(h, at);
   return rc;
+}
+
+static int answer(harness *h, uint64_t at, unsigned i, const unsigned *nodes, size_t n_nodes) {
+  return answer_token(h, at, i, nodes, n_nodes, true);
 }
 
 static void start(harness *h, const dht_lookup_config *cfg, const unsigned *seeds, size_t n) {
@@ -730,5 +735,76 @@ Test(mldht, a_stalled_node_with_two_sources_is_sent_again) {
   cr_assert(eq(uint, run_timers(&h, 225 * MS + 10 * S), 1));
   cr_assert(dht_lookup_done(h.l));
   cr_assert(eq(sz, dht_lookup_queried_count(h.l), 4));
+  dht_lookup_free(h.l);
+}
+
+static dht_lookup_config mldht_225ms(unsigned k, dht_rtt_filter *f) {
+  dht_rtt_filter_init(f);
+  for (int i = 0; i < 160; i++)
+    dht_rtt_filter_update(f, 120 * MS);
+  return mldht(10, k, f);
+}
+
+/* goodForRequest with a full closest set {10, 20} (k 2): 5, closer than its
+ * head, goes at once; 15, closer than its tail only, waits until nothing
+ * active is in flight. A tokenless answer (5's) does not enter the set. */
+Test(mldht, closer_than_the_head_goes_at_once) {
+  dht_rtt_filter f;
+  dht_lookup_config c = mldht_225ms(2, &f);
+  harness h;
+  start(&h, &c, (unsigned[]){10, 20}, 2);
+  answer(&h, 50 * MS, 10, NULL, 0);
+  answer(&h, 60 * MS, 20, (unsigned[]){15, 5}, 2);
+  cr_assert(eq(sz, h.n_sent, 3));
+  cr_assert(eq(uint, h.sent[2], 5));
+  answer_token(&h, 100 * MS, 5, NULL, 0, false);
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, h.sent[3], 15));
+  dht_node got[2];
+  cr_assert(eq(sz, dht_lookup_closest(h.l, got, 2), 2));
+  cr_assert(eq(uint, index_of(&got[0]), 10));
+  cr_assert(eq(uint, index_of(&got[1]), 20));
+  dht_lookup_free(h.l);
+}
+
+/* inStabilization (k 2): seeds 1 and 2 fill the closest set; the other seeds
+ * answer without a token (no insert, so no tail misses) and return 1 (and 2)
+ * and 40. Once 1 has 5 sources, or 1 and 2 have 4 each, the set is stable
+ * and 40, farther than its tail, ends the lookup unqueried. */
+Test(mldht, a_stabilised_lookup_stops_before_farther_candidates) {
+  for (int twice = 0; twice < 2; twice++) {
+    unsigned seeds[] = {1, 2, 10, 11, 12, 13, 14};
+    unsigned n_resp = twice ? 4 : 5;
+    dht_rtt_filter f;
+    dht_lookup_config c = mldht_225ms(2, &f);
+    harness h;
+    start(&h, &c, seeds, 2 + n_resp);
+    answer(&h, 20 * MS, 1, NULL, 0);
+    answer(&h, 21 * MS, 2, NULL, 0);
+    for (unsigned i = 0; i < n_resp; i++) {
+      cr_assert(not(dht_lookup_done(h.l)));
+      answer_token(&h, (50 + i) * MS, 10 + i, twice ? (unsigned[]){1, 2, 40} : (unsigned[]){1, 40}, twice ? 3 : 2,
+                   false);
+    }
+    cr_assert(dht_lookup_done(h.l), "case %d", twice);
+    cr_assert(not(was_sent(&h, 40)), "case %d", twice);
+    dht_lookup_free(h.l);
+  }
+}
+
+/* A source is trusted while fewer than 3 of the nodes it returned were called
+ * without answering (in flight counts): 10 returns 30, 31, 32 and 40; after
+ * 30, 31 and 32 are sent, 40 (10 its only source) waits until one answers. */
+Test(mldht, a_source_with_three_unanswered_children_is_not_followed) {
+  dht_rtt_filter f;
+  dht_lookup_config c = mldht_225ms(8, &f);
+  harness h;
+  start(&h, &c, (unsigned[]){10}, 1);
+  answer(&h, 50 * MS, 10, (unsigned[]){30, 31, 32, 40}, 4);
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(not(was_sent(&h, 40)));
+  answer(&h, 100 * MS, 30, NULL, 0);
+  cr_assert(eq(sz, h.n_sent, 5));
+  cr_assert(eq(uint, h.sent[4], 40));
   dht_lookup_free(h.l);
 }
