@@ -339,6 +339,70 @@ Test(libtorrent, short_timeout_cuts_mean_time_with_slow_nodes, .timeout = 120) {
   cr_assert(le(dbl, with, 0.97 * without), "with %.1f ms, without %.1f ms", with, without);
 }
 
+/* dht_restrict_search_ips: a learned node whose IPv4 /24 (IPv6 /64) a node
+ * learned before it in the search already had is dropped; the seeds are
+ * exempt and do not count (10.0.0.7 is kept, 10.0.0.8 then dropped). With
+ * alpha 20 every node kept is sent. */
+Test(libtorrent, restrict_search_ips_keeps_one_learned_node_per_prefix) {
+  static const uint8_t v6[3][16] = {{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, [15] = 9},
+                                    {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, [15] = 10},
+                                    {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 2, [15] = 11}};
+  static const uint32_t v4[5] = {0x0a000104, 0x0a000105, 0x0a000206, 0x0a000007, 0x0a000008};
+  for (int on = 0; on < 2; on++) {
+    dht_lookup_config c = libtorrent(20, 8);
+    c.restrict_search_ips = on;
+    harness h;
+    start(&h, &c, (unsigned[]){1, 2, 3}, 3);
+    dht_node learned[8];
+    for (unsigned i = 0; i < 8; i++) {
+      learned[i] = node(4 + i);
+      if (i < 5)
+        dht_addr_set_v4(&learned[i].addr, v4[i], 6881);
+      else
+        dht_addr_set_v6(&learned[i].addr, v6[i - 5], 6881);
+    }
+    dht_node from = node(1);
+    dht_lookup_reply r = {.nodes = learned, .n_nodes = 8};
+    dht_lookup_clock(h.l, 50 * MS);
+    cr_assert(eq(int, dht_lookup_reply_from(h.l, &from.addr, &r), DHT_OK));
+    pump(&h, 50 * MS);
+    static const bool kept[8] = {true, false, true, true, false, true, false, true};
+    for (unsigned i = 0; i < 8; i++)
+      cr_assert(eq(int, was_sent(&h, 4 + i), !on || kept[i]), "restrict %d, node %u", on, 4 + i);
+    dht_lookup_free(h.l);
+  }
+}
+
+/* lookup.restrict_search_ips is a BOOL parameter: read, swept, run. On a
+ * 5000-node network (20 /24s: node i is 10.0.(i >> 8).(i & 255)) it changes
+ * libtorrent's lookups. */
+Test(libtorrent, restrict_search_ips_is_a_sweepable_bool) {
+  sim_scenario sc, pt[2];
+  sim_results res[2];
+  char err[256];
+  const char *yaml = "network:\n  nodes: 5000\nlookup:\n  strategy: libtorrent\nworkload:\n  lookups: 50\n"
+                     "sweep:\n  lookup.restrict_search_ips: [false, true]\n";
+  cr_assert(eq(int, sim_scenario_parse(&sc, "r.yaml", yaml, strlen(yaml), err, sizeof err), 0), "%s", err);
+  cr_assert(eq(u64, sim_scenario_point_count(&sc), 2));
+  for (int i = 0; i < 2; i++) {
+    cr_assert(eq(int, sim_scenario_point(&sc, (uint64_t)i, &pt[i], err, sizeof err), 0), "%s", err);
+    cr_assert(eq(int, pt[i].lookup.restrict_search_ips, i));
+    cr_assert(eq(int, sim_run(&pt[i], NULL, &res[i], err, sizeof err), 0), "%s", err);
+  }
+  uint64_t q[2] = {0, 0};
+  for (int i = 0; i < 2; i++)
+    for (uint64_t j = 0; j < res[i].n_lookups; j++)
+      q[i] += res[i].lookups[j].queries;
+  cr_assert(lt(u64, q[1], q[0]), "queries: restrict off %llu, on %llu", (unsigned long long)q[0],
+            (unsigned long long)q[1]);
+  for (int i = 0; i < 2; i++)
+    sim_results_clear(&res[i]); /* the points share the base's strings: never cleared */
+  sim_scenario_clear(&sc);
+  const char *bad = "lookup:\n  restrict_search_ips: 1\n";
+  cr_assert(ne(int, sim_scenario_parse(&sc, "b.yaml", bad, strlen(bad), err, sizeof err), 0));
+  cr_assert(ne(ptr, strstr(err, "true or false"), NULL), "%s", err);
+}
+
 /* ---- jech/dht ---- */
 
 /* Node 1 never answers: it is queried again at the 15 s and 30 s steps (10 s
