@@ -646,6 +646,14 @@ static dht_lookup_config mldht(unsigned alpha, unsigned k, dht_rtt_filter *f) {
   return c;
 }
 
+/* mldht with a filter whose stall timeout is 225 ms (160 samples of 120 ms). */
+static dht_lookup_config mldht_225ms(unsigned k, dht_rtt_filter *f) {
+  dht_rtt_filter_init(f);
+  for (int i = 0; i < 160; i++)
+    dht_rtt_filter_update(f, 120 * MS);
+  return mldht(10, k, f);
+}
+
 /* Whether a timer of this kind (the low two bits of its id: 0 hard, 1 stall)
  * is armed for `at`. */
 static bool armed(const harness *h, uint64_t at, unsigned kind) {
@@ -705,10 +713,8 @@ Test(mldht, stall_timeout_follows_the_rtts_seen) {
  * With no answer at all (fewer than a third), a stall frees nothing. */
 Test(mldht, a_stalled_call_frees_its_slot) {
   dht_rtt_filter f;
-  dht_rtt_filter_init(&f);
-  for (int i = 0; i < 160; i++)
-    dht_rtt_filter_update(&f, 120 * MS);
-  dht_lookup_config c = mldht(2, 8, &f);
+  dht_lookup_config c = mldht_225ms(8, &f);
+  c.alpha = 2;
   harness h;
   start(&h, &c, (unsigned[]){1, 2, 3, 4}, 4);
   cr_assert(eq(sz, h.n_sent, 2));
@@ -739,10 +745,7 @@ Test(mldht, a_stalled_call_frees_its_slot) {
  * keeps it from ending until its hard timeout, stalled or not. */
 Test(mldht, stops_exactly_when_its_source_stops) {
   dht_rtt_filter f;
-  dht_rtt_filter_init(&f);
-  for (int i = 0; i < 160; i++)
-    dht_rtt_filter_update(&f, 120 * MS);
-  dht_lookup_config c = mldht(10, 2, &f);
+  dht_lookup_config c = mldht_225ms(2, &f);
   harness h;
   start(&h, &c, (unsigned[]){1, 2}, 2);
   answer(&h, 50 * MS, 1, NULL, 0);
@@ -780,10 +783,7 @@ Test(mldht, stops_exactly_when_its_source_stops) {
  * Done when both calls have timed out. */
 Test(mldht, a_stalled_node_with_two_sources_is_sent_again) {
   dht_rtt_filter f;
-  dht_rtt_filter_init(&f);
-  for (int i = 0; i < 160; i++)
-    dht_rtt_filter_update(&f, 120 * MS);
-  dht_lookup_config c = mldht(10, 8, &f);
+  dht_lookup_config c = mldht_225ms(8, &f);
   harness h;
   start(&h, &c, (unsigned[]){1, 2, 5}, 3);
   answer(&h, 50 * MS, 1, (unsigned[]){5}, 1);
@@ -800,13 +800,6 @@ Test(mldht, a_stalled_node_with_two_sources_is_sent_again) {
   cr_assert(dht_lookup_done(h.l));
   cr_assert(eq(sz, dht_lookup_queried_count(h.l), 4));
   dht_lookup_free(h.l);
-}
-
-static dht_lookup_config mldht_225ms(unsigned k, dht_rtt_filter *f) {
-  dht_rtt_filter_init(f);
-  for (int i = 0; i < 160; i++)
-    dht_rtt_filter_update(f, 120 * MS);
-  return mldht(10, k, f);
 }
 
 /* goodForRequest with a full closest set {10, 20} (k 2): 5, closer than its
