@@ -114,7 +114,7 @@ same_as_ref "$tmp/w1/wrapper out" "tools/parallel-sweep.sh, 3 shards, a path wit
 tools/parallel-sweep.sh "$scenario" "$tmp/w1/wrapper out" 3 -j 1 >/dev/null || fail "tools/parallel-sweep.sh rerun"
 same_as_ref "$tmp/w1/wrapper out" "tools/parallel-sweep.sh rerun (--resume)"
 # A failing shard makes the whole command fail.
-printf 'lookup:\n  alpha: 0\n' > "$tmp/bad.yaml"
+printf 'lookup:\n  alpha: 65\n' > "$tmp/bad.yaml"
 if tools/parallel-sweep.sh "$tmp/bad.yaml" "$tmp/w1/bad" 2 >/dev/null 2>"$tmp/w1/bad.err"; then
   fail "tools/parallel-sweep.sh succeeded on an invalid scenario"
 fi

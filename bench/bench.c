@@ -1,10 +1,13 @@
 /* bench.c: performance figures of dhtsim: real simulation runs of a
- * million.yaml-like scenario at N = 10^3 .. 10^6 (10^7 with --max-nodes), the
- * scheduler (hold model), and the network build (full BEP 5 tables) with the
- * per-message queries. Human tables plus one JSON line per row; every row runs
- * in its own process (own peak RSS). Wall clock here only; never in simulation
- * logic. Build and run: cmake --build build --target bench && ./build/bench/bench
- * (or cmake --build build --target run-bench). Figures: docs/performance.md. */
+ * million.yaml-like scenario at N = 10^3 .. 10^6 (10^7, 2.7 x 10^7, 10^8 with
+ * --max-nodes), the scheduler (hold model), the network build (full BEP 5
+ * tables, drawn on demand as runs use them) with the per-message queries, the
+ * alpha x K sweep at 10^7 nodes (--sweep), and the targets of
+ * docs/performance.md checked against the rows measured. Human tables plus one
+ * JSON line per row; every row runs in its own process (own peak RSS). Wall
+ * clock here only; never in simulation logic. Build and run: cmake --build
+ * build --target bench && ./build/bench/bench (or cmake --build build --target
+ * run-bench). Figures: docs/performance.md. */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -24,6 +27,7 @@
 #include "rng.h"
 #include "scenario.h"
 #include "sim.h"
+#include "sweep.h"
 
 /* The JSON lines, printed together after the human tables (which stay
  * contiguous, ready to paste). */
@@ -162,14 +166,16 @@ static void build_one(uint32_t n, unsigned k, sim_tables_kind kind, build_result
   uint64_t sink = 0;
   const unsigned q_closest = 2000000, q_true = 200000;
   memset(res, 0, sizeof *res);
-  res->rc = sim_network_generate(&net, n, k, kind, 12345);
+  res->rc = sim_network_generate_ondemand(&net, n, k, kind, 12345); /* as sim_run builds it */
   res->build_s = now_s() - t0;
   res->build_cpu_s = cpu_s() - c0;
   if (res->rc < 0)
     return;
-  res->contacts = net.contact_off[n];
-  res->bytes = (uint64_t)n * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 4 + 1) + ((uint64_t)n + 1) * 8 +
-               res->contacts * 4;
+  /* Stored contacts (0 for full tables: drawn on demand) and the arrays' bytes. */
+  res->contacts = net.contacts != NULL ? net.contact_off[n] : 0;
+  res->bytes = (uint64_t)n * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 8 + 1) +
+               (((uint64_t)1 << net.dir_bits) + 1) * 4 + (net.by_addr != NULL ? (uint64_t)n * 4 : 0) +
+               (net.contacts != NULL ? ((uint64_t)n + 1) * 8 + res->contacts * 4 : 0);
   res->peak_rss = peak_rss_bytes();
   dht_rng_init(&r, 7);
   t0 = now_s();
@@ -271,6 +277,16 @@ static void run_thunk(const void *arg, void *out) {
 
 static double per(double x, double s) { return s > 0.0 ? x / s : 0.0; }
 
+/* The rows the targets are checked against (docs/performance.md). */
+typedef struct target_row {
+  uint64_t nodes;
+  bool done;
+  double total_s, total_cpu_s, run_s, run_cpu_s, peak_mib;
+  uint64_t lookups;
+} target_row;
+static target_row measured[8];
+static size_t n_measured;
+
 static int bench_run(const sim_scenario *base, uint64_t nodes, uint64_t lookups) {
   run_args a = {base, nodes, lookups};
   run_result res;
@@ -285,6 +301,9 @@ static int bench_run(const sim_scenario *base, uint64_t nodes, uint64_t lookups)
   }
   run_s = res.total_s - res.setup_s;
   run_cpu_s = res.total_cpu_s - res.setup_cpu_s;
+  if (n_measured < sizeof measured / sizeof measured[0])
+    measured[n_measured++] = (target_row){nodes, true, res.total_s, res.total_cpu_s, run_s, run_cpu_s,
+                                          (double)res.peak_rss / 1048576.0, res.lookups};
   /* get_peers queries answered: every query either times out or is answered. */
   rpcs = res.queries - res.timeouts;
   printf("  %9" PRIu64 " %7.3f %7.3f %7.3f %7.3f %10.0f %10.0f %10.0f %8.0f %9.1f\n", nodes, res.setup_s,
@@ -327,23 +346,116 @@ static int bench_network(sim_tables_kind kind, unsigned k, uint32_t n) {
   return 0;
 }
 
+typedef struct sweep_result {
+  int rc;
+  double seconds, cpu_seconds;
+  uint64_t points, peak_rss;
+  char err[160];
+} sweep_result;
+
+typedef struct sweep_args {
+  const char *path;
+  unsigned jobs;
+} sweep_args;
+
+static void sweep_thunk(const void *arg, void *out) {
+  const sweep_args *a = arg;
+  sweep_result *res = out;
+  sim_scenario sc;
+  sim_sweep_options o = {0};
+  sim_sweep_report rep;
+  double t0 = now_s(), c0 = cpu_s();
+  memset(res, 0, sizeof *res);
+  if ((res->rc = sim_scenario_load(&sc, a->path, res->err, sizeof res->err)) < 0)
+    return;
+  o.jobs = a->jobs;
+  res->rc = sim_sweep_run(&sc, &o, &rep, res->err, sizeof res->err);
+  res->seconds = now_s() - t0;
+  res->cpu_seconds = cpu_s() - c0;
+  res->points = rep.done;
+  res->peak_rss = peak_rss_bytes();
+  sim_sweep_report_clear(&rep);
+  sim_scenario_clear(&sc);
+}
+
+static double sweep_wall = -1.0;
+
+/* The whole sweep of path (every point, no files) on `jobs` threads. */
+static int bench_sweep(const char *path, unsigned jobs) {
+  sweep_args a = {path, jobs};
+  sweep_result res;
+  run_isolated(sweep_thunk, &a, &res, sizeof res);
+  if (res.rc < 0) {
+    res.err[sizeof res.err - 1] = '\0';
+    printf("  failed: %s\n", res.err[0] ? res.err : dht_strerror(res.rc));
+    return res.rc;
+  }
+  sweep_wall = res.seconds;
+  printf("  %s: %" PRIu64 " points on %u threads: %.1f s wall, %.1f s CPU, peak RSS %.1f MiB\n", path, res.points,
+         jobs, res.seconds, res.cpu_seconds, (double)res.peak_rss / 1048576.0);
+  json("{\"bench\":\"sweep\",\"scenario\":\"%s\",\"points\":%" PRIu64 ",\"jobs\":%u,\"seconds\":%.3f,"
+       "\"cpu_seconds\":%.3f,\"peak_rss_bytes\":%" PRIu64 "}\n",
+       path, res.points, jobs, res.seconds, res.cpu_seconds, res.peak_rss);
+  fflush(stdout);
+  return 0;
+}
+
+static const target_row *row_of(uint64_t nodes) {
+  for (size_t i = 0; i < n_measured; i++)
+    if (measured[i].nodes == nodes && measured[i].done)
+      return &measured[i];
+  return NULL;
+}
+
+/* The targets of docs/performance.md against the rows of this run (a row not
+ * measured is "not run": raise --max-nodes, add --sweep). */
+static void print_targets(void) {
+  const target_row *m6 = row_of(1000000), *m7 = row_of(10000000), *m27 = row_of(27000000), *m8 = row_of(100000000);
+  printf("\ntargets (docs/performance.md; wall seconds of the whole sim_run, peak RSS of its process)\n");
+#define TARGET(name, row, cond, fmt, ...)                                                                             \
+  do {                                                                                                               \
+    if ((row) == NULL)                                                                                               \
+      printf("  %-58s not run\n", name);                                                                             \
+    else                                                                                                             \
+      printf("  %-58s " fmt "  %s\n", name, __VA_ARGS__, (cond) ? "met" : "NOT MET");                                \
+  } while (0)
+  TARGET("10^6 nodes (million.yaml): < 1 s", m6, m6->total_s < 1.0, "%.2f s", m6->total_s);
+  TARGET("10^6 nodes: lookup phase >= 30,000 lookups/s (one core)", m6, per((double)m6->lookups, m6->run_s) >= 30000,
+         "%.0f lookups/s (%.0f per CPU s)", per((double)m6->lookups, m6->run_s),
+         per((double)m6->lookups, m6->run_cpu_s));
+  TARGET("10^7 nodes (mainline.yaml): < 3 s, < 1.5 GiB", m7, m7->total_s < 3.0 && m7->peak_mib < 1536.0,
+         "%.2f s, %.0f MiB", m7->total_s, m7->peak_mib);
+  TARGET("2.7 x 10^7 nodes: < 5 s, < 3 GiB", m27, m27->total_s < 5.0 && m27->peak_mib < 3072.0, "%.2f s, %.0f MiB",
+         m27->total_s, m27->peak_mib);
+  TARGET("10^8 nodes: runs (24 GiB machine)", m8, true, "%.2f s, %.0f MiB", m8->total_s, m8->peak_mib);
+  if (sweep_wall < 0.0)
+    printf("  %-58s not run\n", "32-point alpha x K sweep at 10^7 (2 cores): < 120 s");
+  else
+    printf("  %-58s %.1f s  %s\n", "32-point alpha x K sweep at 10^7 (2 cores): < 120 s", sweep_wall,
+           sweep_wall < 120.0 ? "met" : "NOT MET");
+#undef TARGET
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: bench [--quick] [--max-nodes N] [--lookups N] [--scenario FILE] [--no-network] [--random]\n"
+          "             [--sweep]\n"
           "  --quick          smaller sizes and fewer operations (seconds instead of a minute)\n"
-          "  --max-nodes N    largest network (default 1000000; 10000000 adds the mainline-size row; at most %u)\n"
+          "  --max-nodes N    largest network (default 1000000; 10000000 adds the mainline-size row, 27000000 and\n"
+          "                   100000000 the larger ones; at most %u)\n"
           "  --lookups N      lookups per simulation run (default 10000; --quick 1000)\n"
           "  --scenario FILE  the scenario run at each size (default %s)\n"
           "  --no-network     skip the network build / query table\n"
-          "  --random         also build random (4K-contact) tables\n",
-          SIM_NODES_MAX, DEFAULT_SCENARIO);
+          "  --random         also build random (4K-contact) tables\n"
+          "  --sweep          also run %s on 2 threads (the sweep target)\n",
+          SIM_NODES_MAX, DEFAULT_SCENARIO, DEFAULT_SWEEP);
 }
 
 int main(int argc, char **argv) {
-  int quick = 0, random_too = 0, network_too = 1;
+  int quick = 0, random_too = 0, network_too = 1, sweep_too = 0;
   uint64_t max_nodes = 1000000, lookups = 0;
   const char *scenario_path = DEFAULT_SCENARIO;
-  static const uint64_t sizes[] = {1000, 10000, 100000, 1000000, 10000000, SIM_NODES_MAX};
+  static const uint64_t sizes[] = {1000, 10000, 100000, 1000000, 10000000, 27000000, 100000000, SIM_NODES_MAX};
   const unsigned k = 8;
   sim_scenario base;
   char err[512];
@@ -354,6 +466,8 @@ int main(int argc, char **argv) {
       quick = 1;
     } else if (strcmp(argv[i], "--random") == 0) {
       random_too = 1;
+    } else if (strcmp(argv[i], "--sweep") == 0) {
+      sweep_too = 1;
     } else if (strcmp(argv[i], "--no-network") == 0) {
       network_too = 0;
     } else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc) {
@@ -423,15 +537,21 @@ int main(int argc, char **argv) {
 
   for (int kind = SIM_TABLES_FULL; network_too && kind >= (random_too ? SIM_TABLES_RANDOM : SIM_TABLES_FULL);
        kind--) {
-    printf("\nnetwork build (%s tables, K = %u) and queries, each in its own process\n",
+    printf("\nnetwork build (%s tables, K = %u, as runs build it: full tables drawn on demand) and queries, each in "
+           "its own process\n",
            kind == SIM_TABLES_FULL ? "full" : "random", k);
-    printf("  %9s %8s %8s %9s %9s %10s %10s %8s %11s %11s\n", "nodes", "build_s", "cpu_s", "contacts", "bytes",
+    printf("  %9s %8s %8s %9s %9s %10s %10s %8s %11s %11s\n", "nodes", "build_s", "cpu_s", "stored", "bytes",
            "peak_rss", "estimate", "est/rss", "closest/s", "true_cl/s");
-    printf("  %9s %8s %8s %9s %9s %10s %10s %8s %11s %11s\n", "", "wall", "", "per node", "per node", "MiB", "MiB", "",
+    printf("  %9s %8s %8s %9s %9s %10s %10s %8s %11s %11s\n", "", "wall", "", "contacts", "per node", "MiB", "MiB", "",
            "", "");
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && sizes[i] <= max_nodes; i++)
       (void)bench_network((sim_tables_kind)kind, k, (uint32_t)sizes[i]);
   }
+  if (sweep_too) {
+    printf("\nsweep (every point in this process, no output files)\n");
+    (void)bench_sweep(DEFAULT_SWEEP, 2);
+  }
+  print_targets();
   sim_scenario_clear(&base);
   printf("\njson (one line per row)\n%s", json_lines->str);
   g_string_free(json_lines, TRUE);

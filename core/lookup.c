@@ -63,6 +63,33 @@ typedef struct cand {
   uint64_t sent_us; /* JECH: when the last query went (jech's request_time) */
 } cand;
 
+/* MLDHT: a node's calls (at most ML_CALLS_MAX; mldht's log2 rule lets a
+ * node have c calls only with 2^(c-1) sources) and its place in the lookup
+ * graph (IterativeLookupCandidates' LookupGraphNode): its sources (the
+ * responders that returned it, a list of edges through `next`) and its
+ * children (the nodes its accepted answer returned: edges kid_off..+n_kids). */
+#define ML_CALLS_MAX 8
+typedef struct mlc {
+  uint64_t sent_us[ML_CALLS_MAX];
+  uint32_t src_head; /* first edge whose child is this node, NO_IDX: none */
+  uint32_t n_src;
+  uint32_t kid_off, n_kids;
+  uint8_t n_calls; /* calls sent, numbered 0.. in send order */
+  uint8_t open;    /* bit t: call t neither answered nor timed out */
+  uint8_t stalled; /* bit t: call t open and past its stall timeout */
+  bool root;       /* a seed: from the routing table, verified */
+} mlc;
+
+typedef struct edge {
+  uint32_t source, child;
+  uint32_t next; /* next edge with the same child */
+} edge;
+
+/* LIBTORRENT restrict_search_ips: an IPv4 /24 or IPv6 /64 (family first). */
+typedef struct prefix {
+  uint8_t b[9];
+} prefix;
+
 /* A batch member of DHT_LOOKUP_ROUNDS and its buffered answer (offsets into
  * bpeers/bnodes), applied only when the whole batch has completed. */
 typedef struct slot {
@@ -120,6 +147,20 @@ struct dht_lookup {
 
   size_t win_cap;        /* candidate_cap; LIBP2P: DHT_CANDIDATE_CAP_MAX */
   bool followup;         /* LIBP2P: the walk has ended, the follow-up is running */
+
+  /* LIBTORRENT restrict_search_ips: the prefixes of the nodes learned, sorted. */
+  prefix *pfx;
+  size_t n_pfx, cap_pfx;
+
+  /* MLDHT: per-candidate state (cap_cands entries), the lookup graph's edges,
+   * the rtt filter (cfg.rtt or own_rtt) and the task's call counters. */
+  mlc *ml;
+  edge *edges;
+  size_t n_edges, cap_edges;
+  dht_rtt_filter *rtt;
+  dht_rtt_filter *own_rtt;
+  unsigned ml_sent, ml_received, ml_stalled;
+  unsigned ml_tail_misses; /* ClosestSet's insertAttemptsSinceTailModification */
 
   /* DHT_LOOKUP_ROUNDS only: the pending batch and its buffered answers. */
   slot *batch; /* alpha entries */
@@ -277,6 +318,16 @@ static int reserve_cands(dht_lookup *l, size_t extra) {
     if (t == NULL)
       return DHT_ENOMEM;
     l->tokens = t;
+    if (l->cfg.strategy == DHT_LOOKUP_MLDHT) {
+      uint32_t *w = g_try_renew(uint32_t, l->win, cap);
+      if (w == NULL)
+        return DHT_ENOMEM;
+      l->win = w;
+      mlc *m = g_try_renew(mlc, l->ml, cap);
+      if (m == NULL)
+        return DHT_ENOMEM;
+      l->ml = m;
+    }
     l->cap_cands = cap;
   }
   if (2 * need > l->ctab_mask + 1) {
@@ -329,6 +380,30 @@ static int reserve_peers(dht_lookup *l, size_t extra) {
   return DHT_OK;
 }
 
+/* Room for `extra` more lookup-graph edges (MLDHT) and prefixes (LIBTORRENT
+ * restrict_search_ips). */
+static int reserve_graph(dht_lookup *l, size_t extra) {
+  if (extra > MAX_ITEMS - l->n_edges || extra > MAX_ITEMS - l->n_pfx)
+    return DHT_ENOMEM;
+  if (l->cfg.strategy == DHT_LOOKUP_MLDHT && l->n_edges + extra > l->cap_edges) {
+    size_t cap = grow_cap(l->cap_edges, l->n_edges + extra);
+    edge *e = g_try_renew(edge, l->edges, cap);
+    if (e == NULL)
+      return DHT_ENOMEM;
+    l->edges = e;
+    l->cap_edges = cap;
+  }
+  if (l->cfg.restrict_search_ips && l->cfg.strategy == DHT_LOOKUP_LIBTORRENT && l->n_pfx + extra > l->cap_pfx) {
+    size_t cap = grow_cap(l->cap_pfx, l->n_pfx + extra);
+    prefix *p = g_try_renew(prefix, l->pfx, cap);
+    if (p == NULL)
+      return DHT_ENOMEM;
+    l->pfx = p;
+    l->cap_pfx = cap;
+  }
+  return DHT_OK;
+}
+
 /* Room to buffer one more ROUNDS answer with np peers and nn nodes. */
 static int reserve_buffers(dht_lookup *l, size_t np, size_t nn) {
   if (np > MAX_ITEMS - l->n_bpeers || nn > MAX_ITEMS - l->n_bnodes)
@@ -354,7 +429,7 @@ static int reserve_buffers(dht_lookup *l, size_t np, size_t nn) {
 
 /* ---- mutation (storage already reserved) --------------------------------- */
 
-static bool strategy_windowed(dht_lookup_strategy s) { return s >= DHT_LOOKUP_LIBTORRENT && s <= DHT_LOOKUP_LIBP2P; }
+static bool strategy_windowed(dht_lookup_strategy s) { return s >= DHT_LOOKUP_LIBTORRENT && s <= DHT_LOOKUP_MLDHT; }
 static bool windowed(const dht_lookup *l) { return strategy_windowed(l->cfg.strategy); }
 
 /* A query given up without an answer: no longer in flight; a slow one gives
@@ -401,19 +476,49 @@ static void win_insert(dht_lookup *l, uint32_t ci) {
   l->cands[ci].flags |= C_WIN;
 }
 
+/* LIBTORRENT restrict_search_ips (traversal_algorithm.cpp add_entry): a
+ * learned node is kept only if no node learned before it in this search had
+ * its IPv4 /24 (IPv6 /64); the prefix is remembered either way it goes. */
+static bool restrict_admits(dht_lookup *l, const dht_addr *a) {
+  prefix key;
+  memset(&key, 0, sizeof key);
+  key.b[0] = a->family;
+  memcpy(key.b + 1, a->ip, a->family == DHT_AF_INET6 ? 8 : 3);
+  size_t lo = 0, hi = l->n_pfx;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = memcmp(l->pfx[mid].b, key.b, sizeof key.b);
+    if (c == 0)
+      return false;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  g_assert(l->n_pfx < l->cap_pfx);
+  memmove(l->pfx + lo + 1, l->pfx + lo, (l->n_pfx - lo) * sizeof *l->pfx);
+  l->pfx[lo] = key;
+  l->n_pfx++;
+  return true;
+}
+
 /* First-seen wins: a node at a known address is ignored even if its ID
- * differs (the seed's Map keyed by host:port); our own ID is never added. */
-static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
+ * differs (the seed's Map keyed by host:port); our own ID is never added.
+ * Returns the node's candidate index, or NO_IDX when it is not one. */
+static uint32_t add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
   size_t pos;
   if (l->has_local && dht_id_eq(&node->id, &l->local))
-    return;
+    return NO_IDX;
   uint32_t known = ctab_find(l, &node->addr, &pos);
   if (known != NO_IDX) {
     /* bittorrent-dht: a seed heard of from an answer joins the lookup's table. */
     if (l->cfg.strategy == DHT_LOOKUP_BITTORRENT_DHT && !(l->cands[known].flags & (C_WIN | C_OUT)))
       win_insert(l, known);
-    return;
+    return known;
   }
+  if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT && l->cfg.restrict_search_ips && hop > 1 &&
+      !restrict_admits(l, &node->addr))
+    return NO_IDX;
   g_assert(l->n_cands < l->cap_cands);
   uint32_t ci = (uint32_t)l->n_cands++;
   cand *c = &l->cands[ci];
@@ -422,6 +527,8 @@ static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
   dht_id_xor(&c->dist, &node->id, &l->target);
   c->hop = hop;
   l->ctab[pos] = ci;
+  if (l->ml != NULL)
+    l->ml[ci] = (mlc){.src_head = NO_IDX, .root = hop == 1};
   /* bittorrent-dht: the routing-table seeds are not in the lookup's own
    * table (k-rpc adds responders and the nodes they return); they wait in
    * the heap, used only while that table is empty. */
@@ -429,6 +536,7 @@ static void add_candidate(dht_lookup *l, const dht_node *node, uint32_t hop) {
     win_insert(l, ci);
   else
     heap_push(l, ci);
+  return ci;
 }
 
 static void add_peer(dht_lookup *l, const dht_addr *a) {
@@ -663,6 +771,263 @@ static size_t lp_next(dht_lookup *l, dht_node *out, size_t max) {
   return n;
 }
 
+/* ---- MLDHT (PeerLookupTask, IterativeLookupCandidates, RequestCandidateEvaluator) ---- */
+
+/* An MLDHT timer id: the call number under the candidate index. */
+#define ML_CALL_BITS 3
+static uint64_t ml_timer_id(uint32_t ci, unsigned t, unsigned kind) {
+  return ((uint64_t)ci << ML_CALL_BITS | t) << T_KIND_BITS | kind;
+}
+
+/* nonSuccessfulDescendantCalls(s) < 3: the children of s that were called and
+ * have not answered, each weighing 1 / its number of sources, rounded up. */
+static bool ml_trusted_source(const dht_lookup *l, uint32_t s) {
+  const mlc *m = &l->ml[s];
+  double bad = 0.0;
+  for (uint32_t e = m->kid_off; e < m->kid_off + m->n_kids; e++) {
+    const mlc *k = &l->ml[l->edges[e].child];
+    if (k->n_calls > 0 && !(l->cands[l->edges[e].child].flags & C_RESPONDED))
+      bad += 1.0 / (k->n_src > 0 ? k->n_src : 1);
+  }
+  return bad <= 2.0; /* ceil(bad) < 3 */
+}
+
+/* lookupFilter: not answered; some source trusted (or none: a seed); no call
+ * in flight that has not stalled; and floor(log2(max(1, sources + root))) at
+ * least the calls already made to it (stalled or timed out). */
+static bool ml_eligible(const dht_lookup *l, uint32_t ci) {
+  const mlc *m = &l->ml[ci];
+  if (l->cands[ci].flags & C_RESPONDED)
+    return false;
+  if (m->open & ~m->stalled)
+    return false;
+  if (m->n_src > 0) {
+    bool trusted = false;
+    for (uint32_t e = m->src_head; e != NO_IDX && !trusted; e = l->edges[e].next)
+      trusted = ml_trusted_source(l, l->edges[e].source);
+    if (!trusted)
+      return false;
+  }
+  if (m->n_calls >= ML_CALLS_MAX)
+    return false;
+  unsigned sources = m->n_src + (m->root ? 1u : 0u), scaled = 0;
+  while (sources >>= 1)
+    scaled++;
+  return scaled >= m->n_calls;
+}
+
+static bool ml_closer(const dht_lookup *l, uint32_t a, uint32_t b) {
+  return memcmp(l->cands[a].dist.b, l->cands[b].dist.b, DHT_ID_LEN) < 0;
+}
+
+/* candidateAheadOfClosestSet / ...Tail: the closest set (the k closest that
+ * answered with a token) is not full, or ci is closer than its head / tail. */
+static bool ml_ahead_of_head(const dht_lookup *l, uint32_t ci) {
+  return l->closest_len < l->cfg.k || ml_closer(l, ci, l->closest[0]);
+}
+static bool ml_ahead_of_tail(const dht_lookup *l, uint32_t ci) {
+  return l->closest_len < l->cfg.k || ml_closer(l, ci, l->closest[l->cfg.k - 1]);
+}
+
+/* inStabilization: a member of the closest set returned by >= 5 nodes, or two by >= 4. */
+static bool ml_stabilising(const dht_lookup *l) {
+  unsigned four = 0;
+  for (size_t i = 0; i < l->closest_len; i++) {
+    uint32_t n = l->ml[l->closest[i]].n_src;
+    if (n >= 5)
+      return true;
+    four += n >= 4;
+  }
+  return four >= 2;
+}
+
+static bool ml_termination(const dht_lookup *l, uint32_t ci) {
+  return !ml_ahead_of_tail(l, ci) && (ml_stabilising(l) || l->ml_tail_misses > l->cfg.k);
+}
+
+/* goodForRequest (the permit is checked by the caller). */
+static bool ml_good(const dht_lookup *l, uint32_t ci) {
+  if (ml_ahead_of_head(l, ci))
+    return true;
+  if (ml_ahead_of_tail(l, ci) && ml_stabilising(l))
+    return true;
+  return !ml_termination(l, ci) && l->in_flight == l->ml_stalled; /* no active (unstalled) call */
+}
+
+/* checkFreeSlot != NONE_ALLOWED: fewer than alpha calls unanswered, or fewer
+ * than alpha active (the stalled ones freed their slots) unless fewer than a
+ * third of the calls sent were answered. */
+static bool ml_permit(const dht_lookup *l) {
+  unsigned unanswered = l->in_flight, active = l->in_flight - l->ml_stalled;
+  if (unanswered >= l->cfg.alpha && l->ml_received * 3 < l->ml_sent)
+    return false;
+  return unanswered < l->cfg.alpha || active < l->cfg.alpha;
+}
+
+/* The closest eligible candidate (next()); fresh_only: never called. */
+static uint32_t ml_first(const dht_lookup *l, bool fresh_only) {
+  for (size_t i = 0; i < l->win_len; i++) {
+    uint32_t ci = l->win[i];
+    if (fresh_only && l->ml[ci].n_calls > 0)
+      continue;
+    if (ml_eligible(l, ci))
+      return ci;
+  }
+  return NO_IDX;
+}
+
+/* next2(goodForRequest): the closest never-called eligible candidate if it is
+ * good for a request, else the closest eligible one (a retransmit) if it is. */
+static uint32_t ml_pick(const dht_lookup *l) {
+  uint32_t ci = ml_first(l, true);
+  if (ci != NO_IDX && ml_good(l, ci))
+    return ci;
+  ci = ml_first(l, false);
+  return ci != NO_IDX && ml_good(l, ci) ? ci : NO_IDX;
+}
+
+/* isDone: nothing unanswered (stalled calls included), and no eligible
+ * candidate or the termination precondition on the closest one. */
+static bool ml_done(const dht_lookup *l) {
+  if (l->in_flight > 0)
+    return false;
+  uint32_t ci = ml_first(l, false);
+  return ci == NO_IDX || ml_termination(l, ci);
+}
+
+/* One call to ci: the hard timer, then the stall timer (the filter's stall
+ * timeout now; none when it is not below the hard one). */
+static void ml_send(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
+  cand *c = &l->cands[ci];
+  mlc *m = &l->ml[ci];
+  unsigned t = m->n_calls++;
+  m->open |= (uint8_t)(1u << t);
+  m->sent_us[t] = l->now;
+  c->flags |= C_QUERIED | C_IN_FLIGHT;
+  out[n] = c->node;
+  l->in_flight++;
+  l->queried++;
+  l->ml_sent++;
+  if (c->hop > l->rounds)
+    l->rounds = c->hop;
+  timer_push(l, l->cfg.timeout_us, ml_timer_id(ci, t, T_HARD), n);
+  uint64_t stall = dht_rtt_filter_stall_us(l->rtt);
+  if (stall < l->cfg.timeout_us)
+    timer_push(l, stall, ml_timer_id(ci, t, T_SHORT), n);
+}
+
+/* update(): nothing once done; else while a slot is free, the picked candidate. */
+static size_t ml_next(dht_lookup *l, dht_node *out, size_t max) {
+  size_t n = 0;
+  if (ml_done(l))
+    return 0;
+  while (n < max && timer_room(l) && ml_permit(l)) {
+    uint32_t ci = ml_pick(l);
+    if (ci == NO_IDX)
+      break;
+    ml_send(l, ci, out, n++);
+  }
+  return n;
+}
+
+/* Call t of ci is over (answered or timed out). */
+static void ml_close(dht_lookup *l, uint32_t ci, unsigned t) {
+  mlc *m = &l->ml[ci];
+  uint8_t bit = (uint8_t)(1u << t);
+  m->open &= (uint8_t)~bit;
+  if (m->stalled & bit) {
+    m->stalled &= (uint8_t)~bit;
+    l->ml_stalled--;
+  }
+  l->in_flight--;
+  if (m->open == 0)
+    l->cands[ci].flags &= (uint8_t)~C_IN_FLIGHT;
+}
+
+/* The driver matches answers by address: an answer goes to the oldest open call. */
+static unsigned ml_oldest(const mlc *m) {
+  unsigned t = 0;
+  while (!(m->open & (1u << t)))
+    t++;
+  return t;
+}
+
+/* ClosestSet.insert: a full set counts the inserts that fall off its tail
+ * (reset when another member falls off). */
+static void ml_closest_insert(dht_lookup *l, uint32_t ci) {
+  bool full = l->closest_len == l->cfg.k;
+  bool falls_off = full && !cand_less(l, ci, l->closest[l->cfg.k - 1]);
+  closest_insert(l, ci);
+  if (full)
+    l->ml_tail_misses = falls_off ? l->ml_tail_misses + 1 : 0;
+}
+
+/* acceptResponse + callFinished: the first answer of a node is used: its
+ * nodes become candidates with it as a source, its peers are kept, and with a
+ * token it enters the closest set. Storage reserved by the caller. */
+static void ml_accept(dht_lookup *l, uint32_t ci, const dht_lookup_reply *r) {
+  cand *c = &l->cands[ci];
+  c->flags |= C_RESPONDED;
+  c->token_len = (uint8_t)r->token_len;
+  if (r->token_len > 0) {
+    memcpy(c->token, r->token, r->token_len);
+    ml_closest_insert(l, ci);
+  }
+  g_assert(l->n_tokens < l->cap_cands);
+  l->tokens[l->n_tokens++] = ci;
+  for (size_t i = 0; i < r->n_peers; i++)
+    add_peer(l, &r->peers[i]);
+  l->ml[ci].kid_off = (uint32_t)l->n_edges;
+  l->ml[ci].n_kids = 0;
+  for (size_t i = 0; i < r->n_nodes; i++) {
+    uint32_t k = add_candidate(l, &r->nodes[i], l->cands[ci].hop + 1);
+    bool dup = k == NO_IDX;
+    for (uint32_t e = l->ml[ci].kid_off; !dup && e < l->n_edges; e++)
+      dup = l->edges[e].child == k;
+    if (dup)
+      continue;
+    g_assert(l->n_edges < l->cap_edges);
+    l->edges[l->n_edges] = (edge){.source = ci, .child = k, .next = l->ml[k].src_head};
+    l->ml[k].src_head = (uint32_t)l->n_edges++;
+    l->ml[k].n_src++;
+    l->ml[ci].n_kids++;
+  }
+}
+
+/* An answer from ci (validated, storage reserved): closes its oldest call,
+ * feeds the filter (not for seeds: mldht keeps routing-table nodes out of
+ * it), and is used if it is the node's first. */
+static void ml_reply(dht_lookup *l, uint32_t ci, const dht_lookup_reply *r) {
+  unsigned t = ml_oldest(&l->ml[ci]);
+  uint64_t rtt = l->now - l->ml[ci].sent_us[t];
+  ml_close(l, ci, t);
+  l->ml_received++;
+  if (!l->ml[ci].root)
+    dht_rtt_filter_update(l->rtt, rtt);
+  if (!(l->cands[ci].flags & C_RESPONDED))
+    ml_accept(l, ci, r);
+}
+
+/* A stall or hard timer of one call. */
+static int ml_tick(dht_lookup *l, uint64_t id) {
+  unsigned kind = (unsigned)(id & ((1u << T_KIND_BITS) - 1));
+  uint64_t ci = id >> T_KIND_BITS >> ML_CALL_BITS;
+  unsigned t = (unsigned)(id >> T_KIND_BITS & ((1u << ML_CALL_BITS) - 1));
+  if (ci >= l->n_cands || (kind != T_HARD && kind != T_SHORT))
+    return DHT_EINVAL;
+  mlc *m = &l->ml[ci];
+  uint8_t bit = (uint8_t)(1u << t);
+  if (!(m->open & bit))
+    return 0; /* answered since */
+  if (kind == T_SHORT) {
+    m->stalled |= bit; /* armed once per call */
+    l->ml_stalled++;
+    return DHT_LOOKUP_SLOW;
+  }
+  ml_close(l, (uint32_t)ci, t);
+  return DHT_LOOKUP_TIMED_OUT;
+}
+
 /* JECH: search_send_get_peers' test (dht.c): never answered, still in the
  * search, fewer than `retries` queries, none in the last timeout_us. */
 static bool jech_eligible(const dht_lookup *l, const cand *c) {
@@ -740,13 +1105,16 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   g_return_val_if_fail(target != NULL, NULL);
   g_return_val_if_fail(cfg != NULL, NULL);
   if (cfg->alpha < 1 || cfg->alpha > DHT_ALPHA_MAX || cfg->k < 1 || cfg->k > DHT_K_MAX ||
-      cfg->strategy < DHT_LOOKUP_ROUNDS || cfg->strategy > DHT_LOOKUP_LIBP2P)
+      cfg->strategy < DHT_LOOKUP_ROUNDS || cfg->strategy > DHT_LOOKUP_MLDHT)
     return NULL;
   if (cfg->strategy == DHT_LOOKUP_LIBP2P &&
       (cfg->beta < 1 || cfg->candidate_cap > DHT_IN_FLIGHT_MAX || cfg->timeout_us == 0))
     return NULL;
   bool win = strategy_windowed(cfg->strategy);
-  if (win && (cfg->candidate_cap < 1 || cfg->candidate_cap > DHT_CANDIDATE_CAP_MAX))
+  bool ml = cfg->strategy == DHT_LOOKUP_MLDHT;
+  if (ml && cfg->timeout_us == 0)
+    return NULL; /* its calls need their timers */
+  if (win && !ml && (cfg->candidate_cap < 1 || cfg->candidate_cap > DHT_CANDIDATE_CAP_MAX))
     return NULL;
   /* jech's search is driven by its step timer: it needs the clock. */
   if (cfg->strategy == DHT_LOOKUP_JECH && (cfg->timeout_us == 0 || cfg->retries < 1 || cfg->retries > 255))
@@ -778,9 +1146,18 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   }
   if (cfg->timeout_us > 0 && (l->timers = g_try_new(dht_lookup_timer, TIMERS_CAP)) == NULL)
     goto err;
-  l->win_cap = cfg->strategy == DHT_LOOKUP_LIBP2P ? DHT_CANDIDATE_CAP_MAX : cfg->candidate_cap;
-  if (win && (l->win = g_try_new(uint32_t, l->win_cap)) == NULL)
+  /* MLDHT keeps every candidate: its window grows with cands. */
+  l->win_cap = cfg->strategy == DHT_LOOKUP_LIBP2P ? DHT_CANDIDATE_CAP_MAX : ml ? SIZE_MAX : cfg->candidate_cap;
+  if (win && (l->win = g_try_new(uint32_t, ml ? l->cap_cands : l->win_cap)) == NULL)
     goto err;
+  if (ml) {
+    l->ml = g_try_new(mlc, l->cap_cands);
+    l->rtt = cfg->rtt;
+    if (l->rtt == NULL && (l->rtt = l->own_rtt = g_try_new(dht_rtt_filter, 1)) != NULL)
+      dht_rtt_filter_init(l->rtt);
+    if (l->ml == NULL || l->rtt == NULL)
+      goto err;
+  }
   l->branch = cfg->alpha;
   return l;
 
@@ -804,6 +1181,10 @@ void dht_lookup_free(dht_lookup *l) {
   g_free(l->bnodes);
   g_free(l->timers);
   g_free(l->win);
+  g_free(l->pfx);
+  g_free(l->ml);
+  g_free(l->edges);
+  g_free(l->own_rtt);
   g_free(l);
 }
 
@@ -816,7 +1197,7 @@ static const dht_lookup_config client_defaults[] = {
     /* settings_pack.cpp: dht_search_branching 5; bucket size 8; rpc_manager.cpp:
      * short timeout 1 s, timeout 15 s; traversal_algorithm.cpp: 100 results. */
     [DHT_LOOKUP_LIBTORRENT] = {.alpha = 5, .k = DHT_K_DEFAULT, .timeout_us = 15000000, .short_timeout_us = 1000000,
-                               .candidate_cap = 100},
+                               .candidate_cap = 100, .restrict_search_ips = true},
     /* dht.c: DHT_INFLIGHT_QUERIES 4 per step, the 8 closest live nodes,
      * SEARCH_NODES 14, DHT_SEARCH_RETRANSMIT 10 s, dead after 3 requests. */
     [DHT_LOOKUP_JECH] = {.alpha = 4, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .candidate_cap = 14, .retries = 3,
@@ -831,6 +1212,10 @@ static const dht_lookup_config client_defaults[] = {
      * DefaultResiliency (beta) 3; a 10 s query timeout. */
     [DHT_LOOKUP_LIBP2P] = {.alpha = 10, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .candidate_cap = 20, .beta = 3,
                            .seeds = 20},
+    /* DHTConstants.java: MAX_CONCURRENT_REQUESTS 10, MAX_ENTRIES_PER_BUCKET 8
+     * (the closest set), RPC_CALL_TIMEOUT_MAX 10 s; PeerLookupTask.start: the
+     * 4 * 8 closest routing-table nodes. */
+    [DHT_LOOKUP_MLDHT] = {.alpha = 10, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .seeds = 32},
 };
 
 int dht_lookup_config_defaults(dht_lookup_config *cfg, dht_lookup_strategy s) {
@@ -909,6 +1294,8 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
     return window_next(l, out, max);
   if (l->cfg.strategy == DHT_LOOKUP_LIBP2P)
     return lp_next(l, out, max);
+  if (l->cfg.strategy == DHT_LOOKUP_MLDHT)
+    return ml_next(l, out, max);
 
   /* PIPELINED: top up to alpha in flight while the test says go on. */
   while (l->in_flight < l->cfg.alpha && n < max && !converged(l) && timer_room(l)) {
@@ -953,9 +1340,13 @@ int dht_lookup_reply_from(dht_lookup *l, const dht_addr *from, const dht_lookup_
     l->n_bpeers += r->n_peers;
     l->n_bnodes += r->n_nodes;
   } else {
-    if ((rc = reserve_cands(l, r->n_nodes)) != DHT_OK ||
-        (rc = reserve_peers(l, r->n_peers)) != DHT_OK)
+    if ((rc = reserve_cands(l, r->n_nodes)) != DHT_OK || (rc = reserve_peers(l, r->n_peers)) != DHT_OK ||
+        (rc = reserve_graph(l, r->n_nodes)) != DHT_OK)
       return rc;
+  }
+  if (l->cfg.strategy == DHT_LOOKUP_MLDHT) {
+    ml_reply(l, ci, r);
+    return DHT_OK;
   }
 
   cand *c = &l->cands[ci];
@@ -985,6 +1376,10 @@ int dht_lookup_failed(dht_lookup *l, const dht_addr *from) {
   uint32_t ci = ctab_find(l, from, NULL);
   if (ci == NO_IDX || !(l->cands[ci].flags & C_IN_FLIGHT))
     return DHT_ENOENT;
+  if (l->cfg.strategy == DHT_LOOKUP_MLDHT) {
+    ml_close(l, ci, ml_oldest(&l->ml[ci])); /* as a timeout of its oldest call */
+    return DHT_OK;
+  }
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
     int rc;
     if (l->in_flight == 1 && (rc = reserve_flush(l, 0, 0)) != DHT_OK)
@@ -1007,6 +1402,8 @@ int dht_lookup_failed(dht_lookup *l, const dht_addr *from) {
 int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id) {
   g_return_val_if_fail(l != NULL, DHT_EINVAL);
   dht_lookup_clock(l, now_us);
+  if (l->cfg.strategy == DHT_LOOKUP_MLDHT)
+    return ml_tick(l, id);
   uint64_t ci = id >> T_KIND_BITS;
   if ((id & ((1u << T_KIND_BITS) - 1)) == T_STEP) {
     if (l->cfg.strategy != DHT_LOOKUP_JECH || ci != l->steps || l->finished)
@@ -1058,6 +1455,8 @@ bool dht_lookup_done(const dht_lookup *l) {
     return l->in_flight == 0 && window_next((dht_lookup *)l, NULL, SIZE_MAX) == 0; /* out == NULL: no mutation */
   if (l->cfg.strategy == DHT_LOOKUP_LIBP2P)
     return l->followup && l->in_flight == 0;
+  if (l->cfg.strategy == DHT_LOOKUP_MLDHT)
+    return ml_done(l);
   return l->in_flight == 0 && converged(l);
 }
 

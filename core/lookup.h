@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "id.h"
+#include "rtt_filter.h"
 
 #define DHT_ALPHA_DEFAULT 3
 #define DHT_ALPHA_MAX 64
@@ -62,6 +63,16 @@ typedef enum dht_lookup_strategy {
    * every peer among the candidate_cap (20) closest reachable that has not
    * answered, all at once; done when every follow-up query has completed. */
   DHT_LOOKUP_LIBP2P = 6,
+  /* mldht's PeerLookupTask (docs/strategies.md): every candidate kept, closest
+   * first; up to alpha (10) calls unanswered, where a call silent past its
+   * stall timeout (from the rtt filter) frees its slot (unless fewer than a
+   * third of the calls sent were answered); only the closest eligible
+   * candidate may go, and only while RequestCandidateEvaluator allows it;
+   * stalled or timed-out nodes may be sent again when enough nodes returned
+   * them; done when no call is unanswered and no candidate is left or the
+   * termination precondition (nothing closer than the k-th answered, and
+   * stabilised) holds. Hard timeout timeout_us (10 s). */
+  DHT_LOOKUP_MLDHT = 7,
 } dht_lookup_strategy;
 
 typedef struct dht_lookup_config {
@@ -83,6 +94,15 @@ typedef struct dht_lookup_config {
   unsigned retries;
   /* LIBP2P: the walk ends when the beta closest reachable peers answered. */
   unsigned beta;
+  /* LIBTORRENT: dht_restrict_search_ips, one node per IPv4 /24 (IPv6 /64)
+   * among the nodes learned in a search (the seeds are exempt). */
+  bool restrict_search_ips;
+  /* MLDHT: the querying node's RTT histogram, fed with the round trips of the
+   * lookup's answers from learned nodes and read for every call's stall
+   * timeout (transfer none: the driver owns it and keeps it alive while the
+   * lookup lives; several lookups may share it). NULL: the lookup keeps its
+   * own, starting empty. */
+  dht_rtt_filter *rtt;
   /* Routing-table nodes a lookup starts from (the driver's business; core
    * takes what dht_lookup_seed gives): the client's own count; 0: k. */
   unsigned seeds;

@@ -3,6 +3,7 @@
  * exact closest-node queries. The topology file format is topology.c. */
 #include "network.h"
 
+#include <assert.h>
 #include <glib.h>
 #include <math.h>
 #include <stdbool.h>
@@ -14,14 +15,20 @@
 #include "rng.h"
 #include "routing_table.h"
 
-#define NET_PORT 6881
-
-/* The per-node arrays of sim_network_alloc_nodes are what network.h promises. */
-_Static_assert(sizeof(dht_id) + sizeof(dht_addr) + sizeof(uint32_t) * 2 + sizeof(uint8_t) + sizeof(uint64_t) ==
+/* The per-node arrays of sim_network_alloc_nodes are what network.h promises
+ * (the last 1: dir, n/4 + 1 cells of 4 bytes). */
+_Static_assert(sizeof(dht_id) + sizeof(dht_addr) + sizeof(uint32_t) * 2 + sizeof(uint64_t) + sizeof(uint8_t) +
+                       sizeof(uint64_t) + 1 + sizeof(uint8_t) ==
                    SIM_NETWORK_NODE_BYTES,
                "SIM_NETWORK_NODE_BYTES");
+_Static_assert(sizeof(dht_id) + sizeof(dht_addr) + sizeof(uint32_t) + sizeof(uint64_t) + sizeof(uint8_t) + 1 ==
+                   SIM_NETWORK_ONDEMAND_NODE_BYTES,
+               "SIM_NETWORK_ONDEMAND_NODE_BYTES");
 /* Seed stream of the routing tables (IDs use dht_rng(seed) directly). */
 #define NET_STREAM_TABLES 1
+
+static void scratch_free(sim_net_scratch *sc);
+static bool check_order(const sim_network *net);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -80,6 +87,10 @@ void sim_network_clear(sim_network *net) {
   g_free(net->contact_off);
   g_free(net->contacts);
   g_free(net->flags);
+  g_free(net->skey);
+  g_free(net->dir);
+  g_free(net->own_bucket);
+  scratch_free(net->scratch);
   memset(net, 0, sizeof *net);
 }
 
@@ -91,10 +102,12 @@ int sim_network_alloc_nodes(sim_network *net, uint32_t n) {
   net->by_id = g_try_malloc_n(n, sizeof *net->by_id);
   net->contact_off = g_try_malloc0_n((gsize)n + 1, sizeof *net->contact_off);
   net->flags = g_try_malloc0_n(n, sizeof *net->flags);
-  if (!net->ids || !net->addrs || !net->by_addr || !net->by_id || !net->contact_off || !net->flags)
+  net->skey = g_try_malloc_n(n, sizeof *net->skey);
+  if (!net->ids || !net->addrs || !net->by_addr || !net->by_id || !net->contact_off || !net->flags || !net->skey)
     return DHT_ENOMEM;
   advise_huge(net->ids, (size_t)n * sizeof *net->ids);
   advise_huge(net->by_id, (size_t)n * sizeof *net->by_id);
+  advise_huge(net->skey, (size_t)n * sizeof *net->skey);
   return DHT_OK;
 }
 
@@ -227,8 +240,6 @@ static int sort_indices(const sim_network *net, uint32_t n, uint64_t (*key)(cons
   return DHT_OK;
 }
 
-static uint64_t key_id(const sim_network *net, uint32_t i) { return id_hi64(&net->ids[i]); }
-
 /* family in the top byte, then the address bytes: exact for IPv4 (ip and port fit),
  * a prefix for IPv6; consistent with dht_addr_cmp (family, ip, port). */
 static uint64_t key_addr(const sim_network *net, uint32_t i) {
@@ -242,19 +253,124 @@ static uint64_t key_addr(const sim_network *net, uint32_t i) {
   return k;
 }
 
+/* The ID sort's order on positions of (skey, by_id): 64-bit prefix, then the
+ * whole ID, then the index (the order of cmp_ids: duplicate IDs of a topology
+ * file end up adjacent, by index). */
+static bool pos_less(const sim_network *net, uint32_t a, uint32_t b) {
+  uint64_t ka = net->skey[a], kb = net->skey[b];
+  return ka != kb ? ka < kb : cmp_ids(net, net->by_id[a], net->by_id[b]) < 0;
+}
+
+static void pos_swap(sim_network *net, uint32_t a, uint32_t b) {
+  uint64_t k = net->skey[a];
+  uint32_t v = net->by_id[a];
+  net->skey[a] = net->skey[b];
+  net->by_id[a] = net->by_id[b];
+  net->skey[b] = k;
+  net->by_id[b] = v;
+}
+
+static void pos_sift_down(sim_network *net, uint32_t base, uint32_t n, uint32_t i) {
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= n)
+      break;
+    if (c + 1 < n && pos_less(net, base + c, base + c + 1))
+      c++;
+    if (!pos_less(net, base + i, base + c))
+      break;
+    pos_swap(net, base + i, base + c);
+    i = c;
+  }
+}
+
+/* Sorts positions [lo, hi) of (skey, by_id) by pos_less: insertion sort for
+ * the few entries of a typical cell, heap sort (O(m log m), no allocation)
+ * for a large one. */
+static void cell_sort(sim_network *net, uint32_t lo, uint32_t hi) {
+  uint32_t n = hi - lo;
+  if (n <= 32) {
+    for (uint32_t i = lo + 1; i < hi; i++)
+      for (uint32_t j = i; j > lo && pos_less(net, j, j - 1); j--)
+        pos_swap(net, j, j - 1);
+    return;
+  }
+  for (uint32_t s = n / 2; s-- > 0;)
+    pos_sift_down(net, lo, n, s);
+  for (uint32_t end = n; end > 1; end--) {
+    pos_swap(net, lo, lo + end - 1);
+    pos_sift_down(net, lo, end - 1, 0);
+  }
+}
+
+/* Cell of dir holding a 64-bit ID prefix. */
+static inline uint32_t dir_cell(const sim_network *net, uint64_t key) {
+  return net->dir_bits > 0 ? (uint32_t)(key >> (64 - net->dir_bits)) : 0;
+}
+
+/* by_id, skey and dir from ids (by_id and skey allocated, dir not): one
+ * counting pass on the top dir_bits bits of each ID (dir's cells), a scatter
+ * of each node's prefix and index straight into skey and by_id at its cell,
+ * then each cell sorted in place (random IDs: 4 entries per cell on average;
+ * clustered IDs of a topology file fall back to heap sort, O(m log m) per
+ * cell of m). Two sequential passes over ids and one random scatter instead
+ * of six radix passes, and no scratch but dir itself. 0 or DHT_ENOMEM. */
+static int index_ids(sim_network *net) {
+  const uint32_t n = net->n;
+  unsigned b = 0;
+  size_t cells;
+  while (b + 3 < 32 && ((uint64_t)8 << b) <= n) /* b = floor(log2 n) - 2: 2^(b+2) <= n < 2^(b+3) */
+    b++;
+  cells = (size_t)1 << b;
+  net->dir_bits = b;
+  g_free(net->dir);
+  net->dir = g_try_malloc0_n(cells + 1, sizeof *net->dir);
+  if (net->dir == NULL)
+    return DHT_ENOMEM;
+  for (uint32_t i = 0; i < n; i++)
+    net->dir[dir_cell(net, id_hi64(&net->ids[i])) + 1]++;
+  for (size_t j = 0; j < cells; j++) /* dir[j] = start of cell j */
+    net->dir[j + 1] += net->dir[j];
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t key = id_hi64(&net->ids[i]);
+    uint32_t p = net->dir[dir_cell(net, key)]++;
+    net->skey[p] = key;
+    net->by_id[p] = i;
+  }
+  /* The scatter moved each dir[j] to the end of cell j: shift back. */
+  memmove(net->dir + 1, net->dir, cells * sizeof *net->dir);
+  net->dir[0] = 0;
+  for (size_t j = 0; j < cells; j++)
+    cell_sort(net, net->dir[j], net->dir[j + 1]);
+  return DHT_OK;
+}
+
 int sim_network_index(sim_network *net) {
-  int rc = sort_indices(net, net->n, key_id, cmp_ids, net->by_id);
-  if (rc == DHT_OK)
+  int rc = index_ids(net);
+  if (rc == DHT_OK && net->by_addr != NULL)
     rc = sort_indices(net, net->n, key_addr, cmp_addrs, net->by_addr);
+  assert(rc < 0 || check_order(net));
   return rc;
 }
 
-/* First position p in [lo, hi) whose ID has bit d set, given that the range is
- * sorted by ID and all its IDs share bits 0..d-1. O(log(hi - lo)). */
+/* Bit d of the ID at position p. */
+static inline int pos_bit(const sim_network *net, uint32_t p, unsigned d) {
+  return d < 64 ? (int)(net->skey[p] >> (63 - d)) & 1 : id_bit(&net->ids[net->by_id[p]], d);
+}
+
+/* First position p in [lo, hi) whose ID has bit d set, given that [lo, hi) is
+ * exactly the (non-empty) set of nodes sharing bits 0..d-1: a trie node. For
+ * d < dir_bits that is one dir read (the first position of prefix
+ * "bits 0..d-1 of the range, then 1"); deeper, a binary search of the range's
+ * skeys (about 4 >> (d - dir_bits) of them). */
 static uint32_t split_at(const sim_network *net, uint32_t lo, uint32_t hi, unsigned d) {
+  if (d < net->dir_bits) {
+    uint64_t half = (net->skey[lo] >> (63 - d)) | 1; /* bits 0..d: the range's prefix, then 1 */
+    return net->dir[half << (net->dir_bits - d - 1)];
+  }
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (id_bit(&net->ids[net->by_id[mid]], d))
+    if (pos_bit(net, mid, d))
       hi = mid;
     else
       lo = mid + 1;
@@ -648,66 +764,317 @@ out:
   return rc;
 }
 
+/* ------------------------------------------------------ on-demand tables */
+
+struct sim_net_scratch {
+  sampler sp;    /* the tables' sampler, as build_full's (m = K) or build_random's (m = 4K) */
+  uint32_t *pos; /* [SIM_CONTACTS_MAX(k)]: one full table's by_id positions; random: bucket b's slots at b K */
+  uint8_t *scpl; /* random: [SIM_CONTACTS_MAX(k)] bits each slot's node shares with the table's node */
+  uint32_t *tab; /* random: [4K] the table in bucket order (node indices); first the 4K offers */
+  /* Of the last table od_draw drew whole: bucket i is pos[bstart[i] .. bstart[i+1])
+   * for i < depth, the own leaf pos[bstart[depth] .. end). */
+  size_t bstart[DHT_ID_BITS + 1];
+  unsigned depth;
+};
+
+static void scratch_free(sim_net_scratch *sc) {
+  if (sc == NULL)
+    return;
+  sampler_free(&sc->sp);
+  g_free(sc->pos);
+  g_free(sc->scpl);
+  g_free(sc->tab);
+  g_free(sc);
+}
+
+static sim_net_scratch *scratch_new(unsigned k, sim_tables_kind kind) {
+  sim_net_scratch *sc = g_try_new0(sim_net_scratch, 1);
+  bool rnd = kind == SIM_TABLES_RANDOM;
+  if (sc == NULL)
+    return NULL;
+  sc->pos = g_try_malloc_n(SIM_CONTACTS_MAX(k), sizeof *sc->pos);
+  sc->scpl = rnd ? g_try_malloc_n(SIM_CONTACTS_MAX(k), sizeof *sc->scpl) : NULL;
+  sc->tab = rnd ? g_try_malloc_n(4 * (size_t)k, sizeof *sc->tab) : NULL;
+  if (sc->pos == NULL || (rnd && (sc->scpl == NULL || sc->tab == NULL)) ||
+      sampler_init(&sc->sp, rnd ? 4 * (size_t)k : k) < 0) {
+    scratch_free(sc);
+    return NULL;
+  }
+  return sc;
+}
+
+/* Position of node x in by_id: its dir cell, then a binary search of the
+ * cell's skeys (4 on average: one or two cache lines). O(1) expected. */
+static uint32_t pos_of(const sim_network *net, uint32_t x) {
+  uint64_t key = id_hi64(&net->ids[x]);
+  uint32_t c = dir_cell(net, key), lo = net->dir[c], hi = net->dir[c + 1];
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (net->skey[mid] < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  while (net->by_id[lo] != x) /* equal 64-bit prefixes (probability ~ n^2 / 2^65) */
+    lo++;
+  return lo;
+}
+
+/* Number of leading bits a and b share (160 if equal). */
+static unsigned id_cpl(const dht_id *a, const dht_id *b) {
+  uint64_t x = id_hi64(a) ^ id_hi64(b);
+  if (x != 0)
+    return (unsigned)__builtin_clzll(x);
+  for (unsigned i = 8; i < DHT_ID_LEN; i++) {
+    unsigned v = (unsigned)(a->b[i] ^ b->b[i]);
+    if (v != 0)
+      return 8 * i + (unsigned)__builtin_clz(v) - 24;
+  }
+  return DHT_ID_BITS;
+}
+
+/* Draws node x's full table, as by_id positions, into the scratch's pos in
+ * the order full_leaf writes it: one trie descent along x's ID; at depth i
+ * (while the range holds more than K others) bucket i is the other half,
+ * whole if it has <= K nodes, else K sampled with x's own generator; then the
+ * rest of x's leaf. The same draws as full_leaf: same table.
+ * Stops early, returning true, right after bucket `stop` if it holds at least
+ * `need` nodes (*b0, *end: its slice of pos); else draws it all (*end).
+ * Cost per depth: one dir read (or a short binary search below dir_bits) and
+ * the bucket's draws; no ID is read. */
+static bool od_draw(const sim_network *net, uint32_t x, unsigned stop, size_t need, size_t *b0, size_t *end) {
+  sim_net_scratch *sc = net->scratch;
+  uint32_t *pos = sc->pos;
+  const unsigned k = net->k;
+  uint32_t px = pos_of(net, x), lo = 0, hi = net->n;
+  size_t np = 0;
+  unsigned d = 0;
+  dht_rng r;
+  dht_rng_init(&r, dht_seed_derive(net->tseed, x));
+  for (; hi - lo - 1 > k; d++) {
+    uint32_t m, blo, s;
+    size_t start = np;
+    g_assert(d < DHT_ID_BITS); /* IDs are unique */
+    m = split_at(net, lo, hi, d);
+    if (px < m) {
+      blo = m;
+      s = hi - m;
+      hi = m;
+    } else {
+      blo = lo;
+      s = m - lo;
+      lo = m;
+    }
+    if (s <= k) {
+      for (uint32_t j = 0; j < s; j++)
+        pos[np++] = blo + j;
+    } else {
+      np += sample_distinct(&sc->sp, &r, s, k, blo, pos + np);
+    }
+    if (d == stop && np - start >= need) {
+      *b0 = start;
+      *end = np;
+      return true;
+    }
+    sc->bstart[d] = start;
+  }
+  sc->depth = d;
+  sc->bstart[d] = np;
+  for (uint32_t q = lo; q < hi; q++)
+    if (q != px)
+      pos[np++] = q;
+  g_assert(np <= SIM_CONTACTS_MAX(k));
+  *b0 = 0;
+  *end = np;
+  return false;
+}
+
+/* Draws node x's random table into the scratch's tab, in the order
+ * build_random stores it, without a core dht_rt: the same 4K offers from x's
+ * generator, inserted as dht_rt_add does for nodes that never failed (bucket
+ * min(shared bits, last); a full last bucket splits, stably, while it can; a
+ * node for a full other bucket is dropped), then the buckets in order. The
+ * layout of od_draw's groups: bucket i = tab[bstart[i] .. bstart[i+1]) for
+ * i < depth (shares exactly i bits), the last bucket tab[bstart[depth] .. end)
+ * (shares >= depth). Returns end. Cost: 4K draws and 4K ID reads, O(K) per
+ * split. */
+static size_t od_random(const sim_network *net, uint32_t x) {
+  sim_net_scratch *sc = net->scratch;
+  const unsigned k = net->k;
+  const size_t m = 4 * (size_t)k;
+  uint32_t *slot = sc->pos, *tab = sc->tab;
+  uint16_t cnt[DHT_ID_BITS] = {0};
+  unsigned nb = 1;
+  size_t got, np = 0;
+  dht_rng r;
+  dht_rng_init(&r, dht_seed_derive(net->tseed, x));
+  got = net->n > 1 ? sample_distinct(&sc->sp, &r, net->n - 1, m, 0, tab) : 0;
+  for (size_t j = 0; j < got; j++) /* the ID loads are the cost: start them all */
+    __builtin_prefetch(&net->ids[tab[j] >= x ? tab[j] + 1 : tab[j]]);
+  for (size_t j = 0; j < got; j++) {
+    uint32_t y = tab[j] >= x ? tab[j] + 1 : tab[j]; /* skip self */
+    unsigned c = id_cpl(&net->ids[x], &net->ids[y]);
+    g_assert(c < DHT_ID_BITS); /* IDs are unique */
+    for (;;) {
+      unsigned b = c < nb - 1 ? c : nb - 1, last = nb - 1, keep = 0, moved = 0;
+      if (cnt[b] < k) {
+        slot[(size_t)b * k + cnt[b]] = y;
+        sc->scpl[(size_t)b * k + cnt[b]] = (uint8_t)c;
+        cnt[b]++;
+        break;
+      }
+      if (b != last || nb >= DHT_ID_BITS)
+        break; /* DHT_RT_FULL: dropped */
+      for (unsigned i = 0; i < cnt[last]; i++) { /* split_last: keep order in both halves */
+        size_t from = (size_t)last * k + i;
+        size_t to = sc->scpl[from] == last ? (size_t)last * k + keep++ : (size_t)(last + 1) * k + moved++;
+        slot[to] = slot[from];
+        sc->scpl[to] = sc->scpl[from];
+      }
+      cnt[last] = (uint16_t)keep;
+      cnt[last + 1] = (uint16_t)moved;
+      nb++;
+    }
+  }
+  /* The offers are consumed: tab now takes the table. */
+  for (unsigned b = 0; b < nb; b++) {
+    sc->bstart[b] = np;
+    memcpy(tab + np, slot + (size_t)b * k, cnt[b] * sizeof *tab);
+    np += cnt[b];
+  }
+  g_assert(np <= got);
+  sc->depth = nb - 1;
+  return np;
+}
+
+size_t sim_network_table(const sim_network *net, uint32_t node, uint32_t *out) {
+  size_t b0, np;
+  g_return_val_if_fail(net != NULL && node < net->n && out != NULL, 0);
+  if (net->contacts != NULL) {
+    np = (size_t)(net->contact_off[node + 1] - net->contact_off[node]);
+    memcpy(out, net->contacts + net->contact_off[node], np * sizeof *out);
+    return np;
+  }
+  if (net->scratch->tab != NULL) {
+    np = od_random(net, node);
+    memcpy(out, net->scratch->tab, np * sizeof *out);
+    return np;
+  }
+  (void)od_draw(net, node, DHT_ID_BITS, 0, &b0, &np);
+  for (size_t j = 0; j < np; j++)
+    out[j] = net->by_id[net->scratch->pos[j]];
+  return np;
+}
+
 /* ------------------------------------------------------------ generate */
 
-int sim_network_generate(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed) {
+void sim_network_node_addr(dht_addr *a, uint32_t i) {
+  dht_addr_set_v4(a, 0x0a000000u | (i & 0xffffffu), (uint16_t)(SIM_NET_PORT + (i >> 24)));
+}
+
+static int generate(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed, bool ondemand) {
   dht_rng r;
-  int rc;
+  int rc = DHT_ENOMEM;
   g_return_val_if_fail(net != NULL, DHT_EINVAL);
   memset(net, 0, sizeof *net);
   if (n == 0 || n > SIM_NODES_MAX || k < 1 || k > DHT_K_MAX || (kind != SIM_TABLES_RANDOM && kind != SIM_TABLES_FULL))
     return DHT_EINVAL;
   net->k = k;
-  if ((rc = sim_network_alloc_nodes(net, n)) < 0)
-    goto err;
+  if (!ondemand) {
+    if ((rc = sim_network_alloc_nodes(net, n)) < 0)
+      goto err;
+  } else {
+    /* No by_addr (find_addr decodes the address), no contact_off. */
+    net->n = n;
+    net->ids = g_try_malloc_n(n, sizeof *net->ids);
+    net->addrs = g_try_malloc0_n(n, sizeof *net->addrs);
+    net->by_id = g_try_malloc_n(n, sizeof *net->by_id);
+    net->skey = g_try_malloc_n(n, sizeof *net->skey);
+    net->flags = g_try_malloc0_n(n, sizeof *net->flags);
+    net->scratch = scratch_new(k, kind);
+    if (!net->ids || !net->addrs || !net->by_id || !net->skey || !net->flags || !net->scratch)
+      goto err;
+    advise_huge(net->ids, (size_t)n * sizeof *net->ids);
+    advise_huge(net->by_id, (size_t)n * sizeof *net->by_id);
+    advise_huge(net->skey, (size_t)n * sizeof *net->skey);
+  }
+  /* dht_id_random inlined: bytes 0..7, 8..15 of two draws (little-endian),
+   * 16..19 the low bytes of a third, as dht_rng_fill. */
   dht_rng_init(&r, seed);
   for (uint32_t i = 0; i < n; i++) {
-    dht_id_random(&net->ids[i], &r);
-    dht_addr_set_v4(&net->addrs[i], 0x0a000000u | i, NET_PORT);
+    uint8_t *b = net->ids[i].b;
+    for (unsigned w = 0; w < DHT_ID_LEN; w += 8) {
+      uint64_t v = rng_next(&r);
+      for (unsigned j = 0; j < 8 && w + j < DHT_ID_LEN; j++)
+        b[w + j] = (uint8_t)(v >> (8 * j));
+    }
+    sim_network_node_addr(&net->addrs[i], i);
   }
   if ((rc = sim_network_index(net)) < 0)
     goto err;
   /* Equal 160-bit IDs (probability < n^2 / 2^161) would break the trie invariants. */
-  for (uint32_t i = 1; i < n; i++) {
-    if (dht_id_eq(&net->ids[net->by_id[i - 1]], &net->ids[net->by_id[i]])) {
+  for (uint32_t p = 1; p < n; p++) {
+    if (net->skey[p - 1] == net->skey[p] && dht_id_eq(&net->ids[net->by_id[p - 1]], &net->ids[net->by_id[p]])) {
       rc = DHT_EINVAL;
       goto err;
     }
   }
-  rc = kind == SIM_TABLES_FULL ? build_full(net, seed) : build_random(net, seed);
-  if (rc < 0)
-    goto err;
+  net->tseed = dht_seed_derive(seed, NET_STREAM_TABLES);
+  if (!ondemand) {
+    rc = kind == SIM_TABLES_FULL ? build_full(net, seed) : build_random(net, seed);
+    if (rc < 0)
+      goto err;
+  }
+  assert(sim_network_check(net));
   return DHT_OK;
 err:
   sim_network_clear(net);
   return rc;
 }
 
-/* -------------------------------------------------------------- queries */
-
-/* XOR distance of ids[v] to the target, top 64 bits. */
-static inline uint64_t dist_hi(const sim_network *net, uint32_t v, uint64_t t64) {
-  return id_hi64(&net->ids[v]) ^ t64;
+int sim_network_generate(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed) {
+  return generate(net, n, k, kind, seed, false);
 }
 
-/* True iff node a is strictly farther from target than node b. */
-static inline bool farther(const sim_network *net, const dht_id *t, uint64_t t64, uint32_t a, uint32_t b) {
-  uint64_t da = dist_hi(net, a, t64), db = dist_hi(net, b, t64);
+int sim_network_generate_ondemand(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed) {
+  return generate(net, n, k, kind, seed, true);
+}
+
+/* -------------------------------------------------------------- queries */
+
+/* The closest-first selections run over node indices (materialised tables:
+ * IDs read from ids) or over by_id positions (on-demand tables, true
+ * closest: 64-bit prefixes read from skey, contiguous for the deep buckets;
+ * the whole ID only on a prefix tie). by_pos is a constant at every call. */
+static inline __attribute__((always_inline)) uint64_t item_hi(const sim_network *net, bool by_pos, uint32_t v) {
+  return by_pos ? net->skey[v] : id_hi64(&net->ids[v]);
+}
+
+static inline const dht_id *item_id(const sim_network *net, bool by_pos, uint32_t v) {
+  return by_pos ? &net->ids[net->by_id[v]] : &net->ids[v];
+}
+
+/* True iff item a is strictly farther from target than item b. */
+static inline __attribute__((always_inline)) bool farther(const sim_network *net, bool by_pos, const dht_id *t,
+                                                          uint64_t t64, uint32_t a, uint32_t b) {
+  uint64_t da = item_hi(net, by_pos, a) ^ t64, db = item_hi(net, by_pos, b) ^ t64;
   if (da != db)
     return da > db;
-  return dht_id_distance_cmp(t, &net->ids[a], &net->ids[b]) > 0;
+  return dht_id_distance_cmp(t, item_id(net, by_pos, a), item_id(net, by_pos, b)) > 0;
 }
 
 /* Max-heap on distance (root = farthest) over h[0..n). */
-static void far_sift_down(const sim_network *net, const dht_id *t, uint64_t t64, uint32_t *h, size_t n, size_t i) {
+static inline __attribute__((always_inline)) void far_sift_down(const sim_network *net, bool by_pos,
+                                                                const dht_id *t, uint64_t t64, uint32_t *h,
+                                                                size_t n, size_t i) {
   uint32_t v = h[i];
   for (;;) {
     size_t c = 2 * i + 1;
     if (c >= n)
       break;
-    if (c + 1 < n && farther(net, t, t64, h[c + 1], h[c]))
+    if (c + 1 < n && farther(net, by_pos, t, t64, h[c + 1], h[c]))
       c++;
-    if (!farther(net, t, t64, h[c], v))
+    if (!farther(net, by_pos, t, t64, h[c], v))
       break;
     h[i] = h[c];
     i = c;
@@ -715,44 +1082,40 @@ static void far_sift_down(const sim_network *net, const dht_id *t, uint64_t t64,
   h[i] = v;
 }
 
-/* Largest count for the sorted-array selection of sim_network_closest (K of
+/* Largest count for the sorted-array selection of select_closest (K of
  * the common scenarios); larger counts use the heap. Same result either way:
  * distances are unique. */
 #define CLOSEST_SMALL 32
 
-/* Bounded selection: a max-heap of the best `count` seen so far in out[], the
- * rest rejected by one 64-bit compare against the root in the common case,
- * then heap sort. O(c + count log count log c) typical, O(c log count) worst;
- * no allocation. */
-size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
-                           size_t count) {
-  uint64_t t64, worst;
-  const uint32_t *cs;
-  size_t c, m = 0;
-  g_return_val_if_fail(net != NULL && target != NULL && (out != NULL || count == 0), 0);
-  g_return_val_if_fail(node < net->n, 0);
-  cs = net->contacts + net->contact_off[node];
-  c = (size_t)(net->contact_off[node + 1] - net->contact_off[node]);
+/* Up to count of the items cs[0..c) closest to target into out, by distance;
+ * returns how many. Small count: a sorted array of the best so far with their
+ * 64-bit distance prefixes kept locally, so an item is rejected with one
+ * compare and an insertion shifts a few entries without reloading IDs. Larger:
+ * a max-heap of the best, then heap sort. O(c + count log count log c)
+ * typical, O(c log count) worst; no allocation. Items stay items (the caller
+ * maps positions to nodes). */
+static inline __attribute__((always_inline)) size_t select_closest(const sim_network *net, bool by_pos,
+                                                                  const dht_id *target, const uint32_t *cs,
+                                                                  size_t c, uint32_t *out, size_t count) {
+  uint64_t t64 = id_hi64(target), worst;
+  size_t m = 0;
   if (count == 0 || c == 0)
     return 0;
-  t64 = id_hi64(target);
   for (size_t j = 0; j < c; j++) /* the ID loads are the cost: start them all */
-    __builtin_prefetch(&net->ids[cs[j]]);
+    __builtin_prefetch(by_pos ? (const void *)&net->skey[cs[j]] : (const void *)&net->ids[cs[j]]);
   if (count <= CLOSEST_SMALL) {
-    /* Small count (K): a sorted array of the best so far with their 64-bit
-     * distance prefixes kept locally, so a contact is rejected with one
-     * compare and an insertion shifts a few entries without reloading IDs. */
     uint64_t bk[CLOSEST_SMALL];
     for (size_t j = 0; j < c; j++) {
       uint32_t v = cs[j];
-      uint64_t dv = dist_hi(net, v, t64);
+      uint64_t dv = item_hi(net, by_pos, v) ^ t64;
       size_t i;
       if (m == count) {
-        if (dv > bk[m - 1] || (dv == bk[m - 1] && farther(net, target, t64, v, out[m - 1])))
+        if (dv > bk[m - 1] || (dv == bk[m - 1] && farther(net, by_pos, target, t64, v, out[m - 1])))
           continue;
         m--; /* the farthest kept one is dropped */
       }
-      for (i = m; i > 0 && (bk[i - 1] > dv || (bk[i - 1] == dv && farther(net, target, t64, out[i - 1], v))); i--) {
+      for (i = m; i > 0 && (bk[i - 1] > dv || (bk[i - 1] == dv && farther(net, by_pos, target, t64, out[i - 1], v)));
+           i--) {
         bk[i] = bk[i - 1];
         out[i] = out[i - 1];
       }
@@ -765,29 +1128,176 @@ size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *
   for (; m < c && m < count; m++) { /* fill, sifting up */
     size_t i = m;
     uint32_t v = cs[m];
-    while (i > 0 && farther(net, target, t64, v, out[(i - 1) / 2])) {
+    while (i > 0 && farther(net, by_pos, target, t64, v, out[(i - 1) / 2])) {
       out[i] = out[(i - 1) / 2];
       i = (i - 1) / 2;
     }
     out[i] = v;
   }
-  worst = dist_hi(net, out[0], t64);
+  worst = item_hi(net, by_pos, out[0]) ^ t64;
   for (size_t j = m; j < c; j++) {
     uint32_t v = cs[j];
-    uint64_t dv = dist_hi(net, v, t64);
-    if (dv > worst || (dv == worst && !farther(net, target, t64, out[0], v)))
+    uint64_t dv = item_hi(net, by_pos, v) ^ t64;
+    if (dv > worst || (dv == worst && !farther(net, by_pos, target, t64, out[0], v)))
       continue;
     out[0] = v;
-    far_sift_down(net, target, t64, out, m, 0);
-    worst = dist_hi(net, out[0], t64);
+    far_sift_down(net, by_pos, target, t64, out, m, 0);
+    worst = item_hi(net, by_pos, out[0]) ^ t64;
   }
   for (size_t end = m; end > 1; end--) { /* heap sort: ascending distance */
     uint32_t t = out[0];
     out[0] = out[end - 1];
     out[end - 1] = t;
-    far_sift_down(net, target, t64, out, end - 1, 0);
+    far_sift_down(net, by_pos, target, t64, out, end - 1, 0);
   }
   return m;
+}
+
+/* On demand. With p the number of bits the target shares with the node, the
+ * node's contacts fall into groups each strictly closer to the target than
+ * the next: bucket p (they share > p bits with the target), then buckets
+ * p+1.. and the node's own leaf (exactly p), then bucket p-1, p-2, ..., 0. So
+ * when bucket p holds count nodes (a full bucket, the common case: count = K)
+ * they are the answer: its draws, then count skey reads. Otherwise (p at or
+ * past the leaf depth D, or a short bucket p) the whole table is drawn and
+ * the groups are selected in that order (with q = min(p, D): bucket q or the
+ * leaf, the rest of the table after it, then buckets q-1 .. 0) until count
+ * are out: about 2K skey reads instead of the whole table's. */
+/* The groups of a drawn table (bucket i = items[bstart[i] .. bstart[i+1]) for
+ * i < depth, the last or own one items[bstart[depth] .. end)) selected in
+ * distance order until count are out; p: the bits target shares with the node. */
+static inline __attribute__((always_inline)) size_t select_groups(const sim_network *net, bool by_pos,
+                                                                 const dht_id *target, const uint32_t *items,
+                                                                 size_t end, unsigned p, uint32_t *out,
+                                                                 size_t count) {
+  const sim_net_scratch *sc = net->scratch;
+  unsigned q = p < sc->depth ? p : sc->depth;
+  size_t cut = q < sc->depth ? sc->bstart[q + 1] : end, m;
+  m = select_closest(net, by_pos, target, items + sc->bstart[q], cut - sc->bstart[q], out, count);
+  if (m < count)
+    m += select_closest(net, by_pos, target, items + cut, end - cut, out + m, count - m);
+  for (unsigned i = q; m < count && i-- > 0;)
+    m += select_closest(net, by_pos, target, items + sc->bstart[i], sc->bstart[i + 1] - sc->bstart[i], out + m,
+                        count - m);
+  return m;
+}
+
+static size_t closest_ondemand(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
+                               size_t count) {
+  const sim_net_scratch *sc = net->scratch;
+  unsigned p = id_cpl(&net->ids[node], target);
+  size_t b0, end, m;
+  if (sc->tab != NULL) /* random tables: node indices, no by_id step */
+    return select_groups(net, false, target, sc->tab, od_random(net, node), p, out, count);
+  if (od_draw(net, node, p, count, &b0, &end))
+    m = select_closest(net, true, target, sc->pos + b0, end - b0, out, count);
+  else
+    m = select_groups(net, true, target, sc->pos, end, p, out, count);
+  for (size_t i = 0; i < m; i++)
+    out[i] = net->by_id[out[i]];
+  return m;
+}
+
+int sim_network_bucket_order(sim_network *net) {
+  const size_t cap = SIM_CONTACTS_MAX(net->k) + 1;
+  uint32_t *tmp = g_try_malloc_n(cap, sizeof *tmp);
+  uint8_t *key = g_try_malloc_n(cap, sizeof *key);
+  g_return_val_if_fail(net->contacts != NULL, DHT_EINVAL);
+  g_free(net->own_bucket);
+  net->own_bucket = g_try_malloc_n(net->n, sizeof *net->own_bucket);
+  if (tmp == NULL || key == NULL || net->own_bucket == NULL) {
+    g_free(tmp);
+    g_free(key);
+    g_free(net->own_bucket);
+    net->own_bucket = NULL;
+    return DHT_ENOMEM;
+  }
+  for (uint32_t x = 0; x < net->n; x++) {
+    uint32_t *cs = net->contacts + net->contact_off[x];
+    size_t c = (size_t)(net->contact_off[x + 1] - net->contact_off[x]), at[DHT_ID_BITS + 2] = {0}, suffix = 0;
+    unsigned b = DHT_ID_BITS + 1;
+    bool sorted = true;
+    g_assert(c < cap);
+    for (size_t j = 0; j < c; j++) { /* shared lengths < 160: IDs are unique and no node lists itself */
+      key[j] = (uint8_t)id_cpl(&net->ids[cs[j]], &net->ids[x]);
+      at[key[j]]++;
+    }
+    while (b > 0 && suffix + at[b - 1] <= net->k) /* smallest b with at most K contacts sharing >= b bits */
+      suffix += at[--b];
+    for (size_t j = 0; j < c; j++)
+      key[j] = key[j] < b ? key[j] : (uint8_t)b;
+    for (size_t j = 1; j < c && sorted; j++)
+      sorted = key[j - 1] <= key[j];
+    net->own_bucket[x] = (uint8_t)b;
+    if (sorted)
+      continue;
+    memset(at, 0, sizeof at); /* stable counting sort by key: at[v] = first slot of key v */
+    for (size_t j = 0; j < c; j++)
+      at[key[j] + 1]++;
+    for (unsigned v = 0; v <= b; v++)
+      at[v + 1] += at[v];
+    for (size_t j = 0; j < c; j++)
+      tmp[at[key[j]]++] = cs[j];
+    memcpy(cs, tmp, c * sizeof *cs);
+  }
+  g_free(tmp);
+  g_free(key);
+  return DHT_OK;
+}
+
+/* First j in [lo, hi) whose contact's key min(shared bits with x, b) is >= v
+ * (keys are non-decreasing: bucket order). O(log(hi - lo)) ID reads. */
+static size_t bucket_lb(const sim_network *net, const uint32_t *cs, const dht_id *xid, unsigned b, size_t lo,
+                        size_t hi, unsigned v) {
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    unsigned kk = id_cpl(&net->ids[cs[mid]], xid);
+    if ((kk < b ? kk : b) < v)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Materialised contacts in bucket order, own bucket b. With q = min(p, b), p
+ * the bits the target shares with the node, the groups, each strictly closer
+ * than the next (see closest_ondemand): the bucket of key q, the deeper ones
+ * (key > q) together, then the buckets of key q-1, q-2, ..., 0. Each is
+ * selected by distance and appended until count are out: two binary searches
+ * and about count ID reads when bucket q is full, instead of every contact. */
+static size_t closest_buckets(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
+                              size_t count) {
+  const uint32_t *cs = net->contacts + net->contact_off[node];
+  const dht_id *xid = &net->ids[node];
+  size_t c = (size_t)(net->contact_off[node + 1] - net->contact_off[node]), m, lo, hi;
+  unsigned b = net->own_bucket[node], p = id_cpl(xid, target), q = p < b ? p : b;
+  lo = bucket_lb(net, cs, xid, b, 0, c, q);
+  hi = q < b ? bucket_lb(net, cs, xid, b, lo, c, q + 1) : c;
+  m = select_closest(net, false, target, cs + lo, hi - lo, out, count);
+  if (m < count)
+    m += select_closest(net, false, target, cs + hi, c - hi, out + m, count - m);
+  while (m < count && lo > 0) {
+    unsigned kk = id_cpl(&net->ids[cs[lo - 1]], xid);
+    size_t from = bucket_lb(net, cs, xid, b, 0, lo, kk < b ? kk : b);
+    m += select_closest(net, false, target, cs + from, lo - from, out + m, count - m);
+    lo = from;
+  }
+  return m;
+}
+
+size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
+                           size_t count) {
+  g_return_val_if_fail(net != NULL && target != NULL && (out != NULL || count == 0), 0);
+  g_return_val_if_fail(node < net->n, 0);
+  if (count == 0)
+    return 0;
+  if (net->contacts == NULL)
+    return closest_ondemand(net, node, target, out, count);
+  if (net->own_bucket != NULL)
+    return closest_buckets(net, node, target, out, count);
+  return select_closest(net, false, target, net->contacts + net->contact_off[node],
+                        (size_t)(net->contact_off[node + 1] - net->contact_off[node]), out, count);
 }
 
 /* True-closest search state: appends to out in distance order. */
@@ -803,7 +1313,8 @@ typedef struct tc_ctx {
 #define TC_LEAF 16
 
 /* The nodes of [lo, hi) (sharing bits 0..d-1 with each other) in distance order:
- * the half agreeing with the target on bit d first. Stops once count are out. */
+ * the half agreeing with the target on bit d first. Stops once count are out.
+ * Above dir_bits each level is one dir read. */
 static void tc_visit(tc_ctx *c, uint32_t lo, uint32_t hi, unsigned d) {
   const sim_network *net = c->net;
   uint32_t m;
@@ -813,21 +1324,20 @@ static void tc_visit(tc_ctx *c, uint32_t lo, uint32_t hi, unsigned d) {
     uint32_t buf[TC_LEAF];
     size_t nb = 0;
     g_assert(hi - lo <= TC_LEAF);
-    for (uint32_t p = lo; p < hi; p++) { /* insertion sort by distance */
-      uint32_t v = net->by_id[p];
+    for (uint32_t p = lo; p < hi; p++) { /* insertion sort of positions by distance */
       size_t i = nb++;
-      if (net->flags[v] & c->skip) {
+      if (net->flags[net->by_id[p]] & c->skip) {
         nb--;
         continue;
       }
-      while (i > 0 && farther(net, c->t, c->t64, buf[i - 1], v)) {
+      while (i > 0 && farther(net, true, c->t, c->t64, buf[i - 1], p)) {
         buf[i] = buf[i - 1];
         i--;
       }
-      buf[i] = v;
+      buf[i] = p;
     }
     for (size_t i = 0; i < nb && c->len < c->count; i++)
-      c->out[c->len++] = buf[i];
+      c->out[c->len++] = net->by_id[buf[i]];
     return;
   }
   m = split_at(net, lo, hi, d);
@@ -858,18 +1368,22 @@ size_t sim_network_true_closest(const sim_network *net, const dht_id *target, ui
 int sim_network_find_addr(const sim_network *net, const dht_addr *addr, uint32_t *idx) {
   uint32_t lo = 0, hi;
   g_return_val_if_fail(net != NULL && addr != NULL, DHT_EINVAL);
-  /* Generated networks put node i at 10.x.y.z with i = x.y.z: try that node
-   * first (one compare instead of a binary search whose ~log2 n steps each
-   * miss the cache twice). Addresses are unique, so a match is the answer the
-   * search would give; any other address falls through to the search. */
+  /* Generated networks put node i at 10.x.y.z:6881 + (i >> 24) with x.y.z the
+   * low 24 bits of i: try that node first (one compare instead of a binary
+   * search whose ~log2 n steps each miss the cache twice). Addresses are
+   * unique, so a match is the answer the search would give; any other address
+   * falls through to the search (or, generated, is nobody's). */
   if (addr->family == DHT_AF_INET4) {
-    uint32_t guess = (uint32_t)addr->ip[1] << 16 | (uint32_t)addr->ip[2] << 8 | addr->ip[3];
+    uint32_t top = addr->port >= SIM_NET_PORT ? (uint32_t)(addr->port - SIM_NET_PORT) & 255u : 0;
+    uint32_t guess = top << 24 | (uint32_t)addr->ip[1] << 16 | (uint32_t)addr->ip[2] << 8 | addr->ip[3];
     if (guess < net->n && dht_addr_eq(&net->addrs[guess], addr)) {
       if (idx != NULL)
         *idx = guess;
       return DHT_OK;
     }
   }
+  if (net->by_addr == NULL)
+    return DHT_ENOENT;
   hi = net->n;
   while (lo < hi) { /* first position whose address is >= addr */
     uint32_t mid = lo + (hi - lo) / 2;
@@ -885,6 +1399,39 @@ int sim_network_find_addr(const sim_network *net, const dht_addr *addr, uint32_t
   return DHT_OK;
 }
 
+/* ---------------------------------------------------------- checks */
+
+/* by_id strictly increasing by ID (so a permutation: its entries are < n and
+ * distinct), skey its prefixes, dir the first position of each cell. */
+static bool check_order(const sim_network *net) {
+  size_t cells = (size_t)1 << net->dir_bits;
+  if (net->dir == NULL || net->dir[0] != 0 || net->dir[cells] != net->n)
+    return false;
+  for (uint32_t p = 0; p < net->n; p++) {
+    uint32_t v = net->by_id[p];
+    if (v >= net->n || net->skey[p] != id_hi64(&net->ids[v]))
+      return false;
+    if (p > 0 && cmp_ids(net, net->by_id[p - 1], v) >= 0)
+      return false;
+  }
+  for (size_t j = 0; j < cells; j++) {
+    if (net->dir[j] > net->dir[j + 1])
+      return false;
+    for (uint32_t p = net->dir[j]; p < net->dir[j + 1]; p++)
+      if (dir_cell(net, net->skey[p]) != j)
+        return false;
+  }
+  return true;
+}
+
+bool sim_network_check(const sim_network *net) {
+  if (net == NULL || net->n == 0 || !check_order(net))
+    return false;
+  if ((net->contacts == NULL) != (net->scratch != NULL) || (net->contacts == NULL && net->contact_off != NULL))
+    return false;
+  return net->by_addr == NULL || net->contacts != NULL;
+}
+
 /* ---------------------------------------------------------- estimate */
 
 /* Mean contacts per node of full tables, bounded above: measured means are
@@ -896,20 +1443,27 @@ static uint64_t full_contacts_bound(uint64_t n, unsigned k) {
   return (uint64_t)ceil((double)k * (log2((double)n / k) + 1.2));
 }
 
-/* Peak bytes of sim_network_generate: the per-node arrays (ids 20, addrs 20,
- * by_id 4, by_addr 4, flags 1, contact_off 8) plus the larger of the sort
- * scratch (2 x 16 B per node, freed before the tables are built) and the
- * contacts (4 B each, at the bounds of the mean above), plus 2 MiB for the
- * process and the build's small scratch. Measured against peak RSS (K = 8):
- * see bench/bench.c; est/rss is 1.0x-1.1x at 10^5 and 10^6 nodes. */
-uint64_t sim_network_estimate_bytes(uint64_t n, unsigned k, sim_tables_kind kind) {
-  const uint64_t per_node = SIM_NETWORK_NODE_BYTES;
+uint64_t sim_network_estimate_bytes_layout(uint64_t n, unsigned k, sim_tables_kind kind, bool ondemand) {
   uint64_t contacts, scratch_sort = SIM_NETWORK_INDEX_BYTES * n;
   if (n == 0)
     return 0;
+  if (ondemand)
+    return ((uint64_t)2 << 20) + SIM_NETWORK_ONDEMAND_NODE_BYTES * (n + 1) + 8ull * SIM_CONTACTS_MAX(k);
   if (kind == SIM_TABLES_FULL)
     contacts = n * full_contacts_bound(n, k);
   else
     contacts = n * random_contacts_bound(n, k) + 4ull * k;
-  return ((uint64_t)2 << 20) + per_node * (n + 1) + (scratch_sort > 4 * contacts ? scratch_sort : 4 * contacts);
+  return ((uint64_t)2 << 20) + SIM_NETWORK_NODE_BYTES * (n + 1) +
+         (scratch_sort > 4 * contacts ? scratch_sort : 4 * contacts);
+}
+
+/* Peak bytes of the network a run builds (sim_network_generate_ondemand, either
+ * kind): the per-node arrays (SIM_NETWORK_ONDEMAND_NODE_BYTES; the ID sort
+ * needs no other scratch), plus one table's scratch and 2 MiB for the process.
+ * Measured against peak RSS: see bench/bench.c and docs/performance.md. The
+ * materialised layout (ondemand false): the per-node arrays plus the larger
+ * of the address sort's scratch (freed before the tables are built) and the
+ * contacts (4 B each, at the bounds of the means above). */
+uint64_t sim_network_estimate_bytes(uint64_t n, unsigned k, sim_tables_kind kind) {
+  return sim_network_estimate_bytes_layout(n, k, kind, true);
 }

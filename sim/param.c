@@ -21,7 +21,7 @@ static const char *const sim_latency_names[] = {
 static const char *const sim_strategy_names[] = {
     [DHT_LOOKUP_ROUNDS] = "rounds", [DHT_LOOKUP_PIPELINED] = "pipelined", [DHT_LOOKUP_LIBTORRENT] = "libtorrent",
     [DHT_LOOKUP_JECH] = "jech", [DHT_LOOKUP_BITTORRENT_DHT] = "bittorrent-dht", [DHT_LOOKUP_ARIA2] = "aria2",
-    [DHT_LOOKUP_LIBP2P] = "libp2p", NULL};
+    [DHT_LOOKUP_LIBP2P] = "libp2p", [DHT_LOOKUP_MLDHT] = "mldht", NULL};
 static const char *const sim_arrival_names[] = {
     [SIM_ARRIVAL_SEQUENTIAL] = "sequential", [SIM_ARRIVAL_POISSON] = "poisson", NULL};
 

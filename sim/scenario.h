@@ -68,6 +68,7 @@ typedef struct sim_scenario {
     unsigned candidate_cap;       /* libtorrent's / jech's candidate list cap (0 until resolved, like alpha) */
     unsigned retries;             /* jech: queries to a silent node before it is dead (0 until resolved) */
     unsigned beta;                /* libp2p: closest peers whose answers end the walk (0 until resolved) */
+    bool restrict_search_ips;     /* libtorrent: one learned node per /24 (/64) */
   } lookup;
 
   struct {

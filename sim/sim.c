@@ -73,6 +73,7 @@ typedef struct runner {
   dht_rng msg_rng;
   dht_rng work_rng;
   dht_lookup_config cfg;
+  dht_rtt_filter rtt; /* mldht's, shared by the run's lookups */
   uint64_t now;
 
   active *slots;
@@ -96,8 +97,9 @@ int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, c
   int rc;
   if (sc->network.topology != NULL)
     return sim_network_load_topology(net, sc->network.topology, sc->lookup.k, err, errlen);
-  rc = sim_network_generate(net, (uint32_t)sc->network.nodes, sc->lookup.k, sc->network.tables,
-                            dht_seed_derive(seed, STREAM_NETWORK));
+  /* Tables on demand: drawn when a node answers, never stored. */
+  rc = sim_network_generate_ondemand(net, (uint32_t)sc->network.nodes, sc->lookup.k, sc->network.tables,
+                                     dht_seed_derive(seed, STREAM_NETWORK));
   if (rc < 0)
     return sim_fail(err, errlen, rc, "%s: cannot build a network of %" PRIu64 " nodes: %s", sc->path,
                 sc->network.nodes, dht_strerror(rc));
@@ -574,6 +576,10 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     return sim_fail(err, errlen, DHT_EINVAL, "%s: unknown lookup.strategy %d", sc->path, (int)sc->lookup.strategy);
   r.cfg.k = sc->lookup.k;
   r.cfg.short_timeout_us = sc->lookup.short_timeout_us;
+  r.cfg.restrict_search_ips = sc->lookup.restrict_search_ips;
+  /* mldht: one RTT histogram per run, shared by its lookups (docs/strategies.md). */
+  dht_rtt_filter_init(&r.rtt);
+  r.cfg.rtt = &r.rtt;
   if (sc->lookup.alpha > 0)
     r.cfg.alpha = sc->lookup.alpha;
   if (sc->lookup.timeout_us > 0)

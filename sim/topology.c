@@ -32,7 +32,9 @@
  * host is an IPv4 or IPv6 literal (IPv6 with or without [brackets]), port
  * 0..65535. Node IDs and addresses are unique. A contacts line lists that
  * node's routing-table contacts: at most 160*K distinct other nodes, possibly
- * none; they are kept in file order. Nothing may follow the last contacts line.
+ * none; they are kept in file order if it is bucket order (every exported
+ * table), else stably sorted into it (sim_network_bucket_order). Nothing may
+ * follow the last contacts line.
  * Errors: "file:line: message" (DHT_EINVAL for malformed content, DHT_ERANGE
  * for N out of range, DHT_ETOOBIG for an N whose arrays exceed the memory
  * budget, both checked before anything is allocated; "line too long" past
@@ -416,6 +418,8 @@ int sim_network_load_topology(sim_network *net, const char *path, unsigned k, ch
     if (shrunk != NULL)
       net->contacts = shrunk;
   }
+  if (sim_network_bucket_order(net) < 0) /* for closest(); exported BEP 5 tables keep their order */
+    goto nomem;
   g_free(line_of);
   g_free(rd.line);
   fclose(rd.f);
@@ -471,14 +475,20 @@ static void w_u64(topo_writer *w, uint64_t v) {
 int sim_network_export_topology(const sim_network *net, const char *path, char *err, size_t errlen) {
   sim_outfile out;
   topo_writer *w;
+  uint32_t *tab;
   int rc;
   g_return_val_if_fail(net != NULL && path != NULL, DHT_EINVAL);
   w = g_try_new0(topo_writer, 1);
-  if (w == NULL)
+  tab = g_try_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1);
+  if (w == NULL || tab == NULL) {
+    g_free(w);
+    g_free(tab);
     return sim_fail(err, errlen, DHT_ENOMEM, "%s: out of memory", path);
+  }
   /* Through outfile: an interrupted export never leaves a truncated topology at path. */
   if ((rc = sim_outfile_open(&out, path, err, errlen)) < 0) {
     g_free(w);
+    g_free(tab);
     return rc;
   }
   w->f = out.f;
@@ -508,11 +518,12 @@ int sim_network_export_topology(const sim_network *net, const char *path, char *
   }
   w_str(w, "contacts\n");
   for (uint32_t i = 0; i < net->n; i++) {
+    size_t c = sim_network_table(net, i, tab); /* on-demand tables are drawn here, one at a time */
     w_u64(w, i);
     w_str(w, ":");
-    for (uint64_t j = net->contact_off[i]; j < net->contact_off[i + 1]; j++) {
+    for (size_t j = 0; j < c; j++) {
       w_str(w, " ");
-      w_u64(w, net->contacts[j]);
+      w_u64(w, tab[j]);
     }
     w_str(w, "\n");
   }
@@ -524,5 +535,6 @@ int sim_network_export_topology(const sim_network *net, const char *path, char *
     rc = sim_outfile_commit(&out, err, errlen);
   }
   g_free(w);
+  g_free(tab);
   return rc;
 }

@@ -76,8 +76,9 @@ static unsigned run_timers(harness *h, uint64_t until) {
   return fired;
 }
 
-/* Node i answers at `at` with the given closer nodes (after the timers due first). */
-static int answer(harness *h, uint64_t at, unsigned i, const unsigned *nodes, size_t n_nodes) {
+/* Node i answers at `at` with the given closer nodes and, if `token`, a token
+ * (after the timers due first). */
+static int answer_token(harness *h, uint64_t at, unsigned i, const unsigned *nodes, size_t n_nodes, bool token) {
   dht_node buf[16];
   run_timers(h, at);
   for (size_t j = 0; j < n_nodes; j++)
@@ -86,11 +87,16 @@ static int answer(harness *h, uint64_t at, unsigned i, const unsigned *nodes, si
   dht_node from = node(i);
   if (!dht_lookup_awaiting(h->l, &from.addr))
     return DHT_ENOENT;
-  dht_lookup_reply r = {.nodes = buf, .n_nodes = n_nodes};
+  static const uint8_t tk[] = {'t', 'k'}; /* mldht's closest set takes only nodes that gave one */
+  dht_lookup_reply r = {.token = token ? tk : NULL, .token_len = token ? sizeof tk : 0, .nodes = buf, .n_nodes = n_nodes};
   int rc = dht_lookup_reply_from(h->l, &from.addr, &r);
   cr_assert(eq(int, rc, DHT_OK));
   pump(h, at);
   return rc;
+}
+
+static int answer(harness *h, uint64_t at, unsigned i, const unsigned *nodes, size_t n_nodes) {
+  return answer_token(h, at, i, nodes, n_nodes, true);
 }
 
 static void start(harness *h, const dht_lookup_config *cfg, const unsigned *seeds, size_t n) {
@@ -122,7 +128,13 @@ static dht_lookup_config client(dht_lookup_strategy s, unsigned alpha, unsigned 
   return c;
 }
 
-static dht_lookup_config libtorrent(unsigned alpha, unsigned k) { return client(DHT_LOOKUP_LIBTORRENT, alpha, k); }
+/* libtorrent without restrict_search_ips: every test node is in 10.0.0.0/24
+ * (the restriction has its own tests). */
+static dht_lookup_config libtorrent(unsigned alpha, unsigned k) {
+  dht_lookup_config c = client(DHT_LOOKUP_LIBTORRENT, alpha, k);
+  c.restrict_search_ips = false;
+  return c;
+}
 static dht_lookup_config jech(unsigned alpha, unsigned k) { return client(DHT_LOOKUP_JECH, alpha, k); }
 
 /* Every client's defaults, written out (docs/strategies.md gives their sources). */
@@ -139,6 +151,7 @@ Test(clients, defaults_are_the_clients) {
       {DHT_LOOKUP_BITTORRENT_DHT, 16, 20, 0, 0, 20, 2 * S, 0},
       {DHT_LOOKUP_ARIA2, 3, 8, 0, 0, 0, 10 * S, 0},
       {DHT_LOOKUP_LIBP2P, 10, 20, 0, 3, 20, 10 * S, 0},
+      {DHT_LOOKUP_MLDHT, 10, 0, 0, 0, 32, 10 * S, 0},
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     dht_lookup_config c;
@@ -152,9 +165,11 @@ Test(clients, defaults_are_the_clients) {
     cr_assert(eq(uint, c.seeds, want[i].seeds), "strategy %d", (int)want[i].s);
     cr_assert(eq(u64, c.timeout_us, want[i].timeout_us), "strategy %d", (int)want[i].s);
     cr_assert(eq(u64, c.short_timeout_us, want[i].short_us), "strategy %d", (int)want[i].s);
+    cr_assert(eq(int, c.restrict_search_ips, want[i].s == DHT_LOOKUP_LIBTORRENT), "strategy %d", (int)want[i].s);
+    cr_assert(eq(ptr, c.rtt, NULL), "strategy %d", (int)want[i].s);
   }
   dht_lookup_config c;
-  cr_assert(eq(int, dht_lookup_config_defaults(&c, (dht_lookup_strategy)(DHT_LOOKUP_LIBP2P + 1)), DHT_EINVAL));
+  cr_assert(eq(int, dht_lookup_config_defaults(&c, (dht_lookup_strategy)(DHT_LOOKUP_MLDHT + 1)), DHT_EINVAL));
 }
 
 /* ---- the seed's strategies: one hard timer per query, nothing else ---- */
@@ -322,6 +337,70 @@ Test(libtorrent, short_timeout_cuts_mean_time_with_slow_nodes, .timeout = 120) {
   cr_log_info("libtorrent mean time_ms: short timeout 1 s %.1f, off %.1f (%.1f %% less)", with, without,
               100.0 * (1.0 - with / without));
   cr_assert(le(dbl, with, 0.97 * without), "with %.1f ms, without %.1f ms", with, without);
+}
+
+/* dht_restrict_search_ips: a learned node whose IPv4 /24 (IPv6 /64) a node
+ * learned before it in the search already had is dropped; the seeds are
+ * exempt and do not count (10.0.0.7 is kept, 10.0.0.8 then dropped). With
+ * alpha 20 every node kept is sent. */
+Test(libtorrent, restrict_search_ips_keeps_one_learned_node_per_prefix) {
+  static const uint8_t v6[3][16] = {{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, [15] = 9},
+                                    {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, [15] = 10},
+                                    {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 2, [15] = 11}};
+  static const uint32_t v4[5] = {0x0a000104, 0x0a000105, 0x0a000206, 0x0a000007, 0x0a000008};
+  for (int on = 0; on < 2; on++) {
+    dht_lookup_config c = libtorrent(20, 8);
+    c.restrict_search_ips = on;
+    harness h;
+    start(&h, &c, (unsigned[]){1, 2, 3}, 3);
+    dht_node learned[8];
+    for (unsigned i = 0; i < 8; i++) {
+      learned[i] = node(4 + i);
+      if (i < 5)
+        dht_addr_set_v4(&learned[i].addr, v4[i], 6881);
+      else
+        dht_addr_set_v6(&learned[i].addr, v6[i - 5], 6881);
+    }
+    dht_node from = node(1);
+    dht_lookup_reply r = {.nodes = learned, .n_nodes = 8};
+    dht_lookup_clock(h.l, 50 * MS);
+    cr_assert(eq(int, dht_lookup_reply_from(h.l, &from.addr, &r), DHT_OK));
+    pump(&h, 50 * MS);
+    static const bool kept[8] = {true, false, true, true, false, true, false, true};
+    for (unsigned i = 0; i < 8; i++)
+      cr_assert(eq(int, was_sent(&h, 4 + i), !on || kept[i]), "restrict %d, node %u", on, 4 + i);
+    dht_lookup_free(h.l);
+  }
+}
+
+/* lookup.restrict_search_ips is a BOOL parameter: read, swept, run. On a
+ * 5000-node network (20 /24s: node i is 10.0.(i >> 8).(i & 255)) it changes
+ * libtorrent's lookups. */
+Test(libtorrent, restrict_search_ips_is_a_sweepable_bool) {
+  sim_scenario sc, pt[2];
+  sim_results res[2];
+  char err[256];
+  const char *yaml = "network:\n  nodes: 5000\nlookup:\n  strategy: libtorrent\nworkload:\n  lookups: 50\n"
+                     "sweep:\n  lookup.restrict_search_ips: [false, true]\n";
+  cr_assert(eq(int, sim_scenario_parse(&sc, "r.yaml", yaml, strlen(yaml), err, sizeof err), 0), "%s", err);
+  cr_assert(eq(u64, sim_scenario_point_count(&sc), 2));
+  for (int i = 0; i < 2; i++) {
+    cr_assert(eq(int, sim_scenario_point(&sc, (uint64_t)i, &pt[i], err, sizeof err), 0), "%s", err);
+    cr_assert(eq(int, pt[i].lookup.restrict_search_ips, i));
+    cr_assert(eq(int, sim_run(&pt[i], NULL, &res[i], err, sizeof err), 0), "%s", err);
+  }
+  uint64_t q[2] = {0, 0};
+  for (int i = 0; i < 2; i++)
+    for (uint64_t j = 0; j < res[i].n_lookups; j++)
+      q[i] += res[i].lookups[j].queries;
+  cr_assert(lt(u64, q[1], q[0]), "queries: restrict off %llu, on %llu", (unsigned long long)q[0],
+            (unsigned long long)q[1]);
+  for (int i = 0; i < 2; i++)
+    sim_results_clear(&res[i]); /* the points share the base's strings: never cleared */
+  sim_scenario_clear(&sc);
+  const char *bad = "lookup:\n  restrict_search_ips: 1\n";
+  cr_assert(ne(int, sim_scenario_parse(&sc, "b.yaml", bad, strlen(bad), err, sizeof err), 0));
+  cr_assert(ne(ptr, strstr(err, "true or false"), NULL), "%s", err);
 }
 
 /* ---- jech/dht ---- */
@@ -522,5 +601,267 @@ Test(libp2p, an_unreachable_peer_leaves_the_set) {
   cr_assert(eq(int, answer(&h, 10100 * MS, 2, NULL, 0), DHT_OK));
   cr_assert(eq(sz, h.n_sent, 2), "node 1 is unreachable: no follow-up to it");
   cr_assert(dht_lookup_done(h.l));
+  dht_lookup_free(h.l);
+}
+
+/* ---- mldht ---- */
+
+/* ResponseTimeoutFilter: 10 s until the first sample; a snapshot (p10, p90,
+ * then decay) on samples 1, 17, 33, ... only; max(p10 + 100 ms, p90), capped
+ * at 10 s. The figures follow from the prior of 1/200 per 50 ms bin. */
+Test(mldht, rtt_filter_follows_the_samples_it_has_seen) {
+  dht_rtt_filter f;
+  dht_rtt_filter_init(&f);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 10000 * MS));
+  for (int i = 0; i < 16; i++)
+    dht_rtt_filter_update(&f, 120 * MS);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 7975 * MS)); /* one sample against the prior */
+  dht_rtt_filter_update(&f, 1000 * MS);                         /* the 17th: a snapshot */
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 1025 * MS));   /* p90 in the 1000 ms bin */
+
+  dht_rtt_filter_init(&f);
+  for (int i = 0; i < 160; i++)
+    dht_rtt_filter_update(&f, 120 * MS);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 225 * MS)); /* p10 = p90 = 125: the +100 ms floor */
+  for (int i = 0; i < 16; i++)                               /* samples 161..176: one snapshot, at 161 */
+    dht_rtt_filter_update(&f, 3000 * MS);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 225 * MS));
+  dht_rtt_filter_update(&f, 3000 * MS); /* 177: the next snapshot */
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 3025 * MS));
+  for (int i = 0; i < 480 - 17; i++) /* the 120 ms samples decay by 0.95 per snapshot */
+    dht_rtt_filter_update(&f, 3000 * MS);
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 3025 * MS)); /* p10 still 125 */
+  dht_rtt_filter_update(&f, 3000 * MS);                       /* sample 641: below 10 % now */
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 3125 * MS));
+
+  dht_rtt_filter_init(&f);
+  for (int i = 0; i < 17; i++)
+    dht_rtt_filter_update(&f, 12000 * MS); /* beyond the last bin: counted in it */
+  cr_assert(eq(u64, dht_rtt_filter_stall_us(&f), 10000 * MS));
+}
+
+static dht_lookup_config mldht(unsigned alpha, unsigned k, dht_rtt_filter *f) {
+  dht_lookup_config c = client(DHT_LOOKUP_MLDHT, alpha, k);
+  c.rtt = f;
+  return c;
+}
+
+/* mldht with a filter whose stall timeout is 225 ms (160 samples of 120 ms). */
+static dht_lookup_config mldht_225ms(unsigned k, dht_rtt_filter *f) {
+  dht_rtt_filter_init(f);
+  for (int i = 0; i < 160; i++)
+    dht_rtt_filter_update(f, 120 * MS);
+  return mldht(10, k, f);
+}
+
+/* Whether a timer of this kind (the low two bits of its id: 0 hard, 1 stall)
+ * is armed for `at`. */
+static bool armed(const harness *h, uint64_t at, unsigned kind) {
+  for (size_t i = 0; i < h->n_timers; i++)
+    if (h->timers[i].at_us == at && (h->timers[i].id & 3) == kind)
+      return true;
+  return false;
+}
+
+/* The stall timer of a call is the filter's stall timeout when it is sent; a
+ * seed's answer does not feed the filter (mldht keeps verified routing-table
+ * nodes out of it), a learned node's does. Filter primed with 16 samples of
+ * 120 ms: node 20's answer after 1000 ms is the 17th sample, a snapshot: the
+ * next call's stall timeout is 1025 ms; that call stalls then, and fails at 10 s. */
+Test(mldht, stall_timeout_follows_the_rtts_seen) {
+  dht_rtt_filter f;
+  dht_rtt_filter_init(&f);
+  for (int i = 0; i < 16; i++)
+    dht_rtt_filter_update(&f, 120 * MS);
+  dht_rtt_filter fresh;
+  dht_rtt_filter_init(&fresh);
+  dht_lookup_config c = mldht(10, 8, &fresh);
+  harness h;
+  start(&h, &c, (unsigned[]){50}, 1);
+  cr_assert(eq(sz, h.n_timers, 1)); /* a stall timeout of 10 s is no stall: the hard timer only */
+  cr_assert(armed(&h, 10 * S, 0));
+  dht_lookup_free(h.l);
+
+  c.rtt = &f;
+  start(&h, &c, (unsigned[]){50}, 1);
+  cr_assert(eq(sz, h.n_sent, 1));
+  cr_assert(armed(&h, 7975 * MS, 1));
+  cr_assert(armed(&h, 10 * S, 0));
+  answer(&h, 40 * MS, 50, (unsigned[]){20}, 1); /* a seed */
+  cr_assert(eq(u64, f.updates, 16));
+  cr_assert(eq(sz, h.n_sent, 2));
+  cr_assert(armed(&h, 40 * MS + 7975 * MS, 1));
+  answer(&h, 1040 * MS, 20, (unsigned[]){10}, 1); /* learned: sample 17 */
+  cr_assert(eq(u64, f.updates, 17));
+  cr_assert(eq(uint, h.sent[2], 10));
+  cr_assert(armed(&h, 1040 * MS + 1025 * MS, 1));
+  cr_assert(armed(&h, 1040 * MS + 10 * S, 0));
+  cr_assert(eq(uint, run_timers(&h, 1040 * MS + 1025 * MS - 1), 0));
+  cr_assert(eq(uint, run_timers(&h, 1040 * MS + 1025 * MS), 1)); /* stalled, still awaited */
+  dht_node n10 = node(10);
+  cr_assert(dht_lookup_awaiting(h.l, &n10.addr));
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, run_timers(&h, 1040 * MS + 10 * S), 1)); /* the hard timeout */
+  cr_assert(not(dht_lookup_awaiting(h.l, &n10.addr)));
+  cr_assert(dht_lookup_done(h.l));
+  dht_lookup_free(h.l);
+}
+
+/* A filter at 225 ms (160 samples of 120 ms). alpha 2, seeds 1..4: 1 and 2
+ * go; 1 answers at 50 ms and 3 goes. At 225 ms 2 stalls: with one answer for
+ * three calls, the stalled call frees its slot and 4 goes, at that instant.
+ * With no answer at all (fewer than a third), a stall frees nothing. */
+Test(mldht, a_stalled_call_frees_its_slot) {
+  dht_rtt_filter f;
+  dht_lookup_config c = mldht_225ms(8, &f);
+  c.alpha = 2;
+  harness h;
+  start(&h, &c, (unsigned[]){1, 2, 3, 4}, 4);
+  cr_assert(eq(sz, h.n_sent, 2));
+  answer(&h, 50 * MS, 1, NULL, 0);
+  cr_assert(eq(sz, h.n_sent, 3));
+  cr_assert(eq(uint, h.sent[2], 3));
+  run_timers(&h, 225 * MS - 1);
+  cr_assert(eq(sz, h.n_sent, 3));
+  run_timers(&h, 225 * MS); /* 2 stalls */
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, h.sent[3], 4));
+  cr_assert(eq(uint, dht_lookup_in_flight(h.l), 3)); /* 2 (stalled), 3 and 4 */
+  dht_lookup_free(h.l);
+
+  start(&h, &c, (unsigned[]){1, 2, 3, 4}, 4);
+  cr_assert(eq(uint, run_timers(&h, 225 * MS), 2)); /* both stall */
+  cr_assert(eq(sz, h.n_sent, 2));
+  answer(&h, 300 * MS, 1, NULL, 0); /* 1 of 2 answered: 3 and 4 may go in the two slots */
+  cr_assert(eq(sz, h.n_sent, 4));
+  dht_lookup_free(h.l);
+}
+
+/* Termination (isDone + RequestCandidateEvaluator), k 2: once the closest set
+ * {1, 2} is full, farther candidates go one at a time (only when nothing
+ * active is in flight and the termination precondition does not hold); each
+ * of 30, 31, 32 falls off the set's tail, and after the third (> k) the
+ * precondition holds: done at 32's answer, 33 never queried. A silent seed
+ * keeps it from ending until its hard timeout, stalled or not. */
+Test(mldht, stops_exactly_when_its_source_stops) {
+  dht_rtt_filter f;
+  dht_lookup_config c = mldht_225ms(2, &f);
+  harness h;
+  start(&h, &c, (unsigned[]){1, 2}, 2);
+  answer(&h, 50 * MS, 1, NULL, 0);
+  answer(&h, 60 * MS, 2, (unsigned[]){30, 31, 32, 33}, 4);
+  cr_assert(eq(sz, h.n_sent, 3));
+  cr_assert(eq(uint, h.sent[2], 30));
+  answer(&h, 100 * MS, 30, NULL, 0);
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, h.sent[3], 31));
+  answer(&h, 150 * MS, 31, NULL, 0);
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, h.sent[4], 32));
+  answer(&h, 200 * MS, 32, NULL, 0);
+  cr_assert(dht_lookup_done(h.l));
+  cr_assert(eq(sz, h.n_sent, 5));
+  cr_assert(not(was_sent(&h, 33)));
+  dht_lookup_free(h.l);
+
+  start(&h, &c, (unsigned[]){1, 2, 3}, 3);
+  answer(&h, 50 * MS, 1, NULL, 0);
+  answer(&h, 60 * MS, 2, NULL, 0);
+  cr_assert(eq(uint, run_timers(&h, 225 * MS), 1)); /* 3 stalls */
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, run_timers(&h, 10 * S - 1), 0));
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, run_timers(&h, 10 * S), 1));
+  cr_assert(dht_lookup_done(h.l));
+  cr_assert(eq(sz, h.n_sent, 3));
+  dht_lookup_free(h.l);
+}
+
+/* Retransmits (lookupFilter's log2 rule): seed 5 (root) is silent; node 1
+ * returns it too, so it has two sources: once its call stalls it is sent
+ * again (not while that call is active), and a third call would need four.
+ * Done when both calls have timed out. */
+Test(mldht, a_stalled_node_with_two_sources_is_sent_again) {
+  dht_rtt_filter f;
+  dht_lookup_config c = mldht_225ms(8, &f);
+  harness h;
+  start(&h, &c, (unsigned[]){1, 2, 5}, 3);
+  answer(&h, 50 * MS, 1, (unsigned[]){5}, 1);
+  cr_assert(eq(sz, h.n_sent, 3)); /* 5's call is active */
+  cr_assert(eq(uint, run_timers(&h, 225 * MS), 2)); /* 2 and 5 stall */
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, h.sent[3], 5));
+  answer(&h, 300 * MS, 2, NULL, 0);
+  cr_assert(eq(uint, run_timers(&h, 450 * MS), 1)); /* 5's second call stalls: no third */
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, run_timers(&h, 10 * S), 1));
+  cr_assert(not(dht_lookup_done(h.l)));
+  cr_assert(eq(uint, run_timers(&h, 225 * MS + 10 * S), 1));
+  cr_assert(dht_lookup_done(h.l));
+  cr_assert(eq(sz, dht_lookup_queried_count(h.l), 4));
+  dht_lookup_free(h.l);
+}
+
+/* goodForRequest with a full closest set {10, 20} (k 2): 5, closer than its
+ * head, goes at once; 15, closer than its tail only, waits until nothing
+ * active is in flight. A tokenless answer (5's) does not enter the set. */
+Test(mldht, closer_than_the_head_goes_at_once) {
+  dht_rtt_filter f;
+  dht_lookup_config c = mldht_225ms(2, &f);
+  harness h;
+  start(&h, &c, (unsigned[]){10, 20}, 2);
+  answer(&h, 50 * MS, 10, NULL, 0);
+  answer(&h, 60 * MS, 20, (unsigned[]){15, 5}, 2);
+  cr_assert(eq(sz, h.n_sent, 3));
+  cr_assert(eq(uint, h.sent[2], 5));
+  answer_token(&h, 100 * MS, 5, NULL, 0, false);
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(eq(uint, h.sent[3], 15));
+  dht_node got[2];
+  cr_assert(eq(sz, dht_lookup_closest(h.l, got, 2), 2));
+  cr_assert(eq(uint, index_of(&got[0]), 10));
+  cr_assert(eq(uint, index_of(&got[1]), 20));
+  dht_lookup_free(h.l);
+}
+
+/* inStabilization (k 2): seeds 1 and 2 fill the closest set; the other seeds
+ * answer without a token (no insert, so no tail misses) and return 1 (and 2)
+ * and 40. Once 1 has 5 sources, or 1 and 2 have 4 each, the set is stable
+ * and 40, farther than its tail, ends the lookup unqueried. */
+Test(mldht, a_stabilised_lookup_stops_before_farther_candidates) {
+  for (int twice = 0; twice < 2; twice++) {
+    unsigned seeds[] = {1, 2, 10, 11, 12, 13, 14};
+    unsigned n_resp = twice ? 4 : 5;
+    dht_rtt_filter f;
+    dht_lookup_config c = mldht_225ms(2, &f);
+    harness h;
+    start(&h, &c, seeds, 2 + n_resp);
+    answer(&h, 20 * MS, 1, NULL, 0);
+    answer(&h, 21 * MS, 2, NULL, 0);
+    for (unsigned i = 0; i < n_resp; i++) {
+      cr_assert(not(dht_lookup_done(h.l)));
+      answer_token(&h, (50 + i) * MS, 10 + i, twice ? (unsigned[]){1, 2, 40} : (unsigned[]){1, 40}, twice ? 3 : 2,
+                   false);
+    }
+    cr_assert(dht_lookup_done(h.l), "case %d", twice);
+    cr_assert(not(was_sent(&h, 40)), "case %d", twice);
+    dht_lookup_free(h.l);
+  }
+}
+
+/* A source is trusted while fewer than 3 of the nodes it returned were called
+ * without answering (in flight counts): 10 returns 30, 31, 32 and 40; after
+ * 30, 31 and 32 are sent, 40 (10 its only source) waits until one answers. */
+Test(mldht, a_source_with_three_unanswered_children_is_not_followed) {
+  dht_rtt_filter f;
+  dht_lookup_config c = mldht_225ms(8, &f);
+  harness h;
+  start(&h, &c, (unsigned[]){10}, 1);
+  answer(&h, 50 * MS, 10, (unsigned[]){30, 31, 32, 40}, 4);
+  cr_assert(eq(sz, h.n_sent, 4));
+  cr_assert(not(was_sent(&h, 40)));
+  answer(&h, 100 * MS, 30, NULL, 0);
+  cr_assert(eq(sz, h.n_sent, 5));
+  cr_assert(eq(uint, h.sent[4], 40));
   dht_lookup_free(h.l);
 }

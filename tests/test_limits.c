@@ -149,12 +149,12 @@ Test(limits, scenario_counts_out_of_range_are_refused, .init = setup, .fini = te
     const char *yaml, *msg;
   } cases[] = {
       {"network:\n  nodes: 1000000000000\n",
-       "s.yaml:2:10: network.nodes: expected an integer from 2 to 16777216, got '1000000000000'"},
+       "s.yaml:2:10: network.nodes: expected an integer from 2 to 268435456, got '1000000000000'"},
       {"workload:\n  lookups: 1000000000000\n",
        "s.yaml:2:12: workload.lookups: expected an integer from 1 to 1000000000, got '1000000000000'"},
       {"replicas: 1000000000000\n", "s.yaml:1:11: replicas: expected an integer from 1 to 10000, got '1000000000000'"},
       {"network:\n  nodes: 99999999999999999999999\n",
-       "s.yaml:2:10: network.nodes: expected an integer from 2 to 16777216, got '99999999999999999999999'"},
+       "s.yaml:2:10: network.nodes: expected an integer from 2 to 268435456, got '99999999999999999999999'"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     sim_scenario sc;
@@ -184,7 +184,7 @@ Test(limits, topology_header_of_1e10_nodes_is_refused_before_allocating, .init =
   char *topo = write_tmp("t.txt", "dhtsim-topology v1\n# 10^10 nodes, no node lines\nnodes 10000000000\n");
   char *yaml = write_tmp("s.yaml", "network:\n  topology: t.txt\n");
   char err[512];
-  char *expected = g_strdup_printf("%s:3: nodes 10000000000 exceeds the maximum 16777216", topo);
+  char *expected = g_strdup_printf("%s:3: nodes 10000000000 exceeds the maximum 268435456", topo);
   sim_network net;
   limits l = {.as_bytes = 64 * MiB};
   cli r;
@@ -204,14 +204,14 @@ Test(limits, topology_header_of_1e10_nodes_is_refused_before_allocating, .init =
 
 /* Regression (commit "network: topology loader checks the header's node count
  * against the memory budget before allocating"): "nodes 16777216" is in range
- * but its arrays alone need 1.5 GiB; under DHTSIM_MEMORY_LIMIT (64 MiB) it is
+ * but its arrays alone need 1.7 GiB; under DHTSIM_MEMORY_LIMIT (64 MiB) it is
  * refused before allocating: exit 2, not an ENOMEM under RLIMIT_AS. */
 Test(limits, topology_header_over_the_memory_budget, .init = setup, .fini = teardown) {
   char *topo = write_tmp("t.txt", "dhtsim-topology v1\nnodes 16777216\n0 0123456789abcdef0123456789abcdef01234567 "
                                   "10.0.0.1 1\n");
   char *yaml = write_tmp("s.yaml", "network:\n  topology: t.txt\n");
   char err[512];
-  char *expected = g_strdup_printf("%s:2: nodes 16777216 need an estimated 1.5 GiB, more than the "
+  char *expected = g_strdup_printf("%s:2: nodes 16777216 need an estimated 1.7 GiB, more than the "
                                    "DHTSIM_MEMORY_LIMIT of 64.0 MiB",
                                    topo);
   sim_network net;

@@ -406,6 +406,16 @@ static char *write_file(const char *dir, const char *name, const char *text) {
   return p;
 }
 
+/* Removes (and frees) two files and their temporary directory. */
+static void remove_two(char *dir, char *p1, char *p2) {
+  g_remove(p1);
+  g_remove(p2);
+  g_rmdir(dir);
+  g_free(p1);
+  g_free(p2);
+  g_free(dir);
+}
+
 static void net_equal(const sim_network *a, const sim_network *b) {
   cr_assert(eq(u32, a->n, b->n));
   cr_assert(eq(int, memcmp(a->ids, b->ids, a->n * sizeof *a->ids), 0));
@@ -449,12 +459,7 @@ Test(network, topology_round_trip) {
   }
   cr_assert(eq(int, sim_network_export_topology(&net, "/nonexistent-dir/x.topo", err, sizeof err), DHT_EIO));
   cr_assert(eq(str, err, "cannot write /nonexistent-dir/x.topo.tmp: No such file or directory"));
-  g_remove(p1);
-  g_remove(p2);
-  g_rmdir(dir);
-  g_free(p1);
-  g_free(p2);
-  g_free(dir);
+  remove_two(dir, p1, p2);
 }
 
 Test(network, topology_hand_written_with_ipv6_and_comments) {
@@ -553,10 +558,10 @@ static const topo_case cases[] = {
     {HDR "nodes -3\n", 8, DHT_EINVAL, "2: expected 'nodes <N>'"},
     {HDR "nodes 3 4\n", 8, DHT_EINVAL, "2: expected 'nodes <N>'"},
     {HDR "nodes 0\n", 8, DHT_ERANGE, "2: nodes must be at least 1"},
-    {HDR "nodes 10000000000\n", 8, DHT_ERANGE, "2: nodes 10000000000 exceeds the maximum 16777216"},
-    {HDR "nodes 16777217\n", 8, DHT_ERANGE, "2: nodes 16777217 exceeds the maximum 16777216"},
+    {HDR "nodes 10000000000\n", 8, DHT_ERANGE, "2: nodes 10000000000 exceeds the maximum 268435456"},
+    {HDR "nodes 268435457\n", 8, DHT_ERANGE, "2: nodes 268435457 exceeds the maximum 268435456"},
     {HDR "nodes 99999999999999999999999999\n", 8, DHT_ERANGE,
-     "2: nodes 99999999999999999999999999 exceeds the maximum 16777216"},
+     "2: nodes 99999999999999999999999999 exceeds the maximum 268435456"},
     {HDR "nodes 2\n0 " ID0 " 10.0.0.1 6881\n", 8, DHT_EINVAL, "3: unexpected end of file: expected 2 node lines, got 1"},
     {HDR "nodes 2\n0 " ID0 " 10.0.0.1 6881\ncontacts\n", 8, DHT_EINVAL,
      "4: bad node index 'contacts' (expected '<index> <id> <host> <port>')"},
@@ -690,18 +695,247 @@ Test(network, estimate_bounds_allocation) {
     uint64_t prev = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
       sim_network net;
-      uint64_t real, est = sim_network_estimate_bytes(sizes[i], 8, (sim_tables_kind)kind);
+      uint64_t real, est = sim_network_estimate_bytes_layout(sizes[i], 8, (sim_tables_kind)kind, false);
+      uint64_t est_od = sim_network_estimate_bytes(sizes[i], 8, (sim_tables_kind)kind);
       cr_assert(eq(int, sim_network_generate(&net, sizes[i], 8, (sim_tables_kind)kind, 61), 0));
-      real = (uint64_t)net.n * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 4 + 1) + ((uint64_t)net.n + 1) * 8 +
+      real = (uint64_t)net.n * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 4 + 8 + 1) + ((uint64_t)net.n + 1) * 8 +
              net.contact_off[net.n] * 4;
       cr_assert(ge(u64, est, real), "kind %d n %u", kind, sizes[i]);
+      sim_network_clear(&net);
+      /* On demand (what a run builds): the per-node arrays. */
+      cr_assert(eq(int, sim_network_generate_ondemand(&net, sizes[i], 8, (sim_tables_kind)kind, 61), 0));
+      real = (uint64_t)net.n * (sizeof(dht_id) + sizeof(dht_addr) + 4 + 8 + 1) +
+             (net.contacts != NULL ? ((uint64_t)net.n + 1) * 12 + net.contact_off[net.n] * 4 : 0);
+      cr_assert(ge(u64, est_od, real), "kind %d n %u", kind, sizes[i]);
       cr_assert(gt(u64, est, prev));
       prev = est;
       sim_network_clear(&net);
     }
   }
-  cr_assert(gt(u64, sim_network_estimate_bytes(1000000, 8, SIM_TABLES_FULL),
-               sim_network_estimate_bytes(1000000, 8, SIM_TABLES_RANDOM)));
+  cr_assert(gt(u64, sim_network_estimate_bytes_layout(1000000, 8, SIM_TABLES_FULL, false),
+               sim_network_estimate_bytes_layout(1000000, 8, SIM_TABLES_RANDOM, false)));
+  /* On demand, tables take no memory per contact: less than either kind built. */
+  cr_assert(lt(u64, sim_network_estimate_bytes(1000000, 8, SIM_TABLES_FULL),
+               sim_network_estimate_bytes_layout(1000000, 8, SIM_TABLES_RANDOM, false)));
+  cr_assert(lt(u64, sim_network_estimate_bytes(1000000, 8, SIM_TABLES_RANDOM),
+               sim_network_estimate_bytes_layout(1000000, 8, SIM_TABLES_RANDOM, false)));
   cr_assert(gt(u64, sim_network_estimate_bytes(1000000, 20, SIM_TABLES_FULL),
                sim_network_estimate_bytes(1000000, 8, SIM_TABLES_FULL)));
+}
+
+/* On demand, every node's table is the one the full build stores, and every
+ * query gives the same answer: full and random kinds, several K and N (trees
+ * with empty and short buckets at small N, K = 1, K above the sampler's
+ * linear-scan limit of 16), every node or a stride of them, targets near
+ * nodes and random, counts below, at and above K. */
+static void check_ondemand_equals_built(sim_tables_kind kind, uint32_t n, unsigned k, uint64_t seed, uint32_t step) {
+  sim_network a, b;
+  uint32_t *ta = g_new(uint32_t, SIM_CONTACTS_MAX(k)), *tb = g_new(uint32_t, SIM_CONTACTS_MAX(k));
+  uint32_t oa[3 * DHT_K_MAX], ob[3 * DHT_K_MAX];
+  dht_rng r;
+  dht_rng_init(&r, seed ^ 0x5eed);
+  cr_assert(eq(int, sim_network_generate(&a, n, k, kind, seed), 0));
+  cr_assert(eq(int, sim_network_generate_ondemand(&b, n, k, kind, seed), 0));
+  cr_assert(sim_network_check(&a) && sim_network_check(&b));
+  cr_assert(eq(ptr, b.contacts, NULL));
+  cr_assert(eq(int, memcmp(a.ids, b.ids, (size_t)n * sizeof *a.ids), 0));
+  cr_assert(eq(int, memcmp(a.addrs, b.addrs, (size_t)n * sizeof *a.addrs), 0));
+  cr_assert(eq(int, memcmp(a.by_id, b.by_id, (size_t)n * sizeof *a.by_id), 0));
+  for (uint32_t x = 0; x < n; x += step) {
+    size_t ca = sim_network_table(&a, x, ta), cb = sim_network_table(&b, x, tb);
+    cr_assert(eq(sz, ca, n_contacts(&a, x)));
+    cr_assert(eq(sz, ca, cb), "n %u k %u node %u", n, k, x);
+    cr_assert(eq(int, memcmp(ta, tb, ca * sizeof *ta), 0), "n %u k %u node %u", n, k, x);
+    for (int q = 0; q < 6; q++) {
+      dht_id t;
+      size_t count = q == 0 || q >= 4 ? k : q == 1 ? 1 : q == 2 ? (size_t)k + 1 : 3 * (size_t)k;
+      size_t na, nb;
+      if (q == 3) {
+        t = a.ids[x]; /* the node's own ID: shares 160 bits, the whole table is drawn */
+      } else if (q >= 4) {
+        /* Shares exactly j bits with the node, j around its depth: every bucket
+         * boundary (short buckets, the leaf) is met. */
+        unsigned j = (unsigned)dht_rng_below(&r, 26);
+        dht_id_random(&t, &r);
+        memcpy(t.b, a.ids[x].b, j / 8);
+        for (unsigned bit = (j / 8) * 8; bit <= j; bit++) {
+          uint8_t mask = (uint8_t)(0x80u >> (bit & 7));
+          int want = bit < j ? dht_id_bit(&a.ids[x], bit) : !dht_id_bit(&a.ids[x], bit);
+          t.b[bit / 8] = (uint8_t)(want ? t.b[bit / 8] | mask : t.b[bit / 8] & ~mask);
+        }
+        cr_assert(eq(u32, dht_id_common_prefix(&t, &a.ids[x]), j));
+      } else {
+        random_target(&a, &r, &t);
+      }
+      na = sim_network_closest(&a, x, &t, oa, count);
+      nb = sim_network_closest(&b, x, &t, ob, count);
+      cr_assert(eq(sz, na, nb), "n %u k %u node %u count %zu", n, k, x, count);
+      cr_assert(eq(int, memcmp(oa, ob, na * sizeof *oa), 0), "n %u k %u node %u count %zu", n, k, x, count);
+      na = sim_network_true_closest(&a, &t, 0, oa, count);
+      nb = sim_network_true_closest(&b, &t, 0, ob, count);
+      cr_assert(eq(sz, na, nb));
+      cr_assert(eq(int, memcmp(oa, ob, na * sizeof *oa), 0));
+    }
+  }
+  cr_assert(sim_network_check(&b)); /* queries do not disturb the index */
+  sim_network_clear(&a);
+  sim_network_clear(&b);
+  g_free(ta);
+  g_free(tb);
+}
+
+Test(network, ondemand_tables_equal_built_tables) {
+  static const uint32_t ns[] = {1, 2, 9, 10, 37, 300, 5000};
+  static const unsigned ks[] = {1, 2, 8, 20};
+  for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+    for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
+      for (int kind = 0; kind < 2; kind++)
+        check_ondemand_equals_built((sim_tables_kind)kind, ns[i], ks[j], 1000 + i * 10 + j, 1);
+  check_ondemand_equals_built(SIM_TABLES_FULL, 200000, 8, 77, 997);
+  check_ondemand_equals_built(SIM_TABLES_FULL, 70000, 3, 78, 331);
+  check_ondemand_equals_built(SIM_TABLES_FULL, 20000, 64, 79, 401);
+}
+
+/* The debug walker sees one-token damage to the index. */
+Test(network, check_catches_a_broken_index) {
+  sim_network net;
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 1000, 8, SIM_TABLES_FULL, 5), 0));
+  cr_assert(sim_network_check(&net));
+  net.skey[500]++; /* a prefix that is not its ID's */
+  cr_assert(not(sim_network_check(&net)));
+  net.skey[500]--;
+  {
+    uint32_t t = net.by_id[10]; /* two nodes out of ID order */
+    net.by_id[10] = net.by_id[11];
+    net.by_id[11] = t;
+    uint64_t u = net.skey[10];
+    net.skey[10] = net.skey[11];
+    net.skey[11] = u;
+    cr_assert(not(sim_network_check(&net)));
+    net.by_id[11] = net.by_id[10];
+    net.by_id[10] = t;
+    net.skey[11] = net.skey[10];
+    net.skey[10] = u;
+  }
+  cr_assert(sim_network_check(&net));
+  net.dir[3]++; /* a cell boundary one off */
+  cr_assert(not(sim_network_check(&net)));
+  net.dir[3]--;
+  cr_assert(sim_network_check(&net));
+  sim_network_clear(&net);
+}
+
+/* Generated addresses: the 2^24 nodes of the old layout keep 10.x.y.z:6881;
+ * beyond, the port carries the top bits (up to SIM_NODES_MAX); every label is
+ * distinct and find_addr decodes it. */
+Test(network, addresses_beyond_2_24_nodes) {
+  static const uint32_t idx[] = {0, 1, 69999, 16777215, 16777216, 16777217, 33554431, 200000005, SIM_NODES_MAX - 1};
+  static const char *want[] = {"10.0.0.0:6881",     "10.0.0.1:6881",   "10.1.17.111:6881",
+                               "10.255.255.255:6881", "10.0.0.0:6882",   "10.0.0.1:6882",
+                               "10.255.255.255:6882", "10.235.194.5:6892", "10.255.255.255:6896"};
+  sim_network net;
+  for (size_t i = 0; i < sizeof idx / sizeof idx[0]; i++) {
+    dht_addr a;
+    char s[DHT_ADDR_STRLEN];
+    sim_network_node_addr(&a, idx[i]);
+    cr_assert(gt(int, dht_addr_format(&a, s, sizeof s), 0));
+    cr_assert(eq(str, s, (char *)want[i]), "node %u", idx[i]);
+  }
+  /* find_addr on an on-demand network (no by_addr): hits and misses. */
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 5000, 8, SIM_TABLES_FULL, 9), 0));
+  cr_assert(eq(ptr, net.by_addr, NULL));
+  for (uint32_t i = 0; i < 5000; i += 7) {
+    uint32_t got = UINT32_MAX;
+    cr_assert(eq(int, sim_network_find_addr(&net, &net.addrs[i], &got), 0));
+    cr_assert(eq(u32, got, i));
+  }
+  {
+    dht_addr a;
+    sim_network_node_addr(&a, 5000); /* one past the last */
+    cr_assert(eq(int, sim_network_find_addr(&net, &a, NULL), DHT_ENOENT));
+    sim_network_node_addr(&a, 16777216 + 3); /* node 3's ip, another port */
+    cr_assert(eq(int, sim_network_find_addr(&net, &a, NULL), DHT_ENOENT));
+  }
+  sim_network_clear(&net);
+}
+
+/* export-topology of an on-demand network writes the file of the built one. */
+Test(network, ondemand_export_equals_built_export) {
+  char *dir = tmp_dir(), *pa = g_build_filename(dir, "a.topo", NULL), *pb = g_build_filename(dir, "b.topo", NULL);
+  char err[256], *ca, *cb;
+  gsize la, lb;
+  sim_network a, b;
+  cr_assert(eq(int, sim_network_generate(&a, 3000, 8, SIM_TABLES_FULL, 12), 0));
+  cr_assert(eq(int, sim_network_generate_ondemand(&b, 3000, 8, SIM_TABLES_FULL, 12), 0));
+  cr_assert(eq(int, sim_network_export_topology(&a, pa, err, sizeof err), 0), "%s", err);
+  cr_assert(eq(int, sim_network_export_topology(&b, pb, err, sizeof err), 0), "%s", err);
+  cr_assert(g_file_get_contents(pa, &ca, &la, NULL) && g_file_get_contents(pb, &cb, &lb, NULL));
+  cr_assert(eq(sz, la, lb));
+  cr_assert(eq(int, memcmp(ca, cb, la), 0));
+  g_free(ca);
+  g_free(cb);
+  remove_two(dir, pa, pb);
+  sim_network_clear(&a);
+  sim_network_clear(&b);
+}
+
+/* Loaded topologies: contacts in bucket order answer closest() from the
+ * buckets that matter, exactly as the full scan of the generated network.
+ * An exported file keeps its order; a file with every contacts line reversed
+ * is sorted back into bucket order and answers the same. */
+Test(network, topology_bucket_order_answers_as_generated) {
+  char *dir = tmp_dir(), *p1 = g_build_filename(dir, "a.topo", NULL), *p2 = g_build_filename(dir, "r.topo", NULL);
+  char err[256] = "";
+  for (int kind = 0; kind < 2; kind++)
+    for (unsigned k = 1; k <= 20; k += 19) {
+      sim_network gen, back, rev;
+      uint32_t oa[64], ob[64], oc[64];
+      dht_rng r;
+      char *text;
+      GString *g = g_string_new(NULL);
+      dht_rng_init(&r, 99 + k);
+      cr_assert(eq(int, sim_network_generate(&gen, 3000, k, (sim_tables_kind)kind, 5 + k), 0));
+      cr_assert(eq(int, sim_network_export_topology(&gen, p1, err, sizeof err), 0), "%s", err);
+      cr_assert(eq(int, sim_network_load_topology(&back, p1, k, err, sizeof err), 0), "%s", err);
+      cr_assert(ne(ptr, back.own_bucket, NULL));
+      cr_assert(eq(int, memcmp(gen.contacts, back.contacts, gen.contact_off[3000] * sizeof *gen.contacts), 0));
+      /* The same file with each contacts line reversed. */
+      cr_assert(g_file_get_contents(p1, &text, NULL, NULL));
+      {
+        char *cut = strstr(text, "contacts\n") + strlen("contacts\n");
+        g_string_append_len(g, text, cut - text);
+        for (uint32_t x = 0; x < 3000; x++) {
+          g_string_append_printf(g, "%u:", x);
+          for (uint64_t j = gen.contact_off[x + 1]; j-- > gen.contact_off[x];)
+            g_string_append_printf(g, " %u", gen.contacts[j]);
+          g_string_append_c(g, '\n');
+        }
+      }
+      cr_assert(g_file_set_contents(p2, g->str, (gssize)g->len, NULL));
+      cr_assert(eq(int, sim_network_load_topology(&rev, p2, k, err, sizeof err), 0), "%s", err);
+      for (uint32_t x = 0; x < 3000; x += 3) {
+        dht_id t;
+        size_t count = x % 2 ? k : 3 * (size_t)k, na, nb, nc;
+        if (x % 5 == 0)
+          t = gen.ids[x];
+        else
+          random_target(&gen, &r, &t);
+        na = sim_network_closest(&gen, x, &t, oa, count);
+        nb = sim_network_closest(&back, x, &t, ob, count);
+        nc = sim_network_closest(&rev, x, &t, oc, count);
+        cr_assert(eq(sz, na, nb), "kind %d k %u node %u", kind, k, x);
+        cr_assert(eq(sz, na, nc), "kind %d k %u node %u", kind, k, x);
+        cr_assert(eq(int, memcmp(oa, ob, na * sizeof *oa), 0), "kind %d k %u node %u", kind, k, x);
+        cr_assert(eq(int, memcmp(oa, oc, na * sizeof *oa), 0), "kind %d k %u node %u", kind, k, x);
+      }
+      /* Reversed lines were reordered (into bucket order; keys non-decreasing). */
+      if (k > 1)
+        cr_assert(ne(int, memcmp(gen.contacts, rev.contacts, gen.contact_off[3000] * sizeof *gen.contacts), 0));
+      g_free(text);
+      g_string_free(g, TRUE);
+      sim_network_clear(&gen);
+      sim_network_clear(&back);
+      sim_network_clear(&rev);
+    }
+  remove_two(dir, p1, p2);
 }

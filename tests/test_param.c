@@ -88,7 +88,7 @@ Test(param, enum_names_follow_the_enums) {
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_BITTORRENT_DHT), "bittorrent-dht"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_ARIA2), "aria2"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_LIBP2P), "libp2p"));
-  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_LIBP2P + 1), "?"));
+  cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, DHT_LOOKUP_MLDHT + 1), "?"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, -1), "?"));
   cr_assert(eq(str, (char *)sim_param_enum_name(SIM_P_LOOKUP_ALPHA, 0), "?"), "not an enum");
 }
@@ -156,10 +156,10 @@ ParameterizedTestParameters(param, setter_bounds) {
       {"seed", "18446744073709551615", true, true, ""},
       {"seed", "18446744073709551616", true, false, ""},
       {"seed", "000000000000000000000000000000000000007", true, true, ""},
-      {"network.nodes", "1", true, false, "an integer from 2 to 16777216"},
+      {"network.nodes", "1", true, false, "an integer from 2 to 268435456"},
       {"network.nodes", "2", true, true, ""},
-      {"network.nodes", "16777216", true, true, ""},
-      {"network.nodes", "16777217", true, false, ""},
+      {"network.nodes", "268435456", true, true, ""},
+      {"network.nodes", "268435457", true, false, ""},
       {"replicas", "10000", true, true, ""},
       {"replicas", "10001", true, false, ""},
       {"workload.lookups", "1000000000", true, true, ""},
@@ -188,7 +188,7 @@ ParameterizedTestParameters(param, setter_bounds) {
       {"latency.sigma", "5", true, true, ""},
       {"lookup.strategy", "pipelined", true, true, ""},
       {"lookup.strategy", "pipelined", false, true, ""}, /* quoted words are the same word */
-      {"lookup.strategy", "Pipelined", true, false, "rounds, pipelined, libtorrent, jech, bittorrent-dht, aria2 or libp2p"},
+      {"lookup.strategy", "Pipelined", true, false, "rounds, pipelined, libtorrent, jech, bittorrent-dht, aria2, libp2p or mldht"},
       {"latency.model", "x", true, false, "constant, uniform or lognormal"},
       {"name", "~", true, false, "a non-empty one-line string (at most 4096 bytes, no control characters)"},
       {"name", "~", false, true, ""},
