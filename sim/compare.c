@@ -173,6 +173,13 @@ static double resample_quantile(dht_rng *r, const double *v, uint64_t n, unsigne
   return v[n - 1];
 }
 
+void sim_bootstrap_ci_index(double alpha, size_t B, size_t *lo, size_t *hi) {
+  size_t l = (size_t)floor(alpha / 2.0 * (double)B), h = (size_t)ceil((1.0 - alpha / 2.0) * (double)B);
+  h = h == 0 ? 0 : h - 1;
+  *lo = l >= B ? B - 1 : l;
+  *hi = h >= B ? B - 1 : h;
+}
+
 int sim_bootstrap_quantile(const double *b, uint64_t nb, const double *w, uint64_t nw, unsigned pct,
                            uint64_t seed, double alpha, sim_cmp_test *out) {
   const unsigned B = SIM_CMP_BOOTSTRAP;
@@ -204,14 +211,7 @@ int sim_bootstrap_quantile(const double *b, uint64_t nb, const double *w, uint64
     ge += d[i] >= 0.0;
   }
   qsort(d, B, sizeof *d, cmp_double);
-  /* The alpha/2 and 1 - alpha/2 order statistics of the B differences. */
-  ilo = (size_t)floor(alpha / 2.0 * (double)B);
-  ihi = (size_t)ceil((1.0 - alpha / 2.0) * (double)B);
-  ihi = ihi == 0 ? 0 : ihi - 1;
-  if (ilo >= B)
-    ilo = B - 1;
-  if (ihi >= B)
-    ihi = B - 1;
+  sim_bootstrap_ci_index(alpha, B, &ilo, &ihi);
   out->tested = true;
   out->lo = d[ilo];
   out->hi = d[ihi];

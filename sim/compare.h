@@ -103,6 +103,10 @@ double sim_cmp_quantile(const double *v, uint64_t n, unsigned pct);
 int sim_bootstrap_quantile(const double *b, uint64_t nb, const double *w, uint64_t nw, unsigned pct,
                            uint64_t seed, double alpha, sim_cmp_test *out);
 
+/* The 0-based order statistics of B sorted bootstrap values that bound the
+ * percentile (1 - alpha) interval: as many values below lo as above hi. */
+void sim_bootstrap_ci_index(double alpha, size_t B, size_t *lo, size_t *hi);
+
 /* Holm–Bonferroni adjusted p-values of p[0..m) into adj[0..m): sorted
  * ascending, the i-th (0-based) is multiplied by m - i, made monotone and cut
  * at 1; a comparison is significant at alpha when adj < alpha. Ties are

@@ -97,6 +97,16 @@ Test(compare_stats, bootstrap_quantile) {
   cr_assert(t3.lo > t1.lo && t3.hi < t1.hi);
 }
 
+Test(compare_stats, bootstrap_interval_is_symmetric) {
+  size_t lo, hi;
+  sim_bootstrap_ci_index(0.05, 4999, &lo, &hi);
+  cr_assert_eq(lo, 124); /* floor(124.975) */
+  cr_assert_eq(hi, 4874);
+  sim_bootstrap_ci_index(0.1, 1000, &lo, &hi);
+  cr_assert_eq(lo, 50);
+  cr_assert_eq(hi, 949); /* 50 values below, 50 above */
+}
+
 Test(compare_stats, xml_escape) {
   char *buf = NULL;
   size_t len = 0;
@@ -204,22 +214,28 @@ Test(compare_cli, alpha_one_is_slower) {
   g_free(b);
 }
 
-/* Copies OUT's summary.csv and lookups.csv to DEST with a "timeouts" column
- * added to lookups.csv (value: the lookup's rounds + extra): a column that a
- * later lookups.csv has, picked up by name. */
-static void add_timeouts(const char *out, const char *dest, int extra) {
+/* Copies OUT's summary.csv and lookups.csv to DEST, lookups.csv changed by
+ * edit(header fields, row fields, row number, extra) -> the row's new text
+ * (g_free'd), or the header's when row is -1. */
+typedef char *(*row_edit)(const csv *c, long row, int extra);
+
+static void copy_output(const char *out, const char *dest, row_edit edit, int extra) {
   char *sum = slurp(out, "summary.csv"), *lk = slurp(out, "lookups.csv"), **lines = g_strsplit(lk, "\n", -1);
   GString *g = g_string_new(NULL);
   csv c = csv_parse(lk);
-  size_t rounds = csv_col(&c, "rounds");
-  char *p;
+  char *p, *t;
   cr_assert_eq(g_mkdir_with_parents(dest, 0755), 0);
   p = g_build_filename(dest, "summary.csv", NULL);
   cr_assert(g_file_set_contents(p, sum, -1, NULL));
   g_free(p);
-  g_string_append_printf(g, "%s,timeouts\n", lines[0]);
-  for (size_t i = 0; i < c.n_rows; i++)
-    g_string_append_printf(g, "%s,%d\n", lines[i + 1], atoi(c.rows[i][rounds]) + extra);
+  t = edit(&c, -1, extra);
+  g_string_append_printf(g, "%s%s\n", lines[0], t);
+  g_free(t);
+  for (size_t i = 0; i < c.n_rows; i++) {
+    t = edit(&c, (long)i, extra);
+    g_string_append_printf(g, "%s%s\n", lines[i + 1], t);
+    g_free(t);
+  }
   p = g_build_filename(dest, "lookups.csv", NULL);
   cr_assert(g_file_set_contents(p, g->str, -1, NULL));
   g_free(p);
@@ -228,6 +244,24 @@ static void add_timeouts(const char *out, const char *dest, int extra) {
   g_strfreev(lines);
   g_free(sum);
   g_free(lk);
+}
+
+/* A "timeouts" column (a later lookups.csv has one): the lookup's rounds + extra. */
+static char *add_timeouts(const csv *c, long row, int extra) {
+  if (row < 0)
+    return g_strdup(",timeouts");
+  return g_strdup_printf(",%d", atoi(csv_get(c, (size_t)row, "rounds")) + extra);
+}
+
+/* The header's "peers_found" moved to the end, 0 in every extra-th row: lookups that found no peer. */
+static char *lose_peers(const csv *c, long row, int extra) {
+  if (row < 0)
+    return g_strdup(",peers_found");
+  return g_strdup_printf(",%s", row % extra == 0 ? "0" : csv_get(c, (size_t)row, "peers_found"));
+}
+
+static void add_timeouts_to(const char *out, const char *dest, int extra) {
+  copy_output(out, dest, add_timeouts, extra);
 }
 
 Test(compare_cli, more_loss_is_less_accurate) {
@@ -256,9 +290,9 @@ Test(compare_cli, new_columns_are_picked_up_by_name) {
        *ta = g_build_filename(d, "ta", NULL), *tb = g_build_filename(d, "tb", NULL), *t0 = g_build_filename(d, "t0", NULL);
   cli r;
   csv c;
-  add_timeouts(a, ta, 0);
-  add_timeouts(a, tb, 2);
-  add_timeouts(a, t0, 0);
+  add_timeouts_to(a, ta, 0);
+  add_timeouts_to(a, tb, 2);
+  add_timeouts_to(a, t0, 0);
   r = compare_csv(ta, tb);
   c = csv_parse(r.out);
   cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
@@ -285,6 +319,31 @@ Test(compare_cli, new_columns_are_picked_up_by_name) {
     cr_assert(strncmp(r.err, "dhtsim compare: --figure timeouts:", 34) == 0, "%s", r.err);
     cli_free(&r);
   }
+  {
+    /* One lookup in ten finds no peer: success_rate (peers_found > 0) worse. The
+     * moved column leaves a second "peers_found" header; compare reads the first
+     * one it finds, so rename the original away by editing the header. */
+    char *tp = g_build_filename(d, "tp", NULL), *lk, *hit;
+    copy_output(a, tp, lose_peers, 10);
+    lk = slurp(tp, "lookups.csv");
+    hit = strstr(lk, ",peers_found,");
+    cr_assert(hit != NULL);
+    memcpy(hit + 1, "peers_gone0", 11);
+    {
+      char *p = g_build_filename(tp, "lookups.csv", NULL);
+      cr_assert(g_file_set_contents(p, lk, -1, NULL));
+      g_free(p);
+    }
+    r = compare_csv(a, tp);
+    c = csv_parse(r.out);
+    cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+    cr_assert_str_eq(verdict(&c, "(no sweep)", "success_rate"), "worse");
+    cr_assert_str_eq(verdict(&c, "(no sweep)", "accuracy"), "same");
+    csv_free(&c);
+    cli_free(&r);
+    g_free(lk);
+    g_free(tp);
+  }
   rm_rf(d);
   g_free(d);
   g_free(a);
@@ -293,18 +352,22 @@ Test(compare_cli, new_columns_are_picked_up_by_name) {
   g_free(t0);
 }
 
-static char *write_sweep(const char *dir, const char *name, const char *values) {
+/* A small scenario sweeping lookup.alpha over `values` without planted peers,
+ * or with lookup.alpha
+ * `values`, no sweep and 5 planted peers when single. */
+static char *write_sweep(const char *dir, const char *name, const char *values, bool single) {
   char *p = g_strdup_printf("%s/%s.yaml", dir, name),
        *text = g_strdup_printf("name: %s\nseed: 3\nnetwork:\n  nodes: 200\nlatency:\n  model: lognormal\n"
-                               "workload:\n  lookups: 60\nsweep:\n  lookup.alpha: [%s]\n",
-                               name, values);
+                               "workload:\n  lookups: 60\n  planted_peers: %d\n%s%s%s\n",
+                               name, single ? 5 : 0, single ? "lookup:\n  alpha: " : "sweep:\n  lookup.alpha: [", values,
+                               single ? "" : "]");
   cr_assert(g_file_set_contents(p, text, -1, NULL));
   g_free(text);
   return p;
 }
 
 Test(compare_cli, points_match_by_parameters_not_index) {
-  char *d = tmpdir(), *sa = write_sweep(d, "sa", "1, 3"), *sb = write_sweep(d, "sb", "3, 2"),
+  char *d = tmpdir(), *sa = write_sweep(d, "sa", "1, 3", false), *sb = write_sweep(d, "sb", "3, 2", false),
        *a = run_to(d, "a", sa, NULL), *b = run_to(d, "b", sb, NULL);
   cli r = compare_csv(a, b);
   csv c = csv_parse(r.out);
@@ -316,11 +379,26 @@ Test(compare_cli, points_match_by_parameters_not_index) {
   cr_assert_str_eq(csv_get(&c, (size_t)i, "base"), csv_get(&c, (size_t)i, "new"));
   cr_assert_str_eq(csv_get(&c, (size_t)i, "change_pct"), "+0.00");
   cr_assert_eq(csv_row(&c, "lookup.alpha=1", "time_ms_mean"), -1);
+  cr_assert_eq(csv_row(&c, "lookup.alpha=3", "success_rate"), -1, "no peers planted: no success rate");
   cr_assert_eq(csv_row(&c, "lookup.alpha=2", "time_ms_mean"), -1);
   cr_assert_str_eq(verdict(&c, "lookup.alpha=1", ""), "only_base");
   cr_assert_str_eq(verdict(&c, "lookup.alpha=2", ""), "only_new");
   csv_free(&c);
   cli_free(&r);
+  {
+    /* A side without sweep matches the point with its value of the other's swept key. */
+    char *ss = write_sweep(d, "ss", "2", true), *s1 = run_to(d, "s", ss, NULL);
+    r = compare_csv(s1, b);
+    c = csv_parse(r.out);
+    cr_assert(r.status == 0 || r.status == 1, "%s%s", r.out, r.err); /* planted peers differ */
+    cr_assert(csv_row(&c, "lookup.alpha=2", "queries_mean") >= 0, "%s", r.out);
+    cr_assert(csv_row(&c, "lookup.alpha=2", "success_rate") >= 0, "planted by default");
+    cr_assert_str_eq(verdict(&c, "lookup.alpha=3", ""), "only_new");
+    csv_free(&c);
+    cli_free(&r);
+    g_free(ss);
+    g_free(s1);
+  }
   rm_rf(d);
   g_free(d);
   g_free(sa);
