@@ -415,39 +415,54 @@ static int csv_col(const csv_reader *c, const char *name) {
   return -1;
 }
 
+/* Opens DIR/FILE and reads its header, which must have a "point" column:
+ * its index in *pcol and the header's width in *n_head. 0, or a negative
+ * dht_ code with err set (nothing to close then). */
+static int csv_open_header(csv_reader *c, const char *dir, const char *file, const char *cmd, int *pcol,
+                           size_t *n_head, char *err, size_t errlen) {
+  int rc;
+  if ((rc = csv_open(c, dir, file, cmd, err, errlen)) < 0)
+    return rc;
+  rc = csv_next(c, cmd, err, errlen);
+  if (rc == 0)
+    seterr(err, errlen, "dhtsim %s: %s: empty file, expected a CSV header", cmd, c->path);
+  else if (rc > 0 && (*pcol = csv_col(c, "point")) < 0)
+    seterr(err, errlen, "dhtsim %s: %s: no column \"point\": not the format of docs/output-format.md", cmd, c->path);
+  if (rc <= 0 || *pcol < 0) {
+    csv_close(c);
+    return rc < 0 ? rc : DHT_EINVAL;
+  }
+  *n_head = c->n;
+  return 0;
+}
+
+/* The next row that is not blank, as wide as the header, with its point
+ * index in *idx: 1, 0 at the end, or a negative dht_ code with err set. */
+static int csv_next_row(csv_reader *c, size_t n_head, int pcol, uint64_t *idx, const char *cmd, char *err,
+                        size_t errlen) {
+  int rc;
+  do
+    rc = csv_next(c, cmd, err, errlen);
+  while (rc > 0 && c->n == 1 && c->field[0][0] == '\0');
+  if (rc > 0 && (c->n != n_head || !sim_parse_u64(c->field[pcol], idx))) {
+    seterr(err, errlen, "dhtsim %s: %s line %" PRIu64 ": %zu fields for %zu columns, or a point that is not a number",
+           cmd, c->path, c->lineno, c->n, n_head);
+    rc = DHT_EINVAL;
+  }
+  return rc;
+}
+
 static int read_summary(sim_cmp_side *s, const char *dir, const char *cmd, char *err, size_t errlen) {
   csv_reader c;
-  int pcol, col[SIM_PARAM_COUNT], rc;
-  size_t n_head, cap = 0;
-  if ((rc = csv_open(&c, dir, "summary.csv", cmd, err, errlen)) < 0)
+  int pcol = -1, col[SIM_PARAM_COUNT], rc;
+  size_t n_head = 0, cap = 0;
+  uint64_t idx = 0;
+  if ((rc = csv_open_header(&c, dir, "summary.csv", cmd, &pcol, &n_head, err, errlen)) < 0)
     return rc;
-  rc = csv_next(&c, cmd, err, errlen);
-  if (rc <= 0) {
-    if (rc == 0)
-      seterr(err, errlen, "dhtsim %s: %s: empty file, expected a CSV header", cmd, c.path);
-    csv_close(&c);
-    return rc == 0 ? DHT_EINVAL : rc;
-  }
-  n_head = c.n;
-  pcol = csv_col(&c, "point");
   for (int p = 0; p < SIM_PARAM_COUNT; p++)
     col[p] = csv_col(&c, sim_params[p].key);
-  if (pcol < 0) {
-    seterr(err, errlen, "dhtsim %s: %s: no column \"point\": not the format of docs/output-format.md", cmd, c.path);
-    csv_close(&c);
-    return DHT_EINVAL;
-  }
-  while ((rc = csv_next(&c, cmd, err, errlen)) > 0) {
+  while ((rc = csv_next_row(&c, n_head, pcol, &idx, cmd, err, errlen)) > 0) {
     sim_cmp_point *pt;
-    uint64_t idx;
-    if (c.n == 1 && c.field[0][0] == '\0')
-      continue;
-    if (c.n != n_head || !sim_parse_u64(c.field[pcol], &idx)) {
-      seterr(err, errlen, "dhtsim %s: %s line %" PRIu64 ": %zu fields for %zu columns, or a point that is not a number",
-             cmd, c.path, c.lineno, c.n, n_head);
-      rc = DHT_EINVAL;
-      break;
-    }
     if (s->n > 0 && idx <= s->pts[s->n - 1].index) {
       seterr(err, errlen, "dhtsim %s: %s line %" PRIu64 ": point %" PRIu64 " out of order", cmd, c.path, c.lineno, idx);
       rc = DHT_EINVAL;
@@ -520,20 +535,11 @@ static int sample_push(sim_cmp_sample *m, double v) {
 
 static int read_lookups(sim_cmp_side *s, const char *dir, const char *cmd, char *err, size_t errlen) {
   csv_reader c;
-  int pcol, fcol[SIM_CMP_FIG_COUNT], rc;
-  size_t n_head;
-  uint64_t rows = 0;
-  if ((rc = csv_open(&c, dir, "lookups.csv", cmd, err, errlen)) < 0)
+  int pcol = -1, fcol[SIM_CMP_FIG_COUNT], rc;
+  size_t n_head = 0;
+  uint64_t rows = 0, idx = 0;
+  if ((rc = csv_open_header(&c, dir, "lookups.csv", cmd, &pcol, &n_head, err, errlen)) < 0)
     return rc;
-  rc = csv_next(&c, cmd, err, errlen);
-  if (rc <= 0) {
-    if (rc == 0)
-      seterr(err, errlen, "dhtsim %s: %s: empty file, expected a CSV header", cmd, c.path);
-    csv_close(&c);
-    return rc == 0 ? DHT_EINVAL : rc;
-  }
-  n_head = c.n;
-  pcol = csv_col(&c, "point");
   /* The swept keys are the dotted columns (docs/output-format.md). */
   for (size_t i = 0; i < c.n; i++) {
     int id = strchr(c.field[i], '.') ? sim_param_find(c.field[i], strlen(c.field[i])) : -1;
@@ -544,22 +550,8 @@ static int read_lookups(sim_cmp_side *s, const char *dir, const char *cmd, char 
     fcol[f] = csv_col(&c, sim_cmp_figures[f].column);
     s->column[f] = fcol[f] >= 0;
   }
-  if (pcol < 0) {
-    seterr(err, errlen, "dhtsim %s: %s: no column \"point\": not the format of docs/output-format.md", cmd, c.path);
-    csv_close(&c);
-    return DHT_EINVAL;
-  }
-  while ((rc = csv_next(&c, cmd, err, errlen)) > 0) {
-    uint64_t idx;
+  while ((rc = csv_next_row(&c, n_head, pcol, &idx, cmd, err, errlen)) > 0) {
     sim_cmp_point *pt;
-    if (c.n == 1 && c.field[0][0] == '\0')
-      continue;
-    if (c.n != n_head || !sim_parse_u64(c.field[pcol], &idx)) {
-      seterr(err, errlen, "dhtsim %s: %s line %" PRIu64 ": %zu fields for %zu columns, or a point that is not a number",
-             cmd, c.path, c.lineno, c.n, n_head);
-      rc = DHT_EINVAL;
-      break;
-    }
     if (++rows > SIM_CMP_LOOKUPS_MAX) {
       seterr(err, errlen, "dhtsim %s: %s: more than %u lookups (the most compare takes)", cmd, c.path,
              SIM_CMP_LOOKUPS_MAX);
@@ -898,19 +890,6 @@ static void json_num(FILE *f, double v) {
     fprintf(f, "%.6f", v);
 }
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
-  }
-  fputc('"', f);
-}
-
 typedef struct report {
   const sim_cmp_side *b, *n;
   row *rows;
@@ -985,9 +964,9 @@ static void write_csv(FILE *f, const report *R) {
 
 static void write_json(FILE *f, const report *R, const sim_cmp_options *o) {
   fputs("{\n  \"base\": ", f);
-  json_str(f, R->b->name);
+  sim_write_json_string(f, R->b->name);
   fputs(", \"new\": ", f);
-  json_str(f, R->n->name);
+  sim_write_json_string(f, R->n->name);
   fprintf(f, ", \"alpha\": %g, \"tolerance_pct\": %g, \"bootstrap\": %u,\n  \"comparisons\": [", o->alpha,
           o->tolerance_pct, SIM_CMP_BOOTSTRAP);
   for (size_t i = 0; i < R->n_rows; i++) {
@@ -995,7 +974,7 @@ static void write_json(FILE *f, const report *R, const sim_cmp_options *o) {
     char name[64];
     row_name(r, name, sizeof name);
     fputs(i ? ",\n    {\"point\": " : "\n    {\"point\": ", f);
-    json_str(f, r->label);
+    sim_write_json_string(f, r->label);
     fprintf(f, ", \"figure\": \"%s\", \"base\": ", name);
     json_num(f, r->base);
     fputs(", \"new\": ", f);
@@ -1012,12 +991,12 @@ static void write_json(FILE *f, const report *R, const sim_cmp_options *o) {
   fputs("\n  ],\n  \"only_base\": [", f);
   for (size_t i = 0; i < R->n_only_b; i++) {
     fputs(i ? ", " : "", f);
-    json_str(f, R->only_b[i]);
+    sim_write_json_string(f, R->only_b[i]);
   }
   fputs("],\n  \"only_new\": [", f);
   for (size_t i = 0; i < R->n_only_n; i++) {
     fputs(i ? ", " : "", f);
-    json_str(f, R->only_n[i]);
+    sim_write_json_string(f, R->only_n[i]);
   }
   fprintf(f, "],\n  \"worse\": %zu, \"better\": %zu, \"regressed\": %s\n}\n", R->worse, R->better,
           R->worse ? "true" : "false");

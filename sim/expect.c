@@ -26,6 +26,7 @@
 #include "error.h"
 #include "outfile.h"
 #include "scenario.h"
+#include "stats.h"
 #include "sweep.h"
 #include "text.h"
 
@@ -49,23 +50,10 @@ static uint64_t grid_rank(unsigned g, uint64_t n) {
 
 /* ---- writing ---- */
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
-  }
-  fputc('"', f);
-}
-
 static void write_expect(FILE *f, const sim_cmp_side *s, const char *scenario) {
   bool first = true;
   fputs("{\n  \"format\": \"" EXPECT_FORMAT "\",\n  \"scenario\": ", f);
-  json_str(f, scenario);
+  sim_write_json_string(f, scenario);
   fputs(",\n  \"sweep\": [", f);
   for (int p = 0; p < SIM_PARAM_COUNT; p++)
     if (s->swept[p]) {
@@ -84,7 +72,7 @@ static void write_expect(FILE *f, const sim_cmp_side *s, const char *scenario) {
       if (pt->param[p] == NULL)
         fputs("null", f);
       else
-        json_str(f, pt->param[p]);
+        sim_write_json_string(f, pt->param[p]);
     }
     fputs("},\n     \"figures\": {", f);
     first = true;
