@@ -890,6 +890,20 @@ static void json_num(FILE *f, double v) {
     fprintf(f, "%.6f", v);
 }
 
+/* A row's numbers as every format writes them. */
+typedef struct row_text {
+  char name[64], base[32], nw[32], change[32], lo[32], hi[32];
+} row_text;
+
+static void row_texts(const row *r, row_text *t) {
+  row_name(r, t->name, sizeof t->name);
+  fmt_num(t->base, sizeof t->base, r->base);
+  fmt_num(t->nw, sizeof t->nw, r->nw);
+  fmt_pct(t->change, sizeof t->change, r->change_pct);
+  fmt_num(t->lo, sizeof t->lo, r->t.lo);
+  fmt_num(t->hi, sizeof t->hi, r->t.hi);
+}
+
 typedef struct report {
   const sim_cmp_side *b, *n;
   row *rows;
@@ -918,16 +932,12 @@ static void write_table(FILE *f, const report *R, const sim_cmp_options *o) {
           "CI of new - base", "p(Holm)", "verdict");
   for (size_t i = 0; i < R->n_rows; i++) {
     const row *r = &R->rows[i];
-    char name[64], b[32], n[32], c[32], lo[32], hi[32], ci[80];
-    row_name(r, name, sizeof name);
-    fmt_num(b, sizeof b, r->base);
-    fmt_num(n, sizeof n, r->nw);
-    fmt_pct(c, sizeof c, r->change_pct);
-    fmt_num(lo, sizeof lo, r->t.lo);
-    fmt_num(hi, sizeof hi, r->t.hi);
-    snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
-    fprintf(f, "%-28s %-20s %14s %14s %9s  %-34s %8.4f  %s\n", r->label, name, b, n, c, ci, r->p_holm,
-            r->t.tested ? verdict_name[r->v] : "untested");
+    row_text t;
+    char ci[80];
+    row_texts(r, &t);
+    snprintf(ci, sizeof ci, "[%s, %s]", t.lo, t.hi);
+    fprintf(f, "%-28s %-20s %14s %14s %9s  %-34s %8.4f  %s\n", r->label, t.name, t.base, t.nw, t.change, ci,
+            r->p_holm, r->t.tested ? verdict_name[r->v] : "untested");
   }
   for (size_t i = 0; i < R->n_only_b; i++)
     fprintf(f, "only in %s (not compared): %s\n", R->b->name, R->only_b[i]);
@@ -941,15 +951,10 @@ static void write_csv(FILE *f, const report *R) {
   fputs("point,figure,base,new,change_pct,ci_low,ci_high,p,p_holm,verdict\n", f);
   for (size_t i = 0; i < R->n_rows; i++) {
     const row *r = &R->rows[i];
-    char name[64], b[32], n[32], c[32], lo[32], hi[32];
-    row_name(r, name, sizeof name);
-    fmt_num(b, sizeof b, r->base);
-    fmt_num(n, sizeof n, r->nw);
-    fmt_pct(c, sizeof c, r->change_pct);
-    fmt_num(lo, sizeof lo, r->t.lo);
-    fmt_num(hi, sizeof hi, r->t.hi);
+    row_text t;
+    row_texts(r, &t);
     sim_write_csv_text(f, r->label);
-    fprintf(f, ",%s,%s,%s,%s,%s,%s,%.6f,%.6f,%s\n", name, b, n, c, lo, hi, r->t.p, r->p_holm,
+    fprintf(f, ",%s,%s,%s,%s,%s,%s,%.6f,%.6f,%s\n", t.name, t.base, t.nw, t.change, t.lo, t.hi, r->t.p, r->p_holm,
             r->t.tested ? verdict_name[r->v] : "untested");
   }
   for (size_t i = 0; i < R->n_only_b; i++) {
@@ -1016,23 +1021,18 @@ static void write_junit(FILE *f, const report *R, const sim_cmp_options *o, cons
   fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n", tests, R->worse, skipped);
   for (size_t i = 0; i < R->n_rows; i++) {
     const row *r = &R->rows[i];
-    char name[64], b[32], n[32], c[32], lo[32], hi[32];
-    row_name(r, name, sizeof name);
+    row_text t;
+    row_texts(r, &t);
     fputs("    <testcase classname=\"", f);
     sim_xml_escape(f, r->label);
-    fprintf(f, "\" name=\"%s\"", name);
+    fprintf(f, "\" name=\"%s\"", t.name);
     if (r->v != V_WORSE) {
       fputs("/>\n", f);
       continue;
     }
-    fmt_num(b, sizeof b, r->base);
-    fmt_num(n, sizeof n, r->nw);
-    fmt_pct(c, sizeof c, r->change_pct);
-    fmt_num(lo, sizeof lo, r->t.lo);
-    fmt_num(hi, sizeof hi, r->t.hi);
     fprintf(f, ">\n      <failure type=\"regression\" message=\"%s worse: %s -&gt; %s (%s %%), CI of new - base [%s, "
                "%s], p(Holm) %.6f &lt; %g, tolerance %g %%\"/>\n    </testcase>\n",
-            name, b, n, c, lo, hi, r->p_holm, o->alpha, o->tolerance_pct);
+            t.name, t.base, t.nw, t.change, t.lo, t.hi, r->p_holm, o->alpha, o->tolerance_pct);
   }
   for (int side = 0; side < 2; side++)
     for (size_t i = 0; i < (side ? R->n_only_n : R->n_only_b); i++) {

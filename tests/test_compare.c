@@ -153,6 +153,19 @@ static cli compare_csv(const char *a, const char *b) {
   return run_dhtsim(args);
 }
 
+/* A run of tests/data/compare-base.yaml (*a) and of `scenario` (*b) in a new
+ * folder (*d), compared: the report parsed into *c; asserts exit status 1. */
+static cli base_vs(const char *scenario, char **d, char **a, char **b, csv *c) {
+  cli r;
+  *d = tmpdir();
+  *a = run_to(*d, "base", "tests/data/compare-base.yaml", NULL);
+  *b = run_to(*d, "new", scenario, NULL);
+  r = compare_csv(*a, *b);
+  *c = csv_parse(r.out);
+  cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+  return r;
+}
+
 Test(compare_cli, no_false_regression_between_seeds, .timeout = 300) {
   char *d = tmpdir();
   int clean = 0;
@@ -182,11 +195,9 @@ Test(compare_cli, no_false_regression_between_seeds, .timeout = 300) {
 }
 
 Test(compare_cli, alpha_one_is_slower) {
-  char *d = tmpdir(), *a = run_to(d, "base", "tests/data/compare-base.yaml", NULL),
-       *b = run_to(d, "alpha1", "tests/data/compare-alpha1.yaml", NULL);
-  cli r = compare_csv(a, b);
-  csv c = csv_parse(r.out);
-  cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+  char *d, *a, *b;
+  csv c;
+  cli r = base_vs("tests/data/compare-alpha1.yaml", &d, &a, &b, &c);
   cr_assert_str_eq(verdict(&c, "(no sweep)", "time_ms_mean"), "worse");
   cr_assert_str_eq(verdict(&c, "(no sweep)", "rounds_mean"), "worse");
   /* One query at a time: fewer queries, which is better. */
@@ -265,11 +276,10 @@ static void add_timeouts_to(const char *out, const char *dest, int extra) {
 }
 
 Test(compare_cli, more_loss_is_less_accurate) {
-  char *d = tmpdir(), *a = run_to(d, "base", "tests/data/compare-base.yaml", NULL),
-       *b = run_to(d, "lossier", "tests/data/compare-lossier.yaml", NULL), *lk = slurp(b, "lookups.csv");
-  cli r = compare_csv(a, b);
-  csv c = csv_parse(r.out);
-  cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+  char *d, *a, *b, *lk;
+  csv c;
+  cli r = base_vs("tests/data/compare-lossier.yaml", &d, &a, &b, &c);
+  lk = slurp(b, "lookups.csv");
   cr_assert_str_eq(verdict(&c, "(no sweep)", "accuracy"), "worse");
   cr_assert_str_eq(verdict(&c, "(no sweep)", "time_ms_mean"), "worse");
   if (strstr(lk, ",timeouts") != NULL)
