@@ -12,11 +12,13 @@
  *           the quantile, which is what we do not know), and the bootstrap
  *           handles the integer-valued figures (queries, rounds), whose
  *           quantiles move in steps, without pretending they are normal.
- * What neither sees: the network is one random draw per replica, and the
- * variance between networks is not in a per-lookup interval. The false-alarm
+ * What one replica cannot show: the network is one random draw per replica,
+ * and the variance between networks is not in a per-lookup interval (nor in
+ * the tails' bootstrap, which resamples lookups). The false-alarm
  * rate this leaves is measured (tests/test_compare.c, docs/regression.md).
  * Every comparison's p-value goes through Holm–Bonferroni, so --alpha bounds
- * the chance of any false "better" or "worse" in the whole report. */
+ * the chance of any false "better" or "worse" in the whole report, as far as
+ * each row's test is valid. */
 #include "compare.h"
 
 #include <errno.h>
@@ -118,16 +120,20 @@ double sim_t_quantile(double p, double df) {
 
 void sim_welch(uint64_t nb, double mb, double vb, uint64_t nn, double mn, double vn, double alpha,
                sim_cmp_test *out) {
-  double sb, sn, se, df, t;
+  sim_welch_se2(mb, nb ? vb / (double)nb : 0.0, nb ? (double)nb - 1.0 : 0.0, mn, nn ? vn / (double)nn : 0.0,
+                nn ? (double)nn - 1.0 : 0.0, alpha, out);
+}
+
+void sim_welch_se2(double mb, double sb, double dfb, double mn, double sn, double dfn, double alpha,
+                   sim_cmp_test *out) {
+  double se, df, t;
   memset(out, 0, sizeof *out);
   out->diff = mn - mb;
   out->lo = out->hi = NAN;
   out->p = 1.0;
-  if (nb < 2 || nn < 2)
+  if (!(dfb > 0.0) || !(dfn > 0.0))
     return;
   out->tested = true;
-  sb = vb / (double)nb;
-  sn = vn / (double)nn;
   se = sqrt(sb + sn);
   if (se == 0.0) {
     out->lo = out->hi = out->diff;
@@ -135,7 +141,7 @@ void sim_welch(uint64_t nb, double mb, double vb, uint64_t nn, double mn, double
     return;
   }
   /* Welch–Satterthwaite degrees of freedom. */
-  df = (sb + sn) * (sb + sn) / (sb * sb / (double)(nb - 1) + sn * sn / (double)(nn - 1));
+  df = (sb + sn) * (sb + sn) / (sb * sb / dfb + sn * sn / dfn);
   t = out->diff / se;
   out->p = sim_t_p2(t, df);
   {
@@ -143,6 +149,26 @@ void sim_welch(uint64_t nb, double mb, double vb, uint64_t nn, double mn, double
     out->lo = out->diff - h;
     out->hi = out->diff + h;
   }
+}
+
+double sim_cluster_se2(const uint64_t *m, const double *sum, uint32_t R) {
+  uint64_t M = 0;
+  double total = 0.0, mean, acc = 0.0;
+  uint32_t used = 0;
+  for (uint32_t r = 0; r < R; r++) {
+    M += m[r];
+    total += sum[r];
+    used += m[r] > 0;
+  }
+  if (used < 2)
+    return 0.0;
+  mean = total / (double)M;
+  for (uint32_t r = 0; r < R; r++)
+    if (m[r] > 0) {
+      double w = (double)m[r] / (double)M, d = sum[r] / (double)m[r] - mean;
+      acc += w * w * d * d;
+    }
+  return (double)used / (double)(used - 1) * acc;
 }
 
 double sim_cmp_quantile(const double *v, uint64_t n, unsigned pct) {
@@ -299,8 +325,11 @@ void sim_cmp_side_clear(sim_cmp_side *s) {
   for (size_t i = 0; i < s->n; i++) {
     for (int p = 0; p < SIM_PARAM_COUNT; p++)
       g_free(s->pts[i].param[p]);
-    for (int f = 0; f < SIM_CMP_FIG_COUNT; f++)
+    for (int f = 0; f < SIM_CMP_FIG_COUNT; f++) {
       g_free(s->pts[i].fig[f].v);
+      g_free(s->pts[i].fig[f].rep_n);
+      g_free(s->pts[i].fig[f].rep_sum);
+    }
   }
   g_free(s->pts);
   g_free(s->name);
@@ -520,7 +549,26 @@ static sim_cmp_point *find_point(sim_cmp_side *s, uint64_t idx) {
   return lo < s->n && s->pts[lo].index == idx ? &s->pts[lo] : NULL;
 }
 
-static int sample_push(sim_cmp_sample *m, double v) {
+static int sample_push(sim_cmp_sample *m, double v, uint32_t replica) {
+  if (replica >= m->n_rep) {
+    uint32_t nr = replica + 1;
+    uint64_t *rn = g_try_realloc(m->rep_n, nr * sizeof *rn);
+    double *rs;
+    if (rn == NULL)
+      return DHT_ENOMEM;
+    m->rep_n = rn;
+    rs = g_try_realloc(m->rep_sum, nr * sizeof *rs);
+    if (rs == NULL)
+      return DHT_ENOMEM;
+    m->rep_sum = rs;
+    for (uint32_t r = m->n_rep; r < nr; r++) {
+      m->rep_n[r] = 0;
+      m->rep_sum[r] = 0.0;
+    }
+    m->n_rep = nr;
+  }
+  m->rep_n[replica]++;
+  m->rep_sum[replica] += v;
   if (m->n == m->cap) {
     uint64_t ncap = m->cap ? m->cap * 2 : 64;
     double *nv = g_try_realloc(m->v, (size_t)ncap * sizeof *nv);
@@ -535,11 +583,12 @@ static int sample_push(sim_cmp_sample *m, double v) {
 
 static int read_lookups(sim_cmp_side *s, const char *dir, const char *cmd, char *err, size_t errlen) {
   csv_reader c;
-  int pcol = -1, fcol[SIM_CMP_FIG_COUNT], rc;
+  int pcol = -1, rcol, fcol[SIM_CMP_FIG_COUNT], rc;
   size_t n_head = 0;
   uint64_t rows = 0, idx = 0;
   if ((rc = csv_open_header(&c, dir, "lookups.csv", cmd, &pcol, &n_head, err, errlen)) < 0)
     return rc;
+  rcol = csv_col(&c, "replica");
   /* The swept keys are the dotted columns (docs/output-format.md). */
   for (size_t i = 0; i < c.n; i++) {
     int id = strchr(c.field[i], '.') ? sim_param_find(c.field[i], strlen(c.field[i])) : -1;
@@ -552,6 +601,13 @@ static int read_lookups(sim_cmp_side *s, const char *dir, const char *cmd, char 
   }
   while ((rc = csv_next_row(&c, n_head, pcol, &idx, cmd, err, errlen)) > 0) {
     sim_cmp_point *pt;
+    uint64_t replica = 0;
+    if (rcol >= 0 && (!sim_parse_u64(c.field[rcol], &replica) || replica >= SIM_REPLICAS_MAX)) {
+      seterr(err, errlen, "dhtsim %s: %s line %" PRIu64 ": replica: expected an integer below %u", cmd, c.path,
+             c.lineno, SIM_REPLICAS_MAX);
+      rc = DHT_EINVAL;
+      break;
+    }
     if (++rows > SIM_CMP_LOOKUPS_MAX) {
       seterr(err, errlen, "dhtsim %s: %s: more than %u lookups (the most compare takes)", cmd, c.path,
              SIM_CMP_LOOKUPS_MAX);
@@ -586,7 +642,7 @@ static int read_lookups(sim_cmp_side *s, const char *dir, const char *cmd, char 
       }
       if (sim_cmp_figures[f].kind == SIM_CMP_HIT)
         v = v > 0.0 ? 1.0 : 0.0;
-      if (sample_push(&pt->fig[f], v) < 0)
+      if (sample_push(&pt->fig[f], v, (uint32_t)replica) < 0)
         rc = DHT_ENOMEM;
     }
     if (rc < 0)
@@ -611,6 +667,10 @@ int sim_cmp_side_finish(sim_cmp_side *s) {
       for (uint64_t j = 0; j < m->n; j++)
         ss += (m->v[j] - m->mean) * (m->v[j] - m->mean);
       m->var = m->n > 1 ? ss / (double)(m->n - 1) : 0.0;
+      m->clusters = 0;
+      for (uint32_t r = 0; r < m->n_rep; r++)
+        m->clusters += m->rep_n[r] > 0;
+      m->cluster_se2 = sim_cluster_se2(m->rep_n, m->rep_sum, m->n_rep);
     }
   return 0;
 }
@@ -830,10 +890,28 @@ static bool planted(const sim_cmp_point *pt) {
   return v != NULL && strcmp(v, "0") != 0;
 }
 
+/* The squared standard error of a side's mean and its degrees of freedom:
+ * the per-lookup var / n (n - 1 df), unless the side has 2 or more replicas
+ * whose means spread more than that says (the networks differ more than the
+ * lookups suggest): then the between-replica estimate (R - 1 df). The larger
+ * of the two, so that a single network never looks more certain than it is;
+ * the cost is power with few replicas (t at 2 df is 4.3). */
+static void mean_error(const sim_cmp_sample *m, double *se2, double *df) {
+  *se2 = m->n ? m->var / (double)m->n : 0.0;
+  *df = m->n ? (double)m->n - 1.0 : 0.0;
+  if (m->clusters >= 2 && m->cluster_se2 > *se2) {
+    *se2 = m->cluster_se2;
+    *df = (double)m->clusters - 1.0;
+  }
+}
+
 static int compute_row(row *r, const sim_cmp_point *b, const sim_cmp_point *n, double alpha) {
   const sim_cmp_sample *sb = &b->fig[r->fig], *sn = &n->fig[r->fig];
   if (r->stat == SIM_CMP_MEAN_STAT) {
-    sim_welch(sb->n, sb->mean, sb->var, sn->n, sn->mean, sn->var, alpha, &r->t);
+    double se2b, dfb, se2n, dfn;
+    mean_error(sb, &se2b, &dfb);
+    mean_error(sn, &se2n, &dfn);
+    sim_welch_se2(sb->mean, se2b, dfb, sn->mean, se2n, dfn, alpha, &r->t);
     r->base = sb->mean;
     r->nw = sn->mean;
   } else {

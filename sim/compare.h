@@ -92,6 +92,18 @@ typedef struct sim_cmp_test {
 } sim_cmp_test;
 void sim_welch(uint64_t nb, double mb, double vb, uint64_t nn, double mn, double vn, double alpha,
                sim_cmp_test *out);
+/* The same from each side's mean, squared standard error of the mean and its
+ * degrees of freedom (Welch–Satterthwaite over the two); needs df > 0 on
+ * both sides (else tested = false). */
+void sim_welch_se2(double mb, double se2b, double dfb, double mn, double se2n, double dfn, double alpha,
+                   sim_cmp_test *out);
+
+/* The squared standard error of a pooled mean from its R >= 2 replicas
+ * (clusters): m[r] values of sum sum[r] each, M = sum of m, mean = sum / M;
+ * R / (R - 1) * sum_r (m_r / M)^2 (mean_r - mean)^2 (the cluster-robust
+ * "CR1" estimate). It sees the variance between networks, which the
+ * per-lookup var / n does not. 0 when R < 2. */
+double sim_cluster_se2(const uint64_t *m, const double *sum, uint32_t R);
 
 /* Nearest-rank quantile (pct in 1..100) of sorted v[0..n), n >= 1. */
 double sim_cmp_quantile(const double *v, uint64_t n, unsigned pct);
@@ -126,6 +138,12 @@ typedef struct sim_cmp_sample {
   double mean, var; /* var: unbiased (n - 1) */
   double *v;        /* [n] ascending, owned; from an expectation, rebuilt from its quantiles */
   uint64_t cap;
+  /* Per replica (the lookups of one network): count and sum, [n_rep], owned;
+   * then cluster_se2 (sim_cluster_se2) and clusters, the replicas with values. */
+  uint64_t *rep_n;
+  double *rep_sum;
+  uint32_t n_rep, clusters;
+  double cluster_se2;
 } sim_cmp_sample;
 
 typedef struct sim_cmp_point {

@@ -6,7 +6,8 @@
  * run's files once (small next to simulating them).
  *
  * The expectation keeps, per point and figure, what the tests need and no
- * more: n, the mean and standard deviation (Welch's t needs nothing else) and
+ * more: n, the mean and standard deviation, the replicas and the
+ * between-replica error of the mean (Welch's t needs nothing else) and
  * the nearest-rank quantiles at a grid of 191 probabilities, 1 % apart below
  * 0.9 and 0.1 % apart from 0.9 to 1, from which the lookups are rebuilt for the
  * bootstrap of p95 and p99. The rebuilt values are exact from 0.9 up for up
@@ -81,8 +82,10 @@ static void write_expect(FILE *f, const sim_cmp_side *s, const char *scenario) {
       if (!s->column[fg])
         continue;
       /* %.17g: the doubles read back bit for bit. */
-      fprintf(f, "%s\n       \"%s\": {\"n\": %" PRIu64 ", \"mean\": %.17g, \"sd\": %.17g, \"q\": [", first ? "" : ",",
-              sim_cmp_figures[fg].name, m->n, m->mean, sqrt(m->var));
+      fprintf(f,
+              "%s\n       \"%s\": {\"n\": %" PRIu64 ", \"mean\": %.17g, \"sd\": %.17g, \"replicas\": %" PRIu32
+              ", \"replica_se2\": %.17g, \"q\": [",
+              first ? "" : ",", sim_cmp_figures[fg].name, m->n, m->mean, sqrt(m->var), m->clusters, m->cluster_se2);
       first = false;
       for (int g = 0; g < GRID && m->n > 0; g++)
         fprintf(f, "%s%.17g", g ? ", " : "", m->v[grid_rank(grid_permille(g), m->n) - 1]);
@@ -160,6 +163,15 @@ static int read_figure(jreader *j, yaml_node_t *node, const char *where, sim_cmp
   m->n = (uint64_t)n;
   m->mean = mean;
   m->var = sd * sd;
+  {
+    /* The between-replica error of the mean (compare.c's mean_error). */
+    double reps, se2;
+    if (!jnumber(jget(j, node, "replicas"), &reps) || reps < 0 || reps != floor(reps) || reps > SIM_REPLICAS_MAX ||
+        !jnumber(jget(j, node, "replica_se2"), &se2) || se2 < 0)
+      return jfail(j, where, "\"replicas\" (a count) and \"replica_se2\" (>= 0)");
+    m->clusters = (uint32_t)reps;
+    m->cluster_se2 = se2;
+  }
   *total += m->n;
   if (*total > SIM_CMP_LOOKUPS_MAX)
     return jfail(j, where, "at most " G_STRINGIFY(SIM_CMP_LOOKUPS_MAX) " lookups in all");

@@ -46,6 +46,23 @@ Test(compare_stats, welch_matches_reference) {
   cr_assert(!t.tested && t.p == 1.0);
 }
 
+Test(compare_stats, replicas_error) {
+  /* Replica means 1, 2, 3 of 10 lookups each: mean 2, (1/3)^2 (1 + 0 + 1) = 2/9, x 3/2 = 1/3. */
+  const uint64_t m[] = {10, 10, 10, 0};
+  const double sum[] = {10.0, 20.0, 30.0, 0.0};
+  const uint64_t uneven[] = {10, 30};
+  const double usum[] = {10.0, 90.0};
+  sim_cmp_test t;
+  cr_assert_float_eq(sim_cluster_se2(m, sum, 3), 1.0 / 3.0, 1e-12);
+  cr_assert_float_eq(sim_cluster_se2(m, sum, 4), 1.0 / 3.0, 1e-12, "an empty replica counts for nothing");
+  cr_assert_eq(sim_cluster_se2(m, sum, 1), 0.0);
+  /* Weights m_r / M: means 1 and 3, pooled 2.5; (1/4)^2 1.5^2 + (3/4)^2 0.5^2 = 0.28125, x 2. */
+  cr_assert_float_eq(sim_cluster_se2(uneven, usum, 2), 0.5625, 1e-12);
+  /* With R - 1 = 2 df on each side: t = 2 / sqrt(2/3) = 2.449, df 4 (Welch-Satterthwaite); mpmath. */
+  sim_welch_se2(0.0, 1.0 / 3.0, 2.0, 2.0, 1.0 / 3.0, 2.0, 0.05, &t);
+  cr_assert_float_eq(t.p, 0.0704839969102200, 1e-9);
+}
+
 Test(compare_stats, nearest_rank_quantile) {
   double v[100];
   for (int i = 0; i < 100; i++)
@@ -150,6 +167,11 @@ static const char *verdict(const csv *c, const char *point, const char *fig) {
 
 static cli compare_csv(const char *a, const char *b) {
   const char *args[] = {"compare", a, b, "--format", "csv", NULL};
+  return run_dhtsim(args);
+}
+
+static cli compare_mean(const char *a, const char *b) {
+  const char *args[] = {"compare", a, b, "--format", "csv", "--figure", "time_ms_mean", NULL};
   return run_dhtsim(args);
 }
 
@@ -365,6 +387,53 @@ Test(compare_cli, new_columns_are_picked_up_by_name) {
 /* A small scenario sweeping lookup.alpha over `values` without planted peers,
  * or with lookup.alpha
  * `values`, no sweep and 5 planted peers when single. */
+/* A made-up output: one point, lookups.csv with `per` lookups in each of two
+ * replicas whose time_ms are r0 + i % 3 and r1 + i % 3. */
+static char *fake_output(const char *dir, const char *name, int r0, int r1, int per) {
+  char *out = g_build_filename(dir, name, NULL), *p;
+  GString *g = g_string_new("point,replica,id,time_ms\n");
+  cr_assert_eq(g_mkdir_with_parents(out, 0755), 0);
+  p = g_build_filename(out, "summary.csv", NULL);
+  cr_assert(g_file_set_contents(p, "point,label\n0,\n", -1, NULL));
+  g_free(p);
+  for (int r = 0; r < 2; r++)
+    for (int i = 0; i < per; i++)
+      g_string_append_printf(g, "0,%d,%d,%d\n", r, r * per + i, (r ? r1 : r0) + i % 3);
+  p = g_build_filename(out, "lookups.csv", NULL);
+  cr_assert(g_file_set_contents(p, g->str, -1, NULL));
+  g_free(p);
+  g_string_free(g, TRUE);
+  return out;
+}
+
+Test(compare_cli, replicas_that_differ_widen_the_interval) {
+  char *d = tmpdir(), *a = fake_output(d, "a", 100, 120, 100), *b = fake_output(d, "b", 105, 125, 100),
+       *c1 = fake_output(d, "c1", 100, 100, 100), *c2 = fake_output(d, "c2", 105, 105, 100);
+  /* (The tails' bootstrap is over lookups: it does not see replicas.) */
+  cli r = compare_mean(a, b);
+  csv c = csv_parse(r.out);
+  long i = csv_row(&c, "(no sweep)", "time_ms_mean");
+  /* +4.5 %, but the two networks differ by 20: two replicas cannot tell. */
+  cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+  cr_assert(i >= 0 && strcmp(csv_get(&c, (size_t)i, "verdict"), "same") == 0, "%s", r.out);
+  cr_assert(atof(csv_get(&c, (size_t)i, "ci_low")) < -20.0, "%s", r.out);
+  csv_free(&c);
+  cli_free(&r);
+  /* Replicas that agree: the per-lookup interval, and +5 % is worse. */
+  r = compare_mean(c1, c2);
+  c = csv_parse(r.out);
+  cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+  cr_assert_str_eq(verdict(&c, "(no sweep)", "time_ms_mean"), "worse");
+  csv_free(&c);
+  cli_free(&r);
+  rm_rf(d);
+  g_free(d);
+  g_free(a);
+  g_free(b);
+  g_free(c1);
+  g_free(c2);
+}
+
 static char *write_sweep(const char *dir, const char *name, const char *values, bool single) {
   char *p = g_strdup_printf("%s/%s.yaml", dir, name),
        *text = g_strdup_printf("name: %s\nseed: 3\nnetwork:\n  nodes: 200\nlatency:\n  model: lognormal\n"
