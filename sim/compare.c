@@ -992,8 +992,9 @@ typedef struct report {
   bool key[SIM_PARAM_COUNT];
 } report;
 
-static void write_table(FILE *f, const report *R, const sim_cmp_options *o) {
-  fprintf(f, "dhtsim compare: %s (%zu points) vs %s (%zu points)\n", R->b->name, R->b->n, R->n->name, R->n->n);
+static void write_table(FILE *f, const report *R, const sim_cmp_options *o, const char *cmd) {
+  fprintf(f, "dhtsim %s: %s (%zu point%s) vs %s (%zu point%s)\n", cmd, R->b->name, R->b->n, R->b->n == 1 ? "" : "s",
+          R->n->name, R->n->n, R->n->n == 1 ? "" : "s");
   /* Parameters that differ although they do not identify points: what the comparison is about. */
   if (R->n_rows > 0) {
     const sim_cmp_point *pb = &R->b->pts[R->rows[0].bp], *pn = &R->n->pts[R->rows[0].np];
@@ -1256,7 +1257,7 @@ int sim_cmp_report(const sim_cmp_side *base, const sim_cmp_side *nw, const sim_c
   else if (strcmp(o->format, "json") == 0)
     write_json(out, &R, o);
   else
-    write_table(out, &R, o);
+    write_table(out, &R, o, cmd);
   status = R.worse ? EXIT_REGRESSED : EXIT_OK;
   if (fflush(out) != 0) {
     fprintf(stderr, "dhtsim %s: cannot write to standard output: %s\n", cmd, strerror(errno));
