@@ -551,6 +551,7 @@ Test(compare_cli, usage) {
       {"check", "scenarios/regression.yaml", NULL},
       {"check", "scenarios/regression.yaml", "--expect", "/nonexistent/e.json", NULL},
       {"check", "scenarios/regression.yaml", "--expect", "tests/data/compare-base.yaml", NULL},
+      {"check", "scenarios/regression.yaml", "--expect", "tests", NULL},
       {"check", "scenarios/regression.yaml", "--expect", "tests/expect.json", "--seed", "x", NULL},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
