@@ -142,6 +142,14 @@ static char *tmpdir(void) {
   return d;
 }
 
+/* Removes the test's folder d and frees it and the two paths a and b. */
+static void drop(char *d, char *a, char *b) {
+  rm_rf(d);
+  g_free(d);
+  g_free(a);
+  g_free(b);
+}
+
 static char *run_to(const char *dir, const char *name, const char *scenario, const char *seed) {
   char *out = g_build_filename(dir, name, NULL);
   const char *args[] = {"run", scenario, "--out", out, seed ? "--seed" : NULL, seed, NULL};
@@ -241,10 +249,7 @@ Test(compare_cli, alpha_one_is_slower) {
   cr_assert_str_eq(verdict(&c, "(no sweep)", "time_ms_mean"), "better");
   csv_free(&c);
   cli_free(&r);
-  rm_rf(d);
-  g_free(d);
-  g_free(a);
-  g_free(b);
+  drop(d, a, b);
 }
 
 /* Copies OUT's summary.csv and lookups.csv to DEST, lookups.csv changed by
@@ -311,10 +316,7 @@ Test(compare_cli, more_loss_is_less_accurate) {
   csv_free(&c);
   cli_free(&r);
   g_free(lk);
-  rm_rf(d);
-  g_free(d);
-  g_free(a);
-  g_free(b);
+  drop(d, a, b);
 }
 
 Test(compare_cli, new_columns_are_picked_up_by_name) {
@@ -426,10 +428,7 @@ Test(compare_cli, replicas_that_differ_widen_the_interval) {
   cr_assert_str_eq(verdict(&c, "(no sweep)", "time_ms_mean"), "worse");
   csv_free(&c);
   cli_free(&r);
-  rm_rf(d);
-  g_free(d);
-  g_free(a);
-  g_free(b);
+  drop(d, a, b);
   g_free(c1);
   g_free(c2);
 }
@@ -526,10 +525,7 @@ Test(compare_cli, junit) {
   csv_free(&c);
   cli_free(&r);
   g_free(xml);
-  rm_rf(d);
-  g_free(d);
-  g_free(a);
-  g_free(b);
+  drop(d, a, b);
   g_free(junit);
 }
 
