@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "error.h"
 #include "infile.h"
 #include "inputs.h"
@@ -36,6 +37,9 @@ static const char usage_text[] =
     "  dhtsim merge --out DIR SHARD_DIR...\n"
     "  dhtsim plot OUT [--x KEY --y FIGURE] [--group KEY]... [--where KEY=VALUE]...\n"
     "                  [--kind line|heatmap|cdf|histogram] [--format png|svg|pdf|all] [--name NAME]\n"
+    "  dhtsim compare BASE_OUT NEW_OUT [--figure NAME]... [--tolerance PCT] [--alpha A]\n"
+    "                 [--junit FILE] [--format table|csv|json]\n"
+    "  dhtsim check SCENARIO --expect FILE [--record] [--seed N] [-j N] [compare's options]\n"
     "  dhtsim --help | --version\n";
 
 static const char help_text[] =
@@ -53,6 +57,12 @@ static const char help_text[] =
     "                        join the outputs of `run --shard` into DIR, as one unsharded run writes them\n"
     "  plot OUT              draw the plots of a run's output with gnuplot into OUT/plots/\n"
     "                        (`dhtsim plot --help`: the presets and the general form)\n"
+    "  compare BASE_OUT NEW_OUT\n"
+    "                        per point and figure: better / same / worse, with confidence intervals;\n"
+    "                        exit 1 when something is worse (`dhtsim compare --help`)\n"
+    "  check SCENARIO --expect FILE\n"
+    "                        run the scenario and compare it with a recorded expectation\n"
+    "                        (--record writes it; `dhtsim check --help`)\n"
     "\n"
     "Options of run:\n"
     "  --seed N              use seed N instead of the scenario's seed\n"
@@ -509,5 +519,9 @@ int main(int argc, char **argv) {
     return cmd_merge(argc - 2, argv + 2);
   if (strcmp(argv[1], "plot") == 0)
     return sim_plot_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "compare") == 0)
+    return sim_compare_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "check") == 0)
+    return sim_check_main(argc - 2, argv + 2);
   return usage_error("unknown command '%s'", argv[1]);
 }
