@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "error.h"
 #include "infile.h"
 #include "inputs.h"
@@ -38,6 +39,9 @@ static const char usage_text[] =
     "  dhtsim merge --out DIR SHARD_DIR...\n"
     "  dhtsim plot OUT [--x KEY --y FIGURE] [--group KEY]... [--where KEY=VALUE]...\n"
     "                  [--kind line|heatmap|cdf|histogram] [--format png|svg|pdf|all] [--name NAME]\n"
+    "  dhtsim compare BASE_OUT NEW_OUT [--figure NAME]... [--tolerance PCT] [--alpha A]\n"
+    "                 [--junit FILE] [--format table|csv|json]\n"
+    "  dhtsim check SCENARIO --expect FILE [--record] [--seed N] [-j N] [compare's options]\n"
     "  dhtsim serve SCENARIO [--port P] [--duration S] [--out DIR] [--planted N] [--seed N]\n"
     "  dhtsim lookup --live [--strategy S] [--alpha N] [--k N] [--timeout-ms N] [--json] ADDR... TARGET\n"
     "  dhtsim --help | --version\n";
@@ -57,6 +61,12 @@ static const char help_text[] =
     "                        join the outputs of `run --shard` into DIR, as one unsharded run writes them\n"
     "  plot OUT              draw the plots of a run's output with gnuplot into OUT/plots/\n"
     "                        (`dhtsim plot --help`: the presets and the general form)\n"
+    "  compare BASE_OUT NEW_OUT\n"
+    "                        per point and figure: better / same / worse, with confidence intervals;\n"
+    "                        exit 1 when something is worse (`dhtsim compare --help`)\n"
+    "  check SCENARIO --expect FILE\n"
+    "                        run the scenario and compare it with a recorded expectation\n"
+    "                        (--record writes it; `dhtsim check --help`)\n"
     "  serve SCENARIO        serve the scenario's network over real UDP on loopback (`dhtsim serve --help`)\n"
     "  lookup --live ADDR... TARGET\n"
     "                        core's lookup over real UDP from the given nodes (`dhtsim lookup --help`)\n"
@@ -516,6 +526,10 @@ int main(int argc, char **argv) {
     return cmd_merge(argc - 2, argv + 2);
   if (strcmp(argv[1], "plot") == 0)
     return sim_plot_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "compare") == 0)
+    return sim_compare_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "check") == 0)
+    return sim_check_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "serve") == 0)
     return sim_serve_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "lookup") == 0)
