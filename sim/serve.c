@@ -20,8 +20,10 @@
 
 #include "error.h"
 #include "krpc.h"
+#include "latency.h"
 #include "network.h"
 #include "rng.h"
+#include "latency.h"
 #include "scenario.h"
 #include "sim.h"
 #include "text.h"
@@ -216,33 +218,9 @@ static gboolean track_equal(gconstpointer a, gconstpointer b) { return memcmp(a,
 
 /* ---- the scenario's latency, as sim/sim.c draws it ---- */
 
-static double normal(dht_rng *r) {
-  for (;;) {
-    double u = 2.0 * dht_rng_double(r) - 1.0, v = 2.0 * dht_rng_double(r) - 1.0;
-    double s = u * u + v * v;
-    if (s > 0.0 && s < 1.0)
-      return u * sqrt(-2.0 * log(s) / s);
-  }
-}
-
 /* One-way delay (µs) between the client and node (the client is never slow). */
 static uint64_t one_way_us(server *s, uint32_t node) {
-  const sim_scenario *sc = s->sc;
-  double us;
-  switch (sc->latency.model) {
-  case SIM_LATENCY_UNIFORM:
-    us = (double)(sc->latency.min_us + dht_rng_below(&s->msg_rng, sc->latency.max_us - sc->latency.min_us + 1));
-    break;
-  case SIM_LATENCY_LOGNORMAL:
-    us = (double)sc->latency.median_us * exp(sc->latency.sigma * normal(&s->msg_rng));
-    break;
-  case SIM_LATENCY_CONSTANT:
-  default:
-    us = (double)sc->latency.delay_us;
-    break;
-  }
-  if (s->net.flags[node] & SIM_NODE_SLOW)
-    us *= sc->latency.slow_multiplier;
+  double us = sim_latency_draw_us(s->sc, &s->msg_rng, (s->net.flags[node] & SIM_NODE_SLOW) != 0);
   if (!(us > 0.0))
     return 0;
   return us > 3.6e9 ? UINT64_C(3600000000) : (uint64_t)llround(us); /* an hour: no reply waits longer */

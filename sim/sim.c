@@ -12,6 +12,7 @@
 #include "error.h"
 #include "message.h"
 #include "event_queue.h"
+#include "latency.h"
 #include "lookup.h"
 #include "rng.h"
 #include "routing_table.h"
@@ -106,16 +107,6 @@ int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, c
   return 0;
 }
 
-/* Standard normal deviate by the Marsaglia polar method (log and sqrt only). */
-static double normal(dht_rng *r) {
-  for (;;) {
-    double u = 2.0 * dht_rng_double(r) - 1.0, v = 2.0 * dht_rng_double(r) - 1.0;
-    double s = u * u + v * v;
-    if (s > 0.0 && s < 1.0)
-      return u * sqrt(-2.0 * log(s) / s);
-  }
-}
-
 static uint64_t clamp_us(double us) {
   if (!(us > 0.0))
     return 0;
@@ -126,23 +117,7 @@ static uint64_t clamp_us(double us) {
 
 /* One-way delay of a message between nodes a and b (virtual µs). */
 static uint64_t delay(runner *r, uint32_t a, uint32_t b) {
-  const sim_scenario *sc = r->sc;
-  double us;
-  switch (sc->latency.model) {
-  case SIM_LATENCY_UNIFORM:
-    us = (double)(sc->latency.min_us + dht_rng_below(&r->msg_rng, sc->latency.max_us - sc->latency.min_us + 1));
-    break;
-  case SIM_LATENCY_LOGNORMAL:
-    us = (double)sc->latency.median_us * exp(sc->latency.sigma * normal(&r->msg_rng));
-    break;
-  case SIM_LATENCY_CONSTANT:
-  default:
-    us = (double)sc->latency.delay_us;
-    break;
-  }
-  if ((r->net.flags[a] | r->net.flags[b]) & SIM_NODE_SLOW)
-    us *= sc->latency.slow_multiplier;
-  return clamp_us(us);
+  return clamp_us(sim_latency_draw_us(r->sc, &r->msg_rng, ((r->net.flags[a] | r->net.flags[b]) & SIM_NODE_SLOW) != 0));
 }
 
 static bool drop(runner *r, double p) { return p > 0.0 && dht_rng_chance(&r->msg_rng, p); }
