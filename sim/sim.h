@@ -15,12 +15,14 @@
 
 typedef struct sim_counters {
   uint64_t messages_sent;    /* requests + responses put on the wire */
-  uint64_t messages_dropped; /* lost to request_drop / response_drop */
+  uint64_t messages_dropped; /* lost to request_drop / response_drop: the next two together */
+  uint64_t requests_dropped;
+  uint64_t responses_dropped;
   uint64_t dead_queries;     /* requests that reached a dead node */
   uint64_t timeouts;         /* queries reported failed to the core */
-  uint64_t late_responses;   /* answers that arrived after their timeout */
+  uint64_t late_responses;   /* answers their lookup no longer awaited (timed out, abandoned, finished) */
   uint64_t events;           /* events processed */
-  uint64_t end_us;           /* virtual time of the last event */
+  uint64_t end_us;           /* virtual time at which the last lookup ended (timers outliving it do not count) */
   uint32_t dead_nodes;
   uint32_t slow_nodes;
 } sim_counters;

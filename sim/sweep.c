@@ -532,7 +532,19 @@ static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char
   }
   for (uint32_t r = 0; r < R; r++)
     sim_summary_figures(&ps->sum[r], &fig[r]);
-  sim_aggregate(fig, R, agg);
+  {
+    /* The percentiles of the point: over all its lookups, not a mean of
+     * each replica's. */
+    sim_summary pooled;
+    sim_figures pf;
+    if ((rc = sim_summary_compute_pooled(&pooled, pt, ps->res, R)) < 0) {
+      g_free(fig);
+      rc = sim_fail(err, errlen, rc, "out of memory");
+      goto out;
+    }
+    sim_summary_figures(&pooled, &pf);
+    sim_aggregate(fig, R, &pf, agg);
+  }
   g_free(fig);
   /* Every replica runs on the same network size and lookup count: replica 0's are the point's. */
   sim_output_params(&cols, pt, ps->res[0].nodes, ps->res[0].n_lookups);

@@ -122,8 +122,8 @@ Test(cli, same_scenario_and_seed_give_byte_identical_outputs) {
     cr_assert(eq(u32, g_strv_length(lines), 202));
     /* No sweep: no parameter columns, only the lookup's own. */
     cr_assert(eq(str, lines[0],
-                 "point,replica,id,start_node,target,start_ms,queries,rounds,time_ms,first_peer_ms,peers_found,"
-                 "accuracy"));
+                 "point,replica,id,start_node,target,start_ms,queries,rounds,hops,result_ms,time_ms,first_peer_ms,peers_found,"
+                 "timeouts,accuracy"));
     g_strfreev(lines);
     g_free(lookups);
   }

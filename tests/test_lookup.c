@@ -1121,23 +1121,34 @@ Test(lookup_pipelined, issues_a_new_query_right_after_one_answer) {
   dht_lookup_free(l);
 }
 
-/* The answer of a hop-h query yields hop h+1 candidates; rounds = max depth. */
-Test(lookup_pipelined, rounds_is_the_hop_depth) {
+/* The answer of a hop-h query yields hop h+1 candidates: hops is the depth
+ * whatever the strategy and alpha; rounds counts the batches, one per level
+ * in ROUNDS (2 <= alpha), one per query with alpha = 1 in both. */
+Test(lookup_pipelined, hops_is_the_depth_and_rounds_the_batches) {
   SETUP();
   enum { DEPTH = 4, PER = 2 };
   dht_node levels[DEPTH * PER];
   mock_table *t = mock_table_new();
   mock_node_chain(t, &rng, DEPTH, PER, levels);
-  for (int s = 0; s < N_STRATS; s++) {
-    dht_lookup *l = new_lookup(STRATS[s], ALPHA, K);
-    cr_assert(eq(int, dht_lookup_seed(l, levels, PER), DHT_OK));
-    mock_run_sync(l, mock_table_responder, t, NULL);
-    /* 8 nodes, k = 8: never converged early, everything is queried. */
-    cr_assert(eq(sz, dht_lookup_queried_count(l), DEPTH * PER));
-    /* Pipelined: the hop depth. Rounds: one batch per level (2 <= alpha). */
-    cr_assert(eq(sz, dht_lookup_rounds(l), DEPTH), "%s", strat_name(STRATS[s]));
-    dht_lookup_free(l);
-  }
+  for (int s = 0; s < N_STRATS; s++)
+    for (unsigned alpha = 1; alpha <= ALPHA; alpha += ALPHA - 1) {
+      dht_lookup *l = new_lookup(STRATS[s], alpha, K);
+      cr_assert(eq(int, dht_lookup_seed(l, levels, PER), DHT_OK));
+      mock_run_sync(l, mock_table_responder, t, NULL);
+      /* 8 nodes, k = 8: never converged early, everything is queried. */
+      cr_assert(eq(sz, dht_lookup_queried_count(l), DEPTH * PER));
+      cr_assert(eq(sz, dht_lookup_hops(l), DEPTH), "%s alpha %u", strat_name(STRATS[s]), alpha);
+      if (alpha == 1)
+        cr_assert(eq(sz, dht_lookup_rounds(l), DEPTH * PER), "%s", strat_name(STRATS[s]));
+      else if (STRATS[s] == DHT_LOOKUP_ROUNDS)
+        cr_assert(eq(sz, dht_lookup_rounds(l), DEPTH));
+      else /* more than one decision per level: each answer tops up */
+      {
+        cr_assert(gt(sz, dht_lookup_rounds(l), DEPTH));
+        cr_assert(lt(sz, dht_lookup_rounds(l), DEPTH * PER));
+      }
+      dht_lookup_free(l);
+    }
   mock_table_free(t);
 }
 

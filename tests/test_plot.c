@@ -599,7 +599,7 @@ Test(plot, bad_requests_exit_two_with_what_to_change) {
       {{"--x", "latency.slow_fraction", "--y", "queries_mean", "--where", "lookup.k=9"},
        "--where lookup.k=9: no point has that value (lookup.k: 8)"},
       {{"--x", "latency.slow_fraction", "--y", "queries_mean", "--kind", "heatmap"}, "needs --group KEY for its rows"},
-      {{"--y", "time_ms_mean", "--kind", "cdf"}, "--y time_ms_mean: --kind cdf draws a per-lookup column of lookups.csv: one of queries, rounds, time_ms"},
+      {{"--y", "time_ms_mean", "--kind", "cdf"}, "--y time_ms_mean: --kind cdf draws a per-lookup column of lookups.csv: one of queries, rounds, hops, result_ms, time_ms"},
       {{"--x", "latency.slow_fraction", "--y", "success_rate", "--where", "workload.planted_peers=0"},
        "no point has that value"},
   };

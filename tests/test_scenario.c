@@ -464,7 +464,7 @@ Test(memory, limit_blames_lookups) {
   cr_assert(eq(int, rc, DHT_ETOOBIG));
   cr_assert(eq(str, err,
                "mem.yaml:2:21: workload.lookups: 2 nodes with random tables (K 8) and 1000000000 lookups need an "
-               "estimated 89.4 GiB, more than the DHTSIM_MEMORY_LIMIT of 1.0 GiB"));
+               "estimated 111.8 GiB, more than the DHTSIM_MEMORY_LIMIT of 1.0 GiB"));
 }
 
 Test(memory, limit_without_position) {
