@@ -410,7 +410,8 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
     reply.n_peers = r->sc->workload.planted_peers;
     if (a->first_peer_us == UINT64_MAX)
       a->first_peer_us = r->now;
-  } else {
+  }
+  if (reply.n_peers == 0 || r->sc->workload.values_with_nodes) {
     size_t n = sim_network_closest(&r->net, node, &a->target, r->idxbuf, r->cfg.k), m = 0;
     for (size_t i = 0; i < n; i++) {
       if (r->idxbuf[i] == a->start)

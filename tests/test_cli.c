@@ -156,7 +156,7 @@ Test(cli, formats_csv_and_json) {
   g_string_free(want, TRUE);
   cr_assert(g_str_has_prefix(lines[1], "0,,baseline,1,100,random,,constant,50,"), "%s", lines[1]);
   cr_assert(strstr(lines[1], ",rounds,3,8,2000,") != NULL, "%s", lines[1]);
-  cr_assert(strstr(lines[1], ",20,5,8,sequential,10,,1,") != NULL, "%s", lines[1]);
+  cr_assert(strstr(lines[1], ",20,5,8,false,sequential,10,,1,") != NULL, "%s", lines[1]);
   g_strfreev(lines);
   cli_free(&r);
   r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "20", "--format=json", NULL});
