@@ -233,10 +233,12 @@ static void assert_legend(const char *dir, const char *name, const char *want) {
   g_free(l);
 }
 
-/* `dhtsim run SCENARIO --out tmp/out`; returns that folder. */
+/* `dhtsim run SCENARIO --force --out tmp/out` (a test may run another
+ * scenario into the same folder); returns that folder. */
 static char *real_run(const char *tmp, const char *scenario) {
   char *dir = g_build_filename(tmp, "out", NULL);
-  cli r = run_prog(DHTSIM_SOURCE_DIR, (const char *[]){DHTSIM_BINARY, "run", scenario, "--out", dir, NULL}, NULL);
+  cli r = run_prog(DHTSIM_SOURCE_DIR, (const char *[]){DHTSIM_BINARY, "run", scenario, "--force", "--out", dir, NULL},
+                   NULL);
   cr_assert(eq(int, r.status, 0), "dhtsim run %s: %s", scenario, r.err);
   cli_free(&r);
   return dir;

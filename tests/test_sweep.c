@@ -362,7 +362,7 @@ Test(sweep, bad_shard_and_resume_usage_exit_two) {
 /* A point that breaks a cross-check is refused before any simulation work. */
 Test(sweep, invalid_point_refused_before_running, .init = setup, .fini = teardown) {
   char *d = sub("never");
-  char want[] = "tests/data/sweep-bad-point.yaml: point 1 (latency.min_ms=200): latency.min_ms: expected a "
+  char want[] = "dhtsim: tests/data/sweep-bad-point.yaml: point 1 (latency.min_ms=200): latency.min_ms: expected a "
                      "number of milliseconds at most latency.max_ms (100), got '200'\n";
   cli v = run_dhtsim((const char *[]){"validate", "tests/data/sweep-bad-point.yaml", NULL});
   cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-bad-point.yaml", "--out", d, NULL});
@@ -621,7 +621,8 @@ Test(sweep, a_folder_in_use_is_refused, .init = setup, .fini = teardown, .timeou
   for (int i = 0; i < 6000 && finished_points(d) < 1; i++)
     g_usleep(5000);
   before = slurp(d, "parts/manifest");
-  cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
+  /* --force: past the check that d holds another scenario's output, to the lock. */
+  cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--force", "--out", d, NULL});
   cli g = run_dhtsim((const char *[]){"merge", "--out", d, s0, NULL});
   after = slurp(d, "parts/manifest");
   kill(pid, SIGTERM);
@@ -648,7 +649,8 @@ Test(sweep, a_folder_in_use_is_refused, .init = setup, .fini = teardown, .timeou
  * final files next to the new manifest and parts. */
 Test(sweep, a_killed_run_never_mixes_old_and_new_outputs, .init = setup, .fini = teardown, .timeout = 300) {
   char *d = sub("mixed"), *old[G_N_ELEMENTS(outputs)], *manifest_before, *manifest_after;
-  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--out", d, NULL};
+  /* --force: another scenario's output is written over only when asked. */
+  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--force", "--out", d, NULL};
   GPid pid;
   int ws = 0;
   cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
