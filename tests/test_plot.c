@@ -340,7 +340,7 @@ Test(plot, single_point_draws_only_distributions) {
  * pool nothing: every curve or panel is one point. */
 Test(plot, slow_fraction_by_strategy_one_curve_each) {
   static const char *const names[] = {"time-vs-latency.slow_fraction", "queries-vs-latency.slow_fraction",
-                                      "lookup-time-cdf", "rounds-histogram", NULL};
+                                      "lookup-time-cdf", "rounds-histogram", "hops-histogram", NULL};
   static const char *const fractions[] = {"0", "0.2", "0.5"}, *const strategies[] = {"rounds", "pipelined"};
   char *tmp = make_tmpdir(), *dir = real_run(tmp, "tests/data/plot/slow-strategy.yaml"), *want;
   GPtrArray *legend;
@@ -633,7 +633,7 @@ Test(plot, missing_gnuplot_is_a_clear_error) {
   cr_assert(g_mkdir(empty, 0755) == 0);
   r = run_plot((const char *[]){dir, NULL}, env);
   cr_assert(eq(int, r.status, 1));
-  cr_assert(eq(str, r.err, "dhtsim plot: gnuplot not found in PATH (Debian: apt-get install gnuplot-nox)\n"));
+  cr_assert(eq(str, r.err, "dhtsim: plot: gnuplot not found in PATH (Debian: apt-get install gnuplot-nox)\n"));
   cr_assert(eq(str, r.out, ""));
   cr_assert(plot_exists(dir, "lookup-time-cdf.png") == false);
   cli_free(&r);
@@ -656,7 +656,7 @@ Test(plot, failing_gnuplot_exit_one_with_its_stderr) {
   g_free(p);
   r = run_plot((const char *[]){dir, "--scripts", scripts, "--format", "png", NULL}, NULL);
   cr_assert(eq(int, r.status, 1));
-  cr_assert(strstr(r.err, "dhtsim plot: gnuplot failed on") != NULL, "%s", r.err);
+  cr_assert(strstr(r.err, "dhtsim: plot: gnuplot failed on") != NULL, "%s", r.err);
   cr_assert(strstr(r.err, "undefined function: no_such_function") != NULL, "%s", r.err);
   cr_assert(plot_exists(dir, "lookup-time-cdf.png") == false);
   cr_assert(plot_exists(dir, "lookup-time-cdf.png.tmp") == false);
