@@ -150,6 +150,12 @@ typedef struct progress {
   double t0, last;
   bool tty, shown;
   GMutex lock;
+  /* The network build: no callback comes from inside it, so a thread ticks
+   * while it lasts. */
+  GThread *ticker;
+  gint building; /* atomic: 1 while the network is built */
+  uint64_t nodes;
+  double build_t0;
 } progress;
 
 static bool progress_due(progress *p, bool final, double *t) {
@@ -172,6 +178,42 @@ static void on_lookups(void *user, uint64_t done, uint64_t total) {
           total ? 100.0 * (double)done / (double)total : 100.0, t - p->t0);
   if (done == total)
     fputc('\n', stderr);
+}
+
+/* The build's progress line: the elapsed time, every 0.2 s once the run is
+ * a second old (like the others), on a terminal only. */
+static gpointer build_ticker(gpointer user) {
+  progress *p = user;
+  while (g_atomic_int_get(&p->building)) {
+    double t;
+    g_usleep(50000);
+    g_mutex_lock(&p->lock);
+    if (g_atomic_int_get(&p->building) && progress_due(p, false, &t))
+      fprintf(stderr, "\r  building the network of %" PRIu64 " nodes, %.1f s elapsed", p->nodes, t - p->build_t0);
+    g_mutex_unlock(&p->lock);
+  }
+  return NULL;
+}
+
+static void on_build(void *user, bool building, uint64_t nodes) {
+  progress *p = user;
+  if (!p->tty)
+    return;
+  if (building) {
+    p->nodes = nodes;
+    p->build_t0 = now_s();
+    g_atomic_int_set(&p->building, 1);
+    p->ticker = g_thread_try_new("build-progress", build_ticker, p, NULL);
+    return;
+  }
+  g_atomic_int_set(&p->building, 0);
+  if (p->ticker != NULL)
+    g_thread_join(p->ticker);
+  p->ticker = NULL;
+  g_mutex_lock(&p->lock);
+  if (p->shown)
+    fprintf(stderr, "\r  built the network of %" PRIu64 " nodes in %.1f s%20s\n", nodes, now_s() - p->build_t0, "");
+  g_mutex_unlock(&p->lock);
 }
 
 static void on_runs(void *user, uint64_t done, uint64_t total) {
@@ -289,6 +331,8 @@ static int cmd_run(int argc, char **argv) {
   double t0, run_s;
   int rc, status = 0;
 
+  g_mutex_init(&prog.lock); /* the build's ticker thread takes it */
+
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *val = NULL;
     char name[64];
@@ -378,6 +422,7 @@ static int cmd_run(int argc, char **argv) {
   o.stop = &stop_signal;
   o.runs_progress = on_runs;
   o.lookups_progress = on_lookups;
+  o.build_progress = on_build;
   o.progress_user = &prog;
   o.digests = &in.digests;
   rc = sim_sweep_run(&sc, &o, &rep, err, sizeof err);

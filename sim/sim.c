@@ -602,7 +602,12 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   if (sc->lookup.beta > 0)
     r.cfg.beta = sc->lookup.beta;
 
-  if ((rc = sim_build_network(sc, seed, &r.net, err, errlen)) < 0)
+  if (opt->build_progress != NULL)
+    opt->build_progress(opt->progress_user, true, sc->network.nodes);
+  rc = sim_build_network(sc, seed, &r.net, err, errlen);
+  if (opt->build_progress != NULL)
+    opt->build_progress(opt->progress_user, false, r.net.n);
+  if (rc < 0)
     goto err_msg_set;
   res->nodes = r.net.n;
   if (sc->workload.lookups_file != NULL) {

@@ -37,12 +37,18 @@ typedef struct sim_results {
 
 /* Called now and then with the lookups finished so far (for a progress line). */
 typedef void (*sim_progress_fn)(void *user, uint64_t done, uint64_t total);
+/* Called when the run starts building its network of `nodes` nodes
+ * (building true) and when the network is built (false): a 10^7-node build
+ * takes many seconds before the first lookup, which a progress line must
+ * account for. */
+typedef void (*sim_build_fn)(void *user, bool building, uint64_t nodes);
 
 typedef struct sim_options {
   bool seed_set;
   uint64_t seed;          /* overrides the scenario's seed when seed_set */
   uint64_t lookups;       /* overrides workload.lookups when > 0 */
   sim_progress_fn progress;
+  sim_build_fn build_progress;
   void *progress_user;
   /* When non-NULL and set (e.g. by a signal handler), the run stops within a
    * few thousand events and returns DHT_ECANCELED. */

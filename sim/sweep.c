@@ -647,6 +647,7 @@ static void run_task(gpointer data, gpointer user) {
   o.stop = s->opt->stop;
   if (s->single) {
     o.progress = s->opt->lookups_progress;
+    o.build_progress = s->opt->build_progress;
     o.progress_user = s->opt->progress_user;
   }
   if ((rc = sim_run(&pt, &o, &res, err, sizeof err)) < 0) {

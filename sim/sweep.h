@@ -26,6 +26,7 @@ typedef struct sim_sweep_options {
   volatile sig_atomic_t *stop; /* set asynchronously to stop early; may be NULL */
   sim_sweep_progress_fn runs_progress; /* runs finished / runs to do (multi-run sweeps) */
   sim_progress_fn lookups_progress;    /* lookups finished / total (single-run sweeps) */
+  sim_build_fn build_progress;         /* the network being built (single-run sweeps) */
   void *progress_user;
   /* SHA-256 of the files the scenario reads (sim_inputs_check's): the
    * fingerprint's. NULL: the sweep reads the files for them. */
