@@ -126,7 +126,9 @@ struct dht_lookup {
   size_t ptab_mask;
 
   size_t queried;
-  size_t rounds;
+  size_t rounds; /* decisions that issued at least one query (ROUNDS: its batches) */
+  size_t hops;   /* the deepest hop queried (cand.hop) */
+  uint64_t result_version; /* bumped whenever the k closest or the peers change */
   unsigned in_flight;
 
   uint64_t now; /* virtual µs, from dht_lookup_clock / dht_lookup_tick */
@@ -227,6 +229,7 @@ static void closest_insert(dht_lookup *l, uint32_t ci) {
   l->closest[i] = ci;
   if (n < k)
     l->closest_len++;
+  l->result_version++;
 }
 
 /* The seed's test: stop when no candidate is unqueried, or when k nodes have
@@ -546,6 +549,7 @@ static void add_peer(dht_lookup *l, const dht_addr *a) {
   g_assert(l->n_peers < l->cap_peers);
   l->peers[l->n_peers] = *a;
   l->ptab[pos] = (uint32_t)l->n_peers++;
+  l->result_version++;
 }
 
 /* The seed's per-result step: responded, token kept, peers collected, nodes
@@ -627,6 +631,13 @@ static void timer_push(dht_lookup *l, uint64_t after_us, uint64_t id, size_t que
   l->timers[l->n_timers++] = (dht_lookup_timer){.at_us = l->now + after_us, .id = id, .query = (uint32_t)query};
 }
 
+/* The depth of the chain a query to ci ends: every strategy's sends come
+ * through here, so hops means the same thing for all of them. */
+static void note_hop(dht_lookup *l, uint32_t ci) {
+  if (l->cands[ci].hop > l->hops)
+    l->hops = l->cands[ci].hop;
+}
+
 /* Marks ci queried and in flight, writes it to out[n] and arms its timers:
  * the hard timeout, then (LIBTORRENT) the short one. The caller updates
  * in_flight/queried/rounds (ROUNDS counts them per batch). */
@@ -634,6 +645,7 @@ static void issue(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
   cand *c = &l->cands[ci];
   c->flags |= C_QUERIED | C_IN_FLIGHT;
   out[n] = c->node;
+  note_hop(l, ci);
   if (l->timers == NULL)
     return;
   timer_push(l, l->cfg.timeout_us, (uint64_t)ci << T_KIND_BITS | T_HARD, n);
@@ -642,14 +654,11 @@ static void issue(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
     timer_push(l, l->cfg.short_timeout_us, (uint64_t)ci << T_KIND_BITS | T_SHORT, n);
 }
 
-/* issue() plus the counters, for the strategies that send one query per node
- * and count depth like PIPELINED. */
+/* issue() plus the counters, for the strategies that send one query per node. */
 static void send_one(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
   issue(l, ci, out, n);
   l->in_flight++;
   l->queried++;
-  if (l->cands[ci].hop > l->rounds)
-    l->rounds = l->cands[ci].hop;
 }
 
 /* LIBTORRENT's add_requests (traversal_algorithm.cpp), as one walk over the
@@ -908,8 +917,7 @@ static void ml_send(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
   l->in_flight++;
   l->queried++;
   l->ml_sent++;
-  if (c->hop > l->rounds)
-    l->rounds = c->hop;
+  note_hop(l, ci);
   timer_push(l, l->cfg.timeout_us, ml_timer_id(ci, t, T_HARD), n);
   uint64_t stall = dht_rtt_filter_stall_us(l->rtt);
   if (stall < l->cfg.timeout_us)
@@ -1048,8 +1056,7 @@ static void jech_send(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
   c->sent_us = l->now;
   out[n] = c->node;
   l->queried++;
-  if (c->hop > l->rounds)
-    l->rounds = c->hop;
+  note_hop(l, ci);
 }
 
 /* JECH's sends: a step (search_step: up to alpha eligible nodes, closest
@@ -1262,10 +1269,9 @@ int dht_lookup_seed(dht_lookup *l, const dht_node *nodes, size_t n) {
   return DHT_OK;
 }
 
-size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
+/* The strategies' sends; dht_lookup_next does the accounting. */
+static size_t next_queries(dht_lookup *l, dht_node *out, size_t max) {
   size_t n = 0;
-  g_return_val_if_fail(l != NULL, 0);
-  g_return_val_if_fail(out != NULL || max == 0, 0);
 
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
     /* A new batch only once the previous one has been applied, and only if
@@ -1282,7 +1288,6 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
     l->batch_len = n;
     l->in_flight = (unsigned)n;
     l->queried += n;
-    l->rounds++;
     return n;
   }
 
@@ -1302,6 +1307,17 @@ size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
     send_one(l, heap_pop(l), out, n++);
   }
   g_assert(l->in_flight <= l->cfg.alpha);
+  return n;
+}
+
+size_t dht_lookup_next(dht_lookup *l, dht_node *out, size_t max) {
+  g_return_val_if_fail(l != NULL, 0);
+  g_return_val_if_fail(out != NULL || max == 0, 0);
+  size_t n = next_queries(l, out, max);
+  /* One call is one decision: what it sends together is one batch (the
+   * seed's round in ROUNDS), so rounds means the same in every strategy. */
+  if (n > 0)
+    l->rounds++;
   return n;
 }
 
@@ -1473,6 +1489,16 @@ size_t dht_lookup_queried_count(const dht_lookup *l) {
 size_t dht_lookup_rounds(const dht_lookup *l) {
   g_return_val_if_fail(l != NULL, 0);
   return l->rounds;
+}
+
+size_t dht_lookup_hops(const dht_lookup *l) {
+  g_return_val_if_fail(l != NULL, 0);
+  return l->hops;
+}
+
+uint64_t dht_lookup_result_version(const dht_lookup *l) {
+  g_return_val_if_fail(l != NULL, 0);
+  return l->result_version;
 }
 
 const dht_addr *dht_lookup_peers(const dht_lookup *l, size_t *n) {

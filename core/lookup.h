@@ -192,9 +192,20 @@ unsigned dht_lookup_in_flight(const dht_lookup *l);
 /* Results; valid at any time, final once done. Pointers are transfer none and
  * valid until the next call that changes the lookup. */
 size_t dht_lookup_queried_count(const dht_lookup *l);
-/* Batches issued: in `rounds`, the number of batches; in `pipelined`, the
- * longest chain of queries each issued on the answer of the previous (depth). */
+/* Batches issued, in every strategy: the dht_lookup_next calls that sent at
+ * least one query (a batch is what one decision sends together; in ROUNDS,
+ * the seed's rounds). With alpha = 1 it is the number of queries. */
 size_t dht_lookup_rounds(const dht_lookup *l);
+/* The depth of the longest chain of queries each sent to a node first learnt
+ * from the answer of the previous one (a routing-table seed is depth 1): the
+ * largest hop queried. hops <= rounds <= queries. */
+size_t dht_lookup_hops(const dht_lookup *l);
+/* A number that changes whenever the result changes (a node enters the k
+ * closest that responded, or a new peer is added), and only then: a driver
+ * compares it before and after an answer to time the last useful one. ROUNDS
+ * applies a batch's answers when its last one arrives, so that is when they
+ * count. */
+uint64_t dht_lookup_result_version(const dht_lookup *l);
 /* Peers, deduplicated by address, in first-seen order. */
 const dht_addr *dht_lookup_peers(const dht_lookup *l, size_t *n);
 /* Up to k closest nodes that responded, sorted by XOR distance to target. Returns how many. */

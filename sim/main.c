@@ -31,7 +31,7 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
     "Usage:\n"
-    "  dhtsim run SCENARIO [--seed N] [--lookups N] [--out DIR] [--format table|csv|json]\n"
+    "  dhtsim run SCENARIO [--seed N] [--lookups N] [--out DIR] [--force] [--format table|csv|json]\n"
     "                      [-j N] [--shard I/N] [--resume] [--dry-run] [--perf]\n"
     "  dhtsim validate SCENARIO\n"
     "  dhtsim keys [--markdown]\n"
@@ -71,6 +71,9 @@ static const char help_text[] =
     "  lookup --live ADDR... TARGET\n"
     "                        core's lookup over real UDP from the given nodes (`dhtsim lookup --help`)\n"
     "\n"
+    "Every command takes --help.\n";
+
+static const char run_options[] =
     "Options of run:\n"
     "  --seed N              use seed N instead of the scenario's seed\n"
     "  --lookups N           run N lookups per run instead of workload.lookups\n"
@@ -82,10 +85,40 @@ static const char help_text[] =
     "  --resume              with --out: skip the points already finished in DIR\n"
     "  --dry-run             print the expanded sweep and its memory estimate, simulate nothing\n"
     "  --perf                print wall-clock figures (run time, events/s, peak memory) to stderr\n"
-    "\n"
+    "  --force               with --out: write into DIR even when it holds other files than an\n"
+    "                        earlier output of the same scenario (those files are left alone)\n";
+
+static const char exit_text[] =
     "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad scenario,\n"
     "129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (finished points are kept in --out DIR; rerun with --resume).\n"
     "The scenario format, the statistics and the output files are documented in README.md.\n";
+
+/* `dhtsim CMD --help`: what the command does, its usage line, exit 0. */
+static const struct {
+  const char *cmd, *usage, *what;
+} command_help[] = {
+    {"run", "dhtsim run SCENARIO [--seed N] [--lookups N] [--out DIR] [--force] [--format table|csv|json]\n"
+            "                  [-j N] [--shard I/N] [--resume] [--dry-run] [--perf]",
+     "Simulates the scenario (a YAML file, docs/scenario-format.md): every point of its sweep,\n"
+     "`replicas` times each, and prints the statistics (docs/output-format.md).\n"},
+    {"validate", "dhtsim validate SCENARIO",
+     "Checks a scenario and the files it reads, as run does, and exits: 0 valid, 2 invalid.\n"},
+    {"export-topology", "dhtsim export-topology SCENARIO FILE",
+     "Builds the scenario's network (it must have no sweep) and writes it to FILE as a\n"
+     "dhtsim-topology v1 file, which network.topology reads back.\n"},
+    {"merge", "dhtsim merge --out DIR SHARD_DIR...",
+     "Joins the output folders of `dhtsim run --shard I/N --out SHARD_DIR` into DIR, byte for\n"
+     "byte as one unsharded run writes them.\n"},
+};
+
+static bool is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
+
+static int print_command_help(size_t i) {
+  printf("Usage: %s\n\n%s", command_help[i].usage, command_help[i].what);
+  if (strcmp(command_help[i].cmd, "run") == 0)
+    printf("\n%s\n%s", run_options, exit_text);
+  return 0;
+}
 
 static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static int usage_error(const char *fmt, ...) {
@@ -135,6 +168,12 @@ typedef struct progress {
   double t0, last;
   bool tty, shown;
   GMutex lock;
+  /* The network build: no callback comes from inside it, so a thread ticks
+   * while it lasts. */
+  GThread *ticker;
+  gint building; /* atomic: 1 while the network is built */
+  uint64_t nodes;
+  double build_t0;
 } progress;
 
 static bool progress_due(progress *p, bool final, double *t) {
@@ -159,6 +198,42 @@ static void on_lookups(void *user, uint64_t done, uint64_t total) {
     fputc('\n', stderr);
 }
 
+/* The build's progress line: the elapsed time, every 0.2 s once the run is
+ * a second old (like the others), on a terminal only. */
+static gpointer build_ticker(gpointer user) {
+  progress *p = user;
+  while (g_atomic_int_get(&p->building)) {
+    double t;
+    g_usleep(50000);
+    g_mutex_lock(&p->lock);
+    if (g_atomic_int_get(&p->building) && progress_due(p, false, &t))
+      fprintf(stderr, "\r  building the network of %" PRIu64 " nodes, %.1f s elapsed", p->nodes, t - p->build_t0);
+    g_mutex_unlock(&p->lock);
+  }
+  return NULL;
+}
+
+static void on_build(void *user, bool building, uint64_t nodes) {
+  progress *p = user;
+  if (!p->tty)
+    return;
+  if (building) {
+    p->nodes = nodes;
+    p->build_t0 = now_s();
+    g_atomic_int_set(&p->building, 1);
+    p->ticker = g_thread_try_new("build-progress", build_ticker, p, NULL);
+    return;
+  }
+  g_atomic_int_set(&p->building, 0);
+  if (p->ticker != NULL)
+    g_thread_join(p->ticker);
+  p->ticker = NULL;
+  g_mutex_lock(&p->lock);
+  if (p->shown)
+    fprintf(stderr, "\r  built the network of %" PRIu64 " nodes in %.1f s%20s\n", nodes, now_s() - p->build_t0, "");
+  g_mutex_unlock(&p->lock);
+}
+
 static void on_runs(void *user, uint64_t done, uint64_t total) {
   progress *p = user;
   double t, el;
@@ -180,11 +255,19 @@ static void on_runs(void *user, uint64_t done, uint64_t total) {
     fputc('\n', stderr);
 }
 
+/* An error message of the library ("FILE:LINE:COL: ...") on stderr: every
+ * error line of dhtsim starts with "dhtsim: ", so that it can be told from
+ * the output of whatever else runs alongside. */
+static void print_error(const char *err) { fprintf(stderr, "dhtsim: %s\n", err); }
+
+/* "1 point", "2 points": the counts of the messages. */
+static const char *plural(uint64_t n, const char *one, const char *many) { return n == 1 ? one : many; }
+
 static int load_scenario(sim_scenario *sc, const char *path) {
   char err[1024];
   int rc = sim_scenario_load(sc, path, err, sizeof err);
   if (rc < 0) {
-    fprintf(stderr, "%s\n", err);
+    print_error(err);
     return rc;
   }
   return 0;
@@ -206,7 +289,7 @@ static int check_inputs(sim_scenario *sc, uint64_t lookups, sim_inputs *in) {
     fprintf(stderr, "dhtsim: stopped by %s while reading the inputs; nothing written\n", strsignal(stop_signal));
     return 128 + (stop_signal ? stop_signal : SIGINT);
   }
-  fprintf(stderr, "%s\n", err);
+  print_error(err);
   return exit_for(rc);
 }
 
@@ -215,8 +298,8 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o, const sim
   unsigned jobs = o->jobs ? o->jobs : g_get_num_processors();
   uint64_t *big = g_new0(uint64_t, jobs);
   char err[1024], label[1024];
-  printf("dhtsim: scenario %s, seed %" PRIu64 ": %" PRIu64 " points x %" PRIu32 " replicas\n", sc->name, sc->seed,
-         points, sc->replicas);
+  printf("dhtsim: scenario %s, seed %" PRIu64 ": %" PRIu64 " %s x %" PRIu32 " %s\n", sc->name, sc->seed, points,
+         plural(points, "point", "points"), sc->replicas, plural(sc->replicas, "replica", "replicas"));
   printf("  %-6s %-48s %12s %14s\n", "point", "parameters", "nodes", "est. memory");
   for (uint64_t p = 0; p < points; p++) {
     sim_scenario pt;
@@ -224,7 +307,7 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o, const sim
     if (!sim_scenario_point_selected(p, o->shard_index, o->shard_count))
       continue;
     if (sim_scenario_point(sc, p, &pt, err, sizeof err) < 0) {
-      fprintf(stderr, "%s\n", err);
+      print_error(err);
       g_free(big);
       return EXIT_USAGE;
     }
@@ -247,8 +330,8 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o, const sim
   }
   for (unsigned j = 0; j < jobs; j++)
     peak += big[j];
-  printf("\n  %" PRIu64 " runs on %u threads; estimated peak memory %.1f MiB\n", runs, jobs,
-         (double)peak / 1048576.0);
+  printf("\n  %" PRIu64 " %s on %u %s; estimated peak memory %.1f MiB\n", runs, plural(runs, "run", "runs"), jobs,
+         plural(jobs, "thread", "threads"), (double)peak / 1048576.0);
   g_free(big);
   return 0;
 }
@@ -266,10 +349,16 @@ static int cmd_run(int argc, char **argv) {
   double t0, run_s;
   int rc, status = 0;
 
+  g_mutex_init(&prog.lock); /* the build's ticker thread takes it */
+
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *val = NULL;
     char name[64];
-    if (strncmp(a, "--", 2) == 0 && strchr(a, '=') != NULL) {
+    if (strncmp(a, "-j", 2) == 0 && a[2] != '\0') {
+      /* -j2, as getopt would take it */
+      val = a + 2;
+      a = "-j";
+    } else if (strncmp(a, "--", 2) == 0 && strchr(a, '=') != NULL) {
       size_t n = (size_t)(strchr(a, '=') - a);
       if (n >= sizeof name)
         return usage_error("unknown option %s", a);
@@ -312,6 +401,8 @@ static int cmd_run(int argc, char **argv) {
         return usage_error("--shard expects I/N with 0 <= I < N, got '%s'", val);
       o.shard_index = (uint32_t)si;
       o.shard_count = (uint32_t)sn;
+    } else if (strcmp(a, "--force") == 0 && val == NULL) {
+      o.force = true;
     } else if (strcmp(a, "--resume") == 0 && val == NULL) {
       o.resume = true;
     } else if (strcmp(a, "--dry-run") == 0 && val == NULL) {
@@ -330,6 +421,8 @@ static int cmd_run(int argc, char **argv) {
     return usage_error("%s", "run needs a SCENARIO file");
   if (o.resume && o.out_dir == NULL)
     return usage_error("%s", "--resume needs --out DIR");
+  if (o.force && o.out_dir == NULL)
+    return usage_error("%s", "--force needs --out DIR");
   install_signals(); /* before the inputs are read: a signal stops the reading too */
   if (load_scenario(&sc, path) < 0)
     return EXIT_USAGE;
@@ -347,6 +440,7 @@ static int cmd_run(int argc, char **argv) {
   o.stop = &stop_signal;
   o.runs_progress = on_runs;
   o.lookups_progress = on_lookups;
+  o.build_progress = on_build;
   o.progress_user = &prog;
   o.digests = &in.digests;
   rc = sim_sweep_run(&sc, &o, &rep, err, sizeof err);
@@ -355,8 +449,11 @@ static int cmd_run(int argc, char **argv) {
     fputc('\n', stderr);
   if (rep.notes != NULL)
     fputs(rep.notes, stderr);
+  if (o.resume)
+    fprintf(stderr, "dhtsim: --resume: kept %" PRIu64 " finished %s of %s, ran %" PRIu64 "\n", rep.resumed,
+            rep.resumed == 1 ? "point" : "points", o.out_dir, rep.done - rep.resumed);
   if (rc < 0) {
-    fprintf(stderr, "%s\n", err);
+    print_error(err);
     status = exit_for(rc);
     goto out;
   }
@@ -411,8 +508,9 @@ static int cmd_validate(int argc, char **argv) {
     sim_scenario_clear(&sc);
     return status;
   }
-  printf("%s: ok (%" PRIu64 " points x %" PRIu32 " replicas)\n", argv[0], sim_scenario_point_count(&sc),
-         sc.replicas);
+  printf("%s: ok (%" PRIu64 " %s x %" PRIu32 " %s)\n", argv[0], sim_scenario_point_count(&sc),
+         plural(sim_scenario_point_count(&sc), "point", "points"), sc.replicas,
+         plural(sc.replicas, "replica", "replicas"));
   sim_scenario_clear(&sc);
   return 0;
 }
@@ -452,12 +550,12 @@ static int cmd_export(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (sim_build_network(&sc, sc.seed, &net, err, sizeof err) < 0) {
-    fprintf(stderr, "%s\n", err);
+    print_error(err);
     sim_scenario_clear(&sc);
     return EXIT_USAGE;
   }
   if ((rc = sim_network_export_topology(&net, argv[1], err, sizeof err)) < 0) {
-    fprintf(stderr, "%s\n", err);
+    print_error(err);
     status = exit_for(rc); /* a refused FILE (a symbolic link, a folder) is a usage error */
   }
   sim_network_clear(&net);
@@ -489,7 +587,7 @@ static int cmd_merge(int argc, char **argv) {
   rc = sim_sweep_merge(out, (const char *const *)dirs->pdata, dirs->len, err, sizeof err);
   g_ptr_array_free(dirs, TRUE);
   if (rc < 0) {
-    fprintf(stderr, "dhtsim merge: %s\n", err);
+    fprintf(stderr, "dhtsim: merge: %s\n", err);
     return rc == DHT_EIO || rc == DHT_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
   }
   printf("dhtsim merge: wrote %s/summary.csv, summary.json, runs.csv, lookups.csv\n", out);
@@ -507,8 +605,19 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
     fputs(help_text, stdout);
     fputs("\n", stdout);
+    fputs(run_options, stdout);
+    fputs("\n", stdout);
+    fputs(exit_text, stdout);
+    fputs("\n", stdout);
     fputs(usage_text, stdout);
     return 0;
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS(command_help); i++) {
+    if (strcmp(argv[1], command_help[i].cmd) != 0)
+      continue;
+    for (int j = 2; j < argc; j++)
+      if (is_help(argv[j]))
+        return print_command_help(i);
   }
   if (strcmp(argv[1], "--version") == 0) {
     printf("dhtsim %s\n", DHTSIM_VERSION);

@@ -48,10 +48,10 @@ static const char plot_help[] =
     "Draws plots of a `dhtsim run --out OUT` output with gnuplot into OUT/plots/.\n"
     "\n"
     "Without --x and --y: the presets that fit what the sweep varies (summary.json's\n"
-    "\"sweep\"): queries and rounds vs N with an a + b*log2(N) fit (N swept); heat maps\n"
+    "\"sweep\"): queries, rounds and hops vs N with an a + b*log2(N) fit (N swept); heat maps\n"
     "of mean queries and mean time over alpha x K (both swept); success rate and\n"
     "accuracy vs the drop rate (a drop rate swept); mean time and queries vs every\n"
-    "other swept number; the lookup-time CDF and the rounds histogram (always).\n"
+    "other swept number; the lookup-time CDF and the rounds and hops histograms (always).\n"
     "OUT/plots/ is emptied first, so no plot of an earlier run stays.\n"
     "\n"
     "With --x and --y: one plot. Every swept key that --x and --where leave free\n"
@@ -59,7 +59,7 @@ static const char plot_help[] =
     "  --x KEY          the x axis: a dotted parameter key (lookup.alpha); for cdf and\n"
     "                   histogram optional: the key whose values are the first group\n"
     "  --y FIGURE       line, heatmap: a figure of summary.csv (time_ms_mean);\n"
-    "                   cdf, histogram: a per-lookup column of lookups.csv (time_ms, rounds)\n"
+    "                   cdf, histogram: a per-lookup column of lookups.csv (time_ms, rounds, hops)\n"
     "  --group KEY      one curve (or panel) per value of KEY, in the order given;\n"
     "                   heatmap: the first --group is the heat map's rows\n"
     "  --where KEY=VALUE  only the points with this value of KEY\n"
@@ -80,13 +80,13 @@ static const char plot_help[] =
 static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static int request_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
-/* "dhtsim plot: MESSAGE", then the usage text for bad usage; a request that
+/* "dhtsim: plot: MESSAGE", then the usage text for bad usage; a request that
  * names existing things but cannot be drawn gets no usage text (the message
  * says what to change). Both are exit status 2. */
 static int report(bool usage, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
 
 static int report(bool usage, const char *fmt, va_list ap) {
-  fprintf(stderr, "dhtsim plot: ");
+  fprintf(stderr, "dhtsim: plot: ");
   vfprintf(stderr, fmt, ap);
   fprintf(stderr, "\n%s", usage ? plot_usage : "");
   return EXIT_USAGE;
@@ -173,14 +173,14 @@ static int table_read(const char *path, table *t) {
   char *line = NULL;
   size_t cap = 0;
   if (f == NULL) {
-    fprintf(stderr, "dhtsim plot: %s: %s (not a dhtsim output directory? write one with dhtsim run SCENARIO --out DIR)\n",
+    fprintf(stderr, "dhtsim: plot: %s: %s (not a dhtsim output directory? write one with dhtsim run SCENARIO --out DIR)\n",
             path, strerror(errno));
     return EXIT_USAGE;
   }
   t->head = g_ptr_array_new_with_free_func(g_free);
   t->rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
   if (getline(&line, &cap, f) < 0) {
-    fprintf(stderr, "dhtsim plot: %s: empty file, expected a CSV header\n", path);
+    fprintf(stderr, "dhtsim: plot: %s: empty file, expected a CSV header\n", path);
     free(line);
     fclose(f);
     table_free(t);
@@ -350,7 +350,7 @@ static int read_sweep(ctx *c) {
   GError *error = NULL;
   int rc = EXIT_OK;
   if (!g_file_get_contents(path, &text, NULL, &error)) {
-    fprintf(stderr, "dhtsim plot: %s (not a dhtsim output directory? write one with dhtsim run SCENARIO --out DIR)\n",
+    fprintf(stderr, "dhtsim: plot: %s (not a dhtsim output directory? write one with dhtsim run SCENARIO --out DIR)\n",
             error->message);
     g_error_free(error);
     g_free(path);
@@ -365,7 +365,7 @@ static int read_sweep(ctx *c) {
   }
   end = p != NULL ? strchr(p, ']') : NULL;
   if (end == NULL) {
-    fprintf(stderr, "dhtsim plot: %s: no \"sweep\" array: not the format of docs/output-format.md\n", path);
+    fprintf(stderr, "dhtsim: plot: %s: no \"sweep\" array: not the format of docs/output-format.md\n", path);
     rc = EXIT_USAGE;
   } else {
     p++;
@@ -377,7 +377,7 @@ static int read_sweep(ctx *c) {
       q1 = strchr(q0 + 1, '"');
       id = q1 != NULL ? sim_param_find(q0 + 1, (size_t)(q1 - q0 - 1)) : -1;
       if (id < 0) {
-        fprintf(stderr, "dhtsim plot: %s: unknown swept key in \"sweep\" (an other dhtsim version?)\n", path);
+        fprintf(stderr, "dhtsim: plot: %s: unknown swept key in \"sweep\" (an other dhtsim version?)\n", path);
         rc = EXIT_USAGE;
       } else {
         c->sweep[c->n_sweep++] = id;
@@ -394,7 +394,7 @@ static int read_output(ctx *c) {
   char *path;
   int rc, rcol;
   if (!g_file_test(c->outdir, G_FILE_TEST_IS_DIR)) {
-    fprintf(stderr, "dhtsim plot: %s: %s\n", c->outdir,
+    fprintf(stderr, "dhtsim: plot: %s: %s\n", c->outdir,
             g_file_test(c->outdir, G_FILE_TEST_EXISTS) ? "not a directory" : "no such directory");
     return EXIT_USAGE;
   }
@@ -404,13 +404,13 @@ static int read_output(ctx *c) {
     /* Columns every output has: their absence means another format. */
     static const sim_param_id need[] = {SIM_P_NAME, SIM_P_SEED, SIM_P_REPLICAS};
     if (table_col(&c->sum, "point") < 0) {
-      fprintf(stderr, "dhtsim plot: %s: no column \"point\": not the format of docs/output-format.md (an older dhtsim?)\n",
+      fprintf(stderr, "dhtsim: plot: %s: no column \"point\": not the format of docs/output-format.md (an older dhtsim?)\n",
               path);
       rc = EXIT_USAGE;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(need) && rc == EXIT_OK; i++) {
       if (table_col(&c->sum, sim_params[need[i]].key) < 0) {
-        fprintf(stderr, "dhtsim plot: %s: no column \"%s\": not the format of docs/output-format.md\n", path,
+        fprintf(stderr, "dhtsim: plot: %s: no column \"%s\": not the format of docs/output-format.md\n", path,
                 sim_params[need[i]].key);
         rc = EXIT_USAGE;
       }
@@ -420,7 +420,7 @@ static int read_output(ctx *c) {
   if (rc == EXIT_OK) {
     path = g_build_filename(c->outdir, "lookups.csv", NULL);
     if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
-      fprintf(stderr, "dhtsim plot: %s: no such file (not a dhtsim output directory?)\n", path);
+      fprintf(stderr, "dhtsim: plot: %s: no such file (not a dhtsim output directory?)\n", path);
       rc = EXIT_USAGE;
     }
     g_free(path);
@@ -431,7 +431,7 @@ static int read_output(ctx *c) {
     return rc;
   for (size_t i = 0; i < c->n_sweep; i++) {
     if (table_col(&c->sum, sim_params[c->sweep[i]].key) < 0) {
-      fprintf(stderr, "dhtsim plot: %s/summary.csv: no column for the swept key %s\n", c->outdir,
+      fprintf(stderr, "dhtsim: plot: %s/summary.csv: no column for the swept key %s\n", c->outdir,
               sim_params[c->sweep[i]].key);
       return EXIT_USAGE;
     }
@@ -583,7 +583,7 @@ static plan_rc make_plan(const ctx *c, const request *rq, plan *pl) {
   }
   if (pl->rows->len == 0) {
     if (c->sum.rows->len == 0) {
-      fprintf(stderr, "dhtsim plot: %s: skipped: summary.csv has no rows\n", rq->name);
+      fprintf(stderr, "dhtsim: plot: %s: skipped: summary.csv has no rows\n", rq->name);
       return PLAN_SKIP;
     }
     /* Name the values that exist, for the first --where that matches nothing. */
@@ -621,7 +621,7 @@ static plan_rc make_plan(const ctx *c, const request *rq, plan *pl) {
     if (rq->kind == KIND_LINE || rq->kind == KIND_HEATMAP) {
       if (pl->x.vals->len < 2) {
         if (rq->preset) {
-          fprintf(stderr, "dhtsim plot: %s: skipped: %s takes one value\n", rq->name, x_name);
+          fprintf(stderr, "dhtsim: plot: %s: skipped: %s takes one value\n", rq->name, x_name);
           return PLAN_SKIP;
         }
         request_error("--x %s takes one value (%s) in the selected points: nothing to draw along x; "
@@ -995,7 +995,7 @@ static plan_rc script_line(const ctx *c, const request *rq, const plan *pl, GStr
     g_free(block); g_free(fa); g_free(fb); g_free(fok); g_free(labels);
     g_string_free(data, TRUE);
     if (rq->preset) {
-      fprintf(stderr, "dhtsim plot: %s: skipped: %s is empty in every point%s\n", rq->name, rq->y,
+      fprintf(stderr, "dhtsim: plot: %s: skipped: %s is empty in every point%s\n", rq->name, rq->y,
               fig->presence == SIM_PRESENT_PLANTED ? " (no planted peers)" : "");
       return PLAN_SKIP;
     }
@@ -1167,7 +1167,7 @@ static plan_rc script_heatmap(const ctx *c, const request *rq, const plan *pl, G
   if (!(vmin <= vmax)) {
     g_string_free(data, TRUE);
     if (rq->preset) {
-      fprintf(stderr, "dhtsim plot: %s: skipped: %s is empty in every point\n", rq->name, rq->y);
+      fprintf(stderr, "dhtsim: plot: %s: skipped: %s is empty in every point\n", rq->name, rq->y);
       return PLAN_SKIP;
     }
     request_error("--y %s is empty in every selected point", rq->y);
@@ -1304,7 +1304,7 @@ static plan_rc read_lookup_values(const ctx *c, const request *rq, const plan *p
                         GSIZE_TO_POINTER((size_t)pl->panel_of[r] * pl->ns + pl->series_of[r] + 1));
   }
   if (f == NULL || getline(&line, &cap, f) < 0) {
-    fprintf(stderr, "dhtsim plot: %s: %s\n", path, f == NULL ? strerror(errno) : "empty file, expected a CSV header");
+    fprintf(stderr, "dhtsim: plot: %s: %s\n", path, f == NULL ? strerror(errno) : "empty file, expected a CSV header");
     rc = PLAN_ERROR;
   } else {
     static const char *const not_values[] = {"point", "replica", "id", "start_node", "target", "start_ms"};
@@ -1321,7 +1321,7 @@ static plan_rc read_lookup_values(const ctx *c, const request *rq, const plan *p
     if (strchr(rq->y, '.') != NULL)
       vcol = -1;
     if (pcol < 0) {
-      fprintf(stderr, "dhtsim plot: %s: no column \"point\": not the format of docs/output-format.md\n", path);
+      fprintf(stderr, "dhtsim: plot: %s: no column \"point\": not the format of docs/output-format.md\n", path);
       rc = PLAN_ERROR;
     } else if (vcol < 0) {
       GString *g = g_string_new(NULL);
@@ -1400,7 +1400,7 @@ static plan_rc script_dist(const ctx *c, const request *rq, const plan *pl, GStr
   }
   if (rc == PLAN_OK && total == 0) {
     if (rq->preset)
-      fprintf(stderr, "dhtsim plot: %s: skipped: lookups.csv has no %s values\n", rq->name, rq->y);
+      fprintf(stderr, "dhtsim: plot: %s: skipped: lookups.csv has no %s values\n", rq->name, rq->y);
     else
       request_error("--y %s: lookups.csv has no values of it in the selected points", rq->y);
     rc = rq->preset ? PLAN_SKIP : PLAN_ERROR;
@@ -1563,20 +1563,20 @@ static int run_gnuplot(const ctx *c, const char *gp, const char *name, const cha
   g_remove(tmp);
   fflush(stdout);
   if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, &err, &wait_status, &error)) {
-    fprintf(stderr, "dhtsim plot: cannot run %s: %s\n", c->gnuplot, error->message);
+    fprintf(stderr, "dhtsim: plot: cannot run %s: %s\n", c->gnuplot, error->message);
     g_error_free(error);
     rc = EXIT_RUNTIME;
   } else if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0 || !g_file_test(tmp, G_FILE_TEST_EXISTS)) {
-    fprintf(stderr, "dhtsim plot: gnuplot failed on %s (%s):\n", gp, fmt);
+    fprintf(stderr, "dhtsim: plot: gnuplot failed on %s (%s):\n", gp, fmt);
     pass_through(out);
     pass_through(err);
     rc = EXIT_RUNTIME;
   } else if (g_rename(tmp, final) != 0) {
-    fprintf(stderr, "dhtsim plot: cannot rename %s to %s: %s\n", tmp, final, strerror(errno));
+    fprintf(stderr, "dhtsim: plot: cannot rename %s to %s: %s\n", tmp, final, strerror(errno));
     rc = EXIT_RUNTIME;
   } else {
     if (err != NULL && err[0] != '\0') {
-      fprintf(stderr, "dhtsim plot: gnuplot said on %s (%s):\n", gp, fmt);
+      fprintf(stderr, "dhtsim: plot: gnuplot said on %s (%s):\n", gp, fmt);
       pass_through(err);
     }
     printf("%s\n", final);
@@ -1663,7 +1663,7 @@ static int draw(const ctx *c, const request *rq) {
   gp_file = g_strdup_printf("%s.gp", rq->name);
   gp = g_build_filename(c->plotdir, gp_file, NULL);
   if (!g_file_set_contents(gp, g->str, (gssize)g->len, &error)) {
-    fprintf(stderr, "dhtsim plot: %s\n", error->message);
+    fprintf(stderr, "dhtsim: plot: %s\n", error->message);
     g_error_free(error);
     rc = EXIT_RUNTIME;
   }
@@ -1695,6 +1695,7 @@ static int worst(int a, int b) {
 static int draw_presets(const ctx *c) {
   int rc = EXIT_OK;
   bool n = is_swept(c, SIM_P_NETWORK_NODES), ak = is_swept(c, SIM_P_LOOKUP_ALPHA) && is_swept(c, SIM_P_LOOKUP_K);
+  bool hops = table_col(&c->sum, sim_figure_table[SIM_FIG_HOPS_MEAN].name) >= 0;
   static const int drops[] = {SIM_P_LOSS_REQUEST_DROP, SIM_P_LOSS_RESPONSE_DROP};
   request rq;
   char name[256];
@@ -1706,6 +1707,13 @@ static int draw_presets(const ctx *c) {
     rq = preset(KIND_LINE, SIM_P_NETWORK_NODES, sim_figure_table[SIM_FIG_ROUNDS_MEAN].name, "rounds-vs-n");
     rq.fit = true;
     rc = worst(rc, draw(c, &rq));
+    /* Batches and depth differ (pipelined: one batch per answer): both,
+     * when the output has hops (an older dhtsim's has not). */
+    if (hops) {
+      rq = preset(KIND_LINE, SIM_P_NETWORK_NODES, sim_figure_table[SIM_FIG_HOPS_MEAN].name, "hops-vs-n");
+      rq.fit = true;
+      rc = worst(rc, draw(c, &rq));
+    }
   }
   if (ak) {
     rq = preset(KIND_HEATMAP, SIM_P_LOOKUP_ALPHA, sim_figure_table[SIM_FIG_QUERIES_MEAN].name, "heatmap-queries");
@@ -1744,6 +1752,10 @@ static int draw_presets(const ctx *c) {
   rc = worst(rc, draw(c, &rq));
   rq = preset(KIND_HIST, is_swept(c, SIM_P_LOOKUP_STRATEGY) ? SIM_P_LOOKUP_STRATEGY : -1, "rounds", "rounds-histogram");
   rc = worst(rc, draw(c, &rq));
+  if (hops) {
+    rq = preset(KIND_HIST, is_swept(c, SIM_P_LOOKUP_STRATEGY) ? SIM_P_LOOKUP_STRATEGY : -1, "hops", "hops-histogram");
+    rc = worst(rc, draw(c, &rq));
+  }
   return rc;
 }
 
@@ -1780,14 +1792,14 @@ static int prepare_plotdir(const ctx *c, bool clear) {
   g_file_get_contents(json, &text, &len, NULL);
   sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)(text ? text : ""), len);
   if (g_mkdir_with_parents(c->plotdir, 0755) != 0) {
-    fprintf(stderr, "dhtsim plot: cannot create %s: %s\n", c->plotdir, strerror(errno));
+    fprintf(stderr, "dhtsim: plot: cannot create %s: %s\n", c->plotdir, strerror(errno));
     rc = EXIT_RUNTIME;
   } else {
     g_file_get_contents(stamp, &old, NULL, NULL);
     if (clear || old == NULL || strcmp(old, sum) != 0)
       clear_plots(c->plotdir);
     if (!g_file_set_contents(stamp, sum, -1, NULL)) {
-      fprintf(stderr, "dhtsim plot: cannot write %s\n", stamp);
+      fprintf(stderr, "dhtsim: plot: cannot write %s\n", stamp);
       rc = EXIT_RUNTIME;
     }
   }
@@ -1968,7 +1980,7 @@ int sim_plot_main(int argc, char **argv) {
     bool ok = g_file_test(common, G_FILE_TEST_IS_REGULAR);
     g_free(common);
     if (!ok) {
-      fprintf(stderr, "dhtsim plot: %s %s: no common.gpi there%s\n", scripts ? scripts : "plot scripts folder",
+      fprintf(stderr, "dhtsim: plot: %s %s: no common.gpi there%s\n", scripts ? scripts : "plot scripts folder",
               c.scripts, scripts ? "" : " (give the folder of plots/ with --scripts DIR or $DHTSIM_PLOTS_DIR)");
       g_free(c.scripts);
       table_free(&c.sum);
@@ -1977,7 +1989,7 @@ int sim_plot_main(int argc, char **argv) {
   }
   gnuplot = g_find_program_in_path("gnuplot");
   if (gnuplot == NULL) {
-    fprintf(stderr, "dhtsim plot: gnuplot not found in PATH (Debian: apt-get install gnuplot-nox)\n");
+    fprintf(stderr, "dhtsim: plot: gnuplot not found in PATH (Debian: apt-get install gnuplot-nox)\n");
     g_free(c.scripts);
     table_free(&c.sum);
     return EXIT_RUNTIME;

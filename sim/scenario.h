@@ -76,6 +76,7 @@ typedef struct sim_scenario {
     uint32_t planted_peers;  /* peers planted per target; 0 = random targets, no peers */
     uint32_t plant_at;       /* closest nodes holding them; lookup.k when not given (0 in a base
                                 scenario whose sweep varies lookup.k: each point then uses its own K) */
+    bool values_with_nodes;  /* a node holding peers also returns its closest nodes */
     sim_arrival arrival;
     double rate_per_s;       /* poisson arrivals per virtual second */
     char *lookups_file;      /* owned, NULL if none; resolved like topology */

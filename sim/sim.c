@@ -63,6 +63,8 @@ typedef struct active {
   uint64_t start_us;
   dht_id target;
   uint64_t first_peer_us; /* absolute; UINT64_MAX until a peer arrives */
+  uint64_t result_us;     /* absolute: the last answer that changed the result; start_us until one does */
+  uint64_t timeouts;      /* its queries that timed out */
   uint32_t n_planted;     /* nodes holding peers for target: planted_of(runner, slot) */
   uint32_t next_free;
 } active;
@@ -172,6 +174,7 @@ static int send_query(runner *r, uint32_t slot, uint32_t node) {
   r->res->counters.messages_sent++;
   if (drop(r, r->sc->loss.request_drop)) {
     r->res->counters.messages_dropped++;
+    r->res->counters.requests_dropped++;
   } else {
     if ((rc = push(r, r->now + delay(r, a->start, node), EV_REQUEST, slot, qid)) < 0) {
       query_unref(r, qid);
@@ -221,12 +224,17 @@ static void record(runner *r, active *a) {
   out->start_us = a->start_us;
   out->queries = dht_lookup_queried_count(a->l);
   out->rounds = dht_lookup_rounds(a->l);
+  out->hops = dht_lookup_hops(a->l);
+  out->result_us = a->result_us - a->start_us;
   out->time_us = r->now - a->start_us;
+  out->timeouts = a->timeouts;
   out->first_peer_us = a->first_peer_us == UINT64_MAX ? UINT64_MAX : a->first_peer_us - a->start_us;
   out->peers_found = (uint32_t)n_peers;
   out->closest_hits = (uint32_t)hits;
   out->closest_truth = (uint32_t)n_truth;
   out->target = a->target;
+  /* Only lookups end the run's time: a timer outliving its lookup does not. */
+  r->res->counters.end_us = r->now;
 }
 
 /* Issues what the lookup wants sent now; finishes it when done. */
@@ -336,6 +344,8 @@ static int start_lookup(runner *r, uint64_t id) {
   a->start_us = r->now;
   a->target = target;
   a->first_peer_us = UINT64_MAX;
+  a->result_us = r->now;
+  a->timeouts = 0;
   a->n_planted = 0;
   if (sc->workload.planted_peers > 0)
     a->n_planted = (uint32_t)sim_network_true_closest(&r->net, &target, 0, planted_of(r, slot), sc->workload.plant_at);
@@ -377,7 +387,8 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
     reply.n_peers = r->sc->workload.planted_peers;
     if (a->first_peer_us == UINT64_MAX)
       a->first_peer_us = r->now;
-  } else {
+  }
+  if (reply.n_peers == 0 || r->sc->workload.values_with_nodes) {
     size_t n = sim_network_closest(&r->net, node, &a->target, r->idxbuf, r->cfg.k), m = 0;
     for (size_t i = 0; i < n; i++) {
       if (r->idxbuf[i] == a->start)
@@ -389,8 +400,11 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
     reply.nodes = r->nodebuf;
     reply.n_nodes = m;
   }
+  uint64_t version = dht_lookup_result_version(a->l);
   rc = dht_lookup_reply_from(a->l, &r->net.addrs[node], &reply);
   g_assert(rc != DHT_ENOENT && rc != DHT_EINVAL);
+  if (dht_lookup_result_version(a->l) != version)
+    a->result_us = r->now;
   return rc < 0 ? rc : 0;
 }
 
@@ -410,6 +424,7 @@ static int handle(runner *r, const sim_event *ev) {
       r->res->counters.messages_sent++;
       if (drop(r, r->sc->loss.response_drop)) {
         r->res->counters.messages_dropped++;
+        r->res->counters.responses_dropped++;
       } else {
         rc = push(r, r->now + delay(r, q->node, q->from), EV_RESPONSE, q->slot, qid);
         if (rc == 0)
@@ -439,8 +454,10 @@ static int handle(runner *r, const sim_event *ev) {
     rc = dht_lookup_tick(a->l, r->now, ev->b & ((UINT64_C(1) << TIMER_ID_BITS) - 1));
     if (rc < 0)
       return rc;
-    if (rc == DHT_LOOKUP_TIMED_OUT)
+    if (rc == DHT_LOOKUP_TIMED_OUT) {
       r->res->counters.timeouts++;
+      a->timeouts++;
+    }
     return rc > 0 ? pump(r, ev->a) : 0;
   }
   default:
@@ -566,7 +583,12 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   if (sc->lookup.beta > 0)
     r.cfg.beta = sc->lookup.beta;
 
-  if ((rc = sim_build_network(sc, seed, &r.net, err, errlen)) < 0)
+  if (opt->build_progress != NULL)
+    opt->build_progress(opt->progress_user, true, sc->network.nodes);
+  rc = sim_build_network(sc, seed, &r.net, err, errlen);
+  if (opt->build_progress != NULL)
+    opt->build_progress(opt->progress_user, false, r.net.n);
+  if (rc < 0)
     goto err_msg_set;
   res->nodes = r.net.n;
   if (sc->workload.lookups_file != NULL) {
@@ -620,7 +642,6 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
       goto err;
   }
   g_assert(r.finished == r.total);
-  res->counters.end_us = r.now;
   runner_clear(&r);
   return 0;
 

@@ -15,12 +15,14 @@
 
 typedef struct sim_counters {
   uint64_t messages_sent;    /* requests + responses put on the wire */
-  uint64_t messages_dropped; /* lost to request_drop / response_drop */
+  uint64_t messages_dropped; /* lost to request_drop / response_drop: the next two together */
+  uint64_t requests_dropped;
+  uint64_t responses_dropped;
   uint64_t dead_queries;     /* requests that reached a dead node */
   uint64_t timeouts;         /* queries reported failed to the core */
-  uint64_t late_responses;   /* answers that arrived after their timeout */
+  uint64_t late_responses;   /* answers their lookup no longer awaited (timed out, abandoned, finished) */
   uint64_t events;           /* events processed */
-  uint64_t end_us;           /* virtual time of the last event */
+  uint64_t end_us;           /* virtual time at which the last lookup ended (timers outliving it do not count) */
   uint32_t dead_nodes;
   uint32_t slow_nodes;
 } sim_counters;
@@ -35,12 +37,18 @@ typedef struct sim_results {
 
 /* Called now and then with the lookups finished so far (for a progress line). */
 typedef void (*sim_progress_fn)(void *user, uint64_t done, uint64_t total);
+/* Called when the run starts building its network of `nodes` nodes
+ * (building true) and when the network is built (false): a 10^7-node build
+ * takes many seconds before the first lookup, which a progress line must
+ * account for. */
+typedef void (*sim_build_fn)(void *user, bool building, uint64_t nodes);
 
 typedef struct sim_options {
   bool seed_set;
   uint64_t seed;          /* overrides the scenario's seed when seed_set */
   uint64_t lookups;       /* overrides workload.lookups when > 0 */
   sim_progress_fn progress;
+  sim_build_fn build_progress;
   void *progress_user;
   /* When non-NULL and set (e.g. by a signal handler), the run stops within a
    * few thousand events and returns DHT_ECANCELED. */

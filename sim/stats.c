@@ -39,13 +39,60 @@ static void dist(sim_dist *d, uint64_t *v, size_t n) {
   d->max = v[n - 1];
 }
 
-int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, const sim_results *res) {
-  size_t n = res->n_lookups, m = 0, ok = 0;
-  uint64_t *v = g_try_new(uint64_t, n + 1);
+/* A per-lookup value of sim_lookup_result. */
+typedef uint64_t (*lookup_value)(const sim_lookup_result *l);
+static uint64_t v_queries(const sim_lookup_result *l) { return l->queries; }
+static uint64_t v_rounds(const sim_lookup_result *l) { return l->rounds; }
+static uint64_t v_hops(const sim_lookup_result *l) { return l->hops; }
+static uint64_t v_result(const sim_lookup_result *l) { return l->result_us; }
+static uint64_t v_time(const sim_lookup_result *l) { return l->time_us; }
+static uint64_t v_first_peer(const sim_lookup_result *l) { return l->first_peer_us; }
+
+/* Fills d from one value of every lookup of res[0..nres) in replica then
+ * lookup order, skipping UINT64_MAX (no value: first_peer_us); v is scratch
+ * for all of them. */
+static void dist_of(sim_dist *d, uint64_t *v, const sim_results *res, size_t nres, lookup_value get) {
+  size_t m = 0;
+  for (size_t r = 0; r < nres; r++)
+    for (size_t i = 0; i < res[r].n_lookups; i++) {
+      uint64_t x = get(&res[r].lookups[i]);
+      if (x != UINT64_MAX)
+        v[m++] = x;
+    }
+  dist(d, v, m);
+}
+
+/* The per-lookup statistics of s over the lookups of res[0..nres). */
+static int lookup_stats(sim_summary *s, const sim_results *res, size_t nres) {
+  size_t n = 0, ok = 0;
+  uint64_t *v;
   double acc = 0.0;
 
-  if (v == NULL)
+  for (size_t r = 0; r < nres; r++)
+    n += res[r].n_lookups;
+  if ((v = g_try_new(uint64_t, n + 1)) == NULL)
     return DHT_ENOMEM;
+  s->lookups = n;
+  dist_of(&s->queries, v, res, nres, v_queries);
+  dist_of(&s->rounds, v, res, nres, v_rounds);
+  dist_of(&s->hops, v, res, nres, v_hops);
+  dist_of(&s->result_us, v, res, nres, v_result);
+  dist_of(&s->time_us, v, res, nres, v_time);
+  dist_of(&s->first_peer_us, v, res, nres, v_first_peer);
+  for (size_t r = 0; r < nres; r++)
+    for (size_t i = 0; i < res[r].n_lookups; i++) {
+      const sim_lookup_result *l = &res[r].lookups[i];
+      ok += l->peers_found > 0;
+      /* Summed in lookup order: the same doubles in the same order every run. */
+      acc += l->closest_truth ? (double)l->closest_hits / (double)l->closest_truth : 1.0;
+    }
+  s->success_rate = n ? (double)ok / (double)n : 0.0;
+  s->accuracy = n ? acc / (double)n : 0.0;
+  g_free(v);
+  return 0;
+}
+
+static void summary_head(sim_summary *s, const sim_scenario *sc, uint64_t seed, const sim_results *res) {
   memset(s, 0, sizeof *s);
   s->scenario = sc->name;
   s->seed = seed;
@@ -53,31 +100,19 @@ int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, c
   s->alpha = sc->lookup.alpha;
   s->k = sc->lookup.k;
   s->strategy = sc->lookup.strategy;
-  s->lookups = n;
   s->planted = res->planted;
+}
+
+int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, const sim_results *res) {
+  summary_head(s, sc, seed, res);
   s->counters = res->counters;
-  for (size_t i = 0; i < n; i++)
-    v[i] = res->lookups[i].queries;
-  dist(&s->queries, v, n);
-  for (size_t i = 0; i < n; i++)
-    v[i] = res->lookups[i].rounds;
-  dist(&s->rounds, v, n);
-  for (size_t i = 0; i < n; i++)
-    v[i] = res->lookups[i].time_us;
-  dist(&s->time_us, v, n);
-  for (size_t i = 0; i < n; i++) {
-    const sim_lookup_result *l = &res->lookups[i];
-    if (l->first_peer_us != UINT64_MAX)
-      v[m++] = l->first_peer_us;
-    ok += l->peers_found > 0;
-    /* Summed in lookup order: the same doubles in the same order every run. */
-    acc += l->closest_truth ? (double)l->closest_hits / (double)l->closest_truth : 1.0;
-  }
-  dist(&s->first_peer_us, v, m);
-  s->success_rate = n ? (double)ok / (double)n : 0.0;
-  s->accuracy = n ? acc / (double)n : 0.0;
-  g_free(v);
-  return 0;
+  return lookup_stats(s, res, 1);
+}
+
+int sim_summary_compute_pooled(sim_summary *s, const sim_scenario *sc, const sim_results *res, size_t n) {
+  g_return_val_if_fail(n > 0, DHT_EINVAL);
+  summary_head(s, sc, 0, &res[0]);
+  return lookup_stats(s, res, n);
 }
 
 static int io(FILE *f) { return ferror(f) ? DHT_EIO : 0; }
@@ -96,21 +131,28 @@ int sim_write_table(FILE *f, const sim_summary *s) {
   fprintf(f, "  %-22s %10s %10s %10s %10s %10s\n", "per lookup", "mean", "p50", "p95", "p99", "max");
   table_row(f, "queries", "", &s->queries, 1.0);
   table_row(f, "rounds", "", &s->rounds, 1.0);
+  table_row(f, "hops", "", &s->hops, 1.0);
+  table_row(f, "time to result", "ms", &s->result_us, 1e-3);
   table_row(f, "time to converge", "ms", &s->time_us, 1e-3);
-  if (s->planted)
+  /* Only over the lookups that got a peer, and only when one did: a 0 there
+   * would read as "instantly". */
+  if (s->first_peer_us.n > 0)
     table_row(f, "time to first peer", "ms", &s->first_peer_us, 1e-3);
+  if (s->planted)
+    fprintf(f, "  %-22s %10" PRIu64 "  of %" PRIu64 "\n", "lookups with a peer", s->first_peer_us.n, s->lookups);
   fprintf(f, "\n");
   if (s->planted)
     fprintf(f, "  success rate           %10.4f  (lookups that found a planted peer)\n", s->success_rate);
   fprintf(f, "  accuracy               %10.4f  (mean fraction of the true K closest live nodes returned)\n",
           s->accuracy);
   fprintf(f, "  messages sent          %10" PRIu64 "\n", c->messages_sent);
-  fprintf(f, "  messages dropped       %10" PRIu64 "\n", c->messages_dropped);
+  fprintf(f, "  requests dropped       %10" PRIu64 "\n", c->requests_dropped);
+  fprintf(f, "  responses dropped      %10" PRIu64 "\n", c->responses_dropped);
   fprintf(f, "  queries to dead nodes  %10" PRIu64 "\n", c->dead_queries);
   fprintf(f, "  timeouts               %10" PRIu64 "\n", c->timeouts);
   fprintf(f, "  late responses         %10" PRIu64 "\n", c->late_responses);
   fprintf(f, "  events                 %10" PRIu64 "\n", c->events);
-  fprintf(f, "  virtual time           %10.3f  s\n", (double)c->end_us / 1e6);
+  fprintf(f, "  virtual time           %10.3f  s  (when the last lookup ended)\n", (double)c->end_us / 1e6);
   return io(f);
 }
 
@@ -139,17 +181,19 @@ const sim_figure sim_figure_table[SIM_FIG_COUNT] = {
 
 const char *sim_figure_scope_name(sim_figure_scope v) { return v == SIM_SCOPE_RUN ? "run" : "lookup"; }
 const char *sim_figure_format_name(sim_figure_format v) { return v == SIM_FORMAT_COUNT ? "count" : "real"; }
-const char *sim_figure_presence_name(sim_figure_presence v) { return v == SIM_PRESENT_PLANTED ? "planted" : "always"; }
+const char *sim_figure_presence_name(sim_figure_presence v) {
+  return v == SIM_PRESENT_PLANTED ? "planted" : v == SIM_PRESENT_PEERS ? "peers" : "always";
+}
 const char *sim_figure_aggregation_name(sim_figure_aggregation v) {
-  (void)v; /* the only way today */
-  return "mean, t95";
+  return v == SIM_AGG_POOLED ? "pooled" : "mean, t95";
 }
 
 void sim_summary_figures(const sim_summary *s, sim_figures *f) {
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
     const sim_figure *fig = &sim_figure_table[i];
     f->v[i] = fig->read(s);
-    f->present[i] = fig->presence == SIM_PRESENT_ALWAYS || s->planted;
+    f->present[i] = fig->presence == SIM_PRESENT_ALWAYS || (fig->presence == SIM_PRESENT_PLANTED && s->planted) ||
+                    (fig->presence == SIM_PRESENT_PEERS && s->first_peer_us.n > 0);
   }
 }
 
@@ -172,22 +216,33 @@ double sim_t975(unsigned df) {
          (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * n * n * n);
 }
 
-void sim_aggregate(const sim_figures *runs, size_t n, sim_agg out[SIM_FIG_COUNT]) {
+void sim_aggregate(const sim_figures *runs, size_t n, const sim_figures *pooled, sim_agg out[SIM_FIG_COUNT]) {
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
     double sum = 0.0, ss = 0.0, mean;
-    bool present = n > 0;
-    for (size_t r = 0; r < n; r++) {
-      present &= runs[r].present[i];
-      sum += runs[r].v[i];
+    size_t m = 0;
+    if (sim_figure_table[i].aggregation == SIM_AGG_POOLED) {
+      out[i].present = n > 0 && pooled != NULL && pooled->present[i];
+      out[i].mean = out[i].present ? pooled->v[i] : 0.0;
+      out[i].has_ci = false;
+      out[i].ci95 = 0.0;
+      continue;
     }
-    mean = n ? sum / (double)n : 0.0;
+    /* A replica without the figure (no lookup got a peer) is skipped, not
+     * counted as 0. */
+    for (size_t r = 0; r < n; r++)
+      if (runs[r].present[i]) {
+        sum += runs[r].v[i];
+        m++;
+      }
+    mean = m ? sum / (double)m : 0.0;
     /* Two-pass variance: replicas are summed in replica order, so the same bits every run. */
     for (size_t r = 0; r < n; r++)
-      ss += (runs[r].v[i] - mean) * (runs[r].v[i] - mean);
+      if (runs[r].present[i])
+        ss += (runs[r].v[i] - mean) * (runs[r].v[i] - mean);
     out[i].mean = mean;
-    out[i].present = present;
-    out[i].has_ci = present && n >= 2;
-    out[i].ci95 = out[i].has_ci ? sim_t975((unsigned)(n - 1)) * sqrt(ss / (double)(n - 1)) / sqrt((double)n) : 0.0;
+    out[i].present = m > 0;
+    out[i].has_ci = m >= 2;
+    out[i].ci95 = out[i].has_ci ? sim_t975((unsigned)(m - 1)) * sqrt(ss / (double)(m - 1)) / sqrt((double)m) : 0.0;
   }
 }
 
@@ -274,7 +329,9 @@ int sim_write_lookups_header(FILE *f, const char *const *keys, size_t n) {
     fputc(',', f);
     sim_write_csv_text(f, keys[i]);
   }
-  fputs(",id,start_node,target,start_ms,queries,rounds,time_ms,first_peer_ms,peers_found,accuracy\n", f);
+  fputs(",id,start_node,target,start_ms,queries,rounds,hops,result_ms,time_ms,first_peer_ms,peers_found,timeouts,"
+        "accuracy\n",
+        f);
   return io(f);
 }
 
@@ -306,11 +363,12 @@ int sim_write_lookups_rows(FILE *f, uint64_t point, uint32_t replica, const sim_
   for (size_t i = 0; i < res->n_lookups; i++) {
     const sim_lookup_result *l = &res->lookups[i];
     dht_id_to_hex(&l->target, hex);
-    fprintf(f, "%s,%" PRIu64 ",%" PRIu32 ",%s,%.3f,%" PRIu64 ",%" PRIu64 ",%.3f,", prefix, l->id, l->start_node, hex,
-            (double)l->start_us / 1e3, l->queries, l->rounds, (double)l->time_us / 1e3);
+    fprintf(f, "%s,%" PRIu64 ",%" PRIu32 ",%s,%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,", prefix, l->id,
+            l->start_node, hex, (double)l->start_us / 1e3, l->queries, l->rounds, l->hops, (double)l->result_us / 1e3,
+            (double)l->time_us / 1e3);
     if (l->first_peer_us != UINT64_MAX)
       fprintf(f, "%.3f", (double)l->first_peer_us / 1e3);
-    fprintf(f, ",%" PRIu32 ",%.6f\n", l->peers_found,
+    fprintf(f, ",%" PRIu32 ",%" PRIu64 ",%.6f\n", l->peers_found, l->timeouts,
             l->closest_truth ? (double)l->closest_hits / (double)l->closest_truth : 1.0);
   }
   free(prefix);

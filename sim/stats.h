@@ -31,6 +31,8 @@ typedef struct sim_summary {
   uint64_t lookups;
   sim_dist queries;
   sim_dist rounds;
+  sim_dist hops;
+  sim_dist result_us;
   sim_dist time_us;
   sim_dist first_peer_us; /* over lookups that found a peer */
   bool planted;           /* success_rate meaningful only if planted */
@@ -41,6 +43,10 @@ typedef struct sim_summary {
 
 /* Returns 0 or DHT_ENOMEM. */
 int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, const sim_results *res);
+/* The same statistics over the lookups of res[0..n) pooled (a point's
+ * replicas, in replica order): what the POOLED figures of a point are.
+ * s->counters is left zero. Returns 0 or DHT_ENOMEM. */
+int sim_summary_compute_pooled(sim_summary *s, const sim_scenario *sc, const sim_results *res, size_t n);
 
 /* ---- figures (figure.def) ---- */
 
@@ -64,10 +70,12 @@ typedef enum sim_figure_format {
 typedef enum sim_figure_presence {
   SIM_PRESENT_ALWAYS,
   SIM_PRESENT_PLANTED, /* only when peers were planted */
+  SIM_PRESENT_PEERS,   /* only when some lookup got an answer carrying peers */
 } sim_figure_presence;
 
 typedef enum sim_figure_aggregation {
-  SIM_AGG_MEAN_T95, /* mean over replicas and its 95 % Student-t half-width */
+  SIM_AGG_MEAN_T95, /* mean over the replicas having it and its 95 % Student-t half-width */
+  SIM_AGG_POOLED,   /* over the lookups of all replicas pooled (sim_summary_compute_pooled); no interval */
 } sim_figure_aggregation;
 
 typedef struct sim_figure {
@@ -84,7 +92,8 @@ typedef struct sim_figure {
 /* [SIM_FIG_COUNT], in figure.def order, which is the output order. */
 extern const sim_figure sim_figure_table[SIM_FIG_COUNT];
 
-/* "lookup" / "run", "real" / "count", "always" / "planted", "mean, t95":
+/* "lookup" / "run", "real" / "count", "always" / "planted" / "peers",
+ * "mean, t95" / "pooled":
  * the words of docs/output-format.md's figure table. */
 const char *sim_figure_scope_name(sim_figure_scope v);
 const char *sim_figure_format_name(sim_figure_format v);
@@ -102,11 +111,13 @@ void sim_summary_figures(const sim_summary *s, sim_figures *f);
 typedef struct sim_agg {
   double mean;
   double ci95;
-  bool present; /* every replica had the figure */
-  bool has_ci;  /* present and at least 2 replicas */
+  bool present; /* some replica had the figure (the mean is over those) */
+  bool has_ci;  /* MEAN_T95 over at least 2 replicas */
 } sim_agg;
 
-void sim_aggregate(const sim_figures *runs, size_t n, sim_agg out[SIM_FIG_COUNT]);
+/* pooled: the figures of sim_summary_compute_pooled over the same runs, for
+ * the POOLED figures. */
+void sim_aggregate(const sim_figures *runs, size_t n, const sim_figures *pooled, sim_agg out[SIM_FIG_COUNT]);
 /* Two-sided 95 % quantile of Student's t with df >= 1 degrees of freedom. */
 double sim_t975(unsigned df);
 

@@ -532,7 +532,19 @@ static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char
   }
   for (uint32_t r = 0; r < R; r++)
     sim_summary_figures(&ps->sum[r], &fig[r]);
-  sim_aggregate(fig, R, agg);
+  {
+    /* The percentiles of the point: over all its lookups, not a mean of
+     * each replica's. */
+    sim_summary pooled;
+    sim_figures pf;
+    if ((rc = sim_summary_compute_pooled(&pooled, pt, ps->res, R)) < 0) {
+      g_free(fig);
+      rc = sim_fail(err, errlen, rc, "out of memory");
+      goto out;
+    }
+    sim_summary_figures(&pooled, &pf);
+    sim_aggregate(fig, R, &pf, agg);
+  }
   g_free(fig);
   /* Every replica runs on the same network size and lookup count: replica 0's are the point's. */
   sim_output_params(&cols, pt, ps->res[0].nodes, ps->res[0].n_lookups);
@@ -635,6 +647,7 @@ static void run_task(gpointer data, gpointer user) {
   o.stop = s->opt->stop;
   if (s->single) {
     o.progress = s->opt->lookups_progress;
+    o.build_progress = s->opt->build_progress;
     o.progress_user = s->opt->progress_user;
   }
   if ((rc = sim_run(&pt, &o, &res, err, sizeof err)) < 0) {
@@ -686,6 +699,56 @@ static bool point_present(const char *dir, const meta *m, uint64_t p) {
     any = m->parts != NULL && g_hash_table_contains(m->parts, name);
   }
   return any;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* An output folder is only ever written over by the same scenario: a folder
+ * that holds anything else (a typo'd --out pointing at one's home, the output
+ * of another scenario) is refused before anything in it is touched, naming
+ * what is there, unless force. Missing, empty (or holding only the lock of an
+ * interrupted run) and earlier outputs of this scenario are fine. */
+static int check_outdir(const char *dir, const char *scenario, bool force, char *err, size_t errlen) {
+  GDir *d = g_dir_open(dir, 0, NULL);
+  GPtrArray *names;
+  const char *name;
+  meta old = {0};
+  char why[512];
+  int rc = 0;
+  if (d == NULL || force) {
+    if (d != NULL)
+      g_dir_close(d);
+    return 0; /* missing (created later) or not a folder: sim_outdir_lock says so */
+  }
+  names = g_ptr_array_new_with_free_func(g_free);
+  while ((name = g_dir_read_name(d)) != NULL)
+    if (strcmp(name, SIM_OUTDIR_LOCK) != 0)
+      g_ptr_array_add(names, g_strdup(name));
+  g_dir_close(d);
+  if (names->len > 0) {
+    if (read_manifest(dir, &old, why, sizeof why) == 0) {
+      if (strcmp(old.name, scenario) != 0)
+        rc = sim_fail(err, errlen, DHT_EEXIST,
+                      "%s holds the output of scenario '%s', not '%s': nothing written (another --out, or --force)",
+                      dir, old.name, scenario);
+      meta_clear(&old);
+    } else {
+      GString *list = g_string_new(NULL);
+      /* Directory order is the file system's: sorted, the message is stable. */
+      qsort(names->pdata, names->len, sizeof(char *), cmp_str);
+      for (guint i = 0; i < names->len && i < 3; i++)
+        g_string_append_printf(list, "%s%s", i ? ", " : "", (const char *)names->pdata[i]);
+      if (names->len > 3)
+        g_string_append_printf(list, " and %u more", names->len - 3);
+      rc = sim_fail(err, errlen, DHT_EEXIST,
+                    "%s is not empty and not an output of dhtsim (it holds %s): nothing written (another --out, or "
+                    "--force)",
+                    dir, list->str);
+      g_string_free(list, TRUE);
+    }
+  }
+  g_ptr_array_free(names, TRUE);
+  return rc;
 }
 
 /* Prepares out_dir/parts. With --resume, a previous manifest of the same run
@@ -787,7 +850,8 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
     goto out;
   }
   /* The lock first: a second dhtsim must not touch a folder in use. */
-  if (opt->out_dir != NULL && ((rc = sim_outdir_lock(opt->out_dir, &lock_fd, err, errlen)) < 0 ||
+  if (opt->out_dir != NULL && ((rc = check_outdir(opt->out_dir, sc->name, opt->force, err, errlen)) < 0 ||
+                               (rc = sim_outdir_lock(opt->out_dir, &lock_fd, err, errlen)) < 0 ||
                                (rc = prepare_dir(&s, err, errlen)) < 0))
     goto out;
 
@@ -912,15 +976,22 @@ int sim_sweep_write_table(FILE *f, const sim_scenario *sc, const sim_sweep_repor
     sim_figure_id fig;
     int width;
   } cols[] = {{SIM_FIG_QUERIES_MEAN, 20}, {SIM_FIG_TIME_MS_MEAN, 24}, {SIM_FIG_SUCCESS_RATE, 16}, {SIM_FIG_ACCURACY, 16}};
-  fprintf(f, "dhtsim: scenario %s, seed %" PRIu64 ", %" PRIu64 " points x %" PRIu32 " replicas\n\n", sc->name,
-          sc->seed, rep->points, sc->replicas);
-  fprintf(f, "  %-6s %-40s %20s %24s %16s %16s\n", "point", "parameters", "queries", "time to converge (ms)",
+  int lw = 40; /* the label column: as wide as the longest label, so that the figures stay aligned */
+  for (uint64_t p = 0; p < rep->points; p++)
+    if (rep->records[p] != NULL && strlen(rep->records[p]->label) > (size_t)lw)
+      lw = (int)MIN(strlen(rep->records[p]->label), 4096);
+  fprintf(f, "dhtsim: scenario %s, seed %" PRIu64 ", %" PRIu64 " %s x %" PRIu32 " %s", sc->name, sc->seed,
+          rep->points, rep->points == 1 ? "point" : "points", sc->replicas, sc->replicas == 1 ? "replica" : "replicas");
+  if (rep->selected != rep->points)
+    fprintf(f, ", this shard runs %" PRIu64 " of the points", rep->selected);
+  fputs("\n\n", f);
+  fprintf(f, "  %-6s %-*s %20s %24s %16s %16s\n", "point", lw, "parameters", "queries", "time to converge (ms)",
           "success rate", "accuracy");
   for (uint64_t p = 0; p < rep->points; p++) {
     const sim_record *r = rep->records[p];
     if (r == NULL)
       continue;
-    fprintf(f, "  %-6" PRIu64 " %-40s", p, r->label[0] ? r->label : "(scenario)");
+    fprintf(f, "  %-6" PRIu64 " %-*s", p, lw, r->label[0] ? r->label : "(scenario)");
     for (size_t i = 0; i < G_N_ELEMENTS(cols); i++) {
       const sim_agg *a = &r->agg[cols[i].fig];
       char cell[64];

@@ -22,9 +22,11 @@ typedef struct sim_sweep_options {
   uint32_t shard_count;       /* 0 or 1: every point */
   const char *out_dir;        /* NULL: no files, stdout only */
   bool resume;                /* skip the points already finished in out_dir */
+  bool force;                 /* write into an out_dir holding other things than an output of this scenario */
   volatile sig_atomic_t *stop; /* set asynchronously to stop early; may be NULL */
   sim_sweep_progress_fn runs_progress; /* runs finished / runs to do (multi-run sweeps) */
   sim_progress_fn lookups_progress;    /* lookups finished / total (single-run sweeps) */
+  sim_build_fn build_progress;         /* the network being built (single-run sweeps) */
   void *progress_user;
   /* SHA-256 of the files the scenario reads (sim_inputs_check's): the
    * fingerprint's. NULL: the sweep reads the files for them. */

@@ -267,12 +267,30 @@ static void copy_output(const char *out, const char *dest, row_edit edit, int ex
   cr_assert(g_file_set_contents(p, sum, -1, NULL));
   g_free(p);
   t = edit(&c, -1, extra);
-  g_string_append_printf(g, "%s%s\n", lines[0], t);
-  g_free(t);
-  for (size_t i = 0; i < c.n_rows; i++) {
-    t = edit(&c, (long)i, extra);
-    g_string_append_printf(g, "%s%s\n", lines[i + 1], t);
-    g_free(t);
+  /* A column the edit appends replaces one of that name (lookups.csv has
+   * "timeouts" now): its field is dropped from every line first. The rows
+   * of these outputs hold no quoted commas. */
+  int drop_at = -1;
+  {
+    char **h = g_strsplit(lines[0], ",", -1);
+    for (int k = 0; h[k] != NULL; k++)
+      if (strcmp(h[k], t + 1) == 0)
+        drop_at = k;
+    g_strfreev(h);
+  }
+  /* An edit whose header text is "-NAME" only drops the column. */
+  bool drop_only = t[0] == '-';
+  for (size_t i = 0; i <= c.n_rows; i++) {
+    char *row = (i == 0) ? t : edit(&c, (long)i - 1, extra);
+    if (drop_only)
+      row[0] = '\0';
+    char **f = g_strsplit(lines[i], ",", -1);
+    for (int k = 0; f[k] != NULL; k++)
+      if (k != drop_at)
+        g_string_append_printf(g, "%s%s", g->len == 0 || g->str[g->len - 1] == '\n' ? "" : ",", f[k]);
+    g_string_append_printf(g, "%s\n", row);
+    g_strfreev(f);
+    g_free(row);
   }
   p = g_build_filename(dest, "lookups.csv", NULL);
   cr_assert(g_file_set_contents(p, g->str, -1, NULL));
@@ -289,6 +307,13 @@ static char *add_timeouts(const csv *c, long row, int extra) {
   if (row < 0)
     return g_strdup(",timeouts");
   return g_strdup_printf(",%d", atoi(csv_get(c, (size_t)row, "rounds")) + extra);
+}
+
+/* Drops the "timeouts" column: an output from before lookups.csv had it. */
+static char *drop_timeouts(const csv *c, long row, int extra) {
+  (void)c;
+  (void)extra;
+  return g_strdup(row < 0 ? "-timeouts" : "");
 }
 
 /* The header's "peers_found" moved to the end, 0 in every extra-th row: lookups that found no peer. */
@@ -341,33 +366,25 @@ Test(compare_cli, new_columns_are_picked_up_by_name) {
   cr_assert(strstr(r.out, "worse") == NULL && strstr(r.out, "better") == NULL);
   cli_free(&r);
   /* Only one side has it: not compared, and said so. */
-  r = compare_csv(a, tb);
+  char *nt = g_build_filename(d, "nt", NULL);
+  copy_output(a, nt, drop_timeouts, 0);
+  r = compare_csv(nt, tb);
   cr_assert_eq(r.status, 0, "%s", r.out);
   cr_assert(strstr(r.out, "timeouts") == NULL);
   cr_assert(strstr(r.err, "note: only") != NULL, "%s", r.err);
   cli_free(&r);
   {
-    const char *args[] = {"compare", a, tb, "--figure", "timeouts", NULL};
+    const char *args[] = {"compare", nt, tb, "--figure", "timeouts", NULL};
     r = run_dhtsim(args);
     cr_assert_eq(r.status, 2);
     cr_assert(strncmp(r.err, "dhtsim compare: --figure timeouts:", 34) == 0, "%s", r.err);
     cli_free(&r);
   }
   {
-    /* One lookup in ten finds no peer: success_rate (peers_found > 0) worse. The
-     * moved column leaves a second "peers_found" header; compare reads the first
-     * one it finds, so rename the original away by editing the header. */
-    char *tp = g_build_filename(d, "tp", NULL), *lk, *hit;
+    /* One lookup in ten finds no peer: success_rate (peers_found > 0) worse
+     * (copy_output replaces the peers_found column with the edited one). */
+    char *tp = g_build_filename(d, "tp", NULL), *lk = NULL;
     copy_output(a, tp, lose_peers, 10);
-    lk = slurp(tp, "lookups.csv");
-    hit = strstr(lk, ",peers_found,");
-    cr_assert(hit != NULL);
-    memcpy(hit + 1, "peers_gone0", 11);
-    {
-      char *p = g_build_filename(tp, "lookups.csv", NULL);
-      cr_assert(g_file_set_contents(p, lk, -1, NULL));
-      g_free(p);
-    }
     r = compare_csv(a, tp);
     c = csv_parse(r.out);
     cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
@@ -384,6 +401,7 @@ Test(compare_cli, new_columns_are_picked_up_by_name) {
   g_free(ta);
   g_free(tb);
   g_free(t0);
+  g_free(nt);
 }
 
 /* A small scenario sweeping lookup.alpha over `values` without planted peers,

@@ -170,7 +170,7 @@ Test(limits, scenario_counts_out_of_range_are_refused, .init = setup, .fini = te
     cli r = run_limited(&l, (const char *[]){"run", path, NULL});
     cr_assert(eq(int, r.status, 2), "case %zu: exit %d: %s", i, r.status, r.err);
     cr_assert(strstr(r.err, strchr(cases[i].msg, ' ') + 1) != NULL, "case %zu: %s", i, r.err);
-    cr_assert(g_str_has_prefix(r.err, path), "case %zu: %s", i, r.err);
+    cr_assert(g_str_has_prefix(r.err, "dhtsim: ") && g_str_has_prefix(r.err + 8, path), "case %zu: %s", i, r.err);
     cr_assert(eq(str, r.out, ""));
     cli_free(&r);
     g_free(path);
@@ -427,7 +427,7 @@ Test(faults, full_disk_export_keeps_the_earlier_topology, .init = setup, .fini =
   want = slurp_opt(tmp, "t.topo", NULL);
   cr_assert(want != NULL && strlen(want) > l.fsize_bytes, "the export must not fit under the limit");
   r = run_limited(&l, (const char *[]){"export-topology", yaml, topo, NULL});
-  msg = g_strdup_printf("cannot write %s.tmp: File too large\n", topo);
+  msg = g_strdup_printf("dhtsim: cannot write %s.tmp: File too large\n", topo);
   cr_assert(eq(int, r.status, 1), "%s", r.err);
   cr_assert(eq(str, r.err, msg));
   got = slurp_opt(tmp, "t.topo", NULL);
@@ -634,7 +634,7 @@ Test(special_outputs, a_character_device_is_written_in_place, .init = setup, .fi
     cr_skip_test("mknod: %s (needs root)", g_strerror(errno));
   cli r = export_to(yaml, dev);
   cr_assert(eq(int, r.status, 1), "exit %d: %s", r.status, r.err);
-  char *want = g_strdup_printf("cannot write %s: No space left on device\n", dev);
+  char *want = g_strdup_printf("dhtsim: cannot write %s: No space left on device\n", dev);
   cr_assert(eq(str, r.err, want));
   cr_assert(eq(int, lstat(dev, &st), 0));
   bool is_chr = S_ISCHR(st.st_mode);
@@ -773,7 +773,7 @@ Test(inputs, endless_inputs_are_refused, .init = setup, .fini = teardown, .timeo
     limits l = {.as_bytes = 64 * MiB, .alarm_s = 10};
     cli r = run_limited(&l, (const char *[]){"run", yaml, NULL});
     cr_assert(eq(int, r.status, 2), "%s: exit %d: %s", yamls[i], r.status, r.err);
-    cr_assert(eq(str, r.err, "/dev/zero: not a regular file (a character device)\n"));
+    cr_assert(eq(str, r.err, "dhtsim: /dev/zero: not a regular file (a character device)\n"));
     cli_free(&r);
     g_free(yaml);
   }
@@ -782,7 +782,7 @@ Test(inputs, endless_inputs_are_refused, .init = setup, .fini = teardown, .timeo
 /* A folder named as an input file: exit 2, "is a directory" (was a read error, exit 1). */
 Test(inputs, a_folder_as_input_is_a_usage_error, .init = setup, .fini = teardown) {
   static const char *const yamls[] = {"network:\n  topology: d\n", "workload:\n  lookups_file: d\n"};
-  char *dir = sub("d"), *want = g_strdup_printf("%s: is a directory\n", dir);
+  char *dir = sub("d"), *want = g_strdup_printf("dhtsim: %s: is a directory\n", dir);
   cr_assert(eq(int, g_mkdir(dir, 0777), 0));
   for (size_t i = 0; i < G_N_ELEMENTS(yamls); i++) {
     char *yaml = write_tmp("s.yaml", yamls[i]);

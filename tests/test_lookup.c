@@ -1121,24 +1121,78 @@ Test(lookup_pipelined, issues_a_new_query_right_after_one_answer) {
   dht_lookup_free(l);
 }
 
-/* The answer of a hop-h query yields hop h+1 candidates; rounds = max depth. */
-Test(lookup_pipelined, rounds_is_the_hop_depth) {
+/* The answer of a hop-h query yields hop h+1 candidates: hops is the depth
+ * whatever the strategy and alpha; rounds counts the batches. */
+Test(lookup_pipelined, hops_is_the_depth_and_rounds_the_batches) {
   SETUP();
   enum { DEPTH = 4, PER = 2 };
   dht_node levels[DEPTH * PER];
   mock_table *t = mock_table_new();
   mock_node_chain(t, &rng, DEPTH, PER, levels);
-  for (int s = 0; s < N_STRATS; s++) {
-    dht_lookup *l = new_lookup(STRATS[s], ALPHA, K);
-    cr_assert(eq(int, dht_lookup_seed(l, levels, PER), DHT_OK));
-    mock_run_sync(l, mock_table_responder, t, NULL);
-    /* 8 nodes, k = 8: never converged early, everything is queried. */
-    cr_assert(eq(sz, dht_lookup_queried_count(l), DEPTH * PER));
-    /* Pipelined: the hop depth. Rounds: one batch per level (2 <= alpha). */
-    cr_assert(eq(sz, dht_lookup_rounds(l), DEPTH), "%s", strat_name(STRATS[s]));
-    dht_lookup_free(l);
-  }
+  for (int s = 0; s < N_STRATS; s++)
+    for (unsigned alpha = 1; alpha <= ALPHA; alpha += ALPHA - 1) {
+      dht_lookup *l = new_lookup(STRATS[s], alpha, K);
+      cr_assert(eq(int, dht_lookup_seed(l, levels, PER), DHT_OK));
+      mock_run_sync(l, mock_table_responder, t, NULL);
+      /* 8 nodes, k = 8: never converged early, everything is queried. */
+      cr_assert(eq(sz, dht_lookup_queried_count(l), DEPTH * PER));
+      cr_assert(eq(sz, dht_lookup_hops(l), DEPTH), "%s alpha %u", strat_name(STRATS[s]), alpha);
+      /* alpha = 1: one query per decision. alpha = 3: one batch per level in
+       * both (pipelined: a level's two nodes come in one answer and go out
+       * together; the other answer of the level sends nothing). */
+      cr_assert(eq(sz, dht_lookup_rounds(l), alpha == 1 ? DEPTH * PER : DEPTH), "%s alpha %u",
+                strat_name(STRATS[s]), alpha);
+      dht_lookup_free(l);
+    }
   mock_table_free(t);
+}
+
+/* The result version changes exactly when the result does: a node entering
+ * the k closest responded, or a new peer; not for an answer that adds
+ * neither (a farther node once the k closest are full, a known peer). */
+Test(lookup_pipelined, result_version_changes_only_with_the_result) {
+  SETUP();
+  dht_node nodes[2];
+  dht_addr peer;
+  make_nodes(nodes, 2, 0, 0);
+  qsort(nodes, 2, sizeof *nodes, by_distance); /* nodes[0] the closer */
+  dht_addr_set_v4(&peer, 0x0a000001u, 6881);
+  dht_lookup *l = new_lookup(DHT_LOOKUP_PIPELINED, 2, 1);
+  cr_assert(eq(int, dht_lookup_seed(l, nodes, 2), DHT_OK));
+  dht_node out[2];
+  cr_assert(eq(sz, dht_lookup_next(l, out, 2), 2));
+  uint64_t v0 = dht_lookup_result_version(l);
+  dht_lookup_reply with_peer = {.peers = &peer, .n_peers = 1};
+  cr_assert(eq(int, dht_lookup_reply_from(l, &nodes[0].addr, &with_peer), DHT_OK));
+  uint64_t v1 = dht_lookup_result_version(l);
+  cr_assert(ne(u64, v1, v0), "the closer node and a new peer");
+  /* k = 1 is full with the closer node: the farther one with a known peer changes nothing. */
+  cr_assert(eq(int, dht_lookup_reply_from(l, &nodes[1].addr, &with_peer), DHT_OK));
+  cr_assert(eq(u64, dht_lookup_result_version(l), v1));
+  dht_lookup_free(l);
+
+  /* A new peer alone changes it: from the farther node, k = 1 full. */
+  dht_addr peer2;
+  dht_addr_set_v4(&peer2, 0x0a000002u, 6881);
+  dht_lookup_reply new_peer = {.peers = &peer2, .n_peers = 1};
+  l = new_lookup(DHT_LOOKUP_PIPELINED, 2, 1);
+  cr_assert(eq(int, dht_lookup_seed(l, nodes, 2), DHT_OK));
+  cr_assert(eq(sz, dht_lookup_next(l, out, 2), 2));
+  cr_assert(eq(int, dht_lookup_reply_from(l, &nodes[0].addr, &with_peer), DHT_OK));
+  v1 = dht_lookup_result_version(l);
+  cr_assert(eq(int, dht_lookup_reply_from(l, &nodes[1].addr, &new_peer), DHT_OK));
+  cr_assert(ne(u64, dht_lookup_result_version(l), v1), "a peer not seen before");
+  dht_lookup_free(l);
+
+  /* The other order: the closer node enters the k closest, with a known peer. */
+  l = new_lookup(DHT_LOOKUP_PIPELINED, 2, 1);
+  cr_assert(eq(int, dht_lookup_seed(l, nodes, 2), DHT_OK));
+  cr_assert(eq(sz, dht_lookup_next(l, out, 2), 2));
+  cr_assert(eq(int, dht_lookup_reply_from(l, &nodes[1].addr, &with_peer), DHT_OK));
+  v1 = dht_lookup_result_version(l);
+  cr_assert(eq(int, dht_lookup_reply_from(l, &nodes[0].addr, &with_peer), DHT_OK));
+  cr_assert(ne(u64, dht_lookup_result_version(l), v1), "the closer node replaces the farther");
+  dht_lookup_free(l);
 }
 
 /* ===========================================================================

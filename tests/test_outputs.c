@@ -32,13 +32,17 @@ static sim_summary distinct_summary(bool planted) {
   memset(&s, 0, sizeof s);
   s.queries = (sim_dist){.n = 9, .mean = 11.5, .p50 = 12, .p95 = 13, .p99 = 14, .max = 15};
   s.rounds = (sim_dist){.n = 9, .mean = 21.5, .p50 = 22, .p95 = 23, .p99 = 24, .max = 25};
+  s.hops = (sim_dist){.n = 9, .mean = 51.5, .p50 = 52, .p95 = 53, .p99 = 54, .max = 55};
+  s.result_us = (sim_dist){.n = 9, .mean = 61500.0, .p50 = 62000, .p95 = 63000, .p99 = 64000, .max = 65000};
   s.time_us = (sim_dist){.n = 9, .mean = 31500.0, .p50 = 32000, .p95 = 33000, .p99 = 34000, .max = 35000};
-  s.first_peer_us = (sim_dist){.n = 9, .mean = 41500.0, .p50 = 42000, .p95 = 43000, .p99 = 44000, .max = 45000};
+  s.first_peer_us = (sim_dist){.n = 8, .mean = 41500.0, .p50 = 42000, .p95 = 43000, .p99 = 44000, .max = 45000};
   s.planted = planted;
   s.success_rate = 0.51;
   s.accuracy = 0.61;
   s.counters = (sim_counters){.messages_sent = 71,
                               .messages_dropped = 72,
+                              .requests_dropped = 81,
+                              .responses_dropped = 82,
                               .dead_queries = 73,
                               .timeouts = 74,
                               .late_responses = 75,
@@ -60,14 +64,22 @@ static const struct {
     {"queries_max", 15, "lookup", "real", "queries"},      {"rounds_mean", 21.5, "lookup", "real", "rounds"},
     {"rounds_p50", 22, "lookup", "real", "rounds"},        {"rounds_p95", 23, "lookup", "real", "rounds"},
     {"rounds_p99", 24, "lookup", "real", "rounds"},        {"rounds_max", 25, "lookup", "real", "rounds"},
+    {"hops_mean", 51.5, "lookup", "real", "hops"},         {"hops_p50", 52, "lookup", "real", "hops"},
+    {"hops_p95", 53, "lookup", "real", "hops"},            {"hops_p99", 54, "lookup", "real", "hops"},
+    {"hops_max", 55, "lookup", "real", "hops"},            {"result_ms_mean", 61.5, "lookup", "real", "ms"},
+    {"result_ms_p50", 62, "lookup", "real", "ms"},         {"result_ms_p95", 63, "lookup", "real", "ms"},
+    {"result_ms_p99", 64, "lookup", "real", "ms"},         {"result_ms_max", 65, "lookup", "real", "ms"},
     {"time_ms_mean", 31.5, "lookup", "real", "ms"},        {"time_ms_p50", 32, "lookup", "real", "ms"},
     {"time_ms_p95", 33, "lookup", "real", "ms"},           {"time_ms_p99", 34, "lookup", "real", "ms"},
     {"time_ms_max", 35, "lookup", "real", "ms"},           {"first_peer_ms_mean", 41.5, "lookup", "real", "ms"},
     {"first_peer_ms_p50", 42, "lookup", "real", "ms"},     {"first_peer_ms_p95", 43, "lookup", "real", "ms"},
     {"first_peer_ms_p99", 44, "lookup", "real", "ms"},     {"first_peer_ms_max", 45, "lookup", "real", "ms"},
+    {"first_peer_lookups", 8, "run", "count", "lookups"},
     {"success_rate", 0.51, "lookup", "real", "fraction"},  {"accuracy", 0.61, "lookup", "real", "fraction"},
     {"messages_sent_total", 71, "run", "count", "messages"},
     {"messages_dropped_total", 72, "run", "count", "messages"},
+    {"requests_dropped_total", 81, "run", "count", "queries"},
+    {"responses_dropped_total", 82, "run", "count", "messages"},
     {"dead_queries_total", 73, "run", "count", "queries"}, {"timeouts_total", 74, "run", "count", "queries"},
     {"late_responses_total", 75, "run", "count", "messages"},
     {"events_total", 76, "run", "count", "events"},        {"virtual_time_s", 77, "run", "real", "s"},
@@ -105,6 +117,21 @@ Test(figures, success_rate_only_with_planted_peers) {
   cr_assert(eq(int, sim_figure_table[SIM_FIG_SUCCESS_RATE].presence, SIM_PRESENT_PLANTED));
 }
 
+/* No lookup got a peer: the first_peer_ms figures are empty, never 0, and
+ * first_peer_lookups says 0. */
+Test(figures, first_peer_only_when_some_lookup_got_a_peer) {
+  sim_summary s = distinct_summary(true);
+  sim_figures f;
+  s.first_peer_us = (sim_dist){0};
+  sim_summary_figures(&s, &f);
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    bool fp = g_str_has_prefix(sim_figure_table[i].name, "first_peer_ms_");
+    cr_assert(eq(int, f.present[i], !fp), "%s", sim_figure_table[i].name);
+  }
+  cr_assert(eq(dbl, f.v[SIM_FIG_FIRST_PEER_LOOKUPS], 0.0));
+  cr_assert(eq(int, sim_figure_table[SIM_FIG_FIRST_PEER_MS_P95].presence, SIM_PRESENT_PEERS));
+}
+
 /* The runs.csv text of one run: counts as whole numbers, the rest %.6f, success_rate empty without peers. */
 Test(figures, runs_row_formats_each_figure_by_its_format) {
   sim_scenario sc;
@@ -123,7 +150,7 @@ Test(figures, runs_row_formats_each_figure_by_its_format) {
   fclose(f);
   tail = strstr(buf, ",11.500000,12.000000,13.000000,14.000000,15.000000,21.500000,");
   cr_assert(tail != NULL, "%s", buf);
-  cr_assert(strstr(tail, ",45.000000,,0.610000,71,72,73,74,75,76,77.000000,78,79\n") != NULL, "%s", buf);
+  cr_assert(strstr(tail, ",45.000000,8,,0.610000,71,72,81,82,73,74,75,76,77.000000,78,79\n") != NULL, "%s", buf);
   free(buf);
 }
 
@@ -263,11 +290,13 @@ Test(docs, no_stale_column_name) {
   static const char *const others[] = {
       /* fixed columns */
       "point", "label", "replica", "run_seed", "id", "start_node", "target", "start_ms", "queries", "rounds",
-      "time_ms", "first_peer_ms", "peers_found", "accuracy",
+      "hops", "result_ms", "time_ms", "first_peer_ms", "peers_found", "timeouts", "accuracy",
+      /* strategies (lookup.strategy's values) */
+      "pipelined", "libtorrent", "jech", "aria2", "libp2p",
       /* summary.json */
       "scenario", "seed", "replicas", "sweep", "points", "params", "stats", "mean", "ci95", "null",
       /* the figure table's words, and others of the text that are not columns */
-      "lookup", "run", "real", "count", "always", "planted", "parts", "manifest", "end", "param", "fig"};
+      "lookup", "run", "real", "count", "always", "planted", "peers", "pooled", "parts", "manifest", "end", "param", "fig"};
   char *path = doc_path(), *doc = NULL;
   GRegex *re = g_regex_new("`([a-z][a-z0-9_.]*)`", 0, 0, NULL);
   GMatchInfo *m = NULL;
@@ -393,7 +422,7 @@ Test(records, every_truncation_and_damaged_line_is_an_error) {
   /* Trailing bytes, a bad number, a bad escape, a ci without a mean. */
   {
     static const char *const edits[][2] = {
-        {"end\n", "end\nx\n"}, {"fig accuracy 1 0 ", "fig accuracy 1 0 x"}, {"label ", "label \\q"},
+        {"end\n", "end\nx\n"}, {"fig success_rate 1 0 ", "fig success_rate 1 0 x"}, {"label ", "label \\q"},
         {"fig queries_mean 1 1 ", "fig queries_mean 0 1 "}, {"point 42", "point 042x"}};
     for (size_t i = 0; i < G_N_ELEMENTS(edits); i++) {
       GString *s = g_string_new(a);

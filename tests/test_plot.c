@@ -233,10 +233,12 @@ static void assert_legend(const char *dir, const char *name, const char *want) {
   g_free(l);
 }
 
-/* `dhtsim run SCENARIO --out tmp/out`; returns that folder. */
+/* `dhtsim run SCENARIO --force --out tmp/out` (a test may run another
+ * scenario into the same folder); returns that folder. */
 static char *real_run(const char *tmp, const char *scenario) {
   char *dir = g_build_filename(tmp, "out", NULL);
-  cli r = run_prog(DHTSIM_SOURCE_DIR, (const char *[]){DHTSIM_BINARY, "run", scenario, "--out", dir, NULL}, NULL);
+  cli r = run_prog(DHTSIM_SOURCE_DIR, (const char *[]){DHTSIM_BINARY, "run", scenario, "--force", "--out", dir, NULL},
+                   NULL);
   cr_assert(eq(int, r.status, 0), "dhtsim run %s: %s", scenario, r.err);
   cli_free(&r);
   return dir;
@@ -338,7 +340,7 @@ Test(plot, single_point_draws_only_distributions) {
  * pool nothing: every curve or panel is one point. */
 Test(plot, slow_fraction_by_strategy_one_curve_each) {
   static const char *const names[] = {"time-vs-latency.slow_fraction", "queries-vs-latency.slow_fraction",
-                                      "lookup-time-cdf", "rounds-histogram", NULL};
+                                      "lookup-time-cdf", "rounds-histogram", "hops-histogram", NULL};
   static const char *const fractions[] = {"0", "0.2", "0.5"}, *const strategies[] = {"rounds", "pipelined"};
   char *tmp = make_tmpdir(), *dir = real_run(tmp, "tests/data/plot/slow-strategy.yaml"), *want;
   GPtrArray *legend;
@@ -599,7 +601,7 @@ Test(plot, bad_requests_exit_two_with_what_to_change) {
       {{"--x", "latency.slow_fraction", "--y", "queries_mean", "--where", "lookup.k=9"},
        "--where lookup.k=9: no point has that value (lookup.k: 8)"},
       {{"--x", "latency.slow_fraction", "--y", "queries_mean", "--kind", "heatmap"}, "needs --group KEY for its rows"},
-      {{"--y", "time_ms_mean", "--kind", "cdf"}, "--y time_ms_mean: --kind cdf draws a per-lookup column of lookups.csv: one of queries, rounds, time_ms"},
+      {{"--y", "time_ms_mean", "--kind", "cdf"}, "--y time_ms_mean: --kind cdf draws a per-lookup column of lookups.csv: one of queries, rounds, hops, result_ms, time_ms"},
       {{"--x", "latency.slow_fraction", "--y", "success_rate", "--where", "workload.planted_peers=0"},
        "no point has that value"},
   };
@@ -631,7 +633,7 @@ Test(plot, missing_gnuplot_is_a_clear_error) {
   cr_assert(g_mkdir(empty, 0755) == 0);
   r = run_plot((const char *[]){dir, NULL}, env);
   cr_assert(eq(int, r.status, 1));
-  cr_assert(eq(str, r.err, "dhtsim plot: gnuplot not found in PATH (Debian: apt-get install gnuplot-nox)\n"));
+  cr_assert(eq(str, r.err, "dhtsim: plot: gnuplot not found in PATH (Debian: apt-get install gnuplot-nox)\n"));
   cr_assert(eq(str, r.out, ""));
   cr_assert(plot_exists(dir, "lookup-time-cdf.png") == false);
   cli_free(&r);
@@ -654,7 +656,7 @@ Test(plot, failing_gnuplot_exit_one_with_its_stderr) {
   g_free(p);
   r = run_plot((const char *[]){dir, "--scripts", scripts, "--format", "png", NULL}, NULL);
   cr_assert(eq(int, r.status, 1));
-  cr_assert(strstr(r.err, "dhtsim plot: gnuplot failed on") != NULL, "%s", r.err);
+  cr_assert(strstr(r.err, "dhtsim: plot: gnuplot failed on") != NULL, "%s", r.err);
   cr_assert(strstr(r.err, "undefined function: no_such_function") != NULL, "%s", r.err);
   cr_assert(plot_exists(dir, "lookup-time-cdf.png") == false);
   cr_assert(plot_exists(dir, "lookup-time-cdf.png.tmp") == false);

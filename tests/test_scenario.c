@@ -464,7 +464,7 @@ Test(memory, limit_blames_lookups) {
   cr_assert(eq(int, rc, DHT_ETOOBIG));
   cr_assert(eq(str, err,
                "mem.yaml:2:21: workload.lookups: 2 nodes with random tables (K 8) and 1000000000 lookups need an "
-               "estimated 89.4 GiB, more than the DHTSIM_MEMORY_LIMIT of 1.0 GiB"));
+               "estimated 111.8 GiB, more than the DHTSIM_MEMORY_LIMIT of 1.0 GiB"));
 }
 
 Test(memory, limit_without_position) {
@@ -747,13 +747,13 @@ Test(sweep, errors) {
                               "latency.median_ms, latency.sigma, latency.slow_fraction, latency.slow_multiplier, "
                               "loss.request_drop, loss.response_drop, loss.dead_fraction, lookup.strategy, "
                               "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.candidate_cap, "
-                              "lookup.retries, lookup.beta, lookup.restrict_search_ips, workload.planted_peers, workload.plant_at)"},
+                              "lookup.retries, lookup.beta, lookup.restrict_search_ips, workload.planted_peers, workload.plant_at, workload.values_with_nodes)"},
     {"sweep: {lookup: [1]}", "s.yaml:1:9: sweep: unknown parameter 'lookup' (expected one of: network.nodes, "
                              "network.tables, latency.model, latency.delay_ms, latency.min_ms, latency.max_ms, "
                              "latency.median_ms, latency.sigma, latency.slow_fraction, latency.slow_multiplier, "
                              "loss.request_drop, loss.response_drop, loss.dead_fraction, lookup.strategy, "
                              "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.candidate_cap, "
-                              "lookup.retries, lookup.beta, lookup.restrict_search_ips, workload.planted_peers, workload.plant_at)"},
+                              "lookup.retries, lookup.beta, lookup.restrict_search_ips, workload.planted_peers, workload.plant_at, workload.values_with_nodes)"},
     {"sweep: {lookup.alpha: [1, *x]}", "s.yaml:1:27: sweep: lookup.alpha: YAML aliases are not supported (found '*x')"},
     {"sweep: {lookup.alpha: !!seq [1]}", "s.yaml:1:23: sweep: lookup.alpha: YAML tags are not supported (found "
                                          "'tag:yaml.org,2002:seq')"},

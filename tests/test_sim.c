@@ -421,3 +421,74 @@ Test(sim, accuracy_counts_live_nodes_and_dead_nodes_never_answer) {
   cr_assert(eq(u64, res.counters.late_responses, 0));
   sim_results_clear(&res);
 }
+
+/* workload.values_with_nodes: true: a node holding peers answers with its
+ * nodes as well, so peers change no lookup's course: every lookup queries
+ * the same nodes as with no peers planted at all. false (the seed's rule):
+ * the holders answer with no nodes, and the lookups differ. */
+Test(sim, values_with_nodes_leaves_the_lookups_as_without_peers) {
+  sim_scenario sc;
+  sim_results none, with, without;
+  uint64_t differ = 0;
+  base_scenario(&sc);
+  sc.network.nodes = 1000;
+  sc.network.tables = SIM_TABLES_FULL;
+  sc.latency.model = SIM_LATENCY_LOGNORMAL;
+  sc.loss.request_drop = 0.05;
+  sc.workload.lookups = 60;
+  sc.workload.planted_peers = 0;
+  run_ok(&sc, NULL, &none);
+  sc.workload.planted_peers = 5;
+  sc.workload.plant_at = sc.lookup.k;
+  sc.workload.values_with_nodes = true;
+  run_ok(&sc, NULL, &with);
+  sc.workload.values_with_nodes = false;
+  run_ok(&sc, NULL, &without);
+  for (size_t i = 0; i < none.n_lookups; i++) {
+    const sim_lookup_result *a = &none.lookups[i], *b = &with.lookups[i], *c = &without.lookups[i];
+    cr_assert(eq(u64, a->queries, b->queries), "lookup %zu", i);
+    cr_assert(eq(u64, a->hops, b->hops), "lookup %zu", i);
+    cr_assert(eq(u64, a->time_us, b->time_us), "lookup %zu", i);
+    cr_assert(eq(u32, a->closest_hits, b->closest_hits), "lookup %zu", i);
+    cr_assert(eq(u32, a->peers_found, 0));
+    cr_assert(eq(u32, b->peers_found, 5), "lookup %zu: every lookup reaches a holder", i);
+    differ += a->queries != c->queries;
+  }
+  cr_assert(differ > 0, "the seed's rule changes some lookups");
+  sim_results_clear(&none);
+  sim_results_clear(&with);
+  sim_results_clear(&without);
+}
+
+/* result_us: the last answer that changed the result. Without loss the
+ * rounds strategy's last batch always brings nodes into the K closest (no
+ * tail: result = time), while pipelined often waits for answers that change
+ * nothing; a lookup that no answer reaches has result 0. */
+Test(sim, result_time_is_the_last_useful_answer) {
+  sim_scenario sc;
+  sim_results res;
+  uint64_t tails = 0;
+  base_scenario(&sc);
+  sc.network.nodes = 2000;
+  sc.network.tables = SIM_TABLES_FULL;
+  sc.workload.lookups = 50;
+  run_ok(&sc, NULL, &res);
+  for (size_t i = 0; i < res.n_lookups; i++) {
+    cr_assert(eq(u64, res.lookups[i].result_us, res.lookups[i].time_us), "rounds, lookup %zu", i);
+    cr_assert(res.lookups[i].result_us > 0, "lookup %zu", i);
+  }
+  sim_results_clear(&res);
+  sc.lookup.strategy = DHT_LOOKUP_PIPELINED;
+  run_ok(&sc, NULL, &res);
+  for (size_t i = 0; i < res.n_lookups; i++) {
+    cr_assert(le(u64, res.lookups[i].result_us, res.lookups[i].time_us));
+    tails += res.lookups[i].result_us < res.lookups[i].time_us;
+  }
+  cr_assert(tails > 0, "pipelined waits after its last useful answer");
+  sim_results_clear(&res);
+  sc.loss.request_drop = 1.0;
+  run_ok(&sc, NULL, &res);
+  for (size_t i = 0; i < res.n_lookups; i++)
+    cr_assert(eq(u64, res.lookups[i].result_us, 0), "nothing answered");
+  sim_results_clear(&res);
+}

@@ -28,27 +28,45 @@ Test(stats, t975_matches_published_quantiles) {
 }
 
 Test(stats, aggregate_mean_and_ci_of_known_replicas) {
-  sim_figures runs[4];
+  sim_figures runs[4], pooled;
   sim_agg agg[SIM_FIG_COUNT];
   const double v[4] = {10, 12, 14, 16}; /* mean 13, sd sqrt(20/3) */
+  const int fp = SIM_FIG_FIRST_PEER_MS_MEAN, sr = SIM_FIG_SUCCESS_RATE;
   memset(runs, 0, sizeof runs);
+  memset(&pooled, 0, sizeof pooled);
   for (int r = 0; r < 4; r++)
     for (int i = 0; i < SIM_FIG_COUNT; i++) {
       runs[r].v[i] = v[r] * (i + 1);
       runs[r].present[i] = true;
     }
-  runs[2].present[SIM_FIG_SUCCESS_RATE] = false; /* missing in one replica */
-  sim_aggregate(runs, 4, agg);
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    pooled.v[i] = 1000.0 + i;
+    pooled.present[i] = true;
+  }
+  runs[2].present[fp] = false; /* no lookup of replica 2 got a peer: skipped, not a 0 */
+  for (int r = 0; r < 4; r++)
+    runs[r].present[sr] = false;
+  sim_aggregate(runs, 4, &pooled, agg);
   cr_assert(eq(dbl, agg[0].mean, 13.0));
   cr_assert(agg[0].has_ci);
   /* 3.18244631 * sqrt(20/3) / 2 */
   cr_assert(lt(dbl, fabs(agg[0].ci95 - 3.18244631 * sqrt(20.0 / 3.0) / 2.0), 1e-9));
-  cr_assert(lt(dbl, fabs(agg[1].ci95 - 2 * agg[0].ci95), 1e-9));
-  cr_assert(eq(int, agg[SIM_FIG_SUCCESS_RATE].present, false));
-  cr_assert(eq(int, agg[SIM_FIG_SUCCESS_RATE].has_ci, false));
-  sim_aggregate(runs, 1, agg);
+  cr_assert(lt(dbl, fabs(agg[SIM_FIG_QUERIES_MEAN].ci95 - agg[0].ci95), 1e-9));
+  /* (10 + 12 + 16) / 3, with the t of 2 degrees of freedom. */
+  cr_assert(lt(dbl, fabs(agg[fp].mean - (38.0 / 3.0) * (fp + 1)), 1e-9));
+  cr_assert(agg[fp].present && agg[fp].has_ci);
+  cr_assert(lt(dbl, fabs(agg[fp].ci95 - 4.30265273 * sqrt(28.0 / 3.0) / sqrt(3.0) * (fp + 1)), 1e-6));
+  cr_assert(eq(int, agg[sr].present, false));
+  cr_assert(eq(int, agg[sr].has_ci, false));
+  /* The percentiles are the pooled ones, with no interval. */
+  cr_assert(eq(dbl, agg[SIM_FIG_QUERIES_P95].mean, 1000.0 + SIM_FIG_QUERIES_P95));
+  cr_assert(eq(int, agg[SIM_FIG_QUERIES_P95].has_ci, false));
+  cr_assert(eq(dbl, agg[SIM_FIG_TIME_MS_MAX].mean, 1000.0 + SIM_FIG_TIME_MS_MAX));
+  pooled.present[SIM_FIG_FIRST_PEER_MS_P50] = false;
+  sim_aggregate(runs, 1, &pooled, agg);
   cr_assert(eq(dbl, agg[0].mean, 10.0));
   cr_assert(eq(int, agg[0].has_ci, false));
+  cr_assert(eq(int, agg[SIM_FIG_FIRST_PEER_MS_P50].present, false));
 }
 
 /* Nearest-rank percentiles: the p-th of n values is the ceil(n * p / 100)-th
@@ -138,7 +156,13 @@ Test(sweep, one_row_per_point_and_per_run_with_ci, .init = setup, .fini = teardo
   }
   cr_assert(strstr(json, "\"sweep\": [\"lookup.alpha\", \"lookup.k\"]") != NULL);
   cr_assert(strstr(json, "\"queries_mean\": {\"mean\": ") != NULL);
-  cr_assert(strstr(json, "\"ci95\": null") == NULL);
+  {
+    /* Means have an interval over the replicas; pooled percentiles none. */
+    const char *qm = strstr(json, "\"queries_mean\": {"), *qp = strstr(json, "\"queries_p95\": {");
+    cr_assert(qm != NULL && qp != NULL);
+    cr_assert(strncmp(strchr(strstr(qm, "\"ci95\": "), ' ') + 1, "null", 4) != 0, "%.80s", qm);
+    cr_assert(strncmp(strchr(strstr(qp, "\"ci95\": "), ' ') + 1, "null}", 5) == 0, "%.80s", qp);
+  }
   /* The table on stdout has a row per point with mean ± CI. */
   cr_assert(strstr(r.out, "lookup.alpha=2 lookup.k=8") != NULL);
   cr_assert(strstr(r.out, "±") != NULL);
@@ -338,7 +362,7 @@ Test(sweep, bad_shard_and_resume_usage_exit_two) {
 /* A point that breaks a cross-check is refused before any simulation work. */
 Test(sweep, invalid_point_refused_before_running, .init = setup, .fini = teardown) {
   char *d = sub("never");
-  char want[] = "tests/data/sweep-bad-point.yaml: point 1 (latency.min_ms=200): latency.min_ms: expected a "
+  char want[] = "dhtsim: tests/data/sweep-bad-point.yaml: point 1 (latency.min_ms=200): latency.min_ms: expected a "
                      "number of milliseconds at most latency.max_ms (100), got '200'\n";
   cli v = run_dhtsim((const char *[]){"validate", "tests/data/sweep-bad-point.yaml", NULL});
   cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-bad-point.yaml", "--out", d, NULL});
@@ -597,7 +621,8 @@ Test(sweep, a_folder_in_use_is_refused, .init = setup, .fini = teardown, .timeou
   for (int i = 0; i < 6000 && finished_points(d) < 1; i++)
     g_usleep(5000);
   before = slurp(d, "parts/manifest");
-  cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
+  /* --force: past the check that d holds another scenario's output, to the lock. */
+  cli r = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--force", "--out", d, NULL});
   cli g = run_dhtsim((const char *[]){"merge", "--out", d, s0, NULL});
   after = slurp(d, "parts/manifest");
   kill(pid, SIGTERM);
@@ -624,7 +649,8 @@ Test(sweep, a_folder_in_use_is_refused, .init = setup, .fini = teardown, .timeou
  * final files next to the new manifest and parts. */
 Test(sweep, a_killed_run_never_mixes_old_and_new_outputs, .init = setup, .fini = teardown, .timeout = 300) {
   char *d = sub("mixed"), *old[G_N_ELEMENTS(outputs)], *manifest_before, *manifest_after;
-  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--out", d, NULL};
+  /* --force: another scenario's output is written over only when asked. */
+  const char *argv[] = {DHTSIM_BINARY, "run", "tests/data/sweep-long.yaml", "-j", "1", "--force", "--out", d, NULL};
   GPid pid;
   int ws = 0;
   cli a = run_dhtsim((const char *[]){"run", "tests/data/sweep-small.yaml", "--out", d, NULL});
