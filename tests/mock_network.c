@@ -3,7 +3,7 @@
 #include "mock_network.h"
 
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>

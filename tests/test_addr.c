@@ -1,7 +1,7 @@
 /* test_addr.c: host:port parsing and formatting round-trips, rejection of
  * malformed input, and value semantics (eq / cmp / hash / whole-struct memcmp). */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <criterion/parameterized.h>
 #include <string.h>
 

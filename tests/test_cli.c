@@ -1,7 +1,7 @@
 /* test_cli.c: the dhtsim command as a user runs it: exit codes, messages,
  * byte-identical outputs, the bad-scenario corpus. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * sweep table, the shard and --resume reports, and an --out folder that
  * holds something else. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>

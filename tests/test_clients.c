@@ -4,7 +4,7 @@
  * strategies. Node i has ID i << 152 (first byte i), so a lower i is closer to
  * the all-zero target. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <string.h>
 
 #include "error.h"

@@ -1,7 +1,7 @@
 /* test_event_queue.c: the virtual-clock heap pops in (time, push order) order,
  * including events scheduled "now" by a handler, and matches a sorted reference. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * and hops with alpha = 1, first_peer_ms when no answer carried peers, the
  * virtual time, and the identities between the loss counters. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <math.h>
 #include <stdio.h>

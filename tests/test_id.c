@@ -1,7 +1,7 @@
 /* test_id.c: hex parsing/formatting, XOR, and the bytewise XOR-distance order
  * checked against a brute-force big-endian compare of XOR bytes. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <criterion/parameterized.h>
 #include <string.h>
 

@@ -3,7 +3,7 @@
  * keys are skipped, and every malformed or over-cap input is refused with its
  * reason. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>

@@ -12,7 +12,7 @@
  * SIGXFSZ ignored makes writes fail with EFBIG like a full disk. Every child
  * also gets alarm(120): a hang ends as a failure instead of a stuck test. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>

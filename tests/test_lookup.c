@@ -7,7 +7,7 @@
  * on batching it runs under both strategies. Randomness: every test derives
  * its seed from DHTSIM_TEST_SEED (default below) and its own name, and logs it. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <inttypes.h>
 #include <stdio.h>

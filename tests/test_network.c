@@ -2,7 +2,7 @@
  * dht_rt tables, full tables obey BEP 5 bucket rules), exact closest queries
  * against brute force, address lookup, and the dhtsim-topology v1 format. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>

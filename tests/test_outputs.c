@@ -12,7 +12,7 @@
  * - point records: written, read back and written again give the same
  *   bytes; any truncation or damaged line is an error, never a crash. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <math.h>
 #include <stdio.h>

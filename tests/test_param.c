@@ -5,7 +5,7 @@
  *   DHTSIM_REGENERATE_DOCS=1 ./build/tests/test_param   (and ./build/tests/test_outputs)
  * rewrites the generated blocks of docs/; review `git diff docs/`. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <criterion/parameterized.h>
 #include <glib.h>
 #include <math.h>
@@ -471,4 +471,13 @@ Test(param, keys_listing_names_every_key) {
   cr_assert(strstr(gen, "workload.plant_at        integer  lookup.k") != NULL);
   cr_assert(strstr(gen, "loss.dead_fraction       number   0                    yes") != NULL);
   free(gen);
+}
+
+/* tests/criterion_assert.h fixes Criterion 2.4's gt(), which passed on equal
+ * values: every `gt(` of the suite could not fail on a tie before. */
+Test(criterion, gt_is_strict) {
+  cr_assert(not(gt(u64, (uint64_t)3, (uint64_t)3)));
+  cr_assert(gt(u64, (uint64_t)4, (uint64_t)3));
+  cr_assert(not(gt(int, -1, 0)));
+  cr_assert(ge(u64, (uint64_t)3, (uint64_t)3));
 }

@@ -6,7 +6,7 @@
  * requests, a missing gnuplot, bad OUT folders and bad usage. Fixtures: the
  * hand-made outputs of tests/data/plot/ and real runs of its scenarios. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>

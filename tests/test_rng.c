@@ -1,7 +1,7 @@
 /* test_rng.c: the PRNG is bit-exact (known vectors), deterministic per seed,
  * and its derived draws (below, double, chance, shuffle) are in range and unbiased. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <string.h>
 
 #include "rng.h"

@@ -1,7 +1,7 @@
 /* test_routing_table.c: BEP 5 k-bucket rules (split only own bucket, bad-node
  * replacement, refresh) and exactness of dht_rt_closest against brute force. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <stdlib.h>
 #include <string.h>
 

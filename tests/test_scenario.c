@@ -6,7 +6,7 @@
  * error code name (DHT_EINVAL, ...). Paths in messages are relative to the repo
  * root, so every test chdirs to DHTSIM_SOURCE_DIR first. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <criterion/parameterized.h>
 #include <glib.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>

@@ -1,7 +1,7 @@
 /* test_sim.c: the simulation driver: determinism, the seed's mock-network
  * expectations, and exact agreement with a naive port of the seed's algorithm. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>

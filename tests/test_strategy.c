@@ -7,7 +7,7 @@
  * Accuracy: the fraction of the true K closest nodes (brute force over the
  * network, the querier excluded) that the lookup returns. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <inttypes.h>
 #include <stdio.h>

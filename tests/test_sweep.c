@@ -1,7 +1,7 @@
 /* test_sweep.c: sweeps with replicas: confidence intervals, byte-identical
  * output for any -j, sharding + merge, interruption + resume, dry run. */
 #include <criterion/criterion.h>
-#include <criterion/new/assert.h>
+#include "criterion_assert.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
