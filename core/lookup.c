@@ -300,6 +300,28 @@ static size_t grow_cap(size_t cap, size_t need) {
   return cap;
 }
 
+/* *p resized to n elements of size bytes; *p unchanged on failure. */
+static int renew_n(void **p, size_t n, size_t size) {
+  void *q = g_try_realloc_n(*p, n, size);
+  if (q == NULL)
+    return DHT_ENOMEM;
+  *p = q;
+  return DHT_OK;
+}
+
+/* Room for `need` elements in the array *p of capacity *cap (doubling). */
+static int grow_array(void **p, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap)
+    return DHT_OK;
+  size_t c = grow_cap(*cap, need);
+  if (renew_n(p, c, size) < 0)
+    return DHT_ENOMEM;
+  *cap = c;
+  return DHT_OK;
+}
+#define GROW_ARRAY(arr, cap, need) grow_array((void **)&(arr), &(cap), (need), sizeof *(arr))
+#define RENEW_N(arr, n) renew_n((void **)&(arr), (n), sizeof *(arr))
+
 /* Room for `extra` more candidates in cands, heap, tokens and ctab. */
 static int reserve_cands(dht_lookup *l, size_t extra) {
   if (extra > MAX_ITEMS - l->n_cands)
@@ -308,29 +330,11 @@ static int reserve_cands(dht_lookup *l, size_t extra) {
   if (need > l->cap_cands) {
     size_t cap = grow_cap(l->cap_cands, need);
     /* Each realloc that succeeds is kept even if a later one fails: a
-     * larger buffer is harmless and cap_cands only moves when all three did. */
-    cand *c = g_try_renew(cand, l->cands, cap);
-    if (c == NULL)
+     * larger buffer is harmless and cap_cands only moves when all did. */
+    if (RENEW_N(l->cands, cap) < 0 || RENEW_N(l->heap, cap) < 0 || RENEW_N(l->tokens, cap) < 0)
       return DHT_ENOMEM;
-    l->cands = c;
-    uint32_t *h = g_try_renew(uint32_t, l->heap, cap);
-    if (h == NULL)
+    if (l->cfg.strategy == DHT_LOOKUP_MLDHT && (RENEW_N(l->win, cap) < 0 || RENEW_N(l->ml, cap) < 0))
       return DHT_ENOMEM;
-    l->heap = h;
-    uint32_t *t = g_try_renew(uint32_t, l->tokens, cap);
-    if (t == NULL)
-      return DHT_ENOMEM;
-    l->tokens = t;
-    if (l->cfg.strategy == DHT_LOOKUP_MLDHT) {
-      uint32_t *w = g_try_renew(uint32_t, l->win, cap);
-      if (w == NULL)
-        return DHT_ENOMEM;
-      l->win = w;
-      mlc *m = g_try_renew(mlc, l->ml, cap);
-      if (m == NULL)
-        return DHT_ENOMEM;
-      l->ml = m;
-    }
     l->cap_cands = cap;
   }
   if (2 * need > l->ctab_mask + 1) {
@@ -357,14 +361,8 @@ static int reserve_peers(dht_lookup *l, size_t extra) {
   if (extra > MAX_ITEMS - l->n_peers)
     return DHT_ENOMEM;
   size_t need = l->n_peers + extra;
-  if (need > l->cap_peers) {
-    size_t cap = grow_cap(l->cap_peers, need);
-    dht_addr *p = g_try_renew(dht_addr, l->peers, cap);
-    if (p == NULL)
-      return DHT_ENOMEM;
-    l->peers = p;
-    l->cap_peers = cap;
-  }
+  if (GROW_ARRAY(l->peers, l->cap_peers, need) < 0)
+    return DHT_ENOMEM;
   if (l->ptab == NULL || 2 * need > l->ptab_mask + 1) {
     size_t size = table_size_for(need);
     uint32_t *tab = table_new(size);
@@ -388,22 +386,11 @@ static int reserve_peers(dht_lookup *l, size_t extra) {
 static int reserve_graph(dht_lookup *l, size_t extra) {
   if (extra > MAX_ITEMS - l->n_edges || extra > MAX_ITEMS - l->n_pfx)
     return DHT_ENOMEM;
-  if (l->cfg.strategy == DHT_LOOKUP_MLDHT && l->n_edges + extra > l->cap_edges) {
-    size_t cap = grow_cap(l->cap_edges, l->n_edges + extra);
-    edge *e = g_try_renew(edge, l->edges, cap);
-    if (e == NULL)
-      return DHT_ENOMEM;
-    l->edges = e;
-    l->cap_edges = cap;
-  }
-  if (l->cfg.restrict_search_ips && l->cfg.strategy == DHT_LOOKUP_LIBTORRENT && l->n_pfx + extra > l->cap_pfx) {
-    size_t cap = grow_cap(l->cap_pfx, l->n_pfx + extra);
-    prefix *p = g_try_renew(prefix, l->pfx, cap);
-    if (p == NULL)
-      return DHT_ENOMEM;
-    l->pfx = p;
-    l->cap_pfx = cap;
-  }
+  if (l->cfg.strategy == DHT_LOOKUP_MLDHT && GROW_ARRAY(l->edges, l->cap_edges, l->n_edges + extra) < 0)
+    return DHT_ENOMEM;
+  if (l->cfg.restrict_search_ips && l->cfg.strategy == DHT_LOOKUP_LIBTORRENT &&
+      GROW_ARRAY(l->pfx, l->cap_pfx, l->n_pfx + extra) < 0)
+    return DHT_ENOMEM;
   return DHT_OK;
 }
 
@@ -411,22 +398,9 @@ static int reserve_graph(dht_lookup *l, size_t extra) {
 static int reserve_buffers(dht_lookup *l, size_t np, size_t nn) {
   if (np > MAX_ITEMS - l->n_bpeers || nn > MAX_ITEMS - l->n_bnodes)
     return DHT_ENOMEM;
-  if (l->n_bpeers + np > l->cap_bpeers) {
-    size_t cap = grow_cap(l->cap_bpeers, l->n_bpeers + np);
-    dht_addr *p = g_try_renew(dht_addr, l->bpeers, cap);
-    if (p == NULL)
-      return DHT_ENOMEM;
-    l->bpeers = p;
-    l->cap_bpeers = cap;
-  }
-  if (l->n_bnodes + nn > l->cap_bnodes) {
-    size_t cap = grow_cap(l->cap_bnodes, l->n_bnodes + nn);
-    dht_node *n = g_try_renew(dht_node, l->bnodes, cap);
-    if (n == NULL)
-      return DHT_ENOMEM;
-    l->bnodes = n;
-    l->cap_bnodes = cap;
-  }
+  if (GROW_ARRAY(l->bpeers, l->cap_bpeers, l->n_bpeers + np) < 0 ||
+      GROW_ARRAY(l->bnodes, l->cap_bnodes, l->n_bnodes + nn) < 0)
+    return DHT_ENOMEM;
   return DHT_OK;
 }
 
