@@ -83,7 +83,7 @@ Test(figures, percentiles_are_nearest_rank_over_the_pooled_replicas, .init = set
           if (u(&lk, i, "replica") == 0)
             r0[n0++] = d(&lk, i, cases[c].col);
         }
-      cr_assert(eq(sz, n, 80));
+      cr_assert(eq(sz, n, 198));
       double want = nearest_rank(v, n, cases[c].p), want0 = nearest_rank(r0, n0, cases[c].p);
       cr_assert(eq(dbl, d(&sum, p, cases[c].fig), want), "point %zu %s", p, cases[c].fig);
       char ci[64];
