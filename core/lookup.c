@@ -140,6 +140,7 @@ struct dht_lookup {
   uint32_t *win;
   size_t win_len;
   unsigned branch; /* LIBTORRENT: branch factor, alpha + slow queries */
+  bool tick_armed; /* LIBTORRENT (tick_us > 0): an rpc tick timer numbered `steps` is pending */
 
   /* JECH */
   uint64_t steps;        /* steps taken; the armed step timer carries this number */
@@ -600,9 +601,63 @@ static bool timer_room(const dht_lookup *l) {
 }
 
 /* id: what the timer is for (its subject << T_KIND_BITS | its kind). */
-static void timer_push(dht_lookup *l, uint64_t after_us, uint64_t id, size_t query) {
+static void timer_push_at(dht_lookup *l, uint64_t at_us, uint64_t id, size_t query) {
   g_assert(l->n_timers < TIMERS_CAP);
-  l->timers[l->n_timers++] = (dht_lookup_timer){.at_us = l->now + after_us, .id = id, .query = (uint32_t)query};
+  l->timers[l->n_timers++] = (dht_lookup_timer){.at_us = at_us, .id = id, .query = (uint32_t)query};
+}
+
+static void timer_push(dht_lookup *l, uint64_t after_us, uint64_t id, size_t query) {
+  timer_push_at(l, l->now + after_us, id, query);
+}
+
+/* LIBTORRENT: whether short timeouts are noticed at all (and must be below the
+ * hard one to matter). */
+static bool lt_short(const dht_lookup *l) {
+  return l->cfg.strategy == DHT_LOOKUP_LIBTORRENT && l->cfg.short_timeout_us > 0 &&
+         l->cfg.short_timeout_us < l->cfg.timeout_us;
+}
+
+/* rpc_manager::tick never comes sooner than this after the previous one
+ * (its std::max(ret, milliseconds(200))). */
+#define LT_TICK_MIN_US 200000u
+
+/* Arms rpc tick number `steps` at at_us (one at a time; not tied to a query). */
+static void lt_arm_tick(dht_lookup *l, uint64_t at_us) {
+  l->tick_armed = true;
+  timer_push_at(l, at_us, l->steps << T_KIND_BITS | T_STEP, UINT32_MAX);
+}
+
+/* rpc_manager::tick for this lookup's transactions: every query awaited for
+ * at least short_timeout_us and not yet slow becomes slow (one more may go
+ * out); the next tick comes tick_us later, or when the hard timeout of a
+ * query that was already slow is due (tick()'s min(timeout - diff, ret) over
+ * the transactions it did not just short-time-out), but not before 200 ms.
+ * In-flight queries are all in the window (the 100 cut abandons the others).
+ * O(window). Returns DHT_LOOKUP_SLOW if a query became slow. */
+static int lt_rpc_tick(dht_lookup *l) {
+  uint64_t next = l->cfg.tick_us;
+  bool slowed = false;
+  l->tick_armed = false;
+  l->steps++;
+  for (size_t i = 0; i < l->win_len; i++) {
+    cand *c = &l->cands[l->win[i]];
+    if (!(c->flags & C_IN_FLIGHT))
+      continue;
+    uint64_t age = l->now - c->sent_us;
+    if (age >= l->cfg.timeout_us)
+      continue; /* its exact hard timer fails it at this instant */
+    if (age >= l->cfg.short_timeout_us && !(c->flags & C_SLOW)) {
+      c->flags |= C_SLOW;
+      l->branch++;
+      slowed = true;
+      continue;
+    }
+    if (l->cfg.timeout_us - age < next)
+      next = l->cfg.timeout_us - age;
+  }
+  if (l->in_flight > 0)
+    lt_arm_tick(l, l->now + MAX(next, (uint64_t)LT_TICK_MIN_US));
+  return slowed ? DHT_LOOKUP_SLOW : DHT_LOOKUP_STEP;
 }
 
 /* The depth of the chain a query to ci ends: every strategy's sends come
@@ -623,9 +678,15 @@ static void issue(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
   if (l->timers == NULL)
     return;
   timer_push(l, l->cfg.timeout_us, (uint64_t)ci << T_KIND_BITS | T_HARD, n);
-  if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT && l->cfg.short_timeout_us > 0 &&
-      l->cfg.short_timeout_us < l->cfg.timeout_us)
+  if (!lt_short(l))
+    return;
+  if (l->cfg.tick_us == 0) {
     timer_push(l, l->cfg.short_timeout_us, (uint64_t)ci << T_KIND_BITS | T_SHORT, n);
+    return;
+  }
+  c->sent_us = l->now;
+  if (!l->tick_armed) /* the node's tick, at whole multiples of tick_us until a hard timeout shifts it */
+    lt_arm_tick(l, (l->now / l->cfg.tick_us + 1) * l->cfg.tick_us);
 }
 
 /* issue() plus the counters, for the strategies that send one query per node. */
@@ -1176,9 +1237,10 @@ static const dht_lookup_config client_defaults[] = {
     [DHT_LOOKUP_ROUNDS] = {.alpha = DHT_ALPHA_DEFAULT, .k = DHT_K_DEFAULT, .timeout_us = 2000000},
     [DHT_LOOKUP_PIPELINED] = {.alpha = DHT_ALPHA_DEFAULT, .k = DHT_K_DEFAULT, .timeout_us = 2000000},
     /* settings_pack.cpp: dht_search_branching 5; bucket size 8; rpc_manager.cpp:
-     * short timeout 1 s, timeout 15 s; traversal_algorithm.cpp: 100 results. */
+     * short timeout 1 s, timeout 15 s, noticed by tick(), which dht_tracker.cpp's
+     * connection_timeout runs every second; traversal_algorithm.cpp: 100 results. */
     [DHT_LOOKUP_LIBTORRENT] = {.alpha = 5, .k = DHT_K_DEFAULT, .timeout_us = 15000000, .short_timeout_us = 1000000,
-                               .candidate_cap = 100, .restrict_search_ips = true},
+                               .tick_us = 1000000, .candidate_cap = 100, .restrict_search_ips = true},
     /* dht.c: DHT_INFLIGHT_QUERIES 4 per step, the 8 closest live nodes,
      * SEARCH_NODES 14, DHT_SEARCH_RETRANSMIT 10 s, dead after 3 requests. */
     [DHT_LOOKUP_JECH] = {.alpha = 4, .k = DHT_K_DEFAULT, .timeout_us = 10000000, .candidate_cap = 14, .retries = 3,
@@ -1396,6 +1458,8 @@ int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id) {
     return ml_tick(l, id);
   uint64_t ci = id >> T_KIND_BITS;
   if ((id & ((1u << T_KIND_BITS) - 1)) == T_STEP) {
+    if (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT)
+      return l->tick_armed && ci == l->steps ? lt_rpc_tick(l) : 0;
     if (l->cfg.strategy != DHT_LOOKUP_JECH || ci != l->steps || l->finished)
       return 0; /* not the armed step */
     if (jech_all_answered(l))

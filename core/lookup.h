@@ -85,6 +85,16 @@ typedef struct dht_lookup_config {
   /* LIBTORRENT: a query silent this long is slow (0: never; must be below
    * timeout_us to matter). Ignored by the other strategies. */
   uint64_t short_timeout_us;
+  /* LIBTORRENT: period of rpc_manager::tick, the only place libtorrent
+   * notices short timeouts (rpc_manager.cpp). A query becomes slow at the
+   * first tick at least short_timeout_us after it was sent, i.e. 1-2 s after.
+   * A lookup's first tick is at the next multiple of tick_us of the driver's
+   * clock (every node's tick started at time 0); a tick comes tick_us after
+   * the previous one, or sooner (never sooner than 200 ms) when a slow
+   * query's hard timeout is due, as tick()'s return value says. Hard timeouts
+   * stay exact per-query timers. 0: each query is slow exactly
+   * short_timeout_us after it was sent (a timer per query). */
+  uint64_t tick_us;
   /* Windowed strategies: how many of the closest candidates ever seen are
    * kept, 1..DHT_CANDIDATE_CAP_MAX; LIBP2P: its K, the top the follow-up
    * completes (1..DHT_IN_FLIGHT_MAX; its set itself keeps the
@@ -160,7 +170,9 @@ size_t dht_lookup_timers(dht_lookup *l, dht_lookup_timer *out, size_t max);
  * return, call dht_lookup_next. */
 #define DHT_LOOKUP_TIMED_OUT 1
 #define DHT_LOOKUP_SLOW 2
-#define DHT_LOOKUP_STEP 3 /* JECH: a search step is due (or the search has ended) */
+/* JECH: a search step is due (or the search has ended); LIBTORRENT (tick_us >
+ * 0): an rpc tick passed that made nothing slow. */
+#define DHT_LOOKUP_STEP 3
 int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id);
 
 /* Whether an answer from addr would be taken now (a query to it is awaited). */

@@ -65,6 +65,7 @@ typedef struct sim_scenario {
     unsigned k;                   /* 1..DHT_K_MAX */
     uint64_t timeout_us;          /* per query, µs; > 0 (0 until resolved, like alpha) */
     uint64_t short_timeout_us;    /* libtorrent's slow-query mark, µs; 0: never */
+    uint64_t tick_us;             /* libtorrent's rpc tick period, µs; 0: exact short timeouts */
     unsigned candidate_cap;       /* libtorrent's / jech's candidate list cap (0 until resolved, like alpha) */
     unsigned retries;             /* jech: queries to a silent node before it is dead (0 until resolved) */
     unsigned beta;                /* libp2p: closest peers whose answers end the walk (0 until resolved) */

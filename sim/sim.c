@@ -568,6 +568,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     return sim_fail(err, errlen, DHT_EINVAL, "%s: unknown lookup.strategy %d", sc->path, (int)sc->lookup.strategy);
   r.cfg.k = sc->lookup.k;
   r.cfg.short_timeout_us = sc->lookup.short_timeout_us;
+  r.cfg.tick_us = sc->lookup.tick_us;
   r.cfg.restrict_search_ips = sc->lookup.restrict_search_ips;
   /* mldht: one RTT histogram per run, shared by its lookups (docs/strategies.md). */
   dht_rtt_filter_init(&r.rtt);

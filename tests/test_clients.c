@@ -129,10 +129,17 @@ static dht_lookup_config client(dht_lookup_strategy s, unsigned alpha, unsigned 
 }
 
 /* libtorrent without restrict_search_ips: every test node is in 10.0.0.0/24
- * (the restriction has its own tests). */
+ * (the restriction has its own tests), with exact per-query short timeouts
+ * (tick_us 0); libtorrent_ticked() keeps its rpc tick (1 s). */
 static dht_lookup_config libtorrent(unsigned alpha, unsigned k) {
   dht_lookup_config c = client(DHT_LOOKUP_LIBTORRENT, alpha, k);
   c.restrict_search_ips = false;
+  c.tick_us = 0;
+  return c;
+}
+static dht_lookup_config libtorrent_ticked(unsigned alpha, unsigned k) {
+  dht_lookup_config c = libtorrent(alpha, k);
+  c.tick_us = 1 * S;
   return c;
 }
 static dht_lookup_config jech(unsigned alpha, unsigned k) { return client(DHT_LOOKUP_JECH, alpha, k); }
@@ -165,6 +172,8 @@ Test(clients, defaults_are_the_clients) {
     cr_assert(eq(uint, c.seeds, want[i].seeds), "strategy %d", (int)want[i].s);
     cr_assert(eq(u64, c.timeout_us, want[i].timeout_us), "strategy %d", (int)want[i].s);
     cr_assert(eq(u64, c.short_timeout_us, want[i].short_us), "strategy %d", (int)want[i].s);
+    cr_assert(eq(u64, c.tick_us, want[i].short_us), "strategy %d: libtorrent's tick is 1 s, like its short timeout",
+              (int)want[i].s);
     cr_assert(eq(int, c.restrict_search_ips, want[i].s == DHT_LOOKUP_LIBTORRENT), "strategy %d", (int)want[i].s);
     cr_assert(eq(ptr, c.rtt, NULL), "strategy %d", (int)want[i].s);
   }
@@ -301,6 +310,114 @@ Test(libtorrent, stops_when_nothing_is_in_flight) {
   cr_assert(eq(int, answer(&h, 100 * MS, 1, NULL, 0), DHT_OK));
   cr_assert(eq(int, dht_lookup_done(h.l), 0));
   cr_assert(eq(uint, run_timers(&h, 15 * S), 2), "node 2: short, then hard timeout");
+  cr_assert(dht_lookup_done(h.l));
+  dht_lookup_free(h.l);
+}
+
+/* ---- libtorrent's rpc tick (rpc_manager::tick, every second): a short
+ * timeout is noticed at the first tick a second or more after the query ---- */
+
+/* When the pending rpc tick is due (UINT64_MAX: none pending). */
+static uint64_t tick_at(const harness *h) {
+  uint64_t at = UINT64_MAX;
+  for (size_t i = 0; i < h->n_timers; i++)
+    if ((h->timers[i].id & 3) == 2 && h->timers[i].at_us < at) /* T_STEP */
+      at = h->timers[i].at_us;
+  return at;
+}
+
+/* Starts a lookup whose first queries go at `at` (not 0). */
+static void start_at(harness *h, const dht_lookup_config *cfg, const unsigned *seeds, size_t n, uint64_t at) {
+  dht_id target;
+  dht_node s[32];
+  memset(h, 0, sizeof *h);
+  memset(&target, 0, sizeof target);
+  h->l = dht_lookup_new(&target, NULL, cfg);
+  cr_assert(ne(ptr, h->l, NULL));
+  for (size_t i = 0; i < n; i++)
+    s[i] = node(seeds[i]);
+  cr_assert(eq(int, dht_lookup_seed(h->l, s, n), DHT_OK));
+  pump(h, at);
+}
+
+/* Branch 2, K 2. Node 3, sent at 0.5 s, is not slow at 1.5 s (the exact
+ * model's time) but at the 2 s tick; node 1, sent at 0, at the 1 s tick. */
+Test(libtorrent, slow_at_the_first_tick_a_second_after_sending) {
+  dht_lookup_config c = libtorrent_ticked(2, 2);
+  harness h;
+  const unsigned seeds[] = {1, 2, 3, 4, 5, 6, 7};
+  start(&h, &c, seeds, 7);
+  cr_assert(eq(sz, h.n_sent, 2));
+  cr_assert(eq(u64, tick_at(&h), 1 * S), "the node's tick runs at whole seconds");
+  cr_assert(eq(int, answer(&h, 500 * MS, 2, NULL, 0), DHT_OK));
+  cr_assert(eq(sz, h.n_sent, 3), "node 3 goes at 0.5 s");
+  cr_assert(eq(uint, run_timers(&h, 999 * MS), 0));
+  cr_assert(eq(uint, run_timers(&h, 1 * S), 1), "the 1 s tick: node 1 is slow");
+  cr_assert(eq(sz, h.n_sent, 4), "one more goes at once");
+  cr_assert(eq(u64, tick_at(&h), 2 * S));
+  cr_assert(eq(uint, run_timers(&h, 1999 * MS), 0));
+  cr_assert(eq(sz, h.n_sent, 4), "node 3 is 1.5 s old, not slow before the tick");
+  cr_assert(eq(int, dht_lookup_tick(h.l, 2 * S, 0 << 2 | 2), 0), "a stale tick number does nothing");
+  cr_assert(eq(uint, run_timers(&h, 2 * S), 1), "the 2 s tick: nodes 3 and 4 are slow");
+  cr_assert(eq(sz, h.n_sent, 6), "two more");
+  cr_assert(eq(uint, h.sent[4], 5));
+  cr_assert(eq(uint, h.sent[5], 6));
+  dht_lookup_free(h.l);
+}
+
+/* A tick that marks nothing slow still says so (the driver must drain the
+ * next tick) and a query answered before its tick never goes slow. */
+Test(libtorrent, answered_before_the_tick_never_slow) {
+  dht_lookup_config c = libtorrent_ticked(1, 1);
+  harness h;
+  const unsigned seeds[] = {1, 2, 3};
+  start_at(&h, &c, seeds, 3, 1500 * MS);
+  cr_assert(eq(sz, h.n_sent, 1));
+  cr_assert(eq(u64, tick_at(&h), 2 * S));
+  cr_assert(eq(u64, h.timers[0].at_us, 2 * S), "the tick, before node 1's hard timeout");
+  cr_assert(eq(int, dht_lookup_tick(h.l, 2 * S, h.timers[0].id), DHT_LOOKUP_STEP), "0.5 s old: nothing slow");
+  memmove(h.timers, h.timers + 1, --h.n_timers * sizeof *h.timers);
+  drain(&h);
+  cr_assert(eq(u64, tick_at(&h), 3 * S));
+  cr_assert(eq(int, answer(&h, 2900 * MS, 1, NULL, 0), DHT_OK), "1.4 s: past the short timeout, before the tick");
+  cr_assert(eq(sz, h.n_sent, 1), "it was never slow: nothing more went");
+  cr_assert(dht_lookup_done(h.l));
+  dht_lookup_free(h.l);
+}
+
+/* Branch 1, K 1, node 1 sent at 0.3 s: slow at the 2 s tick (0.7 s old at
+ * 1 s), so node 2 goes at 2 s; the tick after 15 s comes at 15.3 s, when
+ * node 1's hard timeout is due (tick()'s min(timeout - diff)), and the ones
+ * after keep that phase (16.3 s). */
+Test(libtorrent, a_slow_querys_hard_timeout_moves_the_tick) {
+  dht_lookup_config c = libtorrent_ticked(1, 1);
+  harness h;
+  const unsigned seeds[] = {1, 2, 3};
+  start_at(&h, &c, seeds, 3, 300 * MS);
+  cr_assert(eq(u64, tick_at(&h), 1 * S));
+  cr_assert(eq(uint, run_timers(&h, 1 * S), 1), "a tick, nothing slow");
+  cr_assert(eq(sz, h.n_sent, 1));
+  cr_assert(eq(uint, run_timers(&h, 2 * S), 1));
+  cr_assert(eq(sz, h.n_sent, 2), "node 1 slow at 2 s: node 2 goes");
+  cr_assert(eq(uint, run_timers(&h, 15 * S), 13));
+  cr_assert(eq(sz, h.n_sent, 3), "node 2 slow at 3 s: node 3 goes");
+  cr_assert(eq(u64, tick_at(&h), 15300 * MS), "aimed at node 1's hard timeout");
+  cr_assert(eq(uint, run_timers(&h, 15300 * MS), 2), "node 1 fails; the tick");
+  cr_assert(eq(u64, tick_at(&h), 16300 * MS), "a second later: the phase moved");
+  dht_lookup_free(h.l);
+}
+
+/* A tick never comes sooner than 200 ms after the previous one: node 1,
+ * sent at 50 ms and slow since 2 s, is 50 ms from its hard timeout at the
+ * 15 s tick; the next tick is at 15.2 s (its exact hard timer at 15.05 s). */
+Test(libtorrent, ticks_at_least_200ms_apart) {
+  dht_lookup_config c = libtorrent_ticked(1, 1);
+  harness h;
+  const unsigned seeds[] = {1};
+  start_at(&h, &c, seeds, 1, 50 * MS);
+  cr_assert(eq(uint, run_timers(&h, 15 * S), 15));
+  cr_assert(eq(u64, tick_at(&h), 15200 * MS));
+  cr_assert(eq(uint, run_timers(&h, 15050 * MS), 1), "the exact hard timeout");
   cr_assert(dht_lookup_done(h.l));
   dht_lookup_free(h.l);
 }

@@ -746,13 +746,13 @@ Test(sweep, errors) {
                               "network.tables, latency.model, latency.delay_ms, latency.min_ms, latency.max_ms, "
                               "latency.median_ms, latency.sigma, latency.slow_fraction, latency.slow_multiplier, "
                               "loss.request_drop, loss.response_drop, loss.dead_fraction, lookup.strategy, "
-                              "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.candidate_cap, "
+                              "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.tick_ms, lookup.candidate_cap, "
                               "lookup.retries, lookup.beta, lookup.restrict_search_ips, workload.planted_peers, workload.plant_at, workload.values_with_nodes)"},
     {"sweep: {lookup: [1]}", "s.yaml:1:9: sweep: unknown parameter 'lookup' (expected one of: network.nodes, "
                              "network.tables, latency.model, latency.delay_ms, latency.min_ms, latency.max_ms, "
                              "latency.median_ms, latency.sigma, latency.slow_fraction, latency.slow_multiplier, "
                              "loss.request_drop, loss.response_drop, loss.dead_fraction, lookup.strategy, "
-                             "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.candidate_cap, "
+                             "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.tick_ms, lookup.candidate_cap, "
                               "lookup.retries, lookup.beta, lookup.restrict_search_ips, workload.planted_peers, workload.plant_at, workload.values_with_nodes)"},
     {"sweep: {lookup.alpha: [1, *x]}", "s.yaml:1:27: sweep: lookup.alpha: YAML aliases are not supported (found '*x')"},
     {"sweep: {lookup.alpha: !!seq [1]}", "s.yaml:1:23: sweep: lookup.alpha: YAML tags are not supported (found "
