@@ -424,9 +424,10 @@ Test(libtorrent, ticks_at_least_200ms_apart) {
 
 /* ---- the measured check of docs/strategies.md: with 30 % slow nodes (x30),
  * libtorrent's short timeout cuts the mean lookup time. The issue asked for
- * at least 10 %; this model gives 5.2 % here (and 5.4 % without dead nodes or
- * loss): a slow node among the K closest must still answer before libtorrent
- * stops, so only the walk towards them is sped up. The bound below is what
+ * at least 10 %; this model gives 3.9 % here with libtorrent's 1 s rpc tick
+ * (5.2 % with exact short timeouts, tick_ms 0): a slow node among the K
+ * closest must still answer before libtorrent stops, so only the walk
+ * towards them is sped up. The bound below is what
  * the model gives, with margin; docs/strategies.md explains the gap. ---- */
 
 static double mean_time_ms(uint64_t short_timeout_us) {
