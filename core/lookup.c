@@ -172,7 +172,22 @@ struct dht_lookup {
   size_t n_bpeers, cap_bpeers;
   dht_node *bnodes;
   size_t n_bnodes, cap_bnodes;
+
+  dht_lookup_observer obs; /* NULL: no notes (dht_lookup_set_observer) */
+  void *obs_user;
 };
+
+/* ---- notes to an observer ------------------------------------------------ */
+
+/* Tells the observer, if any, about candidate ci (NO_IDX: no node). Reads
+ * the lookup only: no result can depend on whether one is set. */
+static void note(const dht_lookup *l, dht_lookup_note n, uint32_t ci) {
+  if (l->obs == NULL)
+    return;
+  dht_lookup_event ev = {.note = n, .node = ci == NO_IDX ? NULL : &l->cands[ci].node, .in_flight = l->in_flight,
+                         .now_us = l->now};
+  l->obs(l->obs_user, &ev);
+}
 
 /* ---- ordering ---------------------------------------------------------- */
 
@@ -444,8 +459,10 @@ static void win_insert(dht_lookup *l, uint32_t ci) {
     cand *out = &l->cands[l->win[cap - 1]];
     out->flags = (uint8_t)((out->flags | C_OUT) & ~C_WIN);
     if ((out->flags & C_IN_FLIGHT) &&
-        (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT || l->cfg.strategy == DHT_LOOKUP_LIBP2P))
+        (l->cfg.strategy == DHT_LOOKUP_LIBTORRENT || l->cfg.strategy == DHT_LOOKUP_LIBP2P)) {
       drop_in_flight(l, out);
+      note(l, DHT_NOTE_ABANDON, l->win[cap - 1]);
+    }
     l->win_len--;
   }
   memmove(l->win + lo + 1, l->win + lo, (l->win_len - lo) * sizeof *l->win);
@@ -796,10 +813,13 @@ static size_t lp_next(dht_lookup *l, dht_node *out, size_t max) {
   l->followup = true;
   for (size_t i = 0; i < l->win_len; i++) {
     cand *c = &l->cands[l->win[i]];
-    if (c->flags & C_IN_FLIGHT)
+    if (c->flags & C_IN_FLIGHT) {
       drop_in_flight(l, c); /* cancelled with the walk's context */
+      note(l, DHT_NOTE_CANCEL, l->win[i]);
+    }
   }
   g_assert(l->in_flight == 0);
+  note(l, DHT_NOTE_FOLLOWUP, NO_IDX);
   for (size_t i = 0; i < l->win_len && i < l->cfg.candidate_cap && n < max; i++) {
     uint32_t ci = l->win[i];
     cand *c = &l->cands[ci];
@@ -945,6 +965,8 @@ static void ml_send(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
   cand *c = &l->cands[ci];
   mlc *m = &l->ml[ci];
   unsigned t = m->n_calls++;
+  if (t > 0)
+    note(l, DHT_NOTE_RETRY, ci);
   m->open |= (uint8_t)(1u << t);
   m->sent_us[t] = l->now;
   c->flags |= C_QUERIED | C_IN_FLIGHT;
@@ -1065,9 +1087,11 @@ static int ml_tick(dht_lookup *l, uint64_t id) {
   if (kind == T_SHORT) {
     m->stalled |= bit; /* armed once per call */
     l->ml_stalled++;
+    note(l, DHT_NOTE_STALL, (uint32_t)ci);
     return DHT_LOOKUP_SLOW;
   }
   ml_close(l, (uint32_t)ci, t);
+  note(l, DHT_NOTE_FAILED, (uint32_t)ci);
   return DHT_LOOKUP_TIMED_OUT;
 }
 
@@ -1083,6 +1107,8 @@ static bool jech_eligible(const dht_lookup *l, const cand *c) {
  * a query; the node stays awaited until it answers, whatever its tries. */
 static void jech_send(dht_lookup *l, uint32_t ci, dht_node *out, size_t n) {
   cand *c = &l->cands[ci];
+  if (c->tries > 0)
+    note(l, DHT_NOTE_RETRY, ci);
   if (!(c->flags & C_IN_FLIGHT)) {
     c->flags |= C_QUERIED | C_IN_FLIGHT;
     l->in_flight++;
@@ -1105,6 +1131,7 @@ static size_t jech_next(dht_lookup *l, dht_node *out, size_t max) {
   if ((l->step_due || l->steps == 0) && l->n_timers < TIMERS_CAP) {
     unsigned sent = 0;
     l->step_due = false;
+    note(l, DHT_NOTE_STEP, NO_IDX);
     for (size_t i = 0; i < l->win_len && sent < l->cfg.alpha && n < max; i++)
       if (jech_eligible(l, &l->cands[l->win[i]])) {
         jech_send(l, l->win[i], out, n++);
@@ -1430,6 +1457,7 @@ int dht_lookup_failed(dht_lookup *l, const dht_addr *from) {
     return DHT_ENOENT;
   if (l->cfg.strategy == DHT_LOOKUP_MLDHT) {
     ml_close(l, ci, ml_oldest(&l->ml[ci])); /* as a timeout of its oldest call */
+    note(l, DHT_NOTE_FAILED, ci);
     return DHT_OK;
   }
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
@@ -1442,10 +1470,14 @@ int dht_lookup_failed(dht_lookup *l, const dht_addr *from) {
   }
   /* A failed node stays queried and never responded: never retried. */
   drop_in_flight(l, &l->cands[ci]);
+  note(l, DHT_NOTE_FAILED, ci);
   /* aria2 drops a timed-out entry; for libp2p the peer is unreachable, out
    * of the set (a follow-up failure changes nothing). */
-  if (l->cfg.strategy == DHT_LOOKUP_ARIA2 || (l->cfg.strategy == DHT_LOOKUP_LIBP2P && !l->followup))
+  if ((l->cfg.strategy == DHT_LOOKUP_ARIA2 || (l->cfg.strategy == DHT_LOOKUP_LIBP2P && !l->followup)) &&
+      (l->cands[ci].flags & C_WIN)) {
     win_remove(l, ci);
+    note(l, DHT_NOTE_EVICT, ci);
+  }
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS && l->in_flight == 0)
     flush_batch(l);
   return DHT_OK;
@@ -1462,9 +1494,10 @@ int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id) {
       return l->tick_armed && ci == l->steps ? lt_rpc_tick(l) : 0;
     if (l->cfg.strategy != DHT_LOOKUP_JECH || ci != l->steps || l->finished)
       return 0; /* not the armed step */
-    if (jech_all_answered(l))
+    if (jech_all_answered(l)) {
       l->finished = true;
-    else
+      note(l, DHT_NOTE_FINISH, NO_IDX);
+    } else
       l->step_due = true;
     return DHT_LOOKUP_STEP;
   }
@@ -1490,6 +1523,7 @@ int dht_lookup_tick(dht_lookup *l, uint64_t now_us, uint64_t id) {
       return 0;
     c->flags |= C_SLOW;
     l->branch++;
+    note(l, DHT_NOTE_SLOW, (uint32_t)ci);
     return DHT_LOOKUP_SLOW;
   default:
     return DHT_EINVAL;
@@ -1512,6 +1546,22 @@ bool dht_lookup_done(const dht_lookup *l) {
   if (l->cfg.strategy == DHT_LOOKUP_MLDHT)
     return ml_done(l);
   return l->in_flight == 0 && converged(l);
+}
+
+void dht_lookup_set_observer(dht_lookup *l, dht_lookup_observer fn, void *user) {
+  g_return_if_fail(l != NULL);
+  l->obs = fn;
+  l->obs_user = fn != NULL ? user : NULL;
+}
+
+const char *dht_lookup_note_name(dht_lookup_note n) {
+  static const char *const names[DHT_NOTE_COUNT] = {
+      [DHT_NOTE_FAILED] = "failed", [DHT_NOTE_SLOW] = "slow",       [DHT_NOTE_ABANDON] = "abandon",
+      [DHT_NOTE_RETRY] = "retry",   [DHT_NOTE_STEP] = "step",       [DHT_NOTE_FINISH] = "finish",
+      [DHT_NOTE_CANCEL] = "cancel", [DHT_NOTE_FOLLOWUP] = "followup", [DHT_NOTE_STALL] = "stall",
+      [DHT_NOTE_EVICT] = "evict",
+  };
+  return (unsigned)n < DHT_NOTE_COUNT ? names[n] : NULL;
 }
 
 unsigned dht_lookup_in_flight(const dht_lookup *l) {

@@ -145,6 +145,43 @@ typedef struct dht_lookup_reply {
 
 typedef struct dht_lookup dht_lookup;
 
+/* What a lookup tells an observer (dht_lookup_set_observer): a query given
+ * up as failed, or one of its strategy's decisions. For a trace; no result
+ * depends on it. */
+typedef enum dht_lookup_note {
+  DHT_NOTE_FAILED = 1, /* a query failed: its timer expired or the driver called dht_lookup_failed */
+  DHT_NOTE_SLOW,       /* LIBTORRENT: a query passed short_timeout_us; the branch factor widens by one */
+  DHT_NOTE_ABANDON,    /* LIBTORRENT, LIBP2P: an awaited node fell out of the window; its query no longer counts */
+  DHT_NOTE_RETRY,      /* JECH, MLDHT: a query to a node already queried without an answer */
+  DHT_NOTE_STEP,       /* JECH: a search step (up to alpha sends) */
+  DHT_NOTE_FINISH,     /* JECH: a step found the k closest live nodes answered: the search ends */
+  DHT_NOTE_CANCEL,     /* LIBP2P: a walk query cancelled as the follow-up starts */
+  DHT_NOTE_FOLLOWUP,   /* LIBP2P: the walk is over; the follow-up starts */
+  DHT_NOTE_STALL,      /* MLDHT: a call passed its stall timeout and frees its slot */
+  DHT_NOTE_EVICT,      /* ARIA2, LIBP2P: a failed node leaves the window */
+} dht_lookup_note;
+#define DHT_NOTE_COUNT 11 /* one past the last */
+
+/* One note. node: the node it is about (transfer none, valid during the
+ * call), or NULL (STEP, FINISH, FOLLOWUP). in_flight: the lookup's count
+ * right after it. now_us: the lookup's clock. */
+typedef struct dht_lookup_event {
+  dht_lookup_note note;
+  const dht_node *node;
+  unsigned in_flight;
+  uint64_t now_us;
+} dht_lookup_event;
+
+/* Called synchronously from inside the call that made the note; it must not
+ * call back into the lookup. */
+typedef void (*dht_lookup_observer)(void *user, const dht_lookup_event *ev);
+
+/* Sets (fn != NULL) or clears the lookup's observer. Unset, a note costs one
+ * test of a pointer. */
+void dht_lookup_set_observer(dht_lookup *l, dht_lookup_observer fn, void *user);
+/* The note's name as a trace writes it ("slow", "retry"...), or NULL. */
+const char *dht_lookup_note_name(dht_lookup_note n);
+
 /* target: the infohash. local_id: our own ID (nodes with it are never
  * candidates), or NULL. Returns NULL on bad config or allocation failure.
  * transfer full: free with dht_lookup_free. */

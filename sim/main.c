@@ -26,13 +26,14 @@
 #include "stats.h"
 #include "sweep.h"
 #include "text.h"
+#include "trace.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
     "Usage:\n"
     "  dhtsim run SCENARIO [--seed N] [--lookups N] [--out DIR] [--force] [--format table|csv|json]\n"
-    "                      [-j N] [--shard I/N] [--resume] [--dry-run] [--perf]\n"
+    "                      [-j N] [--shard I/N] [--resume] [--dry-run] [--perf] [--trace IDS]\n"
     "  dhtsim validate SCENARIO\n"
     "  dhtsim keys [--markdown]\n"
     "  dhtsim export-topology SCENARIO FILE\n"
@@ -86,7 +87,12 @@ static const char run_options[] =
     "  --dry-run             print the expanded sweep and its memory estimate, simulate nothing\n"
     "  --perf                print wall-clock figures (run time, events/s, peak memory) to stderr\n"
     "  --force               with --out: write into DIR even when it holds other files than an\n"
-    "                        earlier output of the same scenario (those files are left alone)\n";
+    "                        earlier output of the same scenario (those files are left alone)\n"
+    "  --trace IDS           with --out: write DIR/trace.jsonl, every event (query, answer, timeout,\n"
+    "                        late, failed, decision) of the lookups IDS of every run: ids and ranges\n"
+    "                        (0,5,10-20) or all; at most 10000 lookups over all runs and 256 MiB,\n"
+    "                        else exit 2; not with --shard or --resume. The other outputs stay\n"
+    "                        byte-identical (docs/output-format.md)\n";
 
 static const char exit_text[] =
     "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad scenario,\n"
@@ -98,7 +104,7 @@ static const struct {
   const char *cmd, *usage, *what;
 } command_help[] = {
     {"run", "dhtsim run SCENARIO [--seed N] [--lookups N] [--out DIR] [--force] [--format table|csv|json]\n"
-            "                  [-j N] [--shard I/N] [--resume] [--dry-run] [--perf]",
+            "                  [-j N] [--shard I/N] [--resume] [--dry-run] [--perf] [--trace IDS]",
      "Simulates the scenario (a YAML file, docs/scenario-format.md): every point of its sweep,\n"
      "`replicas` times each, and prints the statistics (docs/output-format.md).\n"},
     {"validate", "dhtsim validate SCENARIO",
@@ -336,10 +342,11 @@ static int dry_run(const sim_scenario *sc, const sim_sweep_options *o, const sim
   return 0;
 }
 
-static int cmd_run(int argc, char **argv) {
+/* trace: the --trace selection, owned by cmd_run (freed on every return). */
+static int run_command(int argc, char **argv, sim_trace_sel *trace) {
   const char *path = NULL, *format = "table";
   sim_sweep_options o = {0};
-  bool perf = false, dry = false, seed_set = false;
+  bool perf = false, dry = false, seed_set = false, trace_set = false;
   uint64_t seed = 0;
   sim_scenario sc;
   sim_sweep_report rep;
@@ -368,7 +375,7 @@ static int cmd_run(int argc, char **argv) {
       a = name;
     } else if (strcmp(a, "--seed") == 0 || strcmp(a, "--lookups") == 0 || strcmp(a, "--out") == 0 ||
                strcmp(a, "--format") == 0 || strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0 ||
-               strcmp(a, "--shard") == 0) {
+               strcmp(a, "--shard") == 0 || strcmp(a, "--trace") == 0) {
       if (i + 1 >= argc)
         return usage_error("option %s needs a value", a);
       val = argv[++i];
@@ -401,6 +408,12 @@ static int cmd_run(int argc, char **argv) {
         return usage_error("--shard expects I/N with 0 <= I < N, got '%s'", val);
       o.shard_index = (uint32_t)si;
       o.shard_count = (uint32_t)sn;
+    } else if (strcmp(a, "--trace") == 0) {
+      if (trace_set)
+        return usage_error("%s", "--trace given twice");
+      if (sim_trace_sel_parse(trace, val, err, sizeof err) < 0)
+        return usage_error("%s", err);
+      trace_set = true;
     } else if (strcmp(a, "--force") == 0 && val == NULL) {
       o.force = true;
     } else if (strcmp(a, "--resume") == 0 && val == NULL) {
@@ -423,6 +436,11 @@ static int cmd_run(int argc, char **argv) {
     return usage_error("%s", "--resume needs --out DIR");
   if (o.force && o.out_dir == NULL)
     return usage_error("%s", "--force needs --out DIR");
+  if (trace_set && o.out_dir == NULL)
+    return usage_error("%s", "--trace needs --out DIR (trace.jsonl is written there)");
+  if (trace_set && (o.resume || o.shard_count > 1))
+    return usage_error("--trace cannot be combined with %s: the trace is of every run this command makes",
+                       o.resume ? "--resume" : "--shard");
   install_signals(); /* before the inputs are read: a signal stops the reading too */
   if (load_scenario(&sc, path) < 0)
     return EXIT_USAGE;
@@ -434,6 +452,14 @@ static int cmd_run(int argc, char **argv) {
     sim_scenario_clear(&sc);
     return status;
   }
+  /* Before anything is written: every named lookup exists, and the cap. */
+  if (trace_set && sim_trace_sel_plan(trace, &sc, o.lookups, in.file_lookups, err, sizeof err) < 0) {
+    print_error(err);
+    sim_scenario_clear(&sc);
+    return EXIT_USAGE;
+  }
+  if (trace_set)
+    o.trace = trace;
 
   prog.tty = isatty(STDERR_FILENO);
   prog.t0 = prog.last = t0 = now_s();
@@ -492,6 +518,13 @@ out:
   }
   sim_sweep_report_clear(&rep);
   sim_scenario_clear(&sc);
+  return status;
+}
+
+static int cmd_run(int argc, char **argv) {
+  sim_trace_sel trace = {0};
+  int status = run_command(argc, argv, &trace);
+  sim_trace_sel_clear(&trace);
   return status;
 }
 

@@ -16,6 +16,7 @@
 #include "lookup.h"
 #include "rng.h"
 #include "routing_table.h"
+#include "trace.h"
 #include "workload.h"
 
 /* Independent random streams derived from the run seed: adding draws to one
@@ -67,6 +68,7 @@ typedef struct active {
   uint64_t timeouts;      /* its queries that timed out */
   uint32_t n_planted;     /* nodes holding peers for target: planted_of(runner, slot) */
   uint32_t next_free;
+  sim_trace_lookup *tr;   /* its trace (--trace), or NULL */
 } active;
 
 typedef struct runner {
@@ -175,6 +177,8 @@ static int send_query(runner *r, uint32_t slot, uint32_t node) {
   if (drop(r, r->sc->loss.request_drop)) {
     r->res->counters.messages_dropped++;
     r->res->counters.requests_dropped++;
+    if (a->tr != NULL)
+      sim_trace_failed(a->tr, r->now, node, dht_lookup_in_flight(a->l), "request_dropped");
   } else {
     if ((rc = push(r, r->now + delay(r, a->start, node), EV_REQUEST, slot, qid)) < 0) {
       query_unref(r, qid);
@@ -191,6 +195,23 @@ static int send_query(runner *r, uint32_t slot, uint32_t node) {
 static active *live(runner *r, uint32_t slot, uint64_t lookup) {
   active *a = &r->slots[slot];
   return a->l != NULL && a->id == lookup ? a : NULL;
+}
+
+/* The trace of the lookup that sent q, if traced (it may have finished), and
+ * its in-flight count now (0 once finished). */
+static sim_trace_lookup *trace_of(runner *r, const query *q, unsigned *in_flight) {
+  sim_trace_lookup *tl = sim_trace_find(r->opt->trace, q->lookup);
+  active *a = tl != NULL ? live(r, q->slot, q->lookup) : NULL;
+  *in_flight = a != NULL ? dht_lookup_in_flight(a->l) : 0;
+  return tl;
+}
+
+/* A traced query that the network lost (or a dead node ignored). */
+static void trace_wire(runner *r, const query *q, const char *cause) {
+  unsigned in_flight;
+  sim_trace_lookup *tl = r->opt->trace != NULL ? trace_of(r, q, &in_flight) : NULL;
+  if (tl != NULL)
+    sim_trace_failed(tl, r->now, q->node, in_flight, cause);
 }
 
 static int push_timer(runner *r, uint32_t slot, const dht_lookup_timer *t) {
@@ -253,6 +274,8 @@ static int pump(runner *r, uint32_t slot) {
     /* Candidates come from the network's own answers, so the address is known. */
     rc = sim_network_find_addr(&r->net, &buf[i].addr, &node);
     g_assert(rc == 0);
+    if (a->tr != NULL)
+      sim_trace_query(a->tr, r->now, node, dht_lookup_in_flight(a->l), dht_lookup_rounds(a->l));
     if ((rc = send_query(r, slot, node)) < 0)
       return rc;
     for (; t < n_timers && r->timerbuf[t].query == i; t++)
@@ -264,6 +287,8 @@ static int pump(runner *r, uint32_t slot) {
       return rc;
   if (!dht_lookup_done(a->l))
     return 0;
+  if (a->tr != NULL)
+    sim_trace_done(a->tr, r->now, dht_lookup_in_flight(a->l));
   record(r, a);
   dht_lookup_free(a->l);
   a->l = NULL;
@@ -347,6 +372,9 @@ static int start_lookup(runner *r, uint64_t id) {
   a->result_us = r->now;
   a->timeouts = 0;
   a->n_planted = 0;
+  a->tr = sim_trace_begin(r->opt->trace, id, r->now, &target);
+  if (a->tr != NULL)
+    dht_lookup_set_observer(a->l, sim_trace_observe, a->tr);
   if (sc->workload.planted_peers > 0)
     a->n_planted = (uint32_t)sim_network_true_closest(&r->net, &target, 0, planted_of(r, slot), sc->workload.plant_at);
 
@@ -405,6 +433,9 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
   g_assert(rc != DHT_ENOENT && rc != DHT_EINVAL);
   if (dht_lookup_result_version(a->l) != version)
     a->result_us = r->now;
+  if (rc == 0 && a->tr != NULL)
+    sim_trace_answer(a->tr, r->now, node, dht_lookup_in_flight(a->l), reply.n_nodes, reply.n_peers > 0,
+                     dht_lookup_result_version(a->l) != version);
   return rc < 0 ? rc : 0;
 }
 
@@ -420,11 +451,13 @@ static int handle(runner *r, const sim_event *ev) {
     q = &r->queries[qid];
     if (r->net.flags[q->node] & SIM_NODE_DEAD) {
       r->res->counters.dead_queries++;
+      trace_wire(r, q, "dead_node");
     } else {
       r->res->counters.messages_sent++;
       if (drop(r, r->sc->loss.response_drop)) {
         r->res->counters.messages_dropped++;
         r->res->counters.responses_dropped++;
+        trace_wire(r, q, "response_dropped");
       } else {
         rc = push(r, r->now + delay(r, q->node, q->from), EV_RESPONSE, q->slot, qid);
         if (rc == 0)
@@ -443,6 +476,12 @@ static int handle(runner *r, const sim_event *ev) {
         rc = pump(r, q->slot);
     } else {
       r->res->counters.late_responses++;
+      if (r->opt->trace != NULL) {
+        unsigned in_flight;
+        sim_trace_lookup *tl = trace_of(r, q, &in_flight);
+        if (tl != NULL)
+          sim_trace_late(tl, r->now, q->node, in_flight);
+      }
     }
     query_unref(r, qid);
     return rc;
@@ -614,6 +653,8 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   r.idxbuf = g_try_new(uint32_t, (size_t)MAX(sc->lookup.k, r.cfg.seeds) + 1);
   r.peers = g_try_new(dht_addr, sc->workload.planted_peers + 1u);
   if (res->lookups == NULL || r.nodebuf == NULL || r.timerbuf == NULL || r.idxbuf == NULL || r.peers == NULL)
+    goto err;
+  if (opt->trace != NULL && (rc = sim_trace_bind(opt->trace, &r.net, r.total)) < 0)
     goto err;
   res->n_lookups = r.total;
   res->planted = sc->workload.planted_peers > 0;

@@ -53,6 +53,9 @@ typedef struct sim_options {
   /* When non-NULL and set (e.g. by a signal handler), the run stops within a
    * few thousand events and returns DHT_ECANCELED. */
   volatile sig_atomic_t *stop;
+  /* --trace: the selected lookups' events go there (trace.h); NULL: none.
+   * Tracing changes no result. */
+  struct sim_trace *trace;
 } sim_options;
 
 /* Builds the scenario's network (generated or from its topology file) with the

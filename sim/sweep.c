@@ -21,6 +21,7 @@
 #include "outfile.h"
 #include "param.h"
 #include "sim.h"
+#include "trace.h"
 
 /* v2: parameter columns named by their scenario keys, figures from figure.def, point records.
  * v3: "part NAME SIZE SHA256" lines after the header, one per finished part,
@@ -286,11 +287,16 @@ static void remove_parts(const char *dir, bool all, uint64_t p) {
 /* The four output files, assembled from the parts. */
 static const char *const final_files[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
 
+/* trace.jsonl: written by a run with --trace only, and never from parts (a
+ * resume or a merge has none): removed with the finals, so that an old
+ * trace never stands next to another run's output. */
+#define TRACE_FILE "trace.jsonl"
+
 /* Removes dir's final files: done before a new manifest is written, so that
  * old finals never stand next to another run's manifest and parts. */
 static int remove_finals(const char *dir, char *err, size_t errlen) {
-  for (size_t i = 0; i < G_N_ELEMENTS(final_files); i++) {
-    char *path = g_build_filename(dir, final_files[i], NULL);
+  for (size_t i = 0; i <= G_N_ELEMENTS(final_files); i++) {
+    char *path = g_build_filename(dir, i < G_N_ELEMENTS(final_files) ? final_files[i] : TRACE_FILE, NULL);
     int rc = g_remove(path) == 0 || errno == ENOENT
                  ? 0
                  : sim_fail(err, errlen, DHT_EIO, "cannot remove %s: %s", path, g_strerror(errno));
@@ -474,6 +480,8 @@ typedef struct sweep {
   GMutex manifest_lock; /* one appender of part entries at a time */
   bool *verified;       /* [points] with --resume: the point's parts match the old manifest */
   GString *notes;       /* for rep->notes */
+  uint64_t trace_bytes; /* --trace: bytes of every run's trace so far (atomic) */
+  sim_trace *traces;    /* --trace: [points * replicas], each run's, by task number */
 } sweep;
 
 static bool stopping(const sweep *s) { return s->opt->stop != NULL && *s->opt->stop; }
@@ -645,6 +653,10 @@ static void run_task(gpointer data, gpointer user) {
   o.seed = sim_scenario_run_seed(s->sc, p, r);
   o.lookups = s->opt->lookups;
   o.stop = s->opt->stop;
+  if (s->traces != NULL) {
+    sim_trace_init(&s->traces[task], s->opt->trace, p, r, &s->trace_bytes, SIM_TRACE_MAX_BYTES);
+    o.trace = &s->traces[task];
+  }
   if (s->single) {
     o.progress = s->opt->lookups_progress;
     o.build_progress = s->opt->build_progress;
@@ -652,6 +664,11 @@ static void run_task(gpointer data, gpointer user) {
   }
   if ((rc = sim_run(&pt, &o, &res, err, sizeof err)) < 0) {
     record_error(s, rc, err);
+    return;
+  }
+  if (o.trace != NULL && o.trace->error != 0) {
+    sim_results_clear(&res);
+    record_error(s, sim_trace_error(o.trace, err, sizeof err), err);
     return;
   }
   if ((rc = sim_summary_compute(&sum, &pt, o.seed, &res)) < 0) {
@@ -685,6 +702,21 @@ static void run_task(gpointer data, gpointer user) {
   if (!s->single && s->opt->runs_progress != NULL)
     s->opt->runs_progress(s->opt->progress_user, s->runs_done, s->runs_total);
   g_mutex_unlock(&s->lock);
+}
+
+/* Writes out_dir/trace.jsonl: every run's trace in task order (point, then
+ * replica), so the bytes do not depend on the threads. */
+static int write_trace(const sweep *s, uint64_t tasks, char *err, size_t errlen) {
+  char *path = g_build_filename(s->opt->out_dir, TRACE_FILE, NULL);
+  sim_outfile out;
+  int rc = sim_outfile_open(&out, path, err, errlen);
+  g_free(path);
+  if (rc < 0)
+    return rc;
+  for (uint64_t t = 0; t < tasks; t++)
+    if (s->traces[t].len > 0 && fwrite(s->traces[t].buf, 1, s->traces[t].len, out.f) != s->traces[t].len)
+      break; /* commit reports the stream's error */
+  return sim_outfile_commit(&out, err, errlen);
 }
 
 /* Whether point p was (or was being) finished in dir: its record exists, or
@@ -842,6 +874,16 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
   }
   s.single = points == 1 && sc->replicas == 1;
   rep->points = points;
+  if (opt->trace != NULL && (opt->out_dir == NULL || opt->resume || opt->shard_count > 1 ||
+                             points * sc->replicas > SIM_TRACE_MAX_LOOKUPS)) {
+    rc = sim_fail(err, errlen, DHT_EINVAL, "--trace needs --out DIR, no --shard or --resume, and at most %u runs",
+                  SIM_TRACE_MAX_LOOKUPS);
+    goto out;
+  }
+  if (opt->trace != NULL && (s.traces = g_try_new0(sim_trace, points * sc->replicas)) == NULL) {
+    rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory for the traces");
+    goto out;
+  }
   rep->records = g_try_new0(sim_record *, points);
   s.ps = g_try_new0(point_state, points);
   s.verified = g_try_new0(bool, points);
@@ -914,6 +956,9 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
     if (rc == 0 && arc < 0)
       rc = arc;
   }
+  /* The trace only of a sweep that finished every run: never a partial one. */
+  if (rc == 0 && s.traces != NULL && !rep->interrupted && rep->done == rep->selected)
+    rc = write_trace(&s, points * sc->replicas, err, errlen);
 out:
   if (s.ps != NULL) {
     for (uint64_t p = 0; p < points; p++) {
@@ -927,6 +972,11 @@ out:
     g_free(s.ps);
   }
   g_free(s.verified);
+  if (s.traces != NULL) {
+    for (uint64_t t = 0; t < points * sc->replicas; t++)
+      sim_trace_clear(&s.traces[t]);
+    g_free(s.traces);
+  }
   if (s.notes->len > 0)
     rep->notes = g_strdup(s.notes->str);
   g_string_free(s.notes, TRUE);

@@ -31,6 +31,9 @@ typedef struct sim_sweep_options {
   /* SHA-256 of the files the scenario reads (sim_inputs_check's): the
    * fingerprint's. NULL: the sweep reads the files for them. */
   const sim_file_digests *digests;
+  /* --trace: the lookups of every run to trace into out_dir/trace.jsonl
+   * (trace.h; needs out_dir, no shard, no resume); NULL: none. */
+  const struct sim_trace_sel *trace;
 } sim_sweep_options;
 
 /* What a sweep produced, for stdout. */
