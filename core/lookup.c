@@ -667,6 +667,7 @@ static int lt_rpc_tick(dht_lookup *l) {
       c->flags |= C_SLOW;
       l->branch++;
       slowed = true;
+      note(l, DHT_NOTE_SLOW, l->win[i]);
       continue;
     }
     if (l->cfg.timeout_us - age < next)

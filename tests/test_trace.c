@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "cli_helpers.h"
@@ -543,11 +544,17 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
   }
 }
 
-Test(trace, libtorrent_widens_at_the_short_timeout, .init = setup, .fini = teardown) {
-  /* Slow nodes (30 x a 50 ms median) outlast the 1 s short timeout: each
-   * such query is a `slow` decision on that node, in flight, before its answer or timeout. */
-  char *text = g_strdup_printf(lossy, "libtorrent", "libtorrent");
-  char *yaml = write_yaml("lt.yaml", text), *out = sub("lt");
+/* Slow nodes (30 x a 50 ms median) outlast the 1 s short timeout: each such
+ * query is a `slow` decision on that node, in flight, before its answer or
+ * timeout: exactly 1 s after the query with tick_ms 0, else at the first rpc
+ * tick a second or more after it, i.e. 1 to 2 s after. */
+static void libtorrent_slow(unsigned tick_ms) {
+  char *text = g_strdup_printf(lossy, tick_ms == 0 ? "libtorrent-tick0" : "libtorrent",
+                               tick_ms == 0 ? "libtorrent\n  tick_ms: 0" : "libtorrent");
+  char *unesc = g_strcompress(text);
+  g_free(text);
+  text = unesc;
+  char *yaml = write_yaml(tick_ms == 0 ? "lt0.yaml" : "lt.yaml", text), *out = sub(tick_ms == 0 ? "lt0" : "lt");
   cli r = run_dhtsim((const char *[]){"run", yaml, "--out", out, "--trace", "0-4", NULL});
   cr_assert(eq(int, r.status, 0), "%s", r.err);
   GPtrArray *lines = read_trace(out);
@@ -558,21 +565,32 @@ Test(trace, libtorrent_widens_at_the_short_timeout, .init = setup, .fini = teard
     if (strcmp(get(h, "event"), "decision") != 0 || strcmp(get(h, "decision"), "slow") != 0)
       continue;
     slow++;
-    /* The query it is about went out 1000 ms before, to the same node. */
-    double at = g_ascii_strtod(get(h, "t_ms"), NULL);
-    bool sent = false;
+    /* The query it is about went out to the same node 1000 ms before (tick
+     * 0), or 1000 to 2000 ms before (the last query to it before this). */
+    double at = g_ascii_strtod(get(h, "t_ms"), NULL), sent_at = -1.0;
     for (guint j = 0; j < i; j++) {
       GHashTable *q = g_ptr_array_index(lines, j);
       if (strcmp(get(q, "event"), "query") == 0 && strcmp(get(q, "node"), get(h, "node")) == 0 &&
-          strcmp(get(q, "lookup"), get(h, "lookup")) == 0 && g_ascii_strtod(get(q, "t_ms"), NULL) + 1000.0 == at)
-        sent = true;
+          strcmp(get(q, "lookup"), get(h, "lookup")) == 0)
+        sent_at = g_ascii_strtod(get(q, "t_ms"), NULL);
     }
-    cr_assert(sent, "slow decision without its query 1 s before (line %u)", i + 1);
+    cr_assert(ge(dbl, sent_at, 0.0), "slow decision without its query (line %u)", i + 1);
+    if (tick_ms == 0)
+      cr_assert(eq(i64, llround((at - sent_at) * 1000.0), 1000000), "line %u", i + 1); /* t_ms has µs digits */
+    else
+      cr_assert(llround((at - sent_at) * 1000.0) >= 1000000 && llround((at - sent_at) * 1000.0) <= 2000000,
+                "line %u: slow %.3f ms after its query", i + 1, at - sent_at);
     cr_assert(gt(int, atoi(get(h, "in_flight")), 0));
   }
   cr_assert(gt(sz, slow, 0));
   g_ptr_array_unref(lines);
   cli_free(&r);
+  if (tick_ms == 0) {
+    g_free(out);
+    g_free(yaml);
+    g_free(text);
+    return;
+  }
 
   /* A window of 10: closer nodes push awaited ones out, whose queries are
    * abandoned: each `abandon` is of a node with a query outstanding (its
@@ -619,6 +637,12 @@ Test(trace, libtorrent_widens_at_the_short_timeout, .init = setup, .fini = teard
   g_free(out);
   g_free(yaml);
   g_free(text);
+}
+
+Test(trace, libtorrent_widens_at_the_short_timeout, .init = setup, .fini = teardown) { libtorrent_slow(1000); }
+
+Test(trace, libtorrent_widens_exactly_at_the_short_timeout_without_its_tick, .init = setup, .fini = teardown) {
+  libtorrent_slow(0);
 }
 
 Test(trace, sweep_keys_every_line_by_point_and_replica, .init = setup, .fini = teardown) {
