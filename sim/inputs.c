@@ -9,6 +9,7 @@
 #include "budget.h"
 #include "error.h"
 #include "infile.h"
+#include "latency.h"
 #include "message.h"
 #include "network.h"
 #include "sim.h"
@@ -106,6 +107,12 @@ int sim_inputs_check(const sim_scenario *sc, uint64_t lookups, sim_inputs *in, c
     return rc;
   if (sc->workload.lookups_file != NULL && (rc = check_lookups(sc, min_nodes, in, err, errlen)) < 0)
     return rc;
+  if (sc->latency.matrix != NULL) { /* read whole, as a run reads it, with the run's messages */
+    sim_matrix mx;
+    if ((rc = sim_matrix_load(&mx, sc->latency.matrix, err, errlen)) < 0)
+      return rc;
+    sim_matrix_clear(&mx);
+  }
   if ((rc = sim_inputs_digests(sc, &in->digests, err, errlen)) < 0)
     return rc;
   if ((rc = sim_memory_limit(&limit, &from_env, msg, sizeof msg)) < 0)

@@ -458,7 +458,7 @@ static int cmd_run(int argc, char **argv) {
     goto out;
   }
   if (strcmp(format, "csv") == 0)
-    rc = sim_sweep_write_summary_csv(stdout, &rep);
+    rc = sim_sweep_write_summary_csv(stdout, &sc, &rep);
   else if (strcmp(format, "json") == 0)
     rc = sim_sweep_write_summary_json(stdout, &sc, &rep);
   else if (rep.have_single)

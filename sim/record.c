@@ -295,23 +295,28 @@ out:
 
 /* ---- summary.csv and summary.json ---- */
 
-int sim_record_write_summary_header(FILE *f) {
+int sim_record_write_summary_header(FILE *f, const sim_columns *shown) {
   fputs("point,label", f);
-  sim_write_params_header(f);
+  sim_write_params_header(f, shown);
   for (int i = 0; i < SIM_FIG_COUNT; i++)
-    fprintf(f, ",%s,%s_ci95", sim_figure_table[i].name, sim_figure_table[i].name);
+    if (shown->fig[i])
+      fprintf(f, ",%s,%s_ci95", sim_figure_table[i].name, sim_figure_table[i].name);
   fputc('\n', f);
   return ferror(f) ? DHT_EIO : 0;
 }
 
-int sim_record_write_summary_row(FILE *f, const sim_record *r) {
+int sim_record_write_summary_row(FILE *f, const sim_record *r, const sim_columns *shown) {
   fprintf(f, "%" PRIu64 ",", r->point);
   sim_write_csv_text(f, r->label);
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!shown->param[i])
+      continue;
     fputc(',', f);
     sim_write_csv_text(f, r->param[i] != NULL ? r->param[i] : "");
   }
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    if (!shown->fig[i])
+      continue;
     fputc(',', f);
     if (r->agg[i].present)
       fprintf(f, "%.6f", r->agg[i].mean);
@@ -323,12 +328,16 @@ int sim_record_write_summary_row(FILE *f, const sim_record *r) {
   return ferror(f) ? DHT_EIO : 0;
 }
 
-int sim_record_write_json(FILE *f, const sim_record *r) {
+int sim_record_write_json(FILE *f, const sim_record *r, const sim_columns *shown) {
+  bool first = true;
   fprintf(f, "    {\"point\": %" PRIu64 ", \"label\": ", r->point);
   sim_write_json_string(f, r->label);
   fputs(",\n     \"params\": {", f);
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
-    fputs(i ? ", " : "", f);
+    if (!shown->param[i])
+      continue;
+    fputs(first ? "" : ", ", f);
+    first = false;
     sim_write_json_string(f, sim_params[i].key);
     fputs(": ", f);
     if (r->param[i] == NULL)
@@ -339,9 +348,13 @@ int sim_record_write_json(FILE *f, const sim_record *r) {
       fputs(r->param[i], f);
   }
   fputs("},\n     \"stats\": {", f);
+  first = true;
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
     const sim_agg *a = &r->agg[i];
-    fprintf(f, "%s\"%s\": {\"mean\": ", i ? ", " : "", sim_figure_table[i].name);
+    if (!shown->fig[i])
+      continue;
+    fprintf(f, "%s\"%s\": {\"mean\": ", first ? "" : ", ", sim_figure_table[i].name);
+    first = false;
     if (a->present)
       fprintf(f, "%.6f", a->mean);
     else

@@ -49,7 +49,9 @@ static sim_summary distinct_summary(bool planted) {
                               .events = 76,
                               .end_us = 77000000,
                               .dead_nodes = 78,
-                              .slow_nodes = 79};
+                              .slow_nodes = 79,
+                              .unreachable_nodes = 83,
+                              .unreachable_queries = 84};
   return s;
 }
 
@@ -84,6 +86,8 @@ static const struct {
     {"late_responses_total", 75, "run", "count", "messages"},
     {"events_total", 76, "run", "count", "events"},        {"virtual_time_s", 77, "run", "real", "s"},
     {"dead_nodes", 78, "run", "count", "nodes"},           {"slow_nodes", 79, "run", "count", "nodes"},
+    {"unreachable_nodes", 83, "run", "count", "nodes"},
+    {"unreachable_queries_total", 84, "run", "count", "queries"},
 };
 
 Test(figures, every_figure_reads_its_own_field_scale_and_format_in_output_order) {
@@ -146,11 +150,24 @@ Test(figures, runs_row_formats_each_figure_by_its_format) {
   s.lookups = 9;
   s.seed = 5;
   cr_assert(f != NULL);
-  cr_assert(eq(int, sim_write_runs_row(f, 0, 0, "", &sc, &s), 0));
+  sim_columns shown;
+  sim_columns_of(&shown, &sc);
+  cr_assert(eq(int, sim_write_runs_row(f, 0, 0, "", &sc, &s, &shown), 0));
   fclose(f);
   tail = strstr(buf, ",11.500000,12.000000,13.000000,14.000000,15.000000,21.500000,");
   cr_assert(tail != NULL, "%s", buf);
   cr_assert(strstr(tail, ",45.000000,8,,0.610000,71,72,81,82,73,74,75,76,77.000000,78,79\n") != NULL, "%s", buf);
+  free(buf);
+  /* A scenario that uses loss.unreachable_fraction shows its column and figures. */
+  buf = NULL;
+  f = open_memstream(&buf, &len);
+  cr_assert(f != NULL);
+  sc.loss.unreachable_fraction = 0.25;
+  sim_columns_of(&shown, &sc);
+  cr_assert(eq(int, sim_write_runs_row(f, 0, 0, "", &sc, &s, &shown), 0));
+  fclose(f);
+  cr_assert(strstr(buf, ",0.05,0.25,rounds,") != NULL || strstr(buf, ",0,0.25,rounds,") != NULL, "%s", buf);
+  cr_assert(g_str_has_suffix(buf, ",77.000000,78,79,83,84\n"), "%s", buf);
   free(buf);
 }
 
@@ -227,13 +244,22 @@ static GString *placeholders(const char *header, bool ci) {
   return s;
 }
 
+/* Every column, the quiet ones too: the layouts docs/output-format.md shows. */
+static const sim_columns *every_column(void) {
+  static sim_columns c;
+  memset(&c, 1, sizeof c);
+  return &c;
+}
+static int summary_header(FILE *f) { return sim_record_write_summary_header(f, every_column()); }
+static int runs_header(FILE *f) { return sim_write_runs_header(f, every_column()); }
+
 static int lookups_header(FILE *f) {
   static const char *const keys[] = {"<swept keys>"};
   return sim_write_lookups_header(f, keys, 1);
 }
 
 static char *render_layouts(void) {
-  char *sum = header_of(sim_record_write_summary_header), *runs = header_of(sim_write_runs_header);
+  char *sum = header_of(summary_header), *runs = header_of(runs_header);
   char *lks = header_of(lookups_header);
   GString *a = placeholders(sum, true), *b = placeholders(runs, false);
   char *out = g_strdup_printf("- summary.csv: `%s`\n- runs.csv: `%s`\n- lookups.csv: `%.*s`\n", a->str, b->str,
