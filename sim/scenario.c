@@ -896,8 +896,8 @@ int sim__scenario_check(sim__check *ck, sim_scenario *sc) {
       sc->latency.matrix == NULL) {
     if (ck->point == NULL && ck->seen[SIM_P_LATENCY_MODEL])
       return fail_at(ck, DHT_EINVAL, ck->val_mark[SIM_P_LATENCY_MODEL],
-                     "latency.model: matrix needs latency.matrix, the file of the RTT matrix");
-    return fail_nopos(ck, DHT_EINVAL, "latency.model: matrix needs latency.matrix, the file of the RTT matrix");
+                     "latency.model: matrix: expected latency.matrix too (the file of the RTT matrix, docs/latency.md)");
+    return fail_nopos(ck, DHT_EINVAL, "latency.model: matrix: expected latency.matrix too (the file of the RTT matrix, docs/latency.md)");
   }
   /* plant_at defaults to K. When K is swept, 0 in the base stands for "each
    * point's K" (sim_scenario_point resolves it). */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_helpers.h"
 #include "error.h"
 #include "latency.h"
 #include "network.h"
@@ -431,4 +432,93 @@ Test(unreachable, absent_means_none) {
   cr_assert(eq(u64, res.counters.unreachable_queries, 0));
   cr_assert(eq(u64, res.counters.timeouts, 0));
   sim_results_clear(&res);
+}
+
+/* ---- through the command line ---- */
+
+static char *write_tmp(const char *dir, const char *name, const char *text) {
+  char *p = g_build_filename(dir, name, NULL);
+  cr_assert(g_file_set_contents(p, text, -1, NULL));
+  return p;
+}
+
+Test(latency_cli, a_bad_matrix_is_refused_with_its_position_before_any_run, .init = setup, .fini = teardown) {
+  char *m = write_tmp(tmp_dir, "bad.txt", "0 1 2\n1 0 x3\n2 3 0\n");
+  char *yaml = g_strdup_printf("latency: {model: matrix, matrix: %s}\n", m);
+  char *sc = write_tmp(tmp_dir, "s.yaml", yaml), *out = g_build_filename(tmp_dir, "out", NULL);
+  char *want = g_strdup_printf("dhtsim: %s:2:5: expected an RTT in ms (a number from 0 to 3600000) or -1 (unknown), "
+                               "got 'x3'\n",
+                               m);
+  cli v = run_dhtsim((const char *[]){"validate", sc, NULL});
+  cr_assert(eq(int, v.status, 2));
+  cr_assert(eq(str, v.err, want));
+  cli r = run_dhtsim((const char *[]){"run", sc, "--out", out, NULL});
+  cr_assert(eq(int, r.status, 2));
+  cr_assert(eq(str, r.err, want));
+  cr_assert(g_file_test(out, G_FILE_TEST_EXISTS) == FALSE, "nothing written");
+  cli_free(&v);
+  cli_free(&r);
+  g_remove(m);
+  cli n = run_dhtsim((const char *[]){"validate", sc, NULL});
+  cr_assert(eq(int, n.status, 2));
+  cr_assert(strstr(n.err, "bad.txt: cannot open: ") != NULL, "%s", n.err);
+  cli_free(&n);
+  g_free(want);
+  g_free(yaml);
+  g_free(m);
+  g_free(sc);
+  g_free(out);
+}
+
+/* The quiet keys the scenario uses are columns (its matrix, its jitter, the
+ * swept unreachable fraction and its figures), the others are not; a
+ * resumed run and two merged shards give the same bytes. */
+Test(latency_cli, quiet_columns_survive_resume_and_merge, .init = setup, .fini = teardown) {
+  char *full = g_build_filename(tmp_dir, "full", NULL), *s0 = g_build_filename(tmp_dir, "s0", NULL);
+  char *s1 = g_build_filename(tmp_dir, "s1", NULL), *merged = g_build_filename(tmp_dir, "merged", NULL);
+  static const char *const files[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
+  cli a = run_dhtsim((const char *[]){"run", "tests/data/latency-quiet.yaml", "--out", full, NULL});
+  cr_assert(eq(int, a.status, 0), "%s", a.err);
+  char *sum = slurp(full, "summary.csv");
+  csv c = csv_parse(sum);
+  cr_assert(eq(sz, c.n_rows, 2));
+  cr_assert(eq(str, (char *)csv_get(&c, 1, "loss.unreachable_fraction"), "0.2"));
+  cr_assert(eq(str, (char *)csv_get(&c, 0, "latency.jitter_ms"), "2"));
+  cr_assert(g_str_has_suffix(csv_get(&c, 0, "latency.matrix"), "tests/data/matrix-3x3.txt"));
+  cr_assert(eq(str, (char *)csv_get(&c, 0, "unreachable_nodes"), "0.000000"));
+  cr_assert(strcmp(csv_get(&c, 1, "unreachable_nodes"), "0.000000") != 0);
+  for (size_t i = 0; i < c.n_cols; i++)
+    cr_assert(strstr(c.header[i], "coord_scale") == NULL && strstr(c.header[i], "access_ms") == NULL, "%s",
+              c.header[i]);
+  csv_free(&c);
+  cli b = run_dhtsim((const char *[]){"run", "tests/data/latency-quiet.yaml", "--out", full, "--resume", NULL});
+  cr_assert(eq(int, b.status, 0), "%s", b.err);
+  cli x = run_dhtsim((const char *[]){"run", "tests/data/latency-quiet.yaml", "--shard", "0/2", "--out", s0, NULL});
+  cli y = run_dhtsim((const char *[]){"run", "tests/data/latency-quiet.yaml", "--shard", "1/2", "--out", s1, NULL});
+  cr_assert(eq(int, x.status, 0), "%s", x.err);
+  cr_assert(eq(int, y.status, 0), "%s", y.err);
+  cli m = run_dhtsim((const char *[]){"merge", "--out", merged, s0, s1, NULL});
+  cr_assert(eq(int, m.status, 0), "%s", m.err);
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    char *f = slurp(full, files[i]), *g = slurp(merged, files[i]);
+    cr_assert(eq(str, f, g), "%s", files[i]);
+    if (i == 0)
+      cr_assert(eq(str, f, sum), "resumed %s", files[i]);
+    g_free(f);
+    g_free(g);
+  }
+  cli_free(&a);
+  cli_free(&b);
+  cli_free(&x);
+  cli_free(&y);
+  cli_free(&m);
+  g_free(sum);
+  rm_rf(full);
+  rm_rf(s0);
+  rm_rf(s1);
+  rm_rf(merged);
+  g_free(full);
+  g_free(s0);
+  g_free(s1);
+  g_free(merged);
 }

@@ -57,6 +57,7 @@ static corpus_case corpus[] = {
   {"nodes_one"},
   {"non_numeric"},
   {"non_utf8"},
+  {"matrix_without_file"},
   {"nul_byte"},
   {"only_comments"},
   {"quoted_number"},
