@@ -15,6 +15,7 @@
 #include "network.h"
 #include "scenario.h"
 #include "sim.h"
+#include "text.h"
 
 /* sim.c's stream numbers (STREAM_UNREACHABLE, STREAM_LATENCY): the tests
  * redraw what a run draws. */
@@ -184,14 +185,19 @@ Test(latency_matrix, every_pair_takes_its_entry_and_draws_nothing) {
   sim_latency lat;
   dht_rng r, before;
   unsigned per_host[3] = {0};
+  float want_ms[3][3];
   matrix_latency(&lat, &sc, 42);
+  /* Asymmetric, as a measured matrix may be: a message from a to b takes entry [a][b]. */
+  lat.mx.rtt_ms[0 * 3 + 1] = 120.0f;
+  memcpy(want_ms, entries_3x3, sizeof want_ms);
+  want_ms[0][1] = 120.0f;
   dht_rng_init(&r, 7);
   before = r;
   for (uint32_t a = 0; a < 60; a++) {
     per_host[sim_latency_host(&lat, a)]++;
     for (uint32_t b = 0; b < 60; b++) {
       uint32_t ha = sim_latency_host(&lat, a), hb = sim_latency_host(&lat, b);
-      double want = ha == hb ? lat.mx.near_ms[ha] * 1000.0 : entries_3x3[ha][hb] * 1000.0;
+      double want = ha == hb ? lat.mx.near_ms[ha] * 1000.0 : want_ms[ha][hb] * 1000.0;
       cr_assert(eq(dbl, sim_latency_rtt_us(&lat, a, b), want), "%u %u", a, b);
       cr_assert(eq(dbl, sim_latency_draw_us(&lat, &r, a, b, false), want / 2), "%u %u", a, b);
       cr_assert(eq(dbl, sim_latency_draw_us(&lat, &r, a, b, true), want / 2 * sc.latency.slow_multiplier));
@@ -521,4 +527,63 @@ Test(latency_cli, quiet_columns_survive_resume_and_merge, .init = setup, .fini =
   g_free(s0);
   g_free(s1);
   g_free(merged);
+}
+
+/* ---- quiet keys and the fingerprint ---- */
+
+static uint64_t hash_str(uint64_t h, const char *s) { return sim_fnv1a64(h, s, strlen(s)); }
+
+/* The fingerprint as it was before the quiet keys existed: every key but
+ * them, no files, no sweep (param.c's v3 layout). */
+static uint64_t fingerprint_without_quiet(const sim_scenario *sc, uint64_t lookups) {
+  char buf[64];
+  uint64_t h = hash_str(SIM_FNV1A64_INIT, "dhtsim-fingerprint v3\n");
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (sim_params[i].flags & SIM_PARAM_QUIET)
+      continue;
+    h = hash_str(h, sim_params[i].key);
+    h = hash_str(h, "=");
+    if (sim_params[i].type == SIM_PT_PATH)
+      h = hash_str(h, "-");
+    else if (sim_params[i].type == SIM_PT_NAME)
+      h = hash_str(h, sim_param_text((sim_param_id)i, sc));
+    else {
+      sim_param_canon((sim_param_id)i, sc, buf, sizeof buf);
+      h = hash_str(h, buf);
+    }
+    h = hash_str(h, "\n");
+  }
+  snprintf(buf, sizeof buf, "lookups=%llu\n", (unsigned long long)lookups);
+  return hash_str(h, buf);
+}
+
+Test(quiet, keys_at_their_default_leave_the_fingerprint_as_it_was) {
+  static const sim_file_digests none;
+  sim_scenario sc;
+  base_scenario(&sc);
+  cr_assert(eq(u64, sim_param_fingerprint(&sc, 0, &none), fingerprint_without_quiet(&sc, 0)));
+  cr_assert(sim_param_in_use(SIM_P_LOSS_UNREACHABLE_FRACTION, &sc) == false);
+  cr_assert(sim_param_in_use(SIM_P_LOSS_DEAD_FRACTION, &sc)); /* not quiet: always */
+  /* Each quiet key, once used, counts. */
+  static const sim_param_id quiet[] = {SIM_P_LATENCY_COORD_SCALE_MS, SIM_P_LATENCY_ACCESS_MS, SIM_P_LATENCY_JITTER_MS,
+                                       SIM_P_LOSS_UNREACHABLE_FRACTION};
+  uint64_t seen[G_N_ELEMENTS(quiet)];
+  for (size_t i = 0; i < G_N_ELEMENTS(quiet); i++) {
+    char want[128];
+    base_scenario(&sc);
+    cr_assert(ne(u32, sim_params[quiet[i]].flags & SIM_PARAM_QUIET, 0));
+    cr_assert(eq(int, sim_param_set(quiet[i], "0.5", 3, true, NULL, &sc, want, sizeof want), 0), "%s", want);
+    cr_assert(sim_param_in_use(quiet[i], &sc));
+    seen[i] = sim_param_fingerprint(&sc, 0, &none);
+    cr_assert(ne(u64, seen[i], fingerprint_without_quiet(&sc, 0)), "%s", sim_params[quiet[i]].key);
+    for (size_t j = 0; j < i; j++)
+      cr_assert(ne(u64, seen[i], seen[j]));
+  }
+  /* A swept quiet key is in use even at its default. */
+  base_scenario(&sc);
+  sim_sweep_axis axis = {.key = (char *)"loss.unreachable_fraction", .values = NULL, .n = 0};
+  sc.sweep = &axis;
+  sc.n_sweep = 1;
+  cr_assert(sim_param_in_use(SIM_P_LOSS_UNREACHABLE_FRACTION, &sc));
+  cr_assert(sim_param_in_use(SIM_P_LATENCY_JITTER_MS, &sc) == false);
 }
