@@ -414,6 +414,39 @@ Test(records, write_read_write_is_byte_identical_and_exact) {
   sim_record_free(back);
 }
 
+/* Whether a record line is a quiet key's ("param KEY ...") or its figure's ("fig NAME ..."). */
+static bool quiet_line(const char *line) {
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    char p[128];
+    snprintf(p, sizeof p, "param %s ", sim_params[i].key);
+    if (g_str_has_prefix(line, p))
+      return (sim_params[i].flags & SIM_PARAM_QUIET) != 0;
+  }
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    char p[128];
+    snprintf(p, sizeof p, "fig %s ", sim_figure_table[i].name);
+    if (g_str_has_prefix(line, p))
+      return sim_figure_table[i].presence == SIM_PRESENT_UNREACHABLE;
+  }
+  return false;
+}
+
+/* x lacks what the quiet line held. */
+static void quiet_line_gone(const sim_record *x, const char *line) {
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    char p[128];
+    snprintf(p, sizeof p, "param %s ", sim_params[i].key);
+    if (g_str_has_prefix(line, p))
+      cr_assert(x->param[i] == NULL, "%s", line);
+  }
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    char p[128];
+    snprintf(p, sizeof p, "fig %s ", sim_figure_table[i].name);
+    if (g_str_has_prefix(line, p))
+      cr_assert(x->agg[i].present == false && x->agg[i].mean == 0.0, "%s", line);
+  }
+}
+
 Test(records, every_truncation_and_damaged_line_is_an_error) {
   sim_record *r = sample_record();
   size_t len = 0;
@@ -440,6 +473,14 @@ Test(records, every_truncation_and_damaged_line_is_an_error) {
         continue;
       }
       sim_record *x = sim_record_parse(s->str, s->len, 42, &rc, err, sizeof err);
+      if (!swap && quiet_line(lines[drop])) {
+        /* A record written before that quiet key existed: read, the key unset, its figure absent. */
+        cr_assert(x != NULL, "line %u dropped: %s", drop + 1, err);
+        quiet_line_gone(x, lines[drop]);
+        sim_record_free(x);
+        g_string_free(s, TRUE);
+        continue;
+      }
       cr_assert(x == NULL && rc == DHT_EINVAL, "line %u %s: accepted", drop + 1, swap ? "swapped" : "dropped");
       cr_assert(strstr(err, "line ") != NULL, "%s", err);
       g_string_free(s, TRUE);
