@@ -393,7 +393,7 @@ static void track_query(server *s, const dht_addr *src, const dht_id *target, ui
     t->first_s = now;
     t->order = s->n_tracks++;
     t->key = k;
-    t->n_truth = (uint32_t)sim_network_true_closest(&s->net, target, SIM_NODE_DEAD, t->truth, s->cfg.k);
+    t->n_truth = (uint32_t)sim_network_true_closest(&s->net, target, SIM_NODE_DEAD | SIM_NODE_UNREACHABLE, t->truth, s->cfg.k);
     g_hash_table_insert(s->tracks, k, t);
   }
   t->queries++;
