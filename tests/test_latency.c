@@ -587,3 +587,41 @@ Test(quiet, keys_at_their_default_leave_the_fingerprint_as_it_was) {
   cr_assert(sim_param_in_use(SIM_P_LOSS_UNREACHABLE_FRACTION, &sc));
   cr_assert(sim_param_in_use(SIM_P_LATENCY_JITTER_MS, &sc) == false);
 }
+
+/* The memory check counts the matrix a run holds: refused one byte below the
+ * estimate with it, accepted at it. */
+Test(latency_cli, the_memory_estimate_counts_the_matrix, .init = setup, .fini = teardown) {
+  enum { M = 600 };
+  GString *g = g_string_new(NULL);
+  for (int i = 0; i < M; i++) {
+    for (int j = 0; j < M; j++)
+      g_string_append(g, j ? " 7" : "7");
+    g_string_append_c(g, '\n');
+  }
+  char *m = write_tmp(tmp_dir, "m.txt", g->str);
+  char *yaml = g_strdup_printf("network: {nodes: 1000}\nlatency: {model: matrix, matrix: %s}\nworkload: {lookups: 10}\n", m);
+  char *path = write_tmp(tmp_dir, "s.yaml", yaml), err[1024] = "";
+  sim_scenario sc;
+  cr_assert(eq(int, sim_scenario_load(&sc, path, err, sizeof err), 0), "%s", err);
+  uint64_t need = sim_scenario_estimate_bytes(&sc, 0) + ((uint64_t)M * M + M) * 4;
+  sim_scenario_clear(&sc);
+  char *below = g_strdup_printf("%llu", (unsigned long long)need - 1), *at = g_strdup_printf("%llu", (unsigned long long)need);
+  g_setenv("DHTSIM_MEMORY_LIMIT", below, TRUE);
+  cli r = run_dhtsim((const char *[]){"validate", path, NULL});
+  g_setenv("DHTSIM_MEMORY_LIMIT", at, TRUE);
+  cli ok = run_dhtsim((const char *[]){"validate", path, NULL});
+  g_unsetenv("DHTSIM_MEMORY_LIMIT");
+  cr_assert(eq(int, r.status, 2));
+  cr_assert(strstr(r.err, "1000 nodes with random tables (K 8), 10 lookups and the latency.matrix (1.4 MiB) need an estimated") !=
+                NULL,
+            "%s", r.err);
+  cr_assert(eq(int, ok.status, 0), "%s", ok.err);
+  cli_free(&r);
+  cli_free(&ok);
+  g_free(below);
+  g_free(at);
+  g_free(path);
+  g_free(yaml);
+  g_free(m);
+  g_string_free(g, TRUE);
+}
