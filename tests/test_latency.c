@@ -625,3 +625,18 @@ Test(latency_cli, the_memory_estimate_counts_the_matrix, .init = setup, .fini = 
   g_free(m);
   g_string_free(g, TRUE);
 }
+
+/* `dhtsim check --record` of the regression scenario writes tests/expect.json
+ * byte for byte: the quiet keys it does not use are not in it. */
+Test(quiet, a_recorded_expectation_keeps_its_bytes, .init = setup, .fini = teardown) {
+  char *path = g_build_filename(tmp_dir, "expect.json", NULL), *got = NULL, *want = NULL;
+  cli r = run_dhtsim((const char *[]){"check", "scenarios/regression.yaml", "--expect", path, "--record", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cr_assert(g_file_get_contents(path, &got, NULL, NULL));
+  cr_assert(g_file_get_contents(DHTSIM_SOURCE_DIR "/tests/expect.json", &want, NULL, NULL));
+  cr_assert(eq(str, got, want));
+  cli_free(&r);
+  g_free(got);
+  g_free(want);
+  g_free(path);
+}
