@@ -15,7 +15,7 @@ build="${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [HARNESS...]}"
 seconds="${2:?usage: fuzz/run.sh BUILD_DIR SECONDS [HARNESS...]}"
 shift 2
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(scenario topology lookups id addr krpc)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(scenario topology lookups matrix id addr krpc)
 work="${FUZZ_KEEP:-$(mktemp -d "${TMPDIR:-/tmp}/dhtsim-fuzz-XXXXXX")}"
 mkdir -p "$work"
 [ -n "${FUZZ_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT

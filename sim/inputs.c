@@ -9,6 +9,7 @@
 #include "budget.h"
 #include "error.h"
 #include "infile.h"
+#include "latency.h"
 #include "message.h"
 #include "network.h"
 #include "sim.h"
@@ -22,7 +23,9 @@ static uint64_t network_bytes(const sim_network *net) {
 }
 
 uint64_t sim_inputs_estimate(const sim_inputs *in, const sim_scenario *pt, uint64_t lookups) {
-  return sim_scenario_estimate_known(pt, lookups, in->topology_bytes, in->file_lookups);
+  uint64_t b = sim_scenario_estimate_known(pt, lookups, in->topology_bytes, in->file_lookups);
+  uint64_t m = pt->latency.model == SIM_LATENCY_MATRIX ? in->matrix_bytes : 0;
+  return b > UINT64_MAX - m ? UINT64_MAX : b + m;
 }
 
 /* Reads the topology with the smallest K of any point (its bound on contacts
@@ -81,13 +84,20 @@ static int over_budget(const sim_scenario *sc, uint64_t p, const sim_scenario *p
     snprintf(work, sizeof work, "%" PRIu64 " lookups", pt->workload.lookups);
   if (sc->n_sweep > 0 && sim_scenario_point_label(sc, p, label, sizeof label) >= 0)
     snprintf(point, sizeof point, "point %" PRIu64 " (%s): ", p, label);
+  if (pt->latency.model == SIM_LATENCY_MATRIX && in->matrix_bytes > 0) {
+    char mb[32];
+    sim_format_bytes(mb, sizeof mb, in->matrix_bytes);
+    return sim_fail(err, errlen, DHT_ETOOBIG, "%s: %s%s, %s and the latency.matrix (%s) %s", sc->path, point, nodes,
+                    work, mb, over);
+  }
   return sim_fail(err, errlen, DHT_ETOOBIG, "%s: %s%s and %s %s", sc->path, point, nodes, work, over);
 }
 
 int sim_inputs_check(const sim_scenario *sc, uint64_t lookups, sim_inputs *in, char *err, size_t errlen) {
   uint64_t points = sim_scenario_point_count(sc), min_nodes = UINT64_MAX, limit;
   unsigned min_k = DHT_K_MAX;
-  bool from_env, files = sc->network.topology != NULL || sc->workload.lookups_file != NULL;
+  bool from_env,
+      files = sc->network.topology != NULL || sc->workload.lookups_file != NULL || sc->latency.matrix != NULL;
   char msg[256];
   sim_scenario pt;
   int rc;
@@ -106,6 +116,13 @@ int sim_inputs_check(const sim_scenario *sc, uint64_t lookups, sim_inputs *in, c
     return rc;
   if (sc->workload.lookups_file != NULL && (rc = check_lookups(sc, min_nodes, in, err, errlen)) < 0)
     return rc;
+  if (sc->latency.matrix != NULL) { /* read whole, as a run reads it, with the run's messages */
+    sim_matrix mx;
+    if ((rc = sim_matrix_load(&mx, sc->latency.matrix, err, errlen)) < 0)
+      return rc;
+    in->matrix_bytes = ((uint64_t)mx.m * mx.m + mx.m) * sizeof(float);
+    sim_matrix_clear(&mx);
+  }
   if ((rc = sim_inputs_digests(sc, &in->digests, err, errlen)) < 0)
     return rc;
   if ((rc = sim_memory_limit(&limit, &from_env, msg, sizeof msg)) < 0)

@@ -18,6 +18,7 @@ typedef struct sim_inputs {
   uint32_t topology_nodes; /* nodes of the topology file; 0 without one */
   uint64_t topology_bytes; /* its network as loaded (the estimate's network part) */
   uint64_t file_lookups;   /* lookups in the lookups file; 0 without one */
+  uint64_t matrix_bytes;   /* the latency.matrix as loaded (each run of a matrix point holds one); 0 without */
   sim_file_digests digests; /* SHA-256 of each file the scenario reads (the fingerprint's) */
 } sim_inputs;
 

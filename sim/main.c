@@ -484,7 +484,7 @@ static int run_command(int argc, char **argv, sim_trace_sel *trace) {
     goto out;
   }
   if (strcmp(format, "csv") == 0)
-    rc = sim_sweep_write_summary_csv(stdout, &rep);
+    rc = sim_sweep_write_summary_csv(stdout, &sc, &rep);
   else if (strcmp(format, "json") == 0)
     rc = sim_sweep_write_summary_json(stdout, &sc, &rep);
   else if (rep.have_single)

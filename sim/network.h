@@ -35,6 +35,7 @@ typedef enum sim_tables_kind {
 enum {
   SIM_NODE_DEAD = 1 << 0, /* never answers */
   SIM_NODE_SLOW = 1 << 1, /* latency multiplied by the scenario's slow_multiplier */
+  SIM_NODE_UNREACHABLE = 1 << 2, /* behind a NAT: runs lookups, is in tables, but no query reaches it */
 };
 
 /* Generated node i is at 10.(i>>16 & 255).(i>>8 & 255).(i & 255), port

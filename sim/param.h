@@ -37,6 +37,11 @@ enum {
   SIM_PARAM_SWEEP = 1u,    /* may be swept */
   SIM_PARAM_MIN_OPEN = 2u, /* fmin itself is out of range */
   SIM_PARAM_MAX_OPEN = 4u, /* fmax itself is out of range */
+  /* Quiet: an output column (runs.csv, summary.csv, summary.json) and a
+   * fingerprint line only in scenarios that use the key (sim_param_in_use),
+   * so that adding it keeps every older scenario's output bytes and
+   * fingerprint. For keys added after the output format settled. */
+  SIM_PARAM_QUIET = 8u,
 };
 
 typedef enum sim_param_id {
@@ -107,6 +112,10 @@ const char *sim_param_text(sim_param_id id, const struct sim_scenario *sc);
 bool sim_param_is_text(sim_param_id id);
 /* false for a NAME or PATH that is unset (JSON null, empty CSV field). */
 bool sim_param_is_set(sim_param_id id, const struct sim_scenario *sc);
+/* Whether the scenario uses parameter id: always for a key not
+ * SIM_PARAM_QUIET; for a quiet one, when its value is not the default (a
+ * PATH: when given) or the sweep varies it. */
+bool sim_param_in_use(sim_param_id id, const struct sim_scenario *sc);
 
 /* SHA-256 (hex, sim_infile_sha256) of the file each PATH parameter names,
  * indexed by parameter; "" where none. */

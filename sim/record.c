@@ -157,6 +157,22 @@ static bool take(reader *rd, const char *prefix, const char **rest, size_t *n) {
   return true;
 }
 
+/* take() for a line a record of an older dhtsim may lack: a quiet key's
+ * (param.h) or its figure's. When the next line is not it, nothing is
+ * consumed and *missing is set. */
+static bool take_optional(reader *rd, const char *prefix, bool optional, const char **rest, size_t *n,
+                          bool *missing) {
+  reader saved = *rd;
+  *missing = false;
+  if (take(rd, prefix, rest, n))
+    return true;
+  if (!optional)
+    return false;
+  *rd = saved;
+  *missing = true;
+  return true;
+}
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -225,6 +241,7 @@ sim_record *sim_record_parse(const char *data, size_t len, uint64_t point, int *
   uint64_t got;
 
   *rc = 0;
+  memset(agg, 0, sizeof agg); /* a figure an older record lacks: not present */
   if (buf == NULL) {
     *rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
     return NULL;
@@ -254,13 +271,16 @@ sim_record *sim_record_parse(const char *data, size_t len, uint64_t point, int *
   at += strlen(at) + 1;
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
     char prefix[128];
+    bool missing;
     snprintf(prefix, sizeof prefix, "param %s ", sim_params[i].key);
-    if (!take(&rd, prefix, &s, &n) || !((n == 1 && s[0] == '-') || (n >= 2 && s[0] == '=' && s[1] == ' '))) {
+    /* A record written before a quiet key existed has no line for it: unset. */
+    if (!take_optional(&rd, prefix, (sim_params[i].flags & SIM_PARAM_QUIET) != 0, &s, &n, &missing) ||
+        (!missing && !((n == 1 && s[0] == '-') || (n >= 2 && s[0] == '=' && s[1] == ' ')))) {
       *rc = sim_fail(err, errlen, DHT_EINVAL, "line %u: expected \"param %s = VALUE\" or \"param %s -\"", rd.line,
                      sim_params[i].key, sim_params[i].key);
       goto out;
     }
-    if (n == 1)
+    if (missing || n == 1)
       continue;
     if (!unescape(s + 2, n - 2, at)) {
       *rc = sim_fail(err, errlen, DHT_EINVAL, "line %u: malformed value of %s", rd.line, sim_params[i].key);
@@ -271,8 +291,11 @@ sim_record *sim_record_parse(const char *data, size_t len, uint64_t point, int *
   }
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
     char prefix[128];
+    bool missing;
     snprintf(prefix, sizeof prefix, "fig %s ", sim_figure_table[i].name);
-    if (!take(&rd, prefix, &s, &n) || !parse_fig(s, n, &agg[i])) {
+    /* Likewise a figure of a quiet key's (absent: not present). */
+    if (!take_optional(&rd, prefix, sim_figure_table[i].presence == SIM_PRESENT_UNREACHABLE, &s, &n, &missing) ||
+        (!missing && !parse_fig(s, n, &agg[i]))) {
       *rc = sim_fail(err, errlen, DHT_EINVAL, "line %u: expected \"fig %s PRESENT HAS_CI MEAN CI95\"", rd.line,
                      sim_figure_table[i].name);
       goto out;
@@ -295,23 +318,28 @@ out:
 
 /* ---- summary.csv and summary.json ---- */
 
-int sim_record_write_summary_header(FILE *f) {
+int sim_record_write_summary_header(FILE *f, const sim_columns *shown) {
   fputs("point,label", f);
-  sim_write_params_header(f);
+  sim_write_params_header(f, shown);
   for (int i = 0; i < SIM_FIG_COUNT; i++)
-    fprintf(f, ",%s,%s_ci95", sim_figure_table[i].name, sim_figure_table[i].name);
+    if (shown->fig[i])
+      fprintf(f, ",%s,%s_ci95", sim_figure_table[i].name, sim_figure_table[i].name);
   fputc('\n', f);
   return ferror(f) ? DHT_EIO : 0;
 }
 
-int sim_record_write_summary_row(FILE *f, const sim_record *r) {
+int sim_record_write_summary_row(FILE *f, const sim_record *r, const sim_columns *shown) {
   fprintf(f, "%" PRIu64 ",", r->point);
   sim_write_csv_text(f, r->label);
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!shown->param[i])
+      continue;
     fputc(',', f);
     sim_write_csv_text(f, r->param[i] != NULL ? r->param[i] : "");
   }
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    if (!shown->fig[i])
+      continue;
     fputc(',', f);
     if (r->agg[i].present)
       fprintf(f, "%.6f", r->agg[i].mean);
@@ -323,12 +351,16 @@ int sim_record_write_summary_row(FILE *f, const sim_record *r) {
   return ferror(f) ? DHT_EIO : 0;
 }
 
-int sim_record_write_json(FILE *f, const sim_record *r) {
+int sim_record_write_json(FILE *f, const sim_record *r, const sim_columns *shown) {
+  bool first = true;
   fprintf(f, "    {\"point\": %" PRIu64 ", \"label\": ", r->point);
   sim_write_json_string(f, r->label);
   fputs(",\n     \"params\": {", f);
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
-    fputs(i ? ", " : "", f);
+    if (!shown->param[i])
+      continue;
+    fputs(first ? "" : ", ", f);
+    first = false;
     sim_write_json_string(f, sim_params[i].key);
     fputs(": ", f);
     if (r->param[i] == NULL)
@@ -339,9 +371,13 @@ int sim_record_write_json(FILE *f, const sim_record *r) {
       fputs(r->param[i], f);
   }
   fputs("},\n     \"stats\": {", f);
+  first = true;
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
     const sim_agg *a = &r->agg[i];
-    fprintf(f, "%s\"%s\": {\"mean\": ", i ? ", " : "", sim_figure_table[i].name);
+    if (!shown->fig[i])
+      continue;
+    fprintf(f, "%s\"%s\": {\"mean\": ", first ? "" : ", ", sim_figure_table[i].name);
+    first = false;
     if (a->present)
       fprintf(f, "%.6f", a->mean);
     else

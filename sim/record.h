@@ -34,10 +34,10 @@ int sim_record_write(FILE *f, const sim_record *r);
  * in *rc and a message in err. */
 sim_record *sim_record_parse(const char *data, size_t len, uint64_t point, int *rc, char *err, size_t errlen);
 
-/* summary.csv: `point,label,<every parameter>,<each figure F: F,F_ci95>`. 0 or DHT_EIO. */
-int sim_record_write_summary_header(FILE *f);
-int sim_record_write_summary_row(FILE *f, const sim_record *r);
+/* summary.csv: `point,label,<every parameter shown>,<each figure F shown: F,F_ci95>`. 0 or DHT_EIO. */
+int sim_record_write_summary_header(FILE *f, const sim_columns *shown);
+int sim_record_write_summary_row(FILE *f, const sim_record *r, const sim_columns *shown);
 /* One element of summary.json's "points" array (no trailing comma or newline). */
-int sim_record_write_json(FILE *f, const sim_record *r);
+int sim_record_write_json(FILE *f, const sim_record *r, const sim_columns *shown);
 
 #endif

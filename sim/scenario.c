@@ -890,6 +890,15 @@ int sim__scenario_check(sim__check *ck, sim_scenario *sc) {
                    "latency.min_ms: expected a number of milliseconds at most latency.max_ms (default %s), got '%s'",
                    mx, mn);
   }
+  /* A matrix model needs its file; checked where the model is known (the
+   * file's own errors come when it is read: sim_inputs_check, sim_run). */
+  if ((ck->point != NULL || !ck->swept[SIM_P_LATENCY_MODEL]) && sc->latency.model == SIM_LATENCY_MATRIX &&
+      sc->latency.matrix == NULL) {
+    if (ck->point == NULL && ck->seen[SIM_P_LATENCY_MODEL])
+      return fail_at(ck, DHT_EINVAL, ck->val_mark[SIM_P_LATENCY_MODEL],
+                     "latency.model: matrix: expected latency.matrix too (the file of the RTT matrix, docs/latency.md)");
+    return fail_nopos(ck, DHT_EINVAL, "latency.model: matrix: expected latency.matrix too (the file of the RTT matrix, docs/latency.md)");
+  }
   /* plant_at defaults to K. When K is swept, 0 in the base stands for "each
    * point's K" (sim_scenario_point resolves it). */
   if (ck->point == NULL && !ck->seen[SIM_P_WORKLOAD_PLANT_AT] && !ck->swept[SIM_P_WORKLOAD_PLANT_AT])

@@ -16,6 +16,8 @@ typedef enum sim_latency_model {
   SIM_LATENCY_CONSTANT = 0,
   SIM_LATENCY_UNIFORM = 1,
   SIM_LATENCY_LOGNORMAL = 2,
+  SIM_LATENCY_COORDINATES = 3, /* per-node point and access delay: stable per pair (latency.c) */
+  SIM_LATENCY_MATRIX = 4,      /* per-node host of an RTT matrix file (latency.c) */
 } sim_latency_model;
 
 typedef enum sim_arrival {
@@ -51,12 +53,17 @@ typedef struct sim_scenario {
     double sigma;            /* lognormal shape */
     double slow_fraction;    /* fraction of slow nodes */
     double slow_multiplier;  /* their delay factor */
+    uint64_t coord_scale_us; /* coordinates: disk radius, RTT µs */
+    uint64_t access_us;      /* coordinates: mean access delay (height), RTT µs */
+    char *matrix;            /* owned, NULL if none: the RTT matrix file, resolved like topology */
+    uint64_t jitter_us;      /* coordinates, matrix: one-way extra drawn in [0, jitter_us]; 0: no draw */
   } latency;
 
   struct {
     double request_drop;  /* P(request lost) */
     double response_drop; /* P(response lost) */
     double dead_fraction; /* fraction of nodes that never answer (< 1) */
+    double unreachable_fraction; /* fraction of nodes no query reaches (NAT); they still run lookups */
   } loss;
 
   struct {

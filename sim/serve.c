@@ -40,8 +40,8 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define RECV_BATCH 512          /* datagrams read per wake-up before due replies go out */
 
 /* The seed streams of sim/sim.c, so that the served network has the
- * simulation's dead and slow nodes. */
-enum { STREAM_FLAGS = 2, STREAM_WORKLOAD = 3, STREAM_MESSAGES = 4 };
+ * simulation's dead, slow and unreachable nodes and its pair latencies. */
+enum { STREAM_FLAGS = 2, STREAM_WORKLOAD = 3, STREAM_MESSAGES = 4, STREAM_UNREACHABLE = 8, STREAM_LATENCY = 9 };
 
 static const char serve_usage[] =
     "Usage: dhtsim serve SCENARIO [--port P] [--duration S] [--out DIR] [--planted N] [--seed N]\n";
@@ -169,6 +169,7 @@ typedef struct server {
   dht_lookup_config cfg;
   uint64_t seed, secret;
   dht_rng msg_rng;
+  sim_latency lat; /* the scenario's delay model; the client is placed as node net.n */
   int fd;
   uint16_t port;
   heap q;
@@ -218,9 +219,11 @@ static gboolean track_equal(gconstpointer a, gconstpointer b) { return memcmp(a,
 
 /* ---- the scenario's latency, as sim/sim.c draws it ---- */
 
-/* One-way delay (µs) between the client and node (the client is never slow). */
-static uint64_t one_way_us(server *s, uint32_t node) {
-  double us = sim_latency_draw_us(s->sc, &s->msg_rng, (s->net.flags[node] & SIM_NODE_SLOW) != 0);
+/* One-way delay (µs) of a message from node `from` to node `to`, one of them
+ * the client (node net.n for the pair models; never slow). */
+static uint64_t one_way_us(server *s, uint32_t from, uint32_t to) {
+  uint32_t node = from < s->net.n ? from : to;
+  double us = sim_latency_draw_us(&s->lat, &s->msg_rng, from, to, (s->net.flags[node] & SIM_NODE_SLOW) != 0);
   if (!(us > 0.0))
     return 0;
   return us > 3.6e9 ? UINT64_C(3600000000) : (uint64_t)llround(us); /* an hour: no reply waits longer */
@@ -390,7 +393,7 @@ static void track_query(server *s, const dht_addr *src, const dht_id *target, ui
     t->first_s = now;
     t->order = s->n_tracks++;
     t->key = k;
-    t->n_truth = (uint32_t)sim_network_true_closest(&s->net, target, SIM_NODE_DEAD, t->truth, s->cfg.k);
+    t->n_truth = (uint32_t)sim_network_true_closest(&s->net, target, SIM_NODE_DEAD | SIM_NODE_UNREACHABLE, t->truth, s->cfg.k);
     g_hash_table_insert(s->tracks, k, t);
   }
   t->queries++;
@@ -481,6 +484,10 @@ static void handle_datagram(server *s, const uint8_t *buf, size_t len, uint32_t 
     unanswered(s, &s->c.dead, &src, node, &q, target, "dead");
     return;
   }
+  if (s->net.flags[node] & SIM_NODE_UNREACHABLE) { /* counted with the dead: neither answers */
+    unanswered(s, &s->c.dead, &src, node, &q, target, "unreachable");
+    return;
+  }
   if (s->q.n >= s->q.cap) {
     unanswered(s, &s->c.queue_full, &src, node, &q, target, "queue_full");
     return;
@@ -489,13 +496,13 @@ static void handle_datagram(server *s, const uint8_t *buf, size_t len, uint32_t 
     unanswered(s, &s->c.request_lost, &src, node, &q, target, "request_lost");
     return;
   }
-  delay = one_way_us(s, node);
+  delay = one_way_us(s, s->net.n, node);
   answer(s, node, &q, &src, &r);
   if (lost(s, s->sc->loss.response_drop)) {
     unanswered(s, &s->c.response_lost, &src, node, &q, target, "response_lost");
     return;
   }
-  delay += one_way_us(s, node);
+  delay += one_way_us(s, node, s->net.n);
   n = dht_krpc_encode(&r, out, sizeof out);
   if (n < 0) { /* cannot happen within the caps checked at start: count it, answer nothing */
     s->c.send_failed++;
@@ -605,6 +612,17 @@ static void assign_flags(server *s) {
       f |= SIM_NODE_SLOW;
     s->net.flags[i] = f;
   }
+}
+
+/* sim/sim.c's unreachable nodes: their own stream, a draw for every node. */
+static void assign_unreachable(server *s) {
+  dht_rng rng;
+  if (!(s->sc->loss.unreachable_fraction > 0.0))
+    return;
+  dht_rng_init(&rng, dht_seed_derive(s->seed, STREAM_UNREACHABLE));
+  for (uint32_t i = 0; i < s->net.n; i++)
+    if (dht_rng_chance(&rng, s->sc->loss.unreachable_fraction) && !(s->net.flags[i] & SIM_NODE_DEAD))
+      s->net.flags[i] |= SIM_NODE_UNREACHABLE;
 }
 
 static int plant(server *s, uint64_t n_planted, char *err, size_t errlen) {
@@ -748,6 +766,7 @@ static void server_clear(server *s) {
     g_free(r.data);
   }
   g_free(s->q.a);
+  sim_latency_clear(&s->lat);
   if (s->fd >= 0)
     close(s->fd);
   if (s->log != NULL)
@@ -849,6 +868,12 @@ int sim_serve_main(int argc, char **argv) {
     goto done;
   }
   assign_flags(&s);
+  assign_unreachable(&s);
+  if ((rc = sim_latency_init(&s.lat, &sc, dht_seed_derive(s.seed, STREAM_LATENCY), err, sizeof err)) < 0) {
+    fprintf(stderr, "dhtsim serve: %s\n", err);
+    status = rc == DHT_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+    goto done;
+  }
   {
     uint64_t sec = s.seed ^ (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     s.secret = dht_splitmix64(&sec); /* tokens need not repeat across runs */

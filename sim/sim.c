@@ -26,6 +26,9 @@ enum {
   STREAM_FLAGS = 2,    /* dead and slow nodes */
   STREAM_WORKLOAD = 3, /* start nodes, targets, arrival times */
   STREAM_MESSAGES = 4, /* drops and latencies, drawn in event order */
+  /* 5..7 left for other features; these are 8 and 9 so that they never meet another's new number */
+  STREAM_UNREACHABLE = 8, /* unreachable nodes (loss.unreachable_fraction), one draw per node */
+  STREAM_LATENCY = 9,     /* the pair models' placement: node i's point or host from (stream, i) */
 };
 
 /* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,
@@ -77,6 +80,7 @@ typedef struct runner {
   sim_event_queue q;
   dht_rng msg_rng;
   dht_rng work_rng;
+  sim_latency lat; /* the delay model and its matrix */
   dht_lookup_config cfg;
   dht_rtt_filter rtt; /* mldht's, shared by the run's lookups */
   uint64_t now;
@@ -121,7 +125,8 @@ static uint64_t clamp_us(double us) {
 
 /* One-way delay of a message between nodes a and b (virtual µs). */
 static uint64_t delay(runner *r, uint32_t a, uint32_t b) {
-  return clamp_us(sim_latency_draw_us(r->sc, &r->msg_rng, ((r->net.flags[a] | r->net.flags[b]) & SIM_NODE_SLOW) != 0));
+  return clamp_us(
+      sim_latency_draw_us(&r->lat, &r->msg_rng, a, b, ((r->net.flags[a] | r->net.flags[b]) & SIM_NODE_SLOW) != 0));
 }
 
 static bool drop(runner *r, double p) { return p > 0.0 && dht_rng_chance(&r->msg_rng, p); }
@@ -226,8 +231,10 @@ static void record(runner *r, active *a) {
   size_t n_peers;
   unsigned k = r->cfg.k;
 
-  /* The true K closest live nodes, the start node excluded (a lookup never returns itself). */
-  n_truth = sim_network_true_closest(&r->net, &a->target, SIM_NODE_DEAD, truth, k + 1);
+  /* The true K closest live nodes, the start node excluded (a lookup never
+   * returns itself); unreachable nodes are not live to anyone else: no query
+   * gets an answer from them (docs/latency.md). */
+  n_truth = sim_network_true_closest(&r->net, &a->target, SIM_NODE_DEAD | SIM_NODE_UNREACHABLE, truth, k + 1);
   for (size_t i = 0; i < n_truth; i++)
     if (truth[i] != a->start && t < k)
       truth[t++] = truth[i];
@@ -452,6 +459,9 @@ static int handle(runner *r, const sim_event *ev) {
     if (r->net.flags[q->node] & SIM_NODE_DEAD) {
       r->res->counters.dead_queries++;
       trace_wire(r, q, "dead_node");
+    } else if (r->net.flags[q->node] & SIM_NODE_UNREACHABLE) {
+      r->res->counters.unreachable_queries++;
+      trace_wire(r, q, "unreachable_node");
     } else {
       r->res->counters.messages_sent++;
       if (drop(r, r->sc->loss.response_drop)) {
@@ -538,6 +548,21 @@ static void assign_flags(runner *r, uint64_t seed) {
   }
 }
 
+/* Unreachable nodes from their own stream, after the dead and slow ones: the
+ * flags stream keeps its draws. No draw when the fraction is 0. */
+static void assign_unreachable(runner *r, uint64_t seed) {
+  dht_rng rng;
+  if (!(r->sc->loss.unreachable_fraction > 0.0))
+    return;
+  dht_rng_init(&rng, dht_seed_derive(seed, STREAM_UNREACHABLE));
+  for (uint32_t i = 0; i < r->net.n; i++)
+    /* Drawn for every node; a dead node stays dead only. */
+    if (dht_rng_chance(&rng, r->sc->loss.unreachable_fraction) && !(r->net.flags[i] & SIM_NODE_DEAD)) {
+      r->net.flags[i] |= SIM_NODE_UNREACHABLE;
+      r->res->counters.unreachable_nodes++;
+    }
+}
+
 bool sim_all_dead_possible(const sim_scenario *sc, uint32_t n) {
   /* P(all n dead) = d^n. Below 2^-128 no run of any sweep will ever see it
    * (a sweep has at most 10^10 runs): checking a large network costs nothing. */
@@ -573,6 +598,7 @@ static void runner_clear(runner *r) {
   g_free(r->nodebuf);
   g_free(r->timerbuf);
   g_free(r->idxbuf);
+  sim_latency_clear(&r->lat);
   sim_eq_clear(&r->q);
   sim_network_clear(&r->net);
 }
@@ -643,6 +669,9 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     rc = all_dead(sc, err, errlen);
     goto err_msg_set;
   }
+  assign_unreachable(&r, seed);
+  if ((rc = sim_latency_init(&r.lat, sc, dht_seed_derive(seed, STREAM_LATENCY), err, errlen)) < 0)
+    goto err_msg_set;
   dht_rng_init(&r.msg_rng, dht_seed_derive(seed, STREAM_MESSAGES));
   dht_rng_init(&r.work_rng, dht_seed_derive(seed, STREAM_WORKLOAD));
 

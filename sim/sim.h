@@ -19,12 +19,14 @@ typedef struct sim_counters {
   uint64_t requests_dropped;
   uint64_t responses_dropped;
   uint64_t dead_queries;     /* requests that reached a dead node */
+  uint64_t unreachable_queries; /* requests sent to an unreachable node (not dead), which never got there */
   uint64_t timeouts;         /* queries reported failed to the core */
   uint64_t late_responses;   /* answers their lookup no longer awaited (timed out, abandoned, finished) */
   uint64_t events;           /* events processed */
   uint64_t end_us;           /* virtual time at which the last lookup ended (timers outliving it do not count) */
   uint32_t dead_nodes;
   uint32_t slow_nodes;
+  uint32_t unreachable_nodes; /* SIM_NODE_UNREACHABLE (loss.unreachable_fraction) */
 } sim_counters;
 
 typedef struct sim_results {

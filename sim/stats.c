@@ -149,6 +149,9 @@ int sim_write_table(FILE *f, const sim_summary *s) {
   fprintf(f, "  requests dropped       %10" PRIu64 "\n", c->requests_dropped);
   fprintf(f, "  responses dropped      %10" PRIu64 "\n", c->responses_dropped);
   fprintf(f, "  queries to dead nodes  %10" PRIu64 "\n", c->dead_queries);
+  if (c->unreachable_nodes > 0) /* only then: older outputs keep their lines */
+    fprintf(f, "  unreachable nodes      %10" PRIu32 "  (queries to them %" PRIu64 ")\n", c->unreachable_nodes,
+            c->unreachable_queries);
   fprintf(f, "  timeouts               %10" PRIu64 "\n", c->timeouts);
   fprintf(f, "  late responses         %10" PRIu64 "\n", c->late_responses);
   fprintf(f, "  events                 %10" PRIu64 "\n", c->events);
@@ -182,7 +185,21 @@ const sim_figure sim_figure_table[SIM_FIG_COUNT] = {
 const char *sim_figure_scope_name(sim_figure_scope v) { return v == SIM_SCOPE_RUN ? "run" : "lookup"; }
 const char *sim_figure_format_name(sim_figure_format v) { return v == SIM_FORMAT_COUNT ? "count" : "real"; }
 const char *sim_figure_presence_name(sim_figure_presence v) {
-  return v == SIM_PRESENT_PLANTED ? "planted" : v == SIM_PRESENT_PEERS ? "peers" : "always";
+  return v == SIM_PRESENT_PLANTED       ? "planted"
+         : v == SIM_PRESENT_PEERS       ? "peers"
+         : v == SIM_PRESENT_UNREACHABLE ? "unreachable"
+                                        : "always";
+}
+
+void sim_columns_complete(sim_columns *c) {
+  for (int i = 0; i < SIM_FIG_COUNT; i++)
+    c->fig[i] = sim_figure_table[i].presence != SIM_PRESENT_UNREACHABLE || c->param[SIM_P_LOSS_UNREACHABLE_FRACTION];
+}
+
+void sim_columns_of(sim_columns *c, const sim_scenario *sc) {
+  for (int i = 0; i < SIM_PARAM_COUNT; i++)
+    c->param[i] = sim_param_in_use((sim_param_id)i, sc);
+  sim_columns_complete(c);
 }
 const char *sim_figure_aggregation_name(sim_figure_aggregation v) {
   return v == SIM_AGG_POOLED ? "pooled" : "mean, t95";
@@ -192,7 +209,8 @@ void sim_summary_figures(const sim_summary *s, sim_figures *f) {
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
     const sim_figure *fig = &sim_figure_table[i];
     f->v[i] = fig->read(s);
-    f->present[i] = fig->presence == SIM_PRESENT_ALWAYS || (fig->presence == SIM_PRESENT_PLANTED && s->planted) ||
+    f->present[i] = fig->presence == SIM_PRESENT_ALWAYS || fig->presence == SIM_PRESENT_UNREACHABLE ||
+                    (fig->presence == SIM_PRESENT_PLANTED && s->planted) ||
                     (fig->presence == SIM_PRESENT_PEERS && s->first_peer_us.n > 0);
   }
 }
@@ -268,8 +286,10 @@ void sim_write_csv_text(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-void sim_write_params_header(FILE *f) {
+void sim_write_params_header(FILE *f, const sim_columns *shown) {
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!shown->param[i])
+      continue;
     fputc(',', f);
     sim_write_csv_text(f, sim_params[i].key);
   }
@@ -283,34 +303,39 @@ static void param_text(sim_param_id id, const sim_scenario *cols, char out[SIM_P
     out[0] = '\0';
 }
 
-void sim_write_params_row(FILE *f, const sim_scenario *cols) {
+void sim_write_params_row(FILE *f, const sim_scenario *cols, const sim_columns *shown) {
   char text[SIM_PARAM_TEXT_SIZE];
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!shown->param[i])
+      continue;
     param_text((sim_param_id)i, cols, text);
     fputc(',', f);
     sim_write_csv_text(f, text);
   }
 }
 
-int sim_write_runs_header(FILE *f) {
+int sim_write_runs_header(FILE *f, const sim_columns *shown) {
   fputs("point,replica,run_seed,label", f);
-  sim_write_params_header(f);
+  sim_write_params_header(f, shown);
   for (int i = 0; i < SIM_FIG_COUNT; i++)
-    fprintf(f, ",%s", sim_figure_table[i].name);
+    if (shown->fig[i])
+      fprintf(f, ",%s", sim_figure_table[i].name);
   fputc('\n', f);
   return io(f);
 }
 
 int sim_write_runs_row(FILE *f, uint64_t point, uint32_t replica, const char *label, const sim_scenario *pt,
-                       const sim_summary *s) {
+                       const sim_summary *s, const sim_columns *shown) {
   sim_figures fig;
   sim_scenario cols;
   sim_summary_figures(s, &fig);
   sim_output_params(&cols, pt, s->nodes, s->lookups);
   fprintf(f, "%" PRIu64 ",%" PRIu32 ",%" PRIu64 ",", point, replica, s->seed);
   sim_write_csv_text(f, label);
-  sim_write_params_row(f, &cols);
+  sim_write_params_row(f, &cols, shown);
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    if (!shown->fig[i])
+      continue;
     fputc(',', f);
     if (!fig.present[i])
       continue;

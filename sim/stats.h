@@ -71,6 +71,8 @@ typedef enum sim_figure_presence {
   SIM_PRESENT_ALWAYS,
   SIM_PRESENT_PLANTED, /* only when peers were planted */
   SIM_PRESENT_PEERS,   /* only when some lookup got an answer carrying peers */
+  SIM_PRESENT_UNREACHABLE, /* a column only in outputs whose scenario uses loss.unreachable_fraction
+                              (a quiet key, param.h), always present there */
 } sim_figure_presence;
 
 typedef enum sim_figure_aggregation {
@@ -92,7 +94,22 @@ typedef struct sim_figure {
 /* [SIM_FIG_COUNT], in figure.def order, which is the output order. */
 extern const sim_figure sim_figure_table[SIM_FIG_COUNT];
 
-/* "lookup" / "run", "real" / "count", "always" / "planted" / "peers",
+/* The columns an output shows: every parameter and figure, but the quiet
+ * parameters (SIM_PARAM_QUIET) and their figures only when the scenario uses
+ * them, so that an older scenario's output keeps its bytes. Decided once per
+ * output from its base scenario (sweep included), so that every row, point,
+ * shard and resumed part agrees. */
+typedef struct sim_columns {
+  bool param[SIM_PARAM_COUNT];
+  bool fig[SIM_FIG_COUNT];
+} sim_columns;
+
+/* The columns of sc's outputs. */
+void sim_columns_of(sim_columns *c, const sim_scenario *sc);
+/* The figures' columns of c from its parameters' (what a manifest records). */
+void sim_columns_complete(sim_columns *c);
+
+/* "lookup" / "run", "real" / "count", "always" / "planted" / "peers" / "unreachable",
  * "mean, t95" / "pooled":
  * the words of docs/output-format.md's figure table. */
 const char *sim_figure_scope_name(sim_figure_scope v);
@@ -137,18 +154,18 @@ void sim_output_params(sim_scenario *out, const sim_scenario *pt, uint32_t nodes
 
 /* s as a CSV field: quoted (RFC 4180) only when it holds a comma, quote or line break. */
 void sim_write_csv_text(FILE *f, const char *s);
-/* ",KEY" for every parameter, in param.def order. */
-void sim_write_params_header(FILE *f);
-/* ",value" for every parameter of cols (empty when unset). */
-void sim_write_params_row(FILE *f, const sim_scenario *cols);
+/* ",KEY" for every parameter shown, in param.def order. */
+void sim_write_params_header(FILE *f, const sim_columns *shown);
+/* ",value" for every parameter of cols shown (empty when unset). */
+void sim_write_params_row(FILE *f, const sim_scenario *cols, const sim_columns *shown);
 /* JSON string literal with escapes. */
 void sim_write_json_string(FILE *f, const char *s);
 
 /* runs.csv. Each returns 0 or DHT_EIO. `pt` is the point's scenario
  * (sim_scenario_point). */
-int sim_write_runs_header(FILE *f);
+int sim_write_runs_header(FILE *f, const sim_columns *shown);
 int sim_write_runs_row(FILE *f, uint64_t point, uint32_t replica, const char *label, const sim_scenario *pt,
-                       const sim_summary *s);
+                       const sim_summary *s, const sim_columns *shown);
 
 /* lookups.csv: `point,replica`, the swept keys keys[0..n) in axis order,
  * then the lookup's own columns. */

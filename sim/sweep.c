@@ -47,6 +47,7 @@ typedef struct meta {
   char *sweep_keys;  /* owned: keys separated by single spaces ("" without sweep) */
   char fingerprint[17];
   uint32_t shard_index, shard_count;
+  sim_columns shown; /* the outputs' columns (the manifest's optional "columns" line: the quiet keys shown) */
   GHashTable *parts; /* read from a manifest: part file name -> part_entry (owned); NULL otherwise */
 } meta;
 
@@ -72,6 +73,7 @@ static void meta_from_scenario(meta *m, const sim_scenario *sc, const sim_sweep_
   snprintf(m->fingerprint, sizeof m->fingerprint, "%016" PRIx64, sim_param_fingerprint(sc, opt->lookups, digests));
   m->shard_index = opt->shard_count > 1 ? opt->shard_index : 0;
   m->shard_count = opt->shard_count > 1 ? opt->shard_count : 1;
+  sim_columns_of(&m->shown, sc);
 }
 
 /* The swept keys of m, in axis order (a NULL-terminated vector; g_strfreev). */
@@ -101,10 +103,35 @@ static char *entry_line(uint64_t p, const char *ext, const char *data, size_t le
 }
 
 static char *manifest_text(const meta *m) {
-  return g_strdup_printf(MANIFEST_MAGIC "\nscenario %s\nseed %" PRIu64 "\nfingerprint %s\npoints %" PRIu64
-                                       "\nreplicas %" PRIu32 "\nsweep %s\nshard %" PRIu32 "/%" PRIu32 "\n",
-                         m->name, m->seed, m->fingerprint, m->points, m->replicas, m->sweep_keys, m->shard_index,
-                         m->shard_count);
+  GString *g = g_string_new(NULL);
+  bool quiet = false;
+  g_string_printf(g,
+                  MANIFEST_MAGIC "\nscenario %s\nseed %" PRIu64 "\nfingerprint %s\npoints %" PRIu64
+                                 "\nreplicas %" PRIu32 "\nsweep %s\nshard %" PRIu32 "/%" PRIu32 "\n",
+                  m->name, m->seed, m->fingerprint, m->points, m->replicas, m->sweep_keys, m->shard_index,
+                  m->shard_count);
+  /* Only when a quiet key is shown: other manifests keep their bytes. */
+  for (int i = 0; i < SIM_PARAM_COUNT; i++)
+    if ((sim_params[i].flags & SIM_PARAM_QUIET) && m->shown.param[i]) {
+      g_string_append(g, quiet ? " " : "columns ");
+      g_string_append(g, sim_params[i].key);
+      quiet = true;
+    }
+  if (quiet)
+    g_string_append_c(g, '\n');
+  return g_string_free(g, FALSE);
+}
+
+/* "columns KEY KEY": the quiet keys an output shows, into m->shown. */
+static void parse_columns(meta *m, const char *line) {
+  char **keys = g_strsplit(line + strlen("columns "), " ", -1);
+  for (size_t i = 0; keys[i] != NULL; i++) {
+    int id = sim_param_find(keys[i], strlen(keys[i]));
+    if (id >= 0)
+      m->shown.param[id] = true;
+  }
+  g_strfreev(keys);
+  sim_columns_complete(&m->shown);
 }
 
 /* Writes the manifest: the header of m, then entries ("part ..." lines; NULL: none). */
@@ -163,8 +190,13 @@ static int read_manifest(const char *dir, meta *m, char *err, size_t errlen) {
   m->name = g_strdup(lines[1] + strlen("scenario "));
   m->sweep_keys = g_strdup(lines[6][5] == ' ' ? lines[6] + 6 : "");
   m->parts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  for (int i = 0; i < SIM_PARAM_COUNT; i++)
+    m->shown.param[i] = !(sim_params[i].flags & SIM_PARAM_QUIET);
+  sim_columns_complete(&m->shown);
   for (size_t i = MANIFEST_HEADER_LINES; lines[i] != NULL; i++)
-    if (lines[i][0] != '\0')
+    if (g_str_has_prefix(lines[i], "columns "))
+      parse_columns(m, lines[i]);
+    else if (lines[i][0] != '\0')
       parse_entry(m, lines[i]);
 out:
   if (rc < 0)
@@ -176,7 +208,8 @@ out:
 }
 
 static bool same_run(const meta *a, const meta *b) {
-  return strcmp(a->fingerprint, b->fingerprint) == 0 && a->points == b->points && a->replicas == b->replicas &&
+  return strcmp(a->fingerprint, b->fingerprint) == 0 && memcmp(&a->shown, &b->shown, sizeof a->shown) == 0 &&
+         a->points == b->points && a->replicas == b->replicas &&
          a->seed == b->seed && strcmp(a->name, b->name) == 0 && strcmp(a->sweep_keys, b->sweep_keys) == 0;
 }
 
@@ -309,11 +342,11 @@ static int remove_finals(const char *dir, char *err, size_t errlen) {
 
 /* ---- output text ---- */
 
-static int summary_csv(FILE *f, sim_record *const *recs, uint64_t points) {
-  int rc = sim_record_write_summary_header(f);
+static int summary_csv(FILE *f, const sim_columns *shown, sim_record *const *recs, uint64_t points) {
+  int rc = sim_record_write_summary_header(f, shown);
   for (uint64_t p = 0; p < points && rc == 0; p++)
     if (recs[p] != NULL)
-      rc = sim_record_write_summary_row(f, recs[p]);
+      rc = sim_record_write_summary_row(f, recs[p], shown);
   return rc;
 }
 
@@ -333,7 +366,7 @@ static int summary_json(FILE *f, const meta *m, sim_record *const *recs, uint64_
     if (recs[p] == NULL)
       continue;
     fputs(first ? "" : ",\n", f);
-    sim_record_write_json(f, recs[p]);
+    sim_record_write_json(f, recs[p], &m->shown);
     first = false;
   }
   fprintf(f, "%s  ]\n}\n", first ? "" : "\n");
@@ -348,12 +381,13 @@ typedef struct rendering {
 
 typedef int (*text_fn)(FILE *f, const rendering *r);
 
-static int w_summary_csv(FILE *f, const rendering *r) { return summary_csv(f, r->recs, r->m->points); }
+static int w_summary_csv(FILE *f, const rendering *r) {
+  return summary_csv(f, &r->m->shown, r->recs, r->m->points);
+}
 static int w_summary_json(FILE *f, const rendering *r) { return summary_json(f, r->m, r->recs, r->m->points); }
 
 static int w_runs_header(FILE *f, const rendering *r) {
-  (void)r;
-  return sim_write_runs_header(f);
+  return sim_write_runs_header(f, &r->m->shown);
 }
 
 static int w_lookups_header(FILE *f, const rendering *r) {
@@ -504,7 +538,7 @@ static int point_texts(const sweep *s, uint64_t p, const sim_scenario *pt, const
   FILE *f1 = open_memstream(runs, lruns), *f2 = open_memstream(lks, llks), *f3 = open_memstream(rtext, lrec);
   int rc = f1 != NULL && f2 != NULL && f3 != NULL ? 0 : DHT_ENOMEM;
   for (uint32_t r = 0; r < R && rc == 0; r++) {
-    if ((rc = sim_write_runs_row(f1, p, r, label, pt, &ps->sum[r])) == 0)
+    if ((rc = sim_write_runs_row(f1, p, r, label, pt, &ps->sum[r], &s->m.shown)) == 0)
       rc = sim_write_lookups_rows(f2, p, r, pt, s->swept, s->n_swept, &ps->res[r]);
   }
   if (rc == 0)
@@ -996,8 +1030,10 @@ void sim_sweep_report_clear(sim_sweep_report *rep) {
   memset(rep, 0, sizeof *rep);
 }
 
-int sim_sweep_write_summary_csv(FILE *f, const sim_sweep_report *rep) {
-  return summary_csv(f, rep->records, rep->points);
+int sim_sweep_write_summary_csv(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep) {
+  sim_columns shown;
+  sim_columns_of(&shown, sc);
+  return summary_csv(f, &shown, rep->records, rep->points);
 }
 
 int sim_sweep_write_summary_json(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep) {

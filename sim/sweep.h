@@ -63,7 +63,7 @@ void sim_sweep_report_clear(sim_sweep_report *rep);
 
 /* Writes summary.csv / summary.json content for the finished points to f,
  * rendered from their records. */
-int sim_sweep_write_summary_csv(FILE *f, const sim_sweep_report *rep);
+int sim_sweep_write_summary_csv(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep);
 int sim_sweep_write_summary_json(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep);
 /* Compact table: one line per finished point, from its record. */
 int sim_sweep_write_table(FILE *f, const sim_scenario *sc, const sim_sweep_report *rep);

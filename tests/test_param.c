@@ -189,7 +189,7 @@ ParameterizedTestParameters(param, setter_bounds) {
       {"lookup.strategy", "pipelined", true, true, ""},
       {"lookup.strategy", "pipelined", false, true, ""}, /* quoted words are the same word */
       {"lookup.strategy", "Pipelined", true, false, "rounds, pipelined, libtorrent, jech, bittorrent-dht, aria2, libp2p or mldht"},
-      {"latency.model", "x", true, false, "constant, uniform or lognormal"},
+      {"latency.model", "x", true, false, "constant, uniform, lognormal, coordinates or matrix"},
       {"name", "~", true, false, "a non-empty one-line string (at most 4096 bytes, no control characters)"},
       {"name", "~", false, true, ""},
       {"name", "a\tb", false, false, ""},

@@ -57,6 +57,7 @@ static corpus_case corpus[] = {
   {"nodes_one"},
   {"non_numeric"},
   {"non_utf8"},
+  {"matrix_without_file"},
   {"nul_byte"},
   {"only_comments"},
   {"quoted_number"},
@@ -744,14 +745,14 @@ Test(sweep, errors) {
     {"sweep: {[a]: [1]}", "s.yaml:1:9: sweep: expected a parameter name like lookup.alpha, got a sequence"},
     {"sweep: {seed: [1, 2]}", "s.yaml:1:9: sweep: 'seed' cannot be swept (expected one of: network.nodes, "
                               "network.tables, latency.model, latency.delay_ms, latency.min_ms, latency.max_ms, "
-                              "latency.median_ms, latency.sigma, latency.slow_fraction, latency.slow_multiplier, "
-                              "loss.request_drop, loss.response_drop, loss.dead_fraction, lookup.strategy, "
+                              "latency.median_ms, latency.sigma, latency.coord_scale_ms, latency.access_ms, latency.jitter_ms, latency.slow_fraction, latency.slow_multiplier, "
+                              "loss.request_drop, loss.response_drop, loss.dead_fraction, loss.unreachable_fraction, lookup.strategy, "
                               "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.tick_ms, lookup.candidate_cap, "
                               "lookup.retries, lookup.beta, lookup.restrict_search_ips, workload.planted_peers, workload.plant_at, workload.values_with_nodes)"},
     {"sweep: {lookup: [1]}", "s.yaml:1:9: sweep: unknown parameter 'lookup' (expected one of: network.nodes, "
                              "network.tables, latency.model, latency.delay_ms, latency.min_ms, latency.max_ms, "
-                             "latency.median_ms, latency.sigma, latency.slow_fraction, latency.slow_multiplier, "
-                             "loss.request_drop, loss.response_drop, loss.dead_fraction, lookup.strategy, "
+                             "latency.median_ms, latency.sigma, latency.coord_scale_ms, latency.access_ms, latency.jitter_ms, latency.slow_fraction, latency.slow_multiplier, "
+                             "loss.request_drop, loss.response_drop, loss.dead_fraction, loss.unreachable_fraction, lookup.strategy, "
                              "lookup.alpha, lookup.k, lookup.timeout_ms, lookup.short_timeout_ms, lookup.tick_ms, lookup.candidate_cap, "
                               "lookup.retries, lookup.beta, lookup.restrict_search_ips, workload.planted_peers, workload.plant_at, workload.values_with_nodes)"},
     {"sweep: {lookup.alpha: [1, *x]}", "s.yaml:1:27: sweep: lookup.alpha: YAML aliases are not supported (found '*x')"},

@@ -37,14 +37,14 @@ static const char scenario[] = "name: serve-test\nseed: 7\nnetwork: {nodes: 300,
                                "latency: {model: constant, delay_ms: 1}\nlookup: {strategy: libtorrent, k: 8}\n"
                                "workload: {lookups: 1, planted_peers: 3, plant_at: 8}\n";
 
-static srv start(void) {
+static srv start_with(const char *text) {
   srv s = {0};
   GError *e = NULL;
   char *scen, line[256] = "";
   s.dir = g_dir_make_tmp("dhtsim-serve-XXXXXX", NULL);
   cr_assert(s.dir != NULL);
   scen = g_build_filename(s.dir, "s.yaml", NULL);
-  cr_assert(g_file_set_contents(scen, scenario, -1, NULL));
+  cr_assert(g_file_set_contents(scen, text, -1, NULL));
   char *out = g_build_filename(s.dir, "out", NULL);
   const char *argv[] = {DHTSIM_BINARY, "serve", scen, "--port", "0", "--out", out, "--duration", "120", NULL};
   cr_assert(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &s.pid, NULL,
@@ -68,6 +68,8 @@ static srv start(void) {
   g_free(scen);
   return s;
 }
+
+static srv start(void) { return start_with(scenario); }
 
 static int stop(srv *s) {
   int st;
@@ -415,4 +417,33 @@ Test(serve, usage) {
   c = run_dhtsim(bad);
   cr_assert(eq(int, c.status, 2));
   cli_free(&c);
+}
+
+/* Unreachable nodes (sim.c's stream 8, the same draw) never answer; every
+ * other node does, after its pair delay (coordinates, the client placed as node 300). */
+Test(serve, unreachable_nodes_never_answer, .timeout = 120) {
+  static const char text[] = "name: serve-nat\nseed: 7\nnetwork: {nodes: 300, tables: full}\n"
+                             "latency: {model: coordinates, coord_scale_ms: 1, access_ms: 1}\n"
+                             "loss: {unreachable_fraction: 0.3}\nlookup: {strategy: libtorrent, k: 8}\n"
+                             "workload: {lookups: 1, planted_peers: 3, plant_at: 8}\n";
+  srv s = start_with(text);
+  int fd = client();
+  dht_rng rng;
+  unsigned unreachable = 0, silent = 0, wrong = 0;
+  dht_rng_init(&rng, dht_seed_derive(7, 8));
+  for (uint32_t i = 0; i < 300; i++) {
+    bool u = dht_rng_chance(&rng, 0.3) != 0;
+    bool answered = pings(fd, s.port, i, (uint16_t)(1000 + i), u ? 40 : 2000);
+    unreachable += u;
+    silent += !answered;
+    wrong += u == answered;
+  }
+  cr_assert(eq(u32, wrong, 0));
+  cr_assert(gt(u32, unreachable, 60));
+  cr_assert(eq(u32, silent, unreachable));
+  cr_assert(eq(int, stop(&s), 0));
+  cr_assert(eq(ullong, served_count(&s, "dead"), (unsigned long long)unreachable));
+  close(fd);
+  rm_rf(s.dir);
+  g_free(s.dir);
 }

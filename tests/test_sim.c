@@ -34,7 +34,9 @@ static char *render(const sim_scenario *sc, uint64_t seed, const sim_results *re
   FILE *f = open_memstream(&buf, &len);
   cr_assert(f != NULL);
   cr_assert(eq(int, sim_summary_compute(&s, sc, seed, res), 0));
-  sim_write_runs_row(f, 0, 0, "", sc, &s);
+  sim_columns shown;
+  sim_columns_of(&shown, sc);
+  sim_write_runs_row(f, 0, 0, "", sc, &s, &shown);
   sim_write_lookups_rows(f, 0, 0, sc, NULL, 0, res);
   sim_write_table(f, &s);
   fclose(f);
