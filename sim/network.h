@@ -35,6 +35,7 @@ typedef enum sim_tables_kind {
 enum {
   SIM_NODE_DEAD = 1 << 0, /* never answers */
   SIM_NODE_SLOW = 1 << 1, /* latency multiplied by the scenario's slow_multiplier */
+  SIM_NODE_OFFLINE = 1 << 4, /* churn: offline now, answers nothing (sim/churn.h) */
 };
 
 /* Generated node i is at 10.(i>>16 & 255).(i>>8 & 255).(i & 255), port
@@ -73,6 +74,12 @@ typedef struct sim_network {
   uint8_t *own_bucket; /* [n] or NULL: contacts in bucket order (sim_network_bucket_order), node i's own bucket */
   uint8_t *flags;      /* [n] SIM_NODE_* bits; set by the driver */
   uint64_t tseed;      /* on demand: the tables' seed stream */
+  /* On demand, restricted to the present nodes (sim_network_restrict_tables;
+   * all NULL otherwise): urank[p] = present nodes at by_id positions < p
+   * ([n+1]); upos: their positions in by_id order, unode (random tables):
+   * their node indices ascending ([n_present] each). */
+  uint32_t *urank, *upos, *unode;
+  uint32_t n_present;
   sim_net_scratch *scratch; /* on demand: sampler and positions */
 } sim_network;
 
@@ -91,6 +98,16 @@ void sim_network_clear(sim_network *net);
  * (buckets 0, 1, ... then its own): writes up to SIM_CONTACTS_MAX(k) node
  * indices into out, returns how many. O(contacts) plus, on demand, the draws. */
 size_t sim_network_table(const sim_network *net, uint32_t node, uint32_t *out);
+/* Restricts the on-demand tables to the nodes whose flags do not intersect
+ * absent_flags now (churn: the nodes online at t = 0): from then on every
+ * table, as sim_network_table and sim_network_closest draw it, is the one its
+ * node would have in the network of only those nodes (full: min(K, present
+ * nodes) per bucket range; random: 4K random present others), still a pure
+ * function of the IDs, the seed, the node and the present set. Never called
+ * without churn, so a network without it is unchanged. On-demand networks
+ * only (DHT_EINVAL otherwise); 0 or DHT_ENOMEM (unchanged). O(n), 4 bytes per
+ * node plus 4 per present node (8 for random tables). */
+int sim_network_restrict_tables(sim_network *net, uint8_t absent_flags);
 /* Debug walker of the index: by_id sorted, skey and dir agree with it, the
  * on-demand scratch present iff contacts is NULL. O(n); for assert() and tests. */
 bool sim_network_check(const sim_network *net);

@@ -25,7 +25,15 @@ static const char *const sim_strategy_names[] = {
 static const char *const sim_arrival_names[] = {
     [SIM_ARRIVAL_SEQUENTIAL] = "sequential", [SIM_ARRIVAL_POISSON] = "poisson", NULL};
 
+static const char *const sim_maintenance_names[] = {[SIM_MAINTENANCE_NONE] = "none", NULL};
+static const char *const sim_churn_model_names[] = {[SIM_CHURN_NONE] = "none",           [SIM_CHURN_EXPONENTIAL] = "exponential",
+                                                    [SIM_CHURN_WEIBULL] = "weibull",     [SIM_CHURN_LOGNORMAL] = "lognormal",
+                                                    [SIM_CHURN_PARETO] = "pareto",       NULL};
+static const char *const sim_initial_names[] = {[SIM_INITIAL_STATIONARY] = "stationary", [SIM_INITIAL_ALL] = "all", NULL};
+static const char *const sim_rejoin_names[] = {[SIM_REJOIN_SAME] = "same", NULL};
+
 #define P_SWEEP SIM_PARAM_SWEEP
+#define P_LIVING SIM_PARAM_LIVING
 #define P_MIN_OPEN SIM_PARAM_MIN_OPEN
 #define P_MAX_OPEN SIM_PARAM_MAX_OPEN
 #define FIELD_SIZE_(field) sizeof(((sim_scenario *)0)->field)
@@ -388,6 +396,21 @@ bool sim_param_is_text(sim_param_id id) {
 bool sim_param_is_set(sim_param_id id, const sim_scenario *sc) {
   sim_param_type t = sim_params[id].type;
   return (t != SIM_PT_NAME && t != SIM_PT_PATH) || get_str(sc, id) != NULL;
+}
+
+bool sim_param_living(const sim_scenario *sc) {
+  sim_scenario d;
+  char a[64], b[64];
+  sim_param_defaults(&d);
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!(sim_params[i].flags & SIM_PARAM_LIVING))
+      continue;
+    sim_param_canon((sim_param_id)i, sc, a, sizeof a);
+    sim_param_canon((sim_param_id)i, &d, b, sizeof b);
+    if (strcmp(a, b) != 0)
+      return true;
+  }
+  return false;
 }
 
 /* ---- fingerprint ---- */

@@ -37,6 +37,7 @@ enum {
   SIM_PARAM_SWEEP = 1u,    /* may be swept */
   SIM_PARAM_MIN_OPEN = 2u, /* fmin itself is out of range */
   SIM_PARAM_MAX_OPEN = 4u, /* fmax itself is out of range */
+  SIM_PARAM_LIVING = 8u,   /* a key of the living network: output column only when sim_param_living */
 };
 
 typedef enum sim_param_id {
@@ -120,6 +121,17 @@ typedef struct sim_file_digests {
  * and the --lookups override (0: none). Two scenarios with the same
  * fingerprint produce the same output files. files: sim_inputs_check's. */
 uint64_t sim_param_fingerprint(const struct sim_scenario *sc, uint64_t lookups, const sim_file_digests *files);
+
+/* Whether sc is a living network: some SIM_PARAM_LIVING key differs from
+ * its default. Only then are those keys' output columns (and the figures of
+ * presence LIVING) written: a scenario without them keeps its outputs byte
+ * for byte. LIVING keys are not sweepable, so every point of a scenario
+ * answers the same. O(keys). */
+bool sim_param_living(const struct sim_scenario *sc);
+/* Whether parameter id has an output column for a scenario (living or not). */
+static inline bool sim_param_shown(int id, bool living) {
+  return living || (sim_params[id].flags & SIM_PARAM_LIVING) == 0;
+}
 
 /* `dhtsim keys`: the table of every key (key, type, default, range, unit,
  * sweepable, doc); markdown: the table of docs/scenario-format.md. 0 or DHT_EIO. */

@@ -22,6 +22,22 @@ void sim_record_free(sim_record *r) {
   g_free(r);
 }
 
+/* Whether the parameter texts are a living network's: some LIVING key's text
+ * differs from its default's (the texts are sim_param_format's, one per value). */
+static bool texts_living(const char *const param[SIM_PARAM_COUNT]) {
+  sim_scenario d;
+  char def[SIM_PARAM_TEXT_SIZE];
+  sim_param_defaults(&d);
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!(sim_params[i].flags & SIM_PARAM_LIVING) || param[i] == NULL)
+      continue;
+    sim_param_format((sim_param_id)i, &d, def, sizeof def);
+    if (strcmp(param[i], def) != 0)
+      return true;
+  }
+  return false;
+}
+
 /* Lays out label and the parameter texts (NULL: unset) in one allocation. */
 static sim_record *record_alloc(uint64_t point, const char *label, const char *const param[SIM_PARAM_COUNT]) {
   sim_record *r = g_try_new0(sim_record, 1);
@@ -37,6 +53,7 @@ static sim_record *record_alloc(uint64_t point, const char *label, const char *c
     return NULL;
   }
   r->point = point;
+  r->living = texts_living(param);
   r->label = p;
   p = stpcpy(p, label) + 1;
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
@@ -295,11 +312,12 @@ out:
 
 /* ---- summary.csv and summary.json ---- */
 
-int sim_record_write_summary_header(FILE *f) {
+int sim_record_write_summary_header(FILE *f, bool living) {
   fputs("point,label", f);
-  sim_write_params_header(f);
+  sim_write_params_header(f, living);
   for (int i = 0; i < SIM_FIG_COUNT; i++)
-    fprintf(f, ",%s,%s_ci95", sim_figure_table[i].name, sim_figure_table[i].name);
+    if (sim_figure_shown(i, living))
+      fprintf(f, ",%s,%s_ci95", sim_figure_table[i].name, sim_figure_table[i].name);
   fputc('\n', f);
   return ferror(f) ? DHT_EIO : 0;
 }
@@ -308,10 +326,14 @@ int sim_record_write_summary_row(FILE *f, const sim_record *r) {
   fprintf(f, "%" PRIu64 ",", r->point);
   sim_write_csv_text(f, r->label);
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!sim_param_shown(i, r->living))
+      continue;
     fputc(',', f);
     sim_write_csv_text(f, r->param[i] != NULL ? r->param[i] : "");
   }
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    if (!sim_figure_shown(i, r->living))
+      continue;
     fputc(',', f);
     if (r->agg[i].present)
       fprintf(f, "%.6f", r->agg[i].mean);
@@ -328,6 +350,8 @@ int sim_record_write_json(FILE *f, const sim_record *r) {
   sim_write_json_string(f, r->label);
   fputs(",\n     \"params\": {", f);
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!sim_param_shown(i, r->living))
+      continue;
     fputs(i ? ", " : "", f);
     sim_write_json_string(f, sim_params[i].key);
     fputs(": ", f);
@@ -341,6 +365,8 @@ int sim_record_write_json(FILE *f, const sim_record *r) {
   fputs("},\n     \"stats\": {", f);
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
     const sim_agg *a = &r->agg[i];
+    if (!sim_figure_shown(i, r->living))
+      continue;
     fprintf(f, "%s\"%s\": {\"mean\": ", i ? ", " : "", sim_figure_table[i].name);
     if (a->present)
       fprintf(f, "%.6f", a->mean);

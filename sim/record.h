@@ -18,6 +18,7 @@ typedef struct sim_record {
   const char *label;                  /* into text: "lookup.alpha=3 lookup.k=8", "" without sweep */
   const char *param[SIM_PARAM_COUNT]; /* into text: sim_param_format's text, NULL when unset */
   sim_agg agg[SIM_FIG_COUNT];
+  bool living; /* the point is a living network (sim_param_living, from the texts): LIVING columns written */
   char *text; /* owned: the strings above, one allocation */
 } sim_record;
 
@@ -35,7 +36,7 @@ int sim_record_write(FILE *f, const sim_record *r);
 sim_record *sim_record_parse(const char *data, size_t len, uint64_t point, int *rc, char *err, size_t errlen);
 
 /* summary.csv: `point,label,<every parameter>,<each figure F: F,F_ci95>`. 0 or DHT_EIO. */
-int sim_record_write_summary_header(FILE *f);
+int sim_record_write_summary_header(FILE *f, bool living);
 int sim_record_write_summary_row(FILE *f, const sim_record *r);
 /* One element of summary.json's "points" array (no trailing comma or newline). */
 int sim_record_write_json(FILE *f, const sim_record *r);

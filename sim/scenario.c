@@ -134,8 +134,11 @@ typedef struct pctx {
   sim__check ck;    /* what the file gave, and where */
   /* Sections and the sweep, by the id of the section's first parameter
    * (SIM_PARAM_COUNT for the sweep): given already, and where. */
-  bool seen_group[SIM_PARAM_COUNT + 1];
-  sim__mark group_mark[SIM_PARAM_COUNT + 1];
+  /* [0]: the sections of the top level; [1]: the sub-sections of a section
+   * (churn.session), whose first parameter may also be its section's. Keys
+   * have at most three parts (test_param checks). */
+  bool seen_group[2][SIM_PARAM_COUNT + 1];
+  sim__mark group_mark[2][SIM_PARAM_COUNT + 1];
   /* The open collections, innermost last (the walker never goes deeper than
    * a section's value or a sweep list; deeper ones are counted in depth
    * only): whether each is a flow
@@ -592,42 +595,64 @@ static int parse_sweep(pctx *c) {
 
 /* ---- sections ---------------------------------------------------------------- */
 
-/* A mapping's level: the top (section NULL) or one section ("latency", its length). */
+/* A mapping's level: the top (name NULL), a section ("latency", its length)
+ * or a sub-section ("churn.session"): the key prefix of its parameters. */
 typedef struct level {
   const char *name; /* NULL at the top */
   size_t len;
 } level;
 
-static bool in_level(sim_param_id id, level lv) {
-  size_t sl = sim_param_section_len(id);
-  return lv.name == NULL ? sl == 0 : sl == lv.len && memcmp(sim_params[id].key, lv.name, lv.len) == 0;
+/* Where parameter id stands relative to level lv: 0 not under it; 1 a key of
+ * lv itself (*off: where its name starts in the dotted key); 2 under a
+ * sub-level of lv, whose prefix is the key's first *sub bytes. */
+static int under(sim_param_id id, level lv, size_t *off, size_t *sub) {
+  const char *key = sim_params[id].key, *dot;
+  *off = 0;
+  if (lv.name != NULL) {
+    if (strncmp(key, lv.name, lv.len) != 0 || key[lv.len] != '.')
+      return 0;
+    *off = lv.len + 1;
+  }
+  dot = strchr(key + *off, '.');
+  if (dot == NULL)
+    return 1;
+  *sub = (size_t)(dot - key);
+  return 2;
 }
 
-/* Whether id is the first parameter of its section (the section's own key at the top level). */
-static bool opens_section(sim_param_id id) {
-  size_t sl = sim_param_section_len(id);
-  if (sl == 0)
+static bool in_level(sim_param_id id, level lv) {
+  size_t off, sub;
+  return under(id, lv, &off, &sub) == 1;
+}
+
+/* Whether id is the first parameter of a sub-level of lv (the sub-level's own
+ * key in lv); *off, *sub as under(). */
+static bool opens_section(sim_param_id id, level lv, size_t *off, size_t *sub) {
+  if (under(id, lv, off, sub) != 2)
     return false;
-  for (int j = 0; j < (int)id; j++)
-    if (sim_param_section_len((sim_param_id)j) == sl && memcmp(sim_params[j].key, sim_params[id].key, sl) == 0)
+  for (int j = 0; j < (int)id; j++) {
+    size_t o2, s2;
+    if (under((sim_param_id)j, lv, &o2, &s2) == 2 && s2 == *sub && memcmp(sim_params[j].key, sim_params[id].key, *sub) == 0)
       return false;
+  }
   return true;
 }
 
-/* "strategy, alpha, k, timeout_ms": the keys of a level in table order; at the
- * top a section stands where its first key is, and `sweep` comes last. */
+/* "strategy, alpha, k, timeout_ms": the keys of a level in table order; a
+ * sub-level stands where its first key is, and at the top `sweep` comes last. */
 static void keys_of(level lv, char *out, size_t outlen) {
   size_t o = 0;
   out[0] = '\0';
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
     const char *k = NULL;
     int klen = 0;
+    size_t off, sub;
     if (in_level((sim_param_id)i, lv)) {
-      k = sim_param_name((sim_param_id)i);
+      k = sim_params[i].key + (lv.name != NULL ? lv.len + 1 : 0);
       klen = (int)strlen(k);
-    } else if (lv.name == NULL && opens_section((sim_param_id)i)) {
-      k = sim_params[i].key;
-      klen = (int)sim_param_section_len((sim_param_id)i);
+    } else if (opens_section((sim_param_id)i, lv, &off, &sub)) {
+      k = sim_params[i].key + off;
+      klen = (int)(sub - off);
     }
     if (k == NULL)
       continue;
@@ -641,20 +666,24 @@ static void keys_of(level lv, char *out, size_t outlen) {
   }
 }
 
-/* What a key of level lv names: a parameter (*id), a section (*section, the
- * id of its first parameter) or the sweep (*section = SIM_PARAM_COUNT). false if none. */
-static bool find_key(level lv, const char *k, size_t n, int *id, int *section) {
+/* What a key of level lv names: a parameter (*id), a sub-level (*section, the
+ * id of its first parameter; *sub its prefix length) or the sweep (*section =
+ * SIM_PARAM_COUNT). false if none. */
+static bool find_key(level lv, const char *k, size_t n, int *id, int *section, size_t *sublen) {
   *id = *section = -1;
+  *sublen = 0;
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    size_t off, sub;
     if (in_level((sim_param_id)i, lv)) {
-      const char *name = sim_param_name((sim_param_id)i);
+      const char *name = sim_params[i].key + (lv.name != NULL ? lv.len + 1 : 0);
       if (strlen(name) == n && memcmp(name, k, n) == 0) {
         *id = i;
         return true;
       }
-    } else if (lv.name == NULL && opens_section((sim_param_id)i) && sim_param_section_len((sim_param_id)i) == n &&
-               memcmp(sim_params[i].key, k, n) == 0) {
+    } else if (opens_section((sim_param_id)i, lv, &off, &sub) && sub - off == n &&
+               memcmp(sim_params[i].key + off, k, n) == 0) {
       *section = i;
+      *sublen = sub;
       return true;
     }
   }
@@ -690,7 +719,8 @@ static int parse_mapping(pctx *c, level lv) {
     const char *kname = (const char *)c->ev.data.scalar.value;
     size_t klen = c->ev.data.scalar.length;
     int id, group;
-    if (!find_key(lv, kname, klen, &id, &group)) {
+    size_t sublen;
+    if (!find_key(lv, kname, klen, &id, &group, &sublen)) {
       char shown[SIM_SHOW_SIZE];
       keys_of(lv, expected, sizeof expected);
       sim_show(shown, sizeof shown, kname, klen);
@@ -711,9 +741,9 @@ static int parse_mapping(pctx *c, level lv) {
       if (group == SIM_PARAM_COUNT)
         snprintf(label, sizeof label, "sweep");
       else
-        snprintf(label, sizeof label, "%.*s", (int)sim_param_section_len((sim_param_id)group), sim_params[group].key);
-      seen = &c->seen_group[group];
-      first = &c->group_mark[group];
+        snprintf(label, sizeof label, "%.*s", (int)sublen, sim_params[group].key);
+      seen = &c->seen_group[lv.name != NULL][group];
+      first = &c->group_mark[lv.name != NULL][group];
     }
     if (*seen)
       return fail_ev(c, DHT_EINVAL, km, "%s: duplicate key (first given at line %zu, column %zu)", label,
@@ -731,7 +761,7 @@ static int parse_mapping(pctx *c, level lv) {
     } else if (group == SIM_PARAM_COUNT) {
       rc = parse_sweep(c);
     } else {
-      level sub = {sim_params[group].key, sim_param_section_len((sim_param_id)group)};
+      level sub = {sim_params[group].key, sublen};
       rc = check_node_props(c, &c->ev, label);
       if (rc != DHT_OK)
         return rc;
@@ -851,6 +881,36 @@ static int exclusive(sim__check *ck, sim_param_id a, sim_param_id b, const char 
                  sim_params[a].key, why);
 }
 
+/* The churn keys together (never swept: checked once, at parse time or for a
+ * scenario built in code). A message names the key's value when the file gave
+ * it, else the model's. */
+static int churn_fail(sim__check *ck, sim_param_id at, sim_param_id model, const char *msg) {
+  sim_param_id where = ck->point == NULL && ck->seen[at] ? at : model;
+  if (ck->point != NULL || !ck->seen[where])
+    return fail_nopos(ck, DHT_EINVAL, "%s: %s", sim_params[where].key, msg);
+  return fail_at(ck, DHT_EINVAL, ck->val_mark[where], "%s: %s", sim_params[where].key, msg);
+}
+
+static int check_churn(sim__check *ck, const sim_scenario *sc) {
+  const sim_churn_dist *d[2] = {&sc->churn.session, &sc->churn.downtime};
+  static const sim_param_id model[2] = {SIM_P_CHURN_SESSION_MODEL, SIM_P_CHURN_DOWNTIME_MODEL};
+  static const sim_param_id shape[2] = {SIM_P_CHURN_SESSION_SHAPE, SIM_P_CHURN_DOWNTIME_SHAPE};
+  bool on = sc->churn.session.model != SIM_CHURN_NONE;
+  if (!on && sc->churn.downtime.model == SIM_CHURN_NONE)
+    return DHT_OK;
+  if (!on)
+    return churn_fail(ck, model[0], model[1], "expected churn.session.model too (a downtime needs sessions)");
+  if (sc->churn.downtime.model == SIM_CHURN_NONE)
+    return churn_fail(ck, model[1], model[0], "expected churn.downtime.model too (none given)");
+  for (int i = 0; i < 2; i++)
+    if (d[i]->model == SIM_CHURN_PARETO && !(d[i]->shape > 1.0))
+      return churn_fail(ck, shape[i], model[i], "expected a shape above 1 for pareto (a finite mean)");
+  if (sc->network.topology != NULL)
+    return churn_fail(ck, model[0], model[0],
+                      "cannot be combined with network.topology (churn restricts generated tables only)");
+  return DHT_OK;
+}
+
 /* At parse time (ck->point NULL) ck->seen / ck->swept tell what the file gave;
  * checks involving a swept key are left to each point. For a point, ck->swept
  * marks the keys the sweep set. */
@@ -890,6 +950,8 @@ int sim__scenario_check(sim__check *ck, sim_scenario *sc) {
                    "latency.min_ms: expected a number of milliseconds at most latency.max_ms (default %s), got '%s'",
                    mx, mn);
   }
+  if ((rc = check_churn(ck, sc)) < 0)
+    return rc;
   /* plant_at defaults to K. When K is swept, 0 in the base stands for "each
    * point's K" (sim_scenario_point resolves it). */
   if (ck->point == NULL && !ck->seen[SIM_P_WORKLOAD_PLANT_AT] && !ck->swept[SIM_P_WORKLOAD_PLANT_AT])

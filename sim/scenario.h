@@ -23,6 +23,39 @@ typedef enum sim_arrival {
   SIM_ARRIVAL_POISSON = 1,    /* exponential inter-arrival times at rate_per_s */
 } sim_arrival;
 
+typedef enum sim_maintenance {
+  SIM_MAINTENANCE_NONE = 0, /* tables as built at t = 0, never updated */
+} sim_maintenance;
+
+typedef enum sim_churn_model {
+  SIM_CHURN_NONE = 0,
+  SIM_CHURN_EXPONENTIAL = 1,
+  SIM_CHURN_WEIBULL = 2,
+  SIM_CHURN_LOGNORMAL = 3,
+  SIM_CHURN_PARETO = 4,
+} sim_churn_model;
+
+typedef enum sim_initial_online {
+  SIM_INITIAL_STATIONARY = 0, /* the alternating renewal process in equilibrium at t = 0 */
+  SIM_INITIAL_ALL = 1,        /* every node starts a fresh session at t = 0 */
+} sim_initial_online;
+
+typedef enum sim_rejoin {
+  SIM_REJOIN_SAME = 0, /* a returning node keeps its ID, address and table */
+} sim_rejoin;
+
+/* A distribution of churn periods (virtual seconds); the model picks which
+ * fields apply (docs/churn.md). */
+typedef struct sim_churn_dist {
+  sim_churn_model model;
+  double mean_s;   /* exponential: mean, s */
+  double shape;    /* weibull k; pareto alpha (> 1) */
+  double scale_s;  /* weibull lambda, s */
+  double median_s; /* lognormal e^mu, s */
+  double sigma;    /* lognormal sigma */
+  double min_s;    /* pareto x_m, s */
+} sim_churn_dist;
+
 /* One swept parameter: a scenario key and the values it takes, in file order. */
 typedef struct sim_sweep_axis {
   char *key;      /* owned: dotted key as written, e.g. "lookup.alpha" */
@@ -41,6 +74,7 @@ typedef struct sim_scenario {
     uint64_t nodes;          /* 2..SIM_NODES_MAX */
     sim_tables_kind tables;
     char *topology;          /* owned, NULL if none; relative paths resolve against the scenario's folder */
+    sim_maintenance maintenance;
   } network;
 
   struct {
@@ -81,6 +115,14 @@ typedef struct sim_scenario {
     double rate_per_s;       /* poisson arrivals per virtual second */
     char *lookups_file;      /* owned, NULL if none; resolved like topology */
   } workload;
+
+  struct {
+    sim_churn_dist session;  /* online periods; model NONE: no churn */
+    sim_churn_dist downtime; /* offline periods */
+    sim_initial_online initial_online;
+    double warmup_s;         /* virtual s before the first lookup starts */
+    sim_rejoin rejoin;
+  } churn;
 
   uint32_t replicas;         /* runs per point */
   sim_sweep_axis *sweep;     /* owned, [n_sweep] in file order: the first varies slowest */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "churn.h"
 #include "error.h"
 #include "message.h"
 #include "event_queue.h"
@@ -25,11 +26,17 @@ enum {
   STREAM_FLAGS = 2,    /* dead and slow nodes */
   STREAM_WORKLOAD = 3, /* start nodes, targets, arrival times */
   STREAM_MESSAGES = 4, /* drops and latencies, drawn in event order */
+  /* Churn (sim/churn.c): only drawn when churn is on, so no run without it
+   * changes. Numbered apart from the streams above. */
+  STREAM_CHURN = 20,        /* initial states, then one period per transition in event order */
+  STREAM_CHURN_SAMPLE = 21, /* the nodes whose tables stale_fraction reads */
 };
 
 /* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,
  * b = TIMER_EV(lookup id, the core's timer id). */
-enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER };
+/* EV_CHURN: node a's next transition (churn). EV_START_RETRY: lookup b
+ * could not start, no node being online; tried again a virtual second later. */
+enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER, EV_CHURN, EV_START_RETRY };
 
 enum { Q_FREE = 0, Q_PENDING };
 
@@ -94,6 +101,10 @@ typedef struct runner {
   uint32_t *idxbuf;       /* [max(k, cfg.seeds) + 1] */
   sim_results *res;
   const sim_options *opt;
+  bool churn_on;      /* churn.session.model is not none */
+  bool measured;      /* online_fraction and stale_fraction taken (at the first lookup's start) */
+  uint64_t seed;      /* the run's seed */
+  sim_churn churn;
 } runner;
 
 int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, char *err, size_t errlen) {
@@ -205,8 +216,9 @@ static void record(runner *r, active *a) {
   size_t n_peers;
   unsigned k = r->cfg.k;
 
-  /* The true K closest live nodes, the start node excluded (a lookup never returns itself). */
-  n_truth = sim_network_true_closest(&r->net, &a->target, SIM_NODE_DEAD, truth, k + 1);
+  /* The true K closest live nodes (alive and, with churn, online when the
+   * lookup ends), the start node excluded (a lookup never returns itself). */
+  n_truth = sim_network_true_closest(&r->net, &a->target, SIM_NODE_DEAD | SIM_NODE_OFFLINE, truth, k + 1);
   for (size_t i = 0; i < n_truth; i++)
     if (truth[i] != a->start && t < k)
       truth[t++] = truth[i];
@@ -321,13 +333,23 @@ static int start_lookup(runner *r, uint64_t id) {
   active *a;
   int rc;
 
+  if (r->churn_on && !r->measured) {
+    r->measured = true;
+    if ((rc = sim_churn_measure(&r->net, dht_seed_derive(r->seed, STREAM_CHURN_SAMPLE), &r->res->counters.online_fraction,
+                                &r->res->counters.stale_fraction)) < 0)
+      return rc;
+  }
   if (r->specs != NULL) {
     start = r->specs[id].start;
     target = r->specs[id].target;
   } else {
+    /* With churn only from an online node; none online (nothing alive is):
+     * the lookup waits a virtual second, the workload's draws untouched. */
+    if (r->churn_on && r->churn.online == 0)
+      return push(r, r->now + 1000000, EV_START_RETRY, 0, id);
     do
       start = (uint32_t)dht_rng_below(&r->work_rng, r->net.n);
-    while (r->net.flags[start] & SIM_NODE_DEAD);
+    while (r->net.flags[start] & (SIM_NODE_DEAD | SIM_NODE_OFFLINE));
     dht_id_random(&target, &r->work_rng);
   }
   if ((rc = slot_alloc(r, &slot)) < 0)
@@ -415,11 +437,19 @@ static int handle(runner *r, const sim_event *ev) {
 
   switch (ev->kind) {
   case EV_START:
+  case EV_START_RETRY:
     return start_lookup(r, ev->b);
+  case EV_CHURN: {
+    uint64_t next = sim_churn_flip(&r->churn, &r->net.flags[ev->a], r->now);
+    /* Once every lookup is done the churn stops, so that the queue drains. */
+    return r->finished < r->total ? push(r, next, EV_CHURN, ev->a, 0) : 0;
+  }
   case EV_REQUEST:
     q = &r->queries[qid];
     if (r->net.flags[q->node] & SIM_NODE_DEAD) {
       r->res->counters.dead_queries++;
+    } else if (r->net.flags[q->node] & SIM_NODE_OFFLINE) {
+      r->res->counters.offline_queries++; /* lost: an offline node answers nothing */
     } else {
       r->res->counters.messages_sent++;
       if (drop(r, r->sc->loss.response_drop)) {
@@ -517,6 +547,18 @@ int sim_check_live(const sim_scenario *sc, uint64_t seed, uint32_t n, char *err,
   return all_dead(sc, err, errlen);
 }
 
+/* Churn at t = 0: every node's initial state and first transition event
+ * (node order, one stream), then the tables restricted to the nodes online
+ * now (docs/churn.md: with network.maintenance none they only go stale). */
+static int churn_start(runner *r) {
+  int rc;
+  sim_churn_init(&r->churn, r->sc, dht_seed_derive(r->seed, STREAM_CHURN));
+  for (uint32_t i = 0; i < r->net.n; i++)
+    if ((rc = push(r, sim_churn_initial(&r->churn, &r->net.flags[i]), EV_CHURN, i, 0)) < 0)
+      return rc;
+  return sim_network_restrict_tables(&r->net, SIM_NODE_OFFLINE);
+}
+
 /* Poisson inter-arrival gap (virtual µs). */
 static uint64_t arrival_gap(runner *r) {
   double u = 1.0 - dht_rng_double(&r->work_rng); /* (0, 1] */
@@ -562,6 +604,8 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   r.free_slot = NO_SLOT;
   r.free_query = UINT32_MAX;
   seed = opt->seed_set ? opt->seed : sc->seed;
+  r.seed = seed;
+  r.churn_on = sim_churn_enabled(sc);
   /* The strategy's defaults, then what the scenario gives (a parsed scenario
    * has its 0s resolved already; one built in code may not). */
   if (dht_lookup_config_defaults(&r.cfg, sc->lookup.strategy) != DHT_OK)
@@ -622,9 +666,12 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   if ((rc = sim_eq_init(&r.q, 1024)) < 0)
     goto err;
 
-  /* The first lookup starts at 0; each start schedules the next (sequential:
-   * at the previous one's end; poisson: after an exponential gap). */
-  if ((rc = push(&r, 0, EV_START, 0, r.started++)) < 0)
+  if (r.churn_on && (rc = churn_start(&r)) < 0)
+    goto err;
+  /* The first lookup starts at 0 (after the warm-up); each start schedules
+   * the next (sequential: at the previous one's end; poisson: after an
+   * exponential gap). */
+  if ((rc = push(&r, (uint64_t)llround(sc->churn.warmup_s * 1e6), EV_START, 0, r.started++)) < 0)
     goto err;
   while (sim_eq_pop(&r.q, &ev)) {
     if ((res->counters.events & 4095) == 0 && opt->stop != NULL && *opt->stop) {

@@ -25,6 +25,9 @@ typedef struct sim_counters {
   uint64_t end_us;           /* virtual time at which the last lookup ended (timers outliving it do not count) */
   uint32_t dead_nodes;
   uint32_t slow_nodes;
+  uint64_t offline_queries;  /* churn: requests that reached an offline node (lost) */
+  double online_fraction;    /* churn: nodes online when measurement starts / nodes */
+  double stale_fraction;     /* churn: sampled tables' contacts offline then / contacts (docs/churn.md) */
 } sim_counters;
 
 typedef struct sim_results {

@@ -101,6 +101,7 @@ static void summary_head(sim_summary *s, const sim_scenario *sc, uint64_t seed, 
   s->k = sc->lookup.k;
   s->strategy = sc->lookup.strategy;
   s->planted = res->planted;
+  s->living = sim_param_living(sc);
 }
 
 int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, const sim_results *res) {
@@ -127,7 +128,11 @@ int sim_write_table(FILE *f, const sim_summary *s) {
   fprintf(f, "dhtsim: scenario %s, seed %" PRIu64 "\n", s->scenario, s->seed);
   fprintf(f, "  nodes %" PRIu32 ", strategy %s, alpha %u, K %u, lookups %" PRIu64 "\n", s->nodes,
           sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, (int)s->strategy), s->alpha, s->k, s->lookups);
-  fprintf(f, "  dead nodes %" PRIu32 ", slow nodes %" PRIu32 "\n\n", c->dead_nodes, c->slow_nodes);
+  fprintf(f, "  dead nodes %" PRIu32 ", slow nodes %" PRIu32 "\n", c->dead_nodes, c->slow_nodes);
+  if (s->living)
+    fprintf(f, "  online fraction %.4f, stale contacts %.4f (when the first lookup started)\n", c->online_fraction,
+            c->stale_fraction);
+  fprintf(f, "\n");
   fprintf(f, "  %-22s %10s %10s %10s %10s %10s\n", "per lookup", "mean", "p50", "p95", "p99", "max");
   table_row(f, "queries", "", &s->queries, 1.0);
   table_row(f, "rounds", "", &s->rounds, 1.0);
@@ -149,6 +154,8 @@ int sim_write_table(FILE *f, const sim_summary *s) {
   fprintf(f, "  requests dropped       %10" PRIu64 "\n", c->requests_dropped);
   fprintf(f, "  responses dropped      %10" PRIu64 "\n", c->responses_dropped);
   fprintf(f, "  queries to dead nodes  %10" PRIu64 "\n", c->dead_queries);
+  if (s->living)
+    fprintf(f, "  queries to offline     %10" PRIu64 "\n", c->offline_queries);
   fprintf(f, "  timeouts               %10" PRIu64 "\n", c->timeouts);
   fprintf(f, "  late responses         %10" PRIu64 "\n", c->late_responses);
   fprintf(f, "  events                 %10" PRIu64 "\n", c->events);
@@ -182,7 +189,7 @@ const sim_figure sim_figure_table[SIM_FIG_COUNT] = {
 const char *sim_figure_scope_name(sim_figure_scope v) { return v == SIM_SCOPE_RUN ? "run" : "lookup"; }
 const char *sim_figure_format_name(sim_figure_format v) { return v == SIM_FORMAT_COUNT ? "count" : "real"; }
 const char *sim_figure_presence_name(sim_figure_presence v) {
-  return v == SIM_PRESENT_PLANTED ? "planted" : v == SIM_PRESENT_PEERS ? "peers" : "always";
+  return v == SIM_PRESENT_PLANTED ? "planted" : v == SIM_PRESENT_PEERS ? "peers" : v == SIM_PRESENT_LIVING ? "living" : "always";
 }
 const char *sim_figure_aggregation_name(sim_figure_aggregation v) {
   return v == SIM_AGG_POOLED ? "pooled" : "mean, t95";
@@ -192,7 +199,7 @@ void sim_summary_figures(const sim_summary *s, sim_figures *f) {
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
     const sim_figure *fig = &sim_figure_table[i];
     f->v[i] = fig->read(s);
-    f->present[i] = fig->presence == SIM_PRESENT_ALWAYS || (fig->presence == SIM_PRESENT_PLANTED && s->planted) ||
+    f->present[i] = fig->presence == SIM_PRESENT_ALWAYS || (fig->presence == SIM_PRESENT_LIVING && s->living) || (fig->presence == SIM_PRESENT_PLANTED && s->planted) ||
                     (fig->presence == SIM_PRESENT_PEERS && s->first_peer_us.n > 0);
   }
 }
@@ -268,8 +275,10 @@ void sim_write_csv_text(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-void sim_write_params_header(FILE *f) {
+void sim_write_params_header(FILE *f, bool living) {
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!sim_param_shown(i, living))
+      continue;
     fputc(',', f);
     sim_write_csv_text(f, sim_params[i].key);
   }
@@ -285,18 +294,22 @@ static void param_text(sim_param_id id, const sim_scenario *cols, char out[SIM_P
 
 void sim_write_params_row(FILE *f, const sim_scenario *cols) {
   char text[SIM_PARAM_TEXT_SIZE];
+  bool living = sim_param_living(cols);
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!sim_param_shown(i, living))
+      continue;
     param_text((sim_param_id)i, cols, text);
     fputc(',', f);
     sim_write_csv_text(f, text);
   }
 }
 
-int sim_write_runs_header(FILE *f) {
+int sim_write_runs_header(FILE *f, bool living) {
   fputs("point,replica,run_seed,label", f);
-  sim_write_params_header(f);
+  sim_write_params_header(f, living);
   for (int i = 0; i < SIM_FIG_COUNT; i++)
-    fprintf(f, ",%s", sim_figure_table[i].name);
+    if (sim_figure_shown(i, living))
+      fprintf(f, ",%s", sim_figure_table[i].name);
   fputc('\n', f);
   return io(f);
 }
@@ -311,6 +324,8 @@ int sim_write_runs_row(FILE *f, uint64_t point, uint32_t replica, const char *la
   sim_write_csv_text(f, label);
   sim_write_params_row(f, &cols);
   for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    if (!sim_figure_shown(i, s->living))
+      continue;
     fputc(',', f);
     if (!fig.present[i])
       continue;

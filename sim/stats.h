@@ -39,6 +39,7 @@ typedef struct sim_summary {
   double success_rate;    /* lookups that found >= 1 peer / lookups */
   double accuracy;        /* mean over lookups of closest_hits / closest_truth */
   sim_counters counters;
+  bool living;            /* sim_param_living of the run's scenario: LIVING figures and columns apply */
 } sim_summary;
 
 /* Returns 0 or DHT_ENOMEM. */
@@ -71,6 +72,7 @@ typedef enum sim_figure_presence {
   SIM_PRESENT_ALWAYS,
   SIM_PRESENT_PLANTED, /* only when peers were planted */
   SIM_PRESENT_PEERS,   /* only when some lookup got an answer carrying peers */
+  SIM_PRESENT_LIVING,  /* only in a living network (sim_param_living): no column otherwise */
 } sim_figure_presence;
 
 typedef enum sim_figure_aggregation {
@@ -91,6 +93,11 @@ typedef struct sim_figure {
 
 /* [SIM_FIG_COUNT], in figure.def order, which is the output order. */
 extern const sim_figure sim_figure_table[SIM_FIG_COUNT];
+
+/* Whether figure i has an output column: LIVING figures only in a living network. */
+static inline bool sim_figure_shown(int i, bool living) {
+  return living || sim_figure_table[i].presence != SIM_PRESENT_LIVING;
+}
 
 /* "lookup" / "run", "real" / "count", "always" / "planted" / "peers",
  * "mean, t95" / "pooled":
@@ -137,16 +144,16 @@ void sim_output_params(sim_scenario *out, const sim_scenario *pt, uint32_t nodes
 
 /* s as a CSV field: quoted (RFC 4180) only when it holds a comma, quote or line break. */
 void sim_write_csv_text(FILE *f, const char *s);
-/* ",KEY" for every parameter, in param.def order. */
-void sim_write_params_header(FILE *f);
-/* ",value" for every parameter of cols (empty when unset). */
+/* ",KEY" for every parameter shown (sim_param_shown), in param.def order. */
+void sim_write_params_header(FILE *f, bool living);
+/* ",value" for every parameter of cols shown (living: sim_param_living(cols)), empty when unset. */
 void sim_write_params_row(FILE *f, const sim_scenario *cols);
 /* JSON string literal with escapes. */
 void sim_write_json_string(FILE *f, const char *s);
 
 /* runs.csv. Each returns 0 or DHT_EIO. `pt` is the point's scenario
  * (sim_scenario_point). */
-int sim_write_runs_header(FILE *f);
+int sim_write_runs_header(FILE *f, bool living);
 int sim_write_runs_row(FILE *f, uint64_t point, uint32_t replica, const char *label, const sim_scenario *pt,
                        const sim_summary *s);
 

@@ -303,8 +303,17 @@ static int remove_finals(const char *dir, char *err, size_t errlen) {
 
 /* ---- output text ---- */
 
+/* Whether the points are a living network's (every point answers the same:
+ * LIVING keys are not swept); false without any finished point. */
+static bool recs_living(sim_record *const *recs, uint64_t points) {
+  for (uint64_t p = 0; p < points; p++)
+    if (recs[p] != NULL)
+      return recs[p]->living;
+  return false;
+}
+
 static int summary_csv(FILE *f, sim_record *const *recs, uint64_t points) {
-  int rc = sim_record_write_summary_header(f);
+  int rc = sim_record_write_summary_header(f, recs_living(recs, points));
   for (uint64_t p = 0; p < points && rc == 0; p++)
     if (recs[p] != NULL)
       rc = sim_record_write_summary_row(f, recs[p]);
@@ -346,8 +355,7 @@ static int w_summary_csv(FILE *f, const rendering *r) { return summary_csv(f, r-
 static int w_summary_json(FILE *f, const rendering *r) { return summary_json(f, r->m, r->recs, r->m->points); }
 
 static int w_runs_header(FILE *f, const rendering *r) {
-  (void)r;
-  return sim_write_runs_header(f);
+  return sim_write_runs_header(f, recs_living(r->recs, r->m->points));
 }
 
 static int w_lookups_header(FILE *f, const rendering *r) {

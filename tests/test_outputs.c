@@ -49,7 +49,11 @@ static sim_summary distinct_summary(bool planted) {
                               .events = 76,
                               .end_us = 77000000,
                               .dead_nodes = 78,
-                              .slow_nodes = 79};
+                              .slow_nodes = 79,
+                              .offline_queries = 83,
+                              .online_fraction = 0.84,
+                              .stale_fraction = 0.85};
+  s.living = true;
   return s;
 }
 
@@ -84,7 +88,26 @@ static const struct {
     {"late_responses_total", 75, "run", "count", "messages"},
     {"events_total", 76, "run", "count", "events"},        {"virtual_time_s", 77, "run", "real", "s"},
     {"dead_nodes", 78, "run", "count", "nodes"},           {"slow_nodes", 79, "run", "count", "nodes"},
+    {"offline_queries_total", 83, "run", "count", "queries"},
+    {"online_fraction", 0.84, "run", "real", "fraction"},  {"stale_fraction", 0.85, "run", "real", "fraction"},
 };
+
+/* Not a living network: the LIVING figures are absent, and have no column. */
+Test(figures, living_figures_only_in_a_living_network) {
+  sim_summary s = distinct_summary(true);
+  sim_figures f;
+  int n = 0;
+  s.living = false;
+  sim_summary_figures(&s, &f);
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    bool living = sim_figure_table[i].presence == SIM_PRESENT_LIVING;
+    n += living;
+    cr_assert(eq(int, f.present[i], !living), "%s", sim_figure_table[i].name);
+    cr_assert(eq(int, sim_figure_shown(i, false), !living), "%s", sim_figure_table[i].name);
+    cr_assert(sim_figure_shown(i, true), "%s", sim_figure_table[i].name);
+  }
+  cr_assert(eq(int, n, 3));
+}
 
 Test(figures, every_figure_reads_its_own_field_scale_and_format_in_output_order) {
   sim_summary s = distinct_summary(true);
@@ -136,6 +159,7 @@ Test(figures, first_peer_only_when_some_lookup_got_a_peer) {
 Test(figures, runs_row_formats_each_figure_by_its_format) {
   sim_scenario sc;
   sim_summary s = distinct_summary(false);
+  s.living = false; /* the defaults: no churn */
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
@@ -152,6 +176,35 @@ Test(figures, runs_row_formats_each_figure_by_its_format) {
   cr_assert(tail != NULL, "%s", buf);
   cr_assert(strstr(tail, ",45.000000,8,,0.610000,71,72,81,82,73,74,75,76,77.000000,78,79\n") != NULL, "%s", buf);
   free(buf);
+}
+
+/* A living network (churn): its LIVING parameter columns and figures are
+ * written, after the others of their section and the figure list. */
+Test(figures, runs_row_of_a_living_network_has_its_columns) {
+  sim_scenario sc;
+  sim_summary s = distinct_summary(false);
+  char *buf = NULL, *head = NULL;
+  size_t len = 0, hlen = 0;
+  FILE *f = open_memstream(&buf, &len), *h = open_memstream(&head, &hlen);
+  sim_scenario_defaults(&sc);
+  sc.name = (char *)"x";
+  sc.churn.session.model = SIM_CHURN_EXPONENTIAL;
+  cr_assert(sim_param_living(&sc));
+  s.living = true;
+  s.nodes = 100;
+  s.lookups = 9;
+  cr_assert(f != NULL && h != NULL);
+  cr_assert(eq(int, sim_write_runs_row(f, 0, 0, "", &sc, &s), 0));
+  cr_assert(eq(int, sim_write_runs_header(h, true), 0));
+  fclose(f);
+  fclose(h);
+  cr_assert(strstr(buf, ",random,,none,constant,") != NULL, "%s", buf);
+  cr_assert(strstr(buf, ",,exponential,3600,0.5,3600,3600,1,600,none,") != NULL, "%s", buf);
+  cr_assert(g_str_has_suffix(buf, ",78,79,83,0.840000,0.850000\n"), "%s", buf);
+  cr_assert(strstr(head, ",network.topology,network.maintenance,latency.model,") != NULL, "%s", head);
+  cr_assert(g_str_has_suffix(head, ",slow_nodes,offline_queries_total,online_fraction,stale_fraction\n"), "%s", head);
+  free(buf);
+  free(head);
 }
 
 /* ---- docs/output-format.md ---- */
@@ -232,8 +285,13 @@ static int lookups_header(FILE *f) {
   return sim_write_lookups_header(f, keys, 1);
 }
 
+/* The layouts of a living network: every column (a scenario without churn
+ * has no LIVING ones). */
+static int summary_header_living(FILE *f) { return sim_record_write_summary_header(f, true); }
+static int runs_header_living(FILE *f) { return sim_write_runs_header(f, true); }
+
 static char *render_layouts(void) {
-  char *sum = header_of(sim_record_write_summary_header), *runs = header_of(sim_write_runs_header);
+  char *sum = header_of(summary_header_living), *runs = header_of(runs_header_living);
   char *lks = header_of(lookups_header);
   GString *a = placeholders(sum, true), *b = placeholders(runs, false);
   char *out = g_strdup_printf("- summary.csv: `%s`\n- runs.csv: `%s`\n- lookups.csv: `%.*s`\n", a->str, b->str,
