@@ -13,6 +13,12 @@
 #include "rng.h"
 #include "scenario.h"
 
+/* The run's churn streams (dht_seed_derive of the run seed), numbered apart
+ * from sim.c's others: the initial states then one period per transition in
+ * event order; the nodes whose tables stale_fraction reads. */
+#define SIM_CHURN_STREAM 20u
+#define SIM_CHURN_SAMPLE_STREAM 21u
+
 /* Whether the scenario has churn (churn.session.model is not none). */
 bool sim_churn_enabled(const sim_scenario *sc);
 

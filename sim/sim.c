@@ -26,10 +26,9 @@ enum {
   STREAM_FLAGS = 2,    /* dead and slow nodes */
   STREAM_WORKLOAD = 3, /* start nodes, targets, arrival times */
   STREAM_MESSAGES = 4, /* drops and latencies, drawn in event order */
-  /* Churn (sim/churn.c): only drawn when churn is on, so no run without it
-   * changes. Numbered apart from the streams above. */
-  STREAM_CHURN = 20,        /* initial states, then one period per transition in event order */
-  STREAM_CHURN_SAMPLE = 21, /* the nodes whose tables stale_fraction reads */
+  /* Churn (sim/churn.h): only drawn when churn is on, so no run without it changes. */
+  STREAM_CHURN = SIM_CHURN_STREAM,
+  STREAM_CHURN_SAMPLE = SIM_CHURN_SAMPLE_STREAM,
 };
 
 /* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,

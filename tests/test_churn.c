@@ -286,3 +286,30 @@ Test(churn, nested_keys_parse_and_make_a_living_network) {
   sim_scenario_defaults(&sc);
   cr_assert(not(sim_param_living(&sc)));
 }
+
+/* Periods far longer than the run: the nodes online at t = 0 stay so, and
+ * the network is a static one of those nodes. Every lookup starts from one
+ * of them (the initial states redrawn here from the run's churn stream), and
+ * the accuracy against the online nodes' truth is that of a static network
+ * (an offline node in the truth, never in any table, would cost a third). */
+Test(churn, frozen_churn_is_a_static_network_of_the_online_nodes) {
+  sim_scenario sc;
+  sim_results res;
+  sim_churn ch;
+  churn_scenario(&sc, 5000, 0);
+  sc.churn.session.mean_s = 2e8;
+  sc.churn.downtime.mean_s = 1e8;
+  run_ok(&sc, &res);
+  uint8_t *flags = g_new0(uint8_t, 5000);
+  sim_churn_init(&ch, &sc, dht_seed_derive(sc.seed, SIM_CHURN_STREAM));
+  for (uint32_t i = 0; i < 5000; i++)
+    (void)sim_churn_initial(&ch, &flags[i]);
+  cr_assert(fabs(res.counters.online_fraction - ch.online / 5000.0) < 1e-12);
+  for (size_t j = 0; j < res.n_lookups; j++)
+    cr_assert(eq(u8, flags[res.lookups[j].start_node] & SIM_NODE_OFFLINE, 0), "lookup %zu from offline node %u", j,
+              res.lookups[j].start_node);
+  cr_assert(eq(u64, res.counters.offline_queries, 0));
+  cr_assert(gt(dbl, accuracy(&res), 0.95), "%f", accuracy(&res));
+  g_free(flags);
+  sim_results_clear(&res);
+}
