@@ -442,6 +442,18 @@ uint64_t sim_param_fingerprint(const sim_scenario *sc, uint64_t lookups, const s
   }
   snprintf(buf, sizeof buf, "lookups=%" PRIu64 "\n", lookups);
   h = hash_str(h, buf);
+  /* Timed events (only when there are some: fingerprints without them are unchanged). */
+  for (size_t i = 0; sc->events != NULL && i < sc->n_events; i++) {
+    const sim_timed_event *e = &sc->events[i];
+    snprintf(buf, sizeof buf, "event=%" PRIu64 " %d %.17g ", e->at_us, (int)e->action, e->fraction);
+    h = hash_str(h, buf);
+    if (e->action == SIM_EVENT_SET) {
+      h = hash_str(h, sim_params[e->param].key);
+      h = hash_str(h, "=");
+      h = hash_str(h, e->value);
+    }
+    h = hash_str(h, "\n");
+  }
   for (size_t i = 0; sc->sweep != NULL && i < sc->n_sweep; i++) {
     h = hash_str(h, "sweep=");
     h = hash_str(h, sc->sweep[i].key);

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -82,7 +83,23 @@ void sim_scenario_clear(sim_scenario *sc) {
     g_free(sc->sweep[i].key);
   }
   g_free(sc->sweep);
+  for (size_t i = 0; sc->events != NULL && i < sc->n_events; i++)
+    g_free(sc->events[i].value);
+  g_free(sc->events);
   sim_scenario_defaults(sc);
+}
+
+bool sim_event_settable(int id) {
+  switch (id) {
+  case SIM_P_LOSS_REQUEST_DROP:
+  case SIM_P_LOSS_RESPONSE_DROP:
+  case SIM_P_LATENCY_MODEL:
+  case SIM_P_LATENCY_DELAY_MS:
+  case SIM_P_LATENCY_MEDIAN_MS:
+  case SIM_P_LATENCY_SIGMA:
+  case SIM_P_WORKLOAD_RATE_PER_S: return true;
+  default: return false;
+  }
 }
 
 /* ---- messages ---------------------------------------------------------------- */
@@ -137,8 +154,8 @@ typedef struct pctx {
   /* [0]: the sections of the top level; [1]: the sub-sections of a section
    * (churn.session), whose first parameter may also be its section's. Keys
    * have at most three parts (test_param checks). */
-  bool seen_group[2][SIM_PARAM_COUNT + 1];
-  sim__mark group_mark[2][SIM_PARAM_COUNT + 1];
+  bool seen_group[2][SIM_PARAM_COUNT + 2]; /* + 1: the sweep; + 2: events */
+  sim__mark group_mark[2][SIM_PARAM_COUNT + 2];
   /* The open collections, innermost last (the walker never goes deeper than
    * a section's value or a sweep list; deeper ones are counted in depth
    * only): whether each is a flow
@@ -593,6 +610,214 @@ static int parse_sweep(pctx *c) {
   return rc;
 }
 
+/* ---- events ----------------------------------------------------------------- */
+
+/* A plain number in [lo, hi] (hi excluded when hi_open) from the scalar ev,
+ * for `label` ("events: at_s"). */
+static int event_number(pctx *c, const char *label, double lo, double hi, bool hi_open, double *out) {
+  char got[GOT_SIZE], buf[64];
+  const yaml_event_t *ev = &c->ev;
+  int rc = check_node_props(c, ev, label);
+  if (rc != DHT_OK)
+    return rc;
+  if (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+      ev->data.scalar.length > 0 && ev->data.scalar.length < sizeof buf) {
+    char *end;
+    memcpy(buf, ev->data.scalar.value, ev->data.scalar.length);
+    buf[ev->data.scalar.length] = '\0';
+    double v = strtod(buf, &end);
+    if (*end == '\0' && isfinite(v) && v >= lo && (hi_open ? v < hi : v <= hi)) {
+      *out = v;
+      return DHT_OK;
+    }
+  }
+  describe(ev, got, sizeof got);
+  return fail_ev(c, DHT_EINVAL, ev->start_mark, "%s: expected a number from %g to %g%s, got %s", label, lo, hi,
+                 hi_open ? " (excluded)" : "", got);
+}
+
+/* Appends one event to c->sc.events (bounded by SIM_EVENTS_MAX). */
+static int event_add(pctx *c, yaml_mark_t m, sim_timed_event **out) {
+  sim_scenario *sc = &c->sc;
+  if (sc->n_events == SIM_EVENTS_MAX)
+    return fail_ev(c, DHT_EINVAL, m, "events: more than %u events (each key of a set counts)", SIM_EVENTS_MAX);
+  sim_timed_event *ne = g_try_renew(sim_timed_event, sc->events, sc->n_events + 1);
+  if (ne == NULL)
+    return fail_nopos(&c->ck, DHT_ENOMEM, "out of memory");
+  sc->events = ne;
+  *out = memset(&ne[sc->n_events++], 0, sizeof *ne);
+  return DHT_OK;
+}
+
+/* A SET event of parameter id, its value the current scalar, validated as
+ * the key's own value would be (bounds, file:line:column). */
+static int event_set(pctx *c, yaml_mark_t km, sim_param_id id) {
+  sim_scenario scratch;
+  sim_timed_event *e;
+  sim_param_defaults(&scratch);
+  int rc = set_value(c, id, &c->ev, &scratch);
+  sim_scenario_clear(&scratch);
+  if (rc != DHT_OK)
+    return rc;
+  if ((rc = event_add(c, km, &e)) != DHT_OK)
+    return rc;
+  e->action = SIM_EVENT_SET;
+  e->param = (int)id;
+  e->plain = c->ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+  e->value = try_strndup((const char *)c->ev.data.scalar.value, c->ev.data.scalar.length);
+  return e->value == NULL ? fail_nopos(&c->ck, DHT_ENOMEM, "out of memory") : DHT_OK;
+}
+
+/* The keys an event's set: takes, for messages. */
+static void settable_list(char *out, size_t outlen) {
+  size_t o = 0;
+  out[0] = '\0';
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!sim_event_settable(i))
+      continue;
+    int w = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", sim_params[i].key);
+    if (w > 0 && (size_t)w < outlen - o)
+      o += (size_t)w;
+  }
+}
+
+/* `set:`'s mapping (the current event): settable keys to values. */
+static int parse_event_set(pctx *c) {
+  char got[GOT_SIZE];
+  int rc = check_node_props(c, &c->ev, "events: set");
+  if (rc != DHT_OK)
+    return rc;
+  if (c->ev.type != YAML_MAPPING_START_EVENT) {
+    describe(&c->ev, got, sizeof got);
+    return fail_ev(c, DHT_EINVAL, c->ev.start_mark,
+                   "events: set: expected a mapping of parameters to values (like loss.request_drop: 0.3), got %s", got);
+  }
+  for (;;) {
+    if ((rc = next_event(c)) != DHT_OK)
+      return rc;
+    if (c->ev.type == YAML_MAPPING_END_EVENT)
+      return DHT_OK;
+    yaml_mark_t km = c->ev.start_mark;
+    if ((rc = check_node_props(c, &c->ev, "events: set")) != DHT_OK)
+      return rc;
+    if (c->ev.type != YAML_SCALAR_EVENT) {
+      describe(&c->ev, got, sizeof got);
+      return fail_ev(c, DHT_EINVAL, km, "events: set: expected a parameter name like loss.request_drop, got %s", got);
+    }
+    int f = sim_param_find((const char *)c->ev.data.scalar.value, c->ev.data.scalar.length);
+    if (!sim_event_settable(f)) {
+      char shown[SIM_SHOW_SIZE], expected[512];
+      sim_show(shown, sizeof shown, (const char *)c->ev.data.scalar.value, c->ev.data.scalar.length);
+      settable_list(expected, sizeof expected);
+      return fail_ev(c, DHT_EINVAL, km, "events: set: %s '%s' (expected one of: %s)",
+                     f < 0 ? "unknown parameter" : "cannot change mid-run:", shown, expected);
+    }
+    if ((rc = next_event(c)) != DHT_OK)
+      return rc;
+    if ((rc = event_set(c, km, (sim_param_id)f)) != DHT_OK)
+      return rc;
+  }
+}
+
+/* Parses the value of `events:` (the current event): a list of mappings,
+ * each with at_s and exactly one action (set, fail_fraction,
+ * revive_fraction, rate_per_s), into c->sc.events. */
+static int parse_events(pctx *c) {
+  char got[GOT_SIZE];
+  int rc = check_node_props(c, &c->ev, "events");
+  if (rc != DHT_OK)
+    return rc;
+  if (c->ev.type != YAML_SEQUENCE_START_EVENT) {
+    describe(&c->ev, got, sizeof got);
+    return fail_ev(c, DHT_EINVAL, c->ev.start_mark,
+                   "events: expected a list of events (like - {at_s: 600, fail_fraction: 0.5}), got %s", got);
+  }
+  for (;;) {
+    if ((rc = next_event(c)) != DHT_OK)
+      return rc;
+    if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+      return DHT_OK;
+    yaml_mark_t em = c->ev.start_mark;
+    if ((rc = check_node_props(c, &c->ev, "events")) != DHT_OK)
+      return rc;
+    if (c->ev.type != YAML_MAPPING_START_EVENT) {
+      describe(&c->ev, got, sizeof got);
+      return fail_ev(c, DHT_EINVAL, em,
+                     "events: expected an event mapping with at_s and one of set, fail_fraction, revive_fraction, "
+                     "rate_per_s, got %s",
+                     got);
+    }
+    size_t first = c->sc.n_events;
+    bool have_at = false, have_action = false;
+    double at_s = 0;
+    yaml_mark_t action_mark = em;
+    for (;;) {
+      if ((rc = next_event(c)) != DHT_OK)
+        return rc;
+      if (c->ev.type == YAML_MAPPING_END_EVENT)
+        break;
+      yaml_mark_t km = c->ev.start_mark;
+      if ((rc = check_node_props(c, &c->ev, "events")) != DHT_OK)
+        return rc;
+      const char *k = c->ev.type == YAML_SCALAR_EVENT ? (const char *)c->ev.data.scalar.value : "";
+      size_t kn = c->ev.type == YAML_SCALAR_EVENT ? c->ev.data.scalar.length : 0;
+      int kind = kn == 4 && memcmp(k, "at_s", 4) == 0                ? 0
+                 : kn == 3 && memcmp(k, "set", 3) == 0               ? 1
+                 : kn == 13 && memcmp(k, "fail_fraction", 13) == 0   ? 2
+                 : kn == 15 && memcmp(k, "revive_fraction", 15) == 0 ? 3
+                 : kn == 10 && memcmp(k, "rate_per_s", 10) == 0      ? 4
+                                                                     : -1;
+      if (kind < 0) {
+        char shown[SIM_SHOW_SIZE];
+        if (c->ev.type == YAML_SCALAR_EVENT)
+          sim_show(shown, sizeof shown, k, kn);
+        else
+          describe(&c->ev, shown, sizeof shown);
+        return fail_ev(c, DHT_EINVAL, km,
+                       "events: unknown key '%s' (expected one of: at_s, set, fail_fraction, revive_fraction, "
+                       "rate_per_s)",
+                       shown);
+      }
+      if (kind == 0 ? have_at : have_action)
+        return fail_ev(c, DHT_EINVAL, km, "events: %s", kind == 0 ? "at_s given twice" :
+                       "one action per event (set, fail_fraction, revive_fraction or rate_per_s); give another event");
+      if ((rc = next_event(c)) != DHT_OK)
+        return rc;
+      if (kind == 0) {
+        have_at = true;
+        if ((rc = event_number(c, "events: at_s", 0, 1e9, false, &at_s)) != DHT_OK)
+          return rc;
+        continue;
+      }
+      have_action = true;
+      action_mark = km;
+      if (kind == 1) {
+        rc = parse_event_set(c);
+      } else if (kind == 4) {
+        rc = event_set(c, km, SIM_P_WORKLOAD_RATE_PER_S);
+      } else {
+        double f;
+        sim_timed_event *e;
+        rc = event_number(c, kind == 2 ? "events: fail_fraction" : "events: revive_fraction", 0, 1, kind == 2, &f);
+        if (rc == DHT_OK && (rc = event_add(c, km, &e)) == DHT_OK) {
+          e->action = kind == 2 ? SIM_EVENT_FAIL : SIM_EVENT_REVIVE;
+          e->fraction = f;
+        }
+      }
+      if (rc != DHT_OK)
+        return rc;
+    }
+    if (!have_at)
+      return fail_ev(c, DHT_EINVAL, em, "events: expected at_s (the event's virtual time in seconds)");
+    if (!have_action)
+      return fail_ev(c, DHT_EINVAL, em,
+                     "events: expected an action: set, fail_fraction, revive_fraction or rate_per_s");
+    (void)action_mark;
+    for (size_t i = first; i < c->sc.n_events; i++)
+      c->sc.events[i].at_us = (uint64_t)llround(at_s * 1e6);
+  }
+}
+
 /* ---- sections ---------------------------------------------------------------- */
 
 /* A mapping's level: the top (name NULL), a section ("latency", its length)
@@ -661,7 +886,7 @@ static void keys_of(level lv, char *out, size_t outlen) {
       o += (size_t)w;
   }
   if (lv.name == NULL) {
-    int w = snprintf(out + o, outlen - o, "%ssweep", o ? ", " : "");
+    int w = snprintf(out + o, outlen - o, "%ssweep, events", o ? ", " : "");
     (void)w;
   }
 }
@@ -689,6 +914,10 @@ static bool find_key(level lv, const char *k, size_t n, int *id, int *section, s
   }
   if (lv.name == NULL && n == 5 && memcmp(k, "sweep", 5) == 0) {
     *section = SIM_PARAM_COUNT;
+    return true;
+  }
+  if (lv.name == NULL && n == 6 && memcmp(k, "events", 6) == 0) {
+    *section = SIM_PARAM_COUNT + 1;
     return true;
   }
   return false;
@@ -740,6 +969,8 @@ static int parse_mapping(pctx *c, level lv) {
     } else {
       if (group == SIM_PARAM_COUNT)
         snprintf(label, sizeof label, "sweep");
+      else if (group == SIM_PARAM_COUNT + 1)
+        snprintf(label, sizeof label, "events");
       else
         snprintf(label, sizeof label, "%.*s", (int)sublen, sim_params[group].key);
       seen = &c->seen_group[lv.name != NULL][group];
@@ -760,6 +991,8 @@ static int parse_mapping(pctx *c, level lv) {
       rc = set_value(c, (sim_param_id)id, &c->ev, &c->sc);
     } else if (group == SIM_PARAM_COUNT) {
       rc = parse_sweep(c);
+    } else if (group == SIM_PARAM_COUNT + 1) {
+      rc = parse_events(c);
     } else {
       level sub = {sim_params[group].key, sublen};
       rc = check_node_props(c, &c->ev, label);

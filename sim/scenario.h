@@ -56,6 +56,32 @@ typedef struct sim_churn_dist {
   double min_s;    /* pareto x_m, s */
 } sim_churn_dist;
 
+/* One timed event of `events:` (docs/churn.md): at at_us of virtual time a
+ * parameter changes (SET: one of sim_event_settable's keys) or a fraction of
+ * the nodes fails or comes back. A `set:` of several keys is several SET
+ * events of the same time, in file order. */
+typedef enum sim_event_action {
+  SIM_EVENT_SET = 0,    /* param takes value */
+  SIM_EVENT_FAIL = 1,   /* each alive node dies with probability fraction (one always survives) */
+  SIM_EVENT_REVIVE = 2, /* each dead node comes back with probability fraction */
+} sim_event_action;
+
+typedef struct sim_timed_event {
+  uint64_t at_us;          /* virtual µs */
+  sim_event_action action;
+  double fraction;         /* FAIL, REVIVE: in [0, 1] */
+  int param;               /* SET: the sim_param_id */
+  char *value;             /* SET: owned, the value as written (validated at parse time) */
+  bool plain;              /* SET: the value was a plain scalar */
+} sim_timed_event;
+
+/* Most events of a scenario (each key of a `set:` counts). */
+#define SIM_EVENTS_MAX 1000u
+/* Whether parameter id may change mid-run (an event's `set:`): the losses,
+ * the latency model's delay, median and sigma, and the Poisson rate; every
+ * other key is read once, when the run or a lookup starts. */
+bool sim_event_settable(int id);
+
 /* One swept parameter: a scenario key and the values it takes, in file order. */
 typedef struct sim_sweep_axis {
   char *key;      /* owned: dotted key as written, e.g. "lookup.alpha" */
@@ -125,6 +151,8 @@ typedef struct sim_scenario {
   } churn;
 
   uint32_t replicas;         /* runs per point */
+  sim_timed_event *events;   /* owned, [n_events] in file order (shared by points, like the strings) */
+  size_t n_events;
   sim_sweep_axis *sweep;     /* owned, [n_sweep] in file order: the first varies slowest */
   size_t n_sweep;            /* 0: a single point, the scenario itself */
 } sim_scenario;

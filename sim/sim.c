@@ -29,13 +29,15 @@ enum {
   /* Churn (sim/churn.h): only drawn when churn is on, so no run without it changes. */
   STREAM_CHURN = SIM_CHURN_STREAM,
   STREAM_CHURN_SAMPLE = SIM_CHURN_SAMPLE_STREAM,
+  STREAM_EVENTS = 22, /* timed events: the nodes a fail_fraction or revive_fraction picks, in event order */
 };
 
 /* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,
  * b = TIMER_EV(lookup id, the core's timer id). */
 /* EV_CHURN: node a's next transition (churn). EV_START_RETRY: lookup b
  * could not start, no node being online; tried again a virtual second later. */
-enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER, EV_CHURN, EV_START_RETRY };
+/* EV_SCENARIO: timed event a of the scenario (events:). */
+enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER, EV_CHURN, EV_START_RETRY, EV_SCENARIO };
 
 enum { Q_FREE = 0, Q_PENDING };
 
@@ -76,7 +78,8 @@ typedef struct active {
 } active;
 
 typedef struct runner {
-  const sim_scenario *sc;
+  const sim_scenario *sc; /* &live */
+  sim_scenario live;      /* the run's scenario, shallow copy: timed events set its keys */
   sim_network net;
   sim_event_queue q;
   dht_rng msg_rng;
@@ -104,6 +107,8 @@ typedef struct runner {
   bool measured;      /* online_fraction and stale_fraction taken (at the first lookup's start) */
   uint64_t seed;      /* the run's seed */
   sim_churn churn;
+  uint32_t startable; /* nodes neither dead nor offline: a lookup can start from one */
+  dht_rng event_rng;  /* STREAM_EVENTS */
 } runner;
 
 int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, char *err, size_t errlen) {
@@ -344,7 +349,7 @@ static int start_lookup(runner *r, uint64_t id) {
   } else {
     /* With churn only from an online node; none online (nothing alive is):
      * the lookup waits a virtual second, the workload's draws untouched. */
-    if (r->churn_on && r->churn.online == 0)
+    if (r->churn_on && r->startable == 0)
       return push(r, r->now + 1000000, EV_START_RETRY, 0, id);
     do
       start = (uint32_t)dht_rng_below(&r->work_rng, r->net.n);
@@ -429,6 +434,36 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
   return rc < 0 ? rc : 0;
 }
 
+static bool startable(uint8_t f) { return (f & (SIM_NODE_DEAD | SIM_NODE_OFFLINE)) == 0; }
+
+/* A timed event (docs/churn.md). SET: the key takes its value in the run's
+ * scenario (validated when parsed). FAIL: every alive node dies with the
+ * probability, one draw each in node order, except that the last alive one
+ * never does (so a lookup can always start, or will once churn brings it
+ * back). REVIVE: every dead node comes back with the probability. O(n) per
+ * event, a bounded number of events. */
+static void apply_event(runner *r, const sim_timed_event *e) {
+  uint8_t *flags = r->net.flags;
+  if (e->action == SIM_EVENT_SET) {
+    int rc = sim_param_set((sim_param_id)e->param, e->value, strlen(e->value), e->plain, NULL, &r->live, NULL, 0);
+    g_assert(rc == DHT_OK);
+    return;
+  }
+  uint32_t alive = 0;
+  for (uint32_t i = 0; i < r->net.n; i++)
+    alive += (flags[i] & SIM_NODE_DEAD) == 0;
+  for (uint32_t i = 0; i < r->net.n; i++) {
+    bool dead = (flags[i] & SIM_NODE_DEAD) != 0, was = startable(flags[i]);
+    if (e->action == SIM_EVENT_FAIL && !dead && alive > 1 && dht_rng_chance(&r->event_rng, e->fraction)) {
+      flags[i] |= SIM_NODE_DEAD;
+      alive--;
+    } else if (e->action == SIM_EVENT_REVIVE && dead && dht_rng_chance(&r->event_rng, e->fraction)) {
+      flags[i] &= (uint8_t)~SIM_NODE_DEAD;
+    }
+    r->startable = r->startable - was + startable(flags[i]);
+  }
+}
+
 static int handle(runner *r, const sim_event *ev) {
   uint32_t qid = (uint32_t)ev->b;
   query *q;
@@ -438,8 +473,13 @@ static int handle(runner *r, const sim_event *ev) {
   case EV_START:
   case EV_START_RETRY:
     return start_lookup(r, ev->b);
+  case EV_SCENARIO:
+    apply_event(r, &r->sc->events[ev->a]);
+    return 0;
   case EV_CHURN: {
+    bool was = startable(r->net.flags[ev->a]);
     uint64_t next = sim_churn_flip(&r->churn, &r->net.flags[ev->a], r->now);
+    r->startable = r->startable - was + startable(r->net.flags[ev->a]);
     /* Once every lookup is done the churn stops, so that the queue drains. */
     return r->finished < r->total ? push(r, next, EV_CHURN, ev->a, 0) : 0;
   }
@@ -597,7 +637,8 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     opt = &no_options;
   memset(&r, 0, sizeof r);
   memset(res, 0, sizeof *res);
-  r.sc = sc;
+  r.live = *sc;
+  r.sc = &r.live;
   r.opt = opt;
   r.res = res;
   r.free_slot = NO_SLOT;
@@ -667,6 +708,12 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
 
   if (r.churn_on && (rc = churn_start(&r)) < 0)
     goto err;
+  for (uint32_t i = 0; i < r.net.n; i++)
+    r.startable += startable(r.net.flags[i]);
+  dht_rng_init(&r.event_rng, dht_seed_derive(seed, STREAM_EVENTS));
+  for (size_t i = 0; i < sc->n_events; i++)
+    if ((rc = push(&r, sc->events[i].at_us, EV_SCENARIO, (uint32_t)i, 0)) < 0)
+      goto err;
   /* The first lookup starts at 0 (after the warm-up); each start schedules
    * the next (sequential: at the previous one's end; poisson: after an
    * exponential gap). */

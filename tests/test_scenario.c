@@ -1102,7 +1102,7 @@ Test(robust, huge_scalars) {
   cr_assert(eq(int, rc, DHT_EINVAL));
   cr_assert(eq(str, err, "fuzz.yaml:1:1: unknown key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' at the top "
                          "level (expected one of: name, seed, network, latency, loss, lookup, workload, churn, "
-                         "replicas, sweep)"));
+                         "replicas, sweep, events)"));
   g_string_assign(s, "seed: ");
   for (size_t i = 0; i < 100000; i++)
     g_string_append_c(s, '9');
