@@ -160,3 +160,26 @@ Test(events, set_changes_a_parameter_at_its_time) {
   sim_results_clear(&res);
   sim_scenario_clear(&sc);
 }
+
+/* A fail_fraction near 1 leaves exactly one node alive: every later lookup
+ * starts there (a run where none survived would never end). */
+Test(events, the_last_alive_node_survives, .timeout = 30) {
+  sim_scenario sc;
+  sim_results res;
+  parse_ok(&sc, "network: {nodes: 50}\nworkload: {lookups: 30, arrival: poisson, rate_per_s: 10}\n"
+                "events:\n  - {at_s: 1, fail_fraction: 0.999999}\n");
+  run_ok(&sc, &res);
+  uint32_t survivor = UINT32_MAX;
+  size_t after = 0;
+  for (size_t i = 0; i < res.n_lookups; i++) {
+    if (res.lookups[i].start_us < 1000000)
+      continue;
+    if (survivor == UINT32_MAX)
+      survivor = res.lookups[i].start_node;
+    cr_assert(eq(u32, res.lookups[i].start_node, survivor));
+    after++;
+  }
+  cr_assert(gt(sz, after, 10));
+  sim_results_clear(&res);
+  sim_scenario_clear(&sc);
+}
