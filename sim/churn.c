@@ -131,7 +131,7 @@ int sim_churn_measure(const sim_network *net, uint64_t stream_seed, double *onli
   if (tab == NULL)
     return DHT_ENOMEM;
   for (uint32_t i = 0; i < net->n; i++) /* O(n), once per run */
-    on += (net->flags[i] & SIM_NODE_OFFLINE) == 0;
+    on += (net->flags[i] & (SIM_NODE_OFFLINE | SIM_NODE_DEAD)) == 0;
   *online_fraction = (double)on / (double)net->n;
   /* The tables of online nodes (only they answer): every one in a small
    * network, else SIM_CHURN_SAMPLE drawn with replacement (at most 100 draws
@@ -141,11 +141,11 @@ int sim_churn_measure(const sim_network *net, uint64_t stream_seed, double *onli
   uint64_t draws = all ? net->n : (uint64_t)SIM_CHURN_SAMPLE * 100;
   for (uint64_t d = 0; d < draws && sampled < SIM_CHURN_SAMPLE; d++) {
     uint32_t x = all ? (uint32_t)d : (uint32_t)dht_rng_below(&rng, net->n);
-    if (net->flags[x] & SIM_NODE_OFFLINE)
+    if (net->flags[x] & (SIM_NODE_OFFLINE | SIM_NODE_DEAD))
       continue;
     size_t c = sim_network_table(net, x, tab);
     for (size_t j = 0; j < c; j++)
-      stale += (net->flags[tab[j]] & SIM_NODE_OFFLINE) != 0;
+      stale += (net->flags[tab[j]] & (SIM_NODE_OFFLINE | SIM_NODE_DEAD)) != 0;
     contacts += c;
     sampled++;
   }

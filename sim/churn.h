@@ -59,9 +59,10 @@ uint64_t sim_churn_flip(sim_churn *c, uint8_t *flags, uint64_t now_us);
  * in a network of at most this many nodes). */
 #define SIM_CHURN_SAMPLE 1000u
 
-/* The figures of the start of measurement: the fraction of nodes online now,
- * and of the contacts in the tables of up to SIM_CHURN_SAMPLE online nodes
- * (drawn from stream_seed, with replacement) that are offline now. O(n) flag
+/* The figures of the start of measurement: the fraction of nodes online now
+ * (neither offline nor dead), and of the contacts in the tables of up to
+ * SIM_CHURN_SAMPLE online nodes (drawn from stream_seed, with replacement)
+ * that would not answer now (offline or dead). O(n) flag
  * reads plus the sampled tables' draws. 0 or DHT_ENOMEM. */
 int sim_churn_measure(const sim_network *net, uint64_t stream_seed, double *online_fraction, double *stale_fraction);
 

@@ -17,6 +17,7 @@
 #include "lookup.h"
 #include "rng.h"
 #include "routing_table.h"
+#include "timeline.h"
 #include "workload.h"
 
 /* Independent random streams derived from the run seed: adding draws to one
@@ -37,7 +38,8 @@ enum {
 /* EV_CHURN: node a's next transition (churn). EV_START_RETRY: lookup b
  * could not start, no node being online; tried again a virtual second later. */
 /* EV_SCENARIO: timed event a of the scenario (events:). */
-enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER, EV_CHURN, EV_START_RETRY, EV_SCENARIO };
+/* EV_BIN: the network sample of timeline bin b (churn runs only; not counted in events_total). */
+enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER, EV_CHURN, EV_START_RETRY, EV_SCENARIO, EV_BIN };
 
 enum { Q_FREE = 0, Q_PENDING };
 
@@ -434,6 +436,31 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
   return rc < 0 ? rc : 0;
 }
 
+/* The network sample of timeline bin `bin` (now = its start): its own seed
+ * for the table sample (bin + 1 of STREAM_CHURN_SAMPLE's; the first lookup's
+ * measurement keeps the stream itself), so no stream shifts. While lookups
+ * remain, the next bin's is scheduled, at most SIM_TIMELINE_SAMPLES_MAX. */
+static int sample_bin(runner *r, uint64_t bin) {
+  sim_results *res = r->res;
+  sim_bin_sample *s;
+  int rc;
+  if (bin >= SIM_TIMELINE_SAMPLES_MAX)
+    return 0;
+  s = g_try_renew(sim_bin_sample, res->samples, res->n_samples + 1);
+  if (s == NULL)
+    return DHT_ENOMEM;
+  res->samples = s;
+  s = &res->samples[res->n_samples];
+  rc = sim_churn_measure(&r->net, dht_seed_derive(dht_seed_derive(r->seed, STREAM_CHURN_SAMPLE), bin + 1),
+                         &s->online_fraction, &s->stale_fraction);
+  if (rc < 0)
+    return rc;
+  res->n_samples++;
+  if (r->finished < r->total && bin + 1 < SIM_TIMELINE_SAMPLES_MAX)
+    return push(r, (bin + 1) * res->bin_us, EV_BIN, 0, bin + 1);
+  return 0;
+}
+
 static bool startable(uint8_t f) { return (f & (SIM_NODE_DEAD | SIM_NODE_OFFLINE)) == 0; }
 
 /* A timed event (docs/churn.md). SET: the key takes its value in the run's
@@ -476,6 +503,8 @@ static int handle(runner *r, const sim_event *ev) {
   case EV_SCENARIO:
     apply_event(r, &r->sc->events[ev->a]);
     return 0;
+  case EV_BIN:
+    return sample_bin(r, ev->b);
   case EV_CHURN: {
     bool was = startable(r->net.flags[ev->a]);
     uint64_t next = sim_churn_flip(&r->churn, &r->net.flags[ev->a], r->now);
@@ -621,6 +650,7 @@ static void runner_clear(runner *r) {
 
 void sim_results_clear(sim_results *res) {
   g_free(res->lookups);
+  g_free(res->samples);
   memset(res, 0, sizeof *res);
 }
 
@@ -711,6 +741,9 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   for (uint32_t i = 0; i < r.net.n; i++)
     r.startable += startable(r.net.flags[i]);
   dht_rng_init(&r.event_rng, dht_seed_derive(seed, STREAM_EVENTS));
+  res->bin_us = opt->bin_us > 0 ? opt->bin_us : (uint64_t)(SIM_BIN_S_DEFAULT * 1e6);
+  if (r.churn_on && (rc = push(&r, 0, EV_BIN, 0, 0)) < 0)
+    goto err;
   for (size_t i = 0; i < sc->n_events; i++)
     if ((rc = push(&r, sc->events[i].at_us, EV_SCENARIO, (uint32_t)i, 0)) < 0)
       goto err;
@@ -726,7 +759,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     }
     g_assert(ev.time_us >= r.now);
     r.now = ev.time_us;
-    res->counters.events++;
+    res->counters.events += ev.kind != EV_BIN; /* timeline samples depend on --bin-s, the run does not */
     if (ev.kind == EV_START && sc->workload.arrival == SIM_ARRIVAL_POISSON && r.started < r.total) {
       if ((rc = push(&r, r.now + arrival_gap(&r), EV_START, 0, r.started++)) < 0)
         goto err;

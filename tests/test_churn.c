@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include "criterion_assert.h"
 #include <glib.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,14 @@
 #include "scenario.h"
 #include "sim.h"
 #include "stats.h"
+#include "timeline.h"
+
+static size_t count_newlines(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
+}
 
 static double mean_of(const sim_churn_dist *d, bool residual, size_t n, uint64_t seed) {
   dht_rng r;
@@ -311,5 +320,81 @@ Test(churn, frozen_churn_is_a_static_network_of_the_online_nodes) {
   cr_assert(eq(u64, res.counters.offline_queries, 0));
   cr_assert(gt(dbl, accuracy(&res), 0.95), "%f", accuracy(&res));
   g_free(flags);
+  sim_results_clear(&res);
+}
+
+/* timeline.csv's rows of one run: a row per bin holding a lookup's start or
+ * a network sample, in time order, the lookups of each bin counted once;
+ * the network sampled each bin while lookups remain, staleness growing. */
+Test(churn, timeline_rows_bin_the_lookups_and_samples) {
+  sim_scenario sc;
+  sim_results res;
+  sim_options opt = {.bin_us = 300000000}; /* 300 s */
+  char err[512] = "", *buf = NULL;
+  size_t len = 0;
+  churn_scenario(&sc, 3000, 1800);
+  sc.workload.arrival = SIM_ARRIVAL_POISSON;
+  sc.workload.rate_per_s = 0.2;
+  sc.workload.lookups = 150;
+  cr_assert(eq(int, sim_run(&sc, &opt, &res, err, sizeof err), 0), "%s", err);
+  cr_assert(eq(u64, res.bin_us, 300000000));
+  uint64_t last = res.lookups[res.n_lookups - 1].start_us / res.bin_us;
+  /* A sample at every bin start up to the last lookup's end. */
+  cr_assert(ge(sz, res.n_samples, (size_t)last + 1));
+  cr_assert(le(sz, res.n_samples, (size_t)last + 3));
+  cr_assert(eq(dbl, res.samples[0].stale_fraction, 0.0));
+  cr_assert(gt(dbl, res.samples[6].stale_fraction, res.samples[1].stale_fraction + 0.05));
+  cr_assert(eq(dbl, res.samples[6].online_fraction, res.counters.online_fraction), "bin 6 starts at the warm-up's end");
+  FILE *f = open_memstream(&buf, &len);
+  cr_assert(eq(int, sim_write_timeline_rows(f, 4, 1, &sc, NULL, 0, &res), 0));
+  fclose(f);
+  char **lines = g_strsplit(buf, "\n", -1);
+  uint64_t total = 0, prev = 0;
+  size_t rows = 0;
+  for (size_t i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++, rows++) {
+    char **c = g_strsplit(lines[i], ",", -1);
+    cr_assert(eq(u32, g_strv_length(c), 2 + (guint)sim_timeline_column_count), "%s", lines[i]);
+    cr_assert(eq(str, c[0], "4"));
+    cr_assert(eq(str, c[1], "1"));
+    uint64_t bin = g_ascii_strtoull(c[2], NULL, 10), n = g_ascii_strtoull(c[4], NULL, 10);
+    cr_assert(i == 0 || bin > prev, "bins ascend: %s", lines[i]);
+    cr_assert(eq(dbl, g_ascii_strtod(c[3], NULL), 300.0 * (double)bin));
+    uint64_t want = 0;
+    for (size_t j = 0; j < res.n_lookups; j++)
+      want += res.lookups[j].start_us / res.bin_us == bin;
+    cr_assert(eq(u64, n, want), "bin %" PRIu64, bin);
+    cr_assert(eq(int, c[5][0] == '\0', n == 0), "%s", lines[i]);
+    cr_assert(bin < res.n_samples ? c[9][0] != '\0' : c[9][0] == '\0', "%s", lines[i]);
+    total += n;
+    prev = bin;
+    g_strfreev(c);
+  }
+  cr_assert(eq(u64, total, res.n_lookups));
+  cr_assert(eq(sz, rows, MAX(res.n_samples, (size_t)last + 1)));
+  g_strfreev(lines);
+  free(buf);
+  sim_results_clear(&res);
+}
+
+/* Without churn: no samples, the fraction columns empty, the lookups binned. */
+Test(churn, timeline_without_churn_has_no_samples) {
+  sim_scenario sc;
+  sim_results res;
+  char err[512] = "", *buf = NULL;
+  size_t len = 0;
+  sim_scenario_defaults(&sc);
+  sc.path = (char *)"t.yaml";
+  sc.name = (char *)"t";
+  sc.workload.lookups = 50;
+  cr_assert(eq(int, sim_run(&sc, NULL, &res, err, sizeof err), 0), "%s", err);
+  cr_assert(eq(sz, res.n_samples, 0));
+  cr_assert(eq(u64, res.bin_us, 60000000));
+  FILE *f = open_memstream(&buf, &len);
+  cr_assert(eq(int, sim_write_timeline_rows(f, 0, 0, &sc, NULL, 0, &res), 0));
+  fclose(f);
+  cr_assert(g_str_has_prefix(buf, "0,0,0,0.000000,50,"), "%s", buf);
+  cr_assert(g_str_has_suffix(buf, ",,\n"), "%s", buf);
+  cr_assert(eq(sz, count_newlines(buf), 1));
+  free(buf);
   sim_results_clear(&res);
 }

@@ -23,6 +23,7 @@
 #include "param.h"
 #include "record.h"
 #include "stats.h"
+#include "timeline.h"
 
 /* ---- figures ---- */
 
@@ -304,8 +305,17 @@ static char *render_layouts(void) {
   return out;
 }
 
+static char *render_timeline(void) {
+  GString *s = g_string_new("| column | unit | what |\n|--------|------|------|\n");
+  for (size_t i = 0; i < sim_timeline_column_count; i++)
+    g_string_append_printf(s, "| `%s` | %s | %s |\n", sim_timeline_columns[i].name, sim_timeline_columns[i].unit,
+                           sim_timeline_columns[i].doc);
+  return g_string_free(s, FALSE);
+}
+
 static const block blocks[] = {
     {"layouts", render_layouts},
+    {"timeline", render_timeline},
     {"parameters", render_params},
     {"figures", render_figures},
 };
@@ -372,6 +382,13 @@ Test(docs, no_stale_column_name) {
     }
     for (size_t i = 0; i < G_N_ELEMENTS(others) && !known; i++)
       known = strcmp(w, others[i]) == 0;
+    for (size_t i = 0; i < sim_timeline_column_count && !known; i++)
+      known = strcmp(w, sim_timeline_columns[i].name) == 0;
+    /* events.csv's columns, the figure table's presence word, the timed events' actions */
+    static const char *const living[] = {"at_s", "action", "key", "value", "living", "set", "fail_fraction",
+                                         "revive_fraction"};
+    for (size_t i = 0; i < G_N_ELEMENTS(living) && !known; i++)
+      known = strcmp(w, living[i]) == 0;
     cr_assert(known, "%s quotes `%s`: not a column of any output (a stale name?)", path, w);
     g_free(w);
   }
