@@ -93,6 +93,12 @@ void sim_network_clear(sim_network *net) {
   g_free(net->urank);
   g_free(net->upos);
   g_free(net->unode);
+  g_free(net->mslot);
+  g_free(net->mpool);
+  g_free(net->mfail);
+  g_free(net->mlen);
+  g_free(net->mdepth);
+  g_free(net->mbuf);
   scratch_free(net->scratch);
   memset(net, 0, sizeof *net);
 }
@@ -1035,6 +1041,12 @@ static size_t od_random(const sim_network *net, uint32_t x) {
 size_t sim_network_table(const sim_network *net, uint32_t node, uint32_t *out) {
   size_t b0, np;
   g_return_val_if_fail(net != NULL && node < net->n && out != NULL, 0);
+  if (net->mslot != NULL && net->mslot[node] != SIM_NET_NO_SLOT) {
+    uint32_t s = net->mslot[node];
+    np = net->mlen[s];
+    memcpy(out, net->mpool + (size_t)s * net->mcap, np * sizeof *out);
+    return np;
+  }
   if (net->contacts != NULL) {
     np = (size_t)(net->contact_off[node + 1] - net->contact_off[node]);
     memcpy(out, net->contacts + net->contact_off[node], np * sizeof *out);
@@ -1411,12 +1423,21 @@ size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *
   g_return_val_if_fail(node < net->n, 0);
   if (count == 0)
     return 0;
+  if (net->mslot != NULL && net->mslot[node] != SIM_NET_NO_SLOT) { /* changed during the run: O(its contacts) */
+    uint32_t s = net->mslot[node];
+    return select_closest(net, false, target, net->mpool + (size_t)s * net->mcap, net->mlen[s], out, count);
+  }
   if (net->contacts == NULL)
     return closest_ondemand(net, node, target, out, count);
   if (net->own_bucket != NULL)
     return closest_buckets(net, node, target, out, count);
   return select_closest(net, false, target, net->contacts + net->contact_off[node],
                         (size_t)(net->contact_off[node + 1] - net->contact_off[node]), out, count);
+}
+
+size_t sim_network_select(const sim_network *net, const dht_id *target, const uint32_t *cs, size_t c, uint32_t *out,
+                          size_t count) {
+  return select_closest(net, false, target, cs, c, out, count);
 }
 
 /* True-closest search state: appends to out in distance order. */

@@ -80,6 +80,19 @@ typedef struct sim_network {
    * their node indices ascending ([n_present] each). */
   uint32_t *urank, *upos, *unode;
   uint32_t n_present;
+  /* Tables that changed during the run (network.maintenance, sim/maintain.c):
+   * node i's is slot mslot[i] of a flat pool (SIM_NET_NO_SLOT: none, its
+   * generated table stands), contacts mpool[s mcap ..] (node indices, mlen[s]
+   * of them), their consecutive failures mfail[s mcap ..], its own (last)
+   * bucket mdepth[s]. All NULL without maintenance. */
+  uint32_t *mslot;
+  uint32_t *mpool;
+  uint8_t *mfail;
+  uint16_t *mlen;
+  uint8_t *mdepth;
+  uint32_t mslots, mslots_cap; /* slots used, allocated */
+  uint32_t mcap;               /* contacts a slot holds */
+  uint32_t *mbuf;              /* [SIM_CONTACTS_MAX(k) + 1] scratch of sim/maintain.c */
   sim_net_scratch *scratch; /* on demand: sampler and positions */
 } sim_network;
 
@@ -94,8 +107,11 @@ int sim_network_generate(sim_network *net, uint32_t n, unsigned k, sim_tables_ki
 int sim_network_generate_ondemand(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed);
 void sim_network_clear(sim_network *net);
 
+#define SIM_NET_NO_SLOT UINT32_MAX
+
 /* Node `node`'s routing table, in the order sim_network_generate stores it
- * (buckets 0, 1, ... then its own): writes up to SIM_CONTACTS_MAX(k) node
+ * (buckets 0, 1, ... then its own), or its materialised one when it changed
+ * (sim/maintain.c; its own order): writes up to SIM_CONTACTS_MAX(k) node
  * indices into out, returns how many. O(contacts) plus, on demand, the draws. */
 size_t sim_network_table(const sim_network *net, uint32_t node, uint32_t *out);
 /* Restricts the on-demand tables to the nodes whose flags do not intersect
@@ -139,6 +155,10 @@ int sim_network_bucket_order(sim_network *net);
  * Random tables: the 4K offers are drawn and inserted (4K ID reads). */
 size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
                            size_t count);
+/* Up to count of the nodes cs[0..c) closest to target, sorted by distance,
+ * into out (as sim_network_closest selects; for sim/maintain.c's tables). */
+size_t sim_network_select(const sim_network *net, const dht_id *target, const uint32_t *cs, size_t c, uint32_t *out,
+                          size_t count);
 /* Up to count nodes of the whole network closest to target, skipping nodes whose
  * flags intersect skip_flags; sorted by distance. O(count * 160 + log n). */
 size_t sim_network_true_closest(const sim_network *net, const dht_id *target, uint8_t skip_flags, uint32_t *out,

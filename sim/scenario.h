@@ -24,7 +24,8 @@ typedef enum sim_arrival {
 } sim_arrival;
 
 typedef enum sim_maintenance {
-  SIM_MAINTENANCE_NONE = 0, /* tables as built at t = 0, never updated */
+  SIM_MAINTENANCE_NONE = 0,    /* tables as built at t = 0, never updated */
+  SIM_MAINTENANCE_PASSIVE = 1, /* nodes learn from the queries and answers they see (sim/maintain.h) */
 } sim_maintenance;
 
 typedef enum sim_churn_model {

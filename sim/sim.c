@@ -15,6 +15,7 @@
 #include "event_queue.h"
 #include "latency.h"
 #include "lookup.h"
+#include "maintain.h"
 #include "rng.h"
 #include "routing_table.h"
 #include "timeline.h"
@@ -110,6 +111,7 @@ typedef struct runner {
   uint64_t seed;      /* the run's seed */
   sim_churn churn;
   uint32_t startable; /* nodes neither dead nor offline: a lookup can start from one */
+  bool passive;       /* network.maintenance passive: tables learn (sim/maintain.h) */
   dht_rng event_rng;  /* STREAM_EVENTS */
 } runner;
 
@@ -192,6 +194,10 @@ static int send_query(runner *r, uint32_t slot, uint32_t node) {
   if (drop(r, r->sc->loss.request_drop)) {
     r->res->counters.messages_dropped++;
     r->res->counters.requests_dropped++;
+    if (r->passive && (rc = sim_maint_failed(&r->net, a->start, node)) < 0) {
+      query_unref(r, qid);
+      return rc;
+    }
   } else {
     if ((rc = push(r, r->now + delay(r, a->start, node), EV_REQUEST, slot, qid)) < 0) {
       query_unref(r, qid);
@@ -516,13 +522,24 @@ static int handle(runner *r, const sim_event *ev) {
     q = &r->queries[qid];
     if (r->net.flags[q->node] & SIM_NODE_DEAD) {
       r->res->counters.dead_queries++;
+      if (r->passive)
+        rc = sim_maint_failed(&r->net, q->from, q->node);
     } else if (r->net.flags[q->node] & SIM_NODE_OFFLINE) {
       r->res->counters.offline_queries++; /* lost: an offline node answers nothing */
+      if (r->passive)
+        rc = sim_maint_failed(&r->net, q->from, q->node);
     } else {
       r->res->counters.messages_sent++;
+      /* The queried node sees the querier (passive maintenance). */
+      if (r->passive && (rc = sim_maint_seen(&r->net, q->node, q->from)) < 0) {
+        query_unref(r, qid);
+        return rc;
+      }
       if (drop(r, r->sc->loss.response_drop)) {
         r->res->counters.messages_dropped++;
         r->res->counters.responses_dropped++;
+        if (r->passive)
+          rc = sim_maint_failed(&r->net, q->from, q->node);
       } else {
         rc = push(r, r->now + delay(r, q->node, q->from), EV_RESPONSE, q->slot, qid);
         if (rc == 0)
@@ -533,6 +550,11 @@ static int handle(runner *r, const sim_event *ev) {
     return rc;
   case EV_RESPONSE: {
     q = &r->queries[qid];
+    /* The querier sees the answering node, late or not (passive maintenance). */
+    if (r->passive && (rc = sim_maint_seen(&r->net, q->from, q->node)) < 0) {
+      query_unref(r, qid);
+      return rc;
+    }
     /* Late: the lookup has given up on the query (timed out, abandoned) or finished. */
     active *a = live(r, q->slot, q->lookup);
     if (a != NULL && dht_lookup_awaiting(a->l, &r->net.addrs[q->node])) {
@@ -737,6 +759,9 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     goto err;
 
   if (r.churn_on && (rc = churn_start(&r)) < 0)
+    goto err;
+  r.passive = sc->network.maintenance == SIM_MAINTENANCE_PASSIVE;
+  if (r.passive && (rc = sim_maint_init(&r.net)) < 0)
     goto err;
   for (uint32_t i = 0; i < r.net.n; i++)
     r.startable += startable(r.net.flags[i]);
