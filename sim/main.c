@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "sweep.h"
 #include "text.h"
 #include "trace.h"
+#include "timeline.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -78,7 +80,9 @@ static const char run_options[] =
     "Options of run:\n"
     "  --seed N              use seed N instead of the scenario's seed\n"
     "  --lookups N           run N lookups per run instead of workload.lookups\n"
-    "  --out DIR             write summary.csv, summary.json, runs.csv, lookups.csv (and parts/) into DIR\n"
+    "  --out DIR             write summary.csv, summary.json, runs.csv, lookups.csv, timeline.csv\n"
+    "                        (and parts/) into DIR\n"
+    "  --bin-s S             timeline.csv's bins: S virtual seconds each (default 60)\n"
     "  --format FMT          stdout format: table (default), csv or json\n"
     "  -j, --jobs N          run points and replicas on N threads (default: number of processors);\n"
     "                        the output is the same for every N\n"
@@ -104,7 +108,7 @@ static const struct {
   const char *cmd, *usage, *what;
 } command_help[] = {
     {"run", "dhtsim run SCENARIO [--seed N] [--lookups N] [--out DIR] [--force] [--format table|csv|json]\n"
-            "                  [-j N] [--shard I/N] [--resume] [--dry-run] [--perf] [--trace IDS]",
+            "                  [-j N] [--shard I/N] [--resume] [--dry-run] [--perf] [--trace IDS] [--bin-s S]",
      "Simulates the scenario (a YAML file, docs/scenario-format.md): every point of its sweep,\n"
      "`replicas` times each, and prints the statistics (docs/output-format.md).\n"},
     {"validate", "dhtsim validate SCENARIO",
@@ -375,7 +379,7 @@ static int run_command(int argc, char **argv, sim_trace_sel *trace) {
       a = name;
     } else if (strcmp(a, "--seed") == 0 || strcmp(a, "--lookups") == 0 || strcmp(a, "--out") == 0 ||
                strcmp(a, "--format") == 0 || strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0 ||
-               strcmp(a, "--shard") == 0 || strcmp(a, "--trace") == 0) {
+               strcmp(a, "--shard") == 0 || strcmp(a, "--trace") == 0 || strcmp(a, "--bin-s") == 0) {
       if (i + 1 >= argc)
         return usage_error("option %s needs a value", a);
       val = argv[++i];
@@ -389,6 +393,13 @@ static int run_command(int argc, char **argv, sim_trace_sel *trace) {
         return usage_error("--lookups expects an integer from 1 to %u, got '%s'", SIM_LOOKUPS_MAX, val);
     } else if (strcmp(a, "--out") == 0) {
       o.out_dir = val;
+    } else if (strcmp(a, "--bin-s") == 0) {
+      char *end = NULL;
+      double b = val[0] != '\0' ? strtod(val, &end) : 0.0;
+      if (end == NULL || *end != '\0' || !(b >= SIM_BIN_S_MIN && b <= SIM_BIN_S_MAX))
+        return usage_error("--bin-s expects a number of seconds from %g to %g, got '%s'", SIM_BIN_S_MIN, SIM_BIN_S_MAX,
+                           val);
+      o.bin_us = (uint64_t)llround(b * 1e6);
     } else if (strcmp(a, "--format") == 0) {
       if (strcmp(val, "table") != 0 && strcmp(val, "csv") != 0 && strcmp(val, "json") != 0)
         return usage_error("--format expects table, csv or json, got '%s'", val);

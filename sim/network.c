@@ -90,6 +90,15 @@ void sim_network_clear(sim_network *net) {
   g_free(net->skey);
   g_free(net->dir);
   g_free(net->own_bucket);
+  g_free(net->urank);
+  g_free(net->upos);
+  g_free(net->unode);
+  g_free(net->mslot);
+  g_free(net->mpool);
+  g_free(net->mfail);
+  g_free(net->mlen);
+  g_free(net->mdepth);
+  g_free(net->mbuf);
   scratch_free(net->scratch);
   memset(net, 0, sizeof *net);
 }
@@ -833,6 +842,64 @@ static unsigned id_cpl(const dht_id *a, const dht_id *b) {
   return DHT_ID_BITS;
 }
 
+/* od_draw on the tables restricted to the present nodes
+ * (sim_network_restrict_tables): the same descent along x's ID, but a range
+ * counts only its present nodes (urank), a bucket is sampled among them (their
+ * ranks, mapped to positions by upos) and the leaf keeps only them. So x's
+ * table is the full table x would have in the network of the present nodes
+ * (plus x): bucket i holds min(K, present nodes sharing exactly i bits). Cost
+ * as od_draw's: two urank reads per depth. */
+static bool od_draw_present(const sim_network *net, uint32_t x, uint32_t px, dht_rng *r, unsigned stop, size_t need,
+                            size_t *b0, size_t *end) {
+  sim_net_scratch *sc = net->scratch;
+  uint32_t *pos = sc->pos;
+  const unsigned k = net->k;
+  const uint32_t *urank = net->urank, *upos = net->upos;
+  uint32_t lo = 0, hi = net->n, self = urank[px + 1] - urank[px]; /* 1: x is present itself */
+  size_t np = 0;
+  unsigned d = 0;
+  (void)x;
+  for (; urank[hi] - urank[lo] - self > k; d++) {
+    uint32_t m, blo, bhi, s;
+    size_t start = np;
+    g_assert(d < DHT_ID_BITS); /* more than K others: at least two distinct IDs in the range */
+    m = split_at(net, lo, hi, d);
+    if (px < m) {
+      blo = m;
+      bhi = hi;
+      hi = m;
+    } else {
+      blo = lo;
+      bhi = m;
+      lo = m;
+    }
+    s = urank[bhi] - urank[blo];
+    if (s <= k) {
+      for (uint32_t j = urank[blo]; j < urank[bhi]; j++)
+        pos[np++] = upos[j];
+    } else {
+      np += sample_distinct(&sc->sp, r, s, k, urank[blo], pos + np);
+      for (size_t j = start; j < np; j++)
+        pos[j] = upos[pos[j]];
+    }
+    if (d == stop && np - start >= need) {
+      *b0 = start;
+      *end = np;
+      return true;
+    }
+    sc->bstart[d] = start;
+  }
+  sc->depth = d;
+  sc->bstart[d] = np;
+  for (uint32_t j = urank[lo]; j < urank[hi]; j++)
+    if (upos[j] != px)
+      pos[np++] = upos[j];
+  g_assert(np <= SIM_CONTACTS_MAX(k));
+  *b0 = 0;
+  *end = np;
+  return false;
+}
+
 /* Draws node x's full table, as by_id positions, into the scratch's pos in
  * the order full_leaf writes it: one trie descent along x's ID; at depth i
  * (while the range holds more than K others) bucket i is the other half,
@@ -851,6 +918,8 @@ static bool od_draw(const sim_network *net, uint32_t x, unsigned stop, size_t ne
   unsigned d = 0;
   dht_rng r;
   dht_rng_init(&r, dht_seed_derive(net->tseed, x));
+  if (net->urank != NULL)
+    return od_draw_present(net, x, px, &r, stop, need, b0, end);
   for (; hi - lo - 1 > k; d++) {
     uint32_t m, blo, s;
     size_t start = np;
@@ -908,11 +977,33 @@ static size_t od_random(const sim_network *net, uint32_t x) {
   size_t got, np = 0;
   dht_rng r;
   dht_rng_init(&r, dht_seed_derive(net->tseed, x));
-  got = net->n > 1 ? sample_distinct(&sc->sp, &r, net->n - 1, m, 0, tab) : 0;
+  if (net->unode == NULL) {
+    got = net->n > 1 ? sample_distinct(&sc->sp, &r, net->n - 1, m, 0, tab) : 0;
+    for (size_t j = 0; j < got; j++) /* skip self: node indices from here on */
+      tab[j] = tab[j] >= x ? tab[j] + 1 : tab[j];
+  } else {
+    /* Restricted to the present nodes (sim_network_restrict_tables): 4K
+     * distinct present others, by rank in unode (ascending node indices);
+     * rx: x's rank, skipped when x is present itself. */
+    uint32_t lo = 0, hi = net->n_present, rx;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (net->unode[mid] < x)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    rx = lo;
+    bool self = rx < net->n_present && net->unode[rx] == x;
+    uint32_t others = net->n_present - (self ? 1u : 0u);
+    got = others > 0 ? sample_distinct(&sc->sp, &r, others, m, 0, tab) : 0;
+    for (size_t j = 0; j < got; j++)
+      tab[j] = net->unode[self && tab[j] >= rx ? tab[j] + 1 : tab[j]];
+  }
   for (size_t j = 0; j < got; j++) /* the ID loads are the cost: start them all */
-    __builtin_prefetch(&net->ids[tab[j] >= x ? tab[j] + 1 : tab[j]]);
+    __builtin_prefetch(&net->ids[tab[j]]);
   for (size_t j = 0; j < got; j++) {
-    uint32_t y = tab[j] >= x ? tab[j] + 1 : tab[j]; /* skip self */
+    uint32_t y = tab[j];
     unsigned c = id_cpl(&net->ids[x], &net->ids[y]);
     g_assert(c < DHT_ID_BITS); /* IDs are unique */
     for (;;) {
@@ -950,6 +1041,12 @@ static size_t od_random(const sim_network *net, uint32_t x) {
 size_t sim_network_table(const sim_network *net, uint32_t node, uint32_t *out) {
   size_t b0, np;
   g_return_val_if_fail(net != NULL && node < net->n && out != NULL, 0);
+  if (net->mslot != NULL && net->mslot[node] != SIM_NET_NO_SLOT) {
+    uint32_t s = net->mslot[node];
+    np = net->mlen[s];
+    memcpy(out, net->mpool + (size_t)s * net->mcap, np * sizeof *out);
+    return np;
+  }
   if (net->contacts != NULL) {
     np = (size_t)(net->contact_off[node + 1] - net->contact_off[node]);
     memcpy(out, net->contacts + net->contact_off[node], np * sizeof *out);
@@ -1038,6 +1135,40 @@ int sim_network_generate(sim_network *net, uint32_t n, unsigned k, sim_tables_ki
 
 int sim_network_generate_ondemand(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed) {
   return generate(net, n, k, kind, seed, true);
+}
+
+int sim_network_restrict_tables(sim_network *net, uint8_t absent_flags) {
+  uint32_t np = 0;
+  g_return_val_if_fail(net != NULL && net->contacts == NULL && net->scratch != NULL, DHT_EINVAL);
+  g_return_val_if_fail(net->urank == NULL, DHT_EINVAL);
+  net->urank = g_try_malloc_n((gsize)net->n + 1, sizeof *net->urank);
+  if (net->urank == NULL)
+    return DHT_ENOMEM;
+  for (uint32_t p = 0; p < net->n; p++) {
+    net->urank[p] = np;
+    np += (net->flags[net->by_id[p]] & absent_flags) == 0;
+  }
+  net->urank[net->n] = np;
+  net->n_present = np;
+  net->upos = g_try_malloc_n((gsize)np + 1, sizeof *net->upos);
+  /* Random tables sample node indices, full tables positions. */
+  net->unode = net->scratch->tab != NULL ? g_try_malloc_n((gsize)np + 1, sizeof *net->unode) : NULL;
+  if (net->upos == NULL || (net->scratch->tab != NULL && net->unode == NULL)) {
+    g_free(net->urank);
+    g_free(net->upos);
+    g_free(net->unode);
+    net->urank = net->upos = net->unode = NULL;
+    net->n_present = 0;
+    return DHT_ENOMEM;
+  }
+  for (uint32_t p = 0, j = 0; p < net->n; p++)
+    if ((net->flags[net->by_id[p]] & absent_flags) == 0)
+      net->upos[j++] = p;
+  if (net->unode != NULL)
+    for (uint32_t i = 0, j = 0; i < net->n; i++)
+      if ((net->flags[i] & absent_flags) == 0)
+        net->unode[j++] = i;
+  return DHT_OK;
 }
 
 /* -------------------------------------------------------------- queries */
@@ -1292,12 +1423,21 @@ size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *
   g_return_val_if_fail(node < net->n, 0);
   if (count == 0)
     return 0;
+  if (net->mslot != NULL && net->mslot[node] != SIM_NET_NO_SLOT) { /* changed during the run: O(its contacts) */
+    uint32_t s = net->mslot[node];
+    return select_closest(net, false, target, net->mpool + (size_t)s * net->mcap, net->mlen[s], out, count);
+  }
   if (net->contacts == NULL)
     return closest_ondemand(net, node, target, out, count);
   if (net->own_bucket != NULL)
     return closest_buckets(net, node, target, out, count);
   return select_closest(net, false, target, net->contacts + net->contact_off[node],
                         (size_t)(net->contact_off[node + 1] - net->contact_off[node]), out, count);
+}
+
+size_t sim_network_select(const sim_network *net, const dht_id *target, const uint32_t *cs, size_t c, uint32_t *out,
+                          size_t count) {
+  return select_closest(net, false, target, cs, c, out, count);
 }
 
 /* True-closest search state: appends to out in distance order. */

@@ -36,6 +36,7 @@ enum {
   SIM_NODE_DEAD = 1 << 0, /* never answers */
   SIM_NODE_SLOW = 1 << 1, /* latency multiplied by the scenario's slow_multiplier */
   SIM_NODE_UNREACHABLE = 1 << 2, /* behind a NAT: runs lookups, is in tables, but no query reaches it */
+  SIM_NODE_OFFLINE = 1 << 4, /* churn: offline now, answers nothing (sim/churn.h) */
 };
 
 /* Generated node i is at 10.(i>>16 & 255).(i>>8 & 255).(i & 255), port
@@ -74,6 +75,25 @@ typedef struct sim_network {
   uint8_t *own_bucket; /* [n] or NULL: contacts in bucket order (sim_network_bucket_order), node i's own bucket */
   uint8_t *flags;      /* [n] SIM_NODE_* bits; set by the driver */
   uint64_t tseed;      /* on demand: the tables' seed stream */
+  /* On demand, restricted to the present nodes (sim_network_restrict_tables;
+   * all NULL otherwise): urank[p] = present nodes at by_id positions < p
+   * ([n+1]); upos: their positions in by_id order, unode (random tables):
+   * their node indices ascending ([n_present] each). */
+  uint32_t *urank, *upos, *unode;
+  uint32_t n_present;
+  /* Tables that changed during the run (network.maintenance, sim/maintain.c):
+   * node i's is slot mslot[i] of a flat pool (SIM_NET_NO_SLOT: none, its
+   * generated table stands), contacts mpool[s mcap ..] (node indices, mlen[s]
+   * of them), their consecutive failures mfail[s mcap ..], its own (last)
+   * bucket mdepth[s]. All NULL without maintenance. */
+  uint32_t *mslot;
+  uint32_t *mpool;
+  uint8_t *mfail;
+  uint16_t *mlen;
+  uint8_t *mdepth;
+  uint32_t mslots, mslots_cap; /* slots used, allocated */
+  uint32_t mcap;               /* contacts a slot holds */
+  uint32_t *mbuf;              /* [SIM_CONTACTS_MAX(k) + 1] scratch of sim/maintain.c */
   sim_net_scratch *scratch; /* on demand: sampler and positions */
 } sim_network;
 
@@ -88,10 +108,23 @@ int sim_network_generate(sim_network *net, uint32_t n, unsigned k, sim_tables_ki
 int sim_network_generate_ondemand(sim_network *net, uint32_t n, unsigned k, sim_tables_kind kind, uint64_t seed);
 void sim_network_clear(sim_network *net);
 
+#define SIM_NET_NO_SLOT UINT32_MAX
+
 /* Node `node`'s routing table, in the order sim_network_generate stores it
- * (buckets 0, 1, ... then its own): writes up to SIM_CONTACTS_MAX(k) node
+ * (buckets 0, 1, ... then its own), or its materialised one when it changed
+ * (sim/maintain.c; its own order): writes up to SIM_CONTACTS_MAX(k) node
  * indices into out, returns how many. O(contacts) plus, on demand, the draws. */
 size_t sim_network_table(const sim_network *net, uint32_t node, uint32_t *out);
+/* Restricts the on-demand tables to the nodes whose flags do not intersect
+ * absent_flags now (churn: the nodes online at t = 0): from then on every
+ * table, as sim_network_table and sim_network_closest draw it, is the one its
+ * node would have in the network of only those nodes (full: min(K, present
+ * nodes) per bucket range; random: 4K random present others), still a pure
+ * function of the IDs, the seed, the node and the present set. Never called
+ * without churn, so a network without it is unchanged. On-demand networks
+ * only (DHT_EINVAL otherwise); 0 or DHT_ENOMEM (unchanged). O(n), 4 bytes per
+ * node plus 4 per present node (8 for random tables). */
+int sim_network_restrict_tables(sim_network *net, uint8_t absent_flags);
 /* Debug walker of the index: by_id sorted, skey and dir agree with it, the
  * on-demand scratch present iff contacts is NULL. O(n); for assert() and tests. */
 bool sim_network_check(const sim_network *net);
@@ -123,6 +156,10 @@ int sim_network_bucket_order(sim_network *net);
  * Random tables: the 4K offers are drawn and inserted (4K ID reads). */
 size_t sim_network_closest(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
                            size_t count);
+/* Up to count of the nodes cs[0..c) closest to target, sorted by distance,
+ * into out (as sim_network_closest selects; for sim/maintain.c's tables). */
+size_t sim_network_select(const sim_network *net, const dht_id *target, const uint32_t *cs, size_t c, uint32_t *out,
+                          size_t count);
 /* Up to count nodes of the whole network closest to target, skipping nodes whose
  * flags intersect skip_flags; sorted by distance. O(count * 160 + log n). */
 size_t sim_network_true_closest(const sim_network *net, const dht_id *target, uint8_t skip_flags, uint32_t *out,

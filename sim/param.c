@@ -26,7 +26,16 @@ static const char *const sim_strategy_names[] = {
 static const char *const sim_arrival_names[] = {
     [SIM_ARRIVAL_SEQUENTIAL] = "sequential", [SIM_ARRIVAL_POISSON] = "poisson", NULL};
 
+static const char *const sim_maintenance_names[] = {[SIM_MAINTENANCE_NONE] = "none",
+                                                    [SIM_MAINTENANCE_PASSIVE] = "passive", NULL};
+static const char *const sim_churn_model_names[] = {[SIM_CHURN_NONE] = "none",           [SIM_CHURN_EXPONENTIAL] = "exponential",
+                                                    [SIM_CHURN_WEIBULL] = "weibull",     [SIM_CHURN_LOGNORMAL] = "lognormal",
+                                                    [SIM_CHURN_PARETO] = "pareto",       NULL};
+static const char *const sim_initial_names[] = {[SIM_INITIAL_STATIONARY] = "stationary", [SIM_INITIAL_ALL] = "all", NULL};
+static const char *const sim_rejoin_names[] = {[SIM_REJOIN_SAME] = "same", NULL};
+
 #define P_SWEEP SIM_PARAM_SWEEP
+#define P_LIVING SIM_PARAM_LIVING
 #define P_MIN_OPEN SIM_PARAM_MIN_OPEN
 #define P_MAX_OPEN SIM_PARAM_MAX_OPEN
 #define P_QUIET SIM_PARAM_QUIET
@@ -392,11 +401,28 @@ bool sim_param_is_set(sim_param_id id, const sim_scenario *sc) {
   return (t != SIM_PT_NAME && t != SIM_PT_PATH) || get_str(sc, id) != NULL;
 }
 
+bool sim_param_living(const sim_scenario *sc) {
+  sim_scenario d;
+  char a[64], b[64];
+  sim_param_defaults(&d);
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!(sim_params[i].flags & SIM_PARAM_LIVING))
+      continue;
+    sim_param_canon((sim_param_id)i, sc, a, sizeof a);
+    sim_param_canon((sim_param_id)i, &d, b, sizeof b);
+    if (strcmp(a, b) != 0)
+      return true;
+  }
+  return false;
+}
+
 bool sim_param_in_use(sim_param_id id, const sim_scenario *sc) {
   char v[64], d[64]; /* numbers and enum names: what the fingerprint formats in 64 bytes too */
   sim_scenario def;
   if (!(sim_params[id].flags & SIM_PARAM_QUIET))
     return true;
+  if (sim_params[id].flags & SIM_PARAM_LIVING)
+    return sim_param_living(sc); /* the living keys go together */
   for (size_t i = 0; sc->sweep != NULL && i < sc->n_sweep; i++)
     if (strcmp(sc->sweep[i].key, sim_params[id].key) == 0)
       return true;
@@ -439,6 +465,18 @@ uint64_t sim_param_fingerprint(const sim_scenario *sc, uint64_t lookups, const s
   }
   snprintf(buf, sizeof buf, "lookups=%" PRIu64 "\n", lookups);
   h = hash_str(h, buf);
+  /* Timed events (only when there are some: fingerprints without them are unchanged). */
+  for (size_t i = 0; sc->events != NULL && i < sc->n_events; i++) {
+    const sim_timed_event *e = &sc->events[i];
+    snprintf(buf, sizeof buf, "event=%" PRIu64 " %d %.17g ", e->at_us, (int)e->action, e->fraction);
+    h = hash_str(h, buf);
+    if (e->action == SIM_EVENT_SET) {
+      h = hash_str(h, sim_params[e->param].key);
+      h = hash_str(h, "=");
+      h = hash_str(h, e->value);
+    }
+    h = hash_str(h, "\n");
+  }
   for (size_t i = 0; sc->sweep != NULL && i < sc->n_sweep; i++) {
     h = hash_str(h, "sweep=");
     h = hash_str(h, sc->sweep[i].key);

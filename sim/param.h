@@ -42,6 +42,11 @@ enum {
    * so that adding it keeps every older scenario's output bytes and
    * fingerprint. For keys added after the output format settled. */
   SIM_PARAM_QUIET = 8u,
+  /* Living (always with QUIET): a key of the living network (churn,
+   * maintenance). They are in use together, in every scenario that is
+   * living (sim_param_living: one of them differs from its default), so
+   * that a living output records every one of them. Not sweepable. */
+  SIM_PARAM_LIVING = 16u,
 };
 
 typedef enum sim_param_id {
@@ -129,6 +134,17 @@ typedef struct sim_file_digests {
  * and the --lookups override (0: none). Two scenarios with the same
  * fingerprint produce the same output files. files: sim_inputs_check's. */
 uint64_t sim_param_fingerprint(const struct sim_scenario *sc, uint64_t lookups, const sim_file_digests *files);
+
+/* Whether sc is a living network: some SIM_PARAM_LIVING key differs from
+ * its default. Only then are those keys' output columns (and the figures of
+ * presence LIVING) written: a scenario without them keeps its outputs byte
+ * for byte. LIVING keys are not sweepable, so every point of a scenario
+ * answers the same. O(keys). */
+bool sim_param_living(const struct sim_scenario *sc);
+/* Whether parameter id has an output column for a scenario (living or not). */
+static inline bool sim_param_shown(int id, bool living) {
+  return living || (sim_params[id].flags & SIM_PARAM_LIVING) == 0;
+}
 
 /* `dhtsim keys`: the table of every key (key, type, default, range, unit,
  * sweepable, doc); markdown: the table of docs/scenario-format.md. 0 or DHT_EIO. */

@@ -22,6 +22,7 @@
 #include "param.h"
 #include "stats.h"
 #include "text.h"
+#include "timeline.h"
 
 #ifndef DHTSIM_PLOTS_DIR
 #define DHTSIM_PLOTS_DIR "plots"
@@ -1958,6 +1959,192 @@ static int draw_anatomy(const ctx *c, const anatomy_req *rq) {
   return rc;
 }
 
+/* ---- timeline presets (timeline.csv, events.csv) ---- */
+
+/* One column of timeline.csv against virtual time: a curve per point (the
+ * swept keys' values its label), each bin's value the mean over the point's
+ * replicas that have one, plotted at the bin's start; every timed event of
+ * events.csv a dashed vertical line with its action above. Skipped (no
+ * file, or the column empty everywhere). Writes OUT/plots/NAME.gp and draws it. */
+static int draw_timeline(const ctx *c, const char *col, const char *name) {
+  const sim_timeline_column *tc = NULL;
+  char *path = g_build_filename(c->outdir, "timeline.csv", NULL), *epath, *gp_file, *gp;
+  table t = {0}, ev = {0};
+  int rc = EXIT_OK, ycol, pcol, bcol, scol;
+  for (size_t i = 0; i < sim_timeline_column_count; i++)
+    if (strcmp(sim_timeline_columns[i].name, col) == 0)
+      tc = &sim_timeline_columns[i];
+  g_assert(tc != NULL);
+  if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+    g_free(path);
+    return EXIT_OK; /* an older dhtsim's output */
+  }
+  rc = table_read(path, &t);
+  g_free(path);
+  if (rc != EXIT_OK)
+    return rc;
+  ycol = table_col(&t, col);
+  pcol = table_col(&t, "point");
+  bcol = table_col(&t, "bin");
+  scol = table_col(&t, "start_s");
+  if (ycol < 0 || pcol < 0 || bcol < 0 || scol < 0) {
+    fprintf(stderr, "dhtsim: plot: %s/timeline.csv: no column %s: not the format of docs/output-format.md\n",
+            c->outdir, ycol < 0 ? col : "point, bin or start_s");
+    table_free(&t);
+    return EXIT_USAGE;
+  }
+  /* Rows are in point, replica, bin order: per point, the bins' sums. */
+  GString *data = g_string_new("$D << EOD\n"), *keys = g_string_new(NULL), *g = g_string_new(NULL);
+  GPtrArray *labels = g_ptr_array_new_with_free_func(g_free);
+  guint r = 0;
+  bool any = false;
+  int blocks = 0;
+  while (r < t.rows->len) {
+    const char *pt = cell(g_ptr_array_index(t.rows, r), pcol);
+    guint end = r;
+    uint64_t maxbin = 0;
+    while (end < t.rows->len && strcmp(cell(g_ptr_array_index(t.rows, end), pcol), pt) == 0) {
+      uint64_t b = strtoull(cell(g_ptr_array_index(t.rows, end), bcol), NULL, 10);
+      maxbin = b > maxbin ? b : maxbin;
+      end++;
+    }
+    if (maxbin > 10000000) { /* not dhtsim's: bins are bounded by the run's time / bin width */
+      maxbin = 10000000;
+    }
+    double *sum = g_new0(double, maxbin + 1), *x = g_new0(double, maxbin + 1);
+    guint *n = g_new0(guint, maxbin + 1);
+    for (guint q = r; q < end; q++) {
+      GPtrArray *row = g_ptr_array_index(t.rows, q);
+      uint64_t b = strtoull(cell(row, bcol), NULL, 10);
+      const char *y = cell(row, ycol);
+      if (b > maxbin || y[0] == '\0')
+        continue;
+      sum[b] += num(y);
+      x[b] = num(cell(row, scol));
+      n[b]++;
+    }
+    if ((guint)blocks < MAX_SERIES) {
+      bool open = false;
+      for (uint64_t b = 0; b <= maxbin; b++) {
+        if (n[b] == 0)
+          continue;
+        if (!open)
+          g_string_append_printf(data, "# point %s\n", pt);
+        open = true;
+        g_string_append_printf(data, "%.6f %.10g\n", x[b], sum[b] / n[b]);
+      }
+      if (open) {
+        GString *lab = g_string_new(NULL);
+        GPtrArray *row = g_ptr_array_index(t.rows, r);
+        for (size_t k = 0; k < c->n_sweep; k++) {
+          int kc = table_col(&t, sim_params[c->sweep[k]].key);
+          g_string_append_printf(lab, "%s%s = %s", k ? ", " : "", key_sym(c->sweep[k]) ? key_sym(c->sweep[k])
+                                                                                         : sim_params[c->sweep[k]].key,
+                                 cell(row, kc));
+        }
+        if (lab->len == 0)
+          g_string_append(lab, col);
+        g_ptr_array_add(labels, g_string_free(lab, FALSE));
+        g_string_append(data, "\n\n");
+        blocks++;
+        any = true;
+      }
+    } else {
+      fprintf(stderr, "dhtsim: plot: %s: only the first %d points are drawn\n", name, MAX_SERIES);
+    }
+    g_free(sum);
+    g_free(x);
+    g_free(n);
+    r = end;
+  }
+  g_string_append(data, "EOD\n");
+  table_free(&t);
+  if (!any) { /* silently: the fractions of a run without churn */
+    g_string_free(data, TRUE);
+    g_string_free(keys, TRUE);
+    g_string_free(g, TRUE);
+    g_ptr_array_unref(labels);
+    return EXIT_OK;
+  }
+  size_t longest = 0;
+  for (guint i = 0; i < labels->len; i++)
+    longest = MAX(longest, (size_t)g_utf8_strlen(g_ptr_array_index(labels, i), -1));
+  char *title = g_strdup_printf("%s per bin of virtual time", tc->name);
+  char *sub = g_strdup_printf("scenario %s, seed %s; per bin of timeline.csv, mean of %u replicas; dashed: timed events",
+                              c->scenario, c->seed, c->replicas);
+  layout L = make_layout(1, 760, 420, labels->len > 1 ? labels->len : 0, longest, 40,
+                         (size_t)MAX(g_utf8_strlen(title, -1), g_utf8_strlen(sub, -1)));
+  emit_header(g, c, name, &L);
+  g_string_append(g, data->str);
+  emit_title(g, title, sub);
+  emit_set(g, "xlabel", "virtual time (s), start of the bin");
+  {
+    char *yl = tc->unit[0] ? g_strdup_printf("%s (%s)", tc->name, tc->unit) : g_strdup(tc->name);
+    emit_set(g, "ylabel", yl);
+    g_free(yl);
+  }
+  g_string_append(g, strcmp(tc->unit, "fraction") == 0 ? "set yrange [0:1.02]\n" : "set yrange [0:*]\n");
+  /* The timed events: a line and its action at each. */
+  epath = g_build_filename(c->outdir, "events.csv", NULL);
+  if (g_file_test(epath, G_FILE_TEST_IS_REGULAR) && table_read(epath, &ev) == EXIT_OK) {
+    int ac = table_col(&ev, "at_s"), kc = table_col(&ev, "action"), yc = table_col(&ev, "key"),
+        vc = table_col(&ev, "value");
+    /* events.csv is in file order; those of one time share a line and a label. */
+    for (guint i = 0; ac >= 0 && i < ev.rows->len;) {
+      const char *at = cell(g_ptr_array_index(ev.rows, i), ac);
+      GString *lab = g_string_new(NULL);
+      guint j = i;
+      for (; j < ev.rows->len && strcmp(cell(g_ptr_array_index(ev.rows, j), ac), at) == 0; j++) {
+        GPtrArray *row = g_ptr_array_index(ev.rows, j);
+        const char *act = cell(row, kc), *key = cell(row, yc), *val = cell(row, vc);
+        if (strcmp(act, "set") == 0)
+          g_string_append_printf(lab, "%s%s = %s", j > i ? "; " : "", key, val);
+        else
+          g_string_append_printf(lab, "%s%s %s", j > i ? "; " : "", act, val);
+      }
+      g_string_append_printf(g, "set arrow from %s, graph 0 to %s, graph 1 nohead dt 2 lw 1.2 lc rgb '#777777'\n",
+                             at, at);
+      g_string_append(g, "set label ");
+      gp_sq(g, lab->str);
+      g_string_append_printf(g, " at %s, graph 0.98 rotate by 90 right offset -0.6, 0 font ',9' tc rgb '#555555' "
+                             "noenhanced\n", at);
+      g_string_free(lab, TRUE);
+      i = j;
+    }
+    table_free(&ev);
+  }
+  g_free(epath);
+  emit_panel_margins(g, &L, 0);
+  g_string_append(g, "unset key\nplot ");
+  bool first = true;
+  for (int b = 0; b < blocks; b++)
+    emit_curve(g, keys, &first, b, "1:2", "linespoints", (unsigned)(b % N_COLOURS) + 1,
+               (unsigned)((b / N_COLOURS) % 4) + 1, "linespoints",
+               labels->len > 1 ? (const char *)g_ptr_array_index(labels, (guint)b) : NULL);
+  g_string_append(g, "\n");
+  emit_key_panel(g, &L, keys);
+  g_string_append(g, "unset multiplot\n");
+  gp_file = g_strdup_printf("%s.gp", name);
+  gp = g_build_filename(c->plotdir, gp_file, NULL);
+  GError *error = NULL;
+  if (!g_file_set_contents(gp, g->str, (gssize)g->len, &error)) {
+    fprintf(stderr, "dhtsim: plot: %s\n", error->message);
+    g_error_free(error);
+    rc = EXIT_RUNTIME;
+  }
+  for (size_t f = 0; f < c->n_formats && rc == EXIT_OK; f++)
+    rc = run_gnuplot(c, gp, name, c->formats[f]);
+  g_free(gp);
+  g_free(gp_file);
+  g_free(title);
+  g_free(sub);
+  g_string_free(data, TRUE);
+  g_string_free(keys, TRUE);
+  g_string_free(g, TRUE);
+  g_ptr_array_unref(labels);
+  return rc;
+}
+
 /* ---- presets ---- */
 
 static request preset(plot_kind kind, int x, const char *y, const char *name) {
@@ -2048,6 +2235,12 @@ static int draw_presets(const ctx *c) {
     }
     g_free(trace);
   }
+  /* Over virtual time (timeline.csv), the timed events marked: what the
+   * lookups saw, then the network (churn runs only; skipped when empty). */
+  rc = worst(rc, draw_timeline(c, "timeouts_mean", "timeline-timeouts"));
+  rc = worst(rc, draw_timeline(c, "accuracy", "timeline-accuracy"));
+  rc = worst(rc, draw_timeline(c, "stale_fraction", "timeline-stale"));
+  rc = worst(rc, draw_timeline(c, "online_fraction", "timeline-online"));
   return rc;
 }
 

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -82,7 +83,23 @@ void sim_scenario_clear(sim_scenario *sc) {
     g_free(sc->sweep[i].key);
   }
   g_free(sc->sweep);
+  for (size_t i = 0; sc->events != NULL && i < sc->n_events; i++)
+    g_free(sc->events[i].value);
+  g_free(sc->events);
   sim_scenario_defaults(sc);
+}
+
+bool sim_event_settable(int id) {
+  switch (id) {
+  case SIM_P_LOSS_REQUEST_DROP:
+  case SIM_P_LOSS_RESPONSE_DROP:
+  case SIM_P_LATENCY_MODEL:
+  case SIM_P_LATENCY_DELAY_MS:
+  case SIM_P_LATENCY_MEDIAN_MS:
+  case SIM_P_LATENCY_SIGMA:
+  case SIM_P_WORKLOAD_RATE_PER_S: return true;
+  default: return false;
+  }
 }
 
 /* ---- messages ---------------------------------------------------------------- */
@@ -134,8 +151,11 @@ typedef struct pctx {
   sim__check ck;    /* what the file gave, and where */
   /* Sections and the sweep, by the id of the section's first parameter
    * (SIM_PARAM_COUNT for the sweep): given already, and where. */
-  bool seen_group[SIM_PARAM_COUNT + 1];
-  sim__mark group_mark[SIM_PARAM_COUNT + 1];
+  /* [0]: the sections of the top level; [1]: the sub-sections of a section
+   * (churn.session), whose first parameter may also be its section's. Keys
+   * have at most three parts (test_param checks). */
+  bool seen_group[2][SIM_PARAM_COUNT + 2]; /* + 1: the sweep; + 2: events */
+  sim__mark group_mark[2][SIM_PARAM_COUNT + 2];
   /* The open collections, innermost last (the walker never goes deeper than
    * a section's value or a sweep list; deeper ones are counted in depth
    * only): whether each is a flow
@@ -590,44 +610,274 @@ static int parse_sweep(pctx *c) {
   return rc;
 }
 
+/* ---- events ----------------------------------------------------------------- */
+
+/* A plain number in [lo, hi] (hi excluded when hi_open) from the scalar ev,
+ * for `label` ("events: at_s"). */
+static int event_number(pctx *c, const char *label, double lo, double hi, bool hi_open, double *out) {
+  char got[GOT_SIZE], buf[64];
+  const yaml_event_t *ev = &c->ev;
+  int rc = check_node_props(c, ev, label);
+  if (rc != DHT_OK)
+    return rc;
+  if (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+      ev->data.scalar.length > 0 && ev->data.scalar.length < sizeof buf) {
+    char *end;
+    memcpy(buf, ev->data.scalar.value, ev->data.scalar.length);
+    buf[ev->data.scalar.length] = '\0';
+    double v = strtod(buf, &end);
+    if (*end == '\0' && isfinite(v) && v >= lo && (hi_open ? v < hi : v <= hi)) {
+      *out = v;
+      return DHT_OK;
+    }
+  }
+  describe(ev, got, sizeof got);
+  return fail_ev(c, DHT_EINVAL, ev->start_mark, "%s: expected a number from %g to %g%s, got %s", label, lo, hi,
+                 hi_open ? " (excluded)" : "", got);
+}
+
+/* Appends one event to c->sc.events (bounded by SIM_EVENTS_MAX). */
+static int event_add(pctx *c, yaml_mark_t m, sim_timed_event **out) {
+  sim_scenario *sc = &c->sc;
+  if (sc->n_events == SIM_EVENTS_MAX)
+    return fail_ev(c, DHT_EINVAL, m, "events: more than %u events (each key of a set counts)", SIM_EVENTS_MAX);
+  sim_timed_event *ne = g_try_renew(sim_timed_event, sc->events, sc->n_events + 1);
+  if (ne == NULL)
+    return fail_nopos(&c->ck, DHT_ENOMEM, "out of memory");
+  sc->events = ne;
+  *out = memset(&ne[sc->n_events++], 0, sizeof *ne);
+  return DHT_OK;
+}
+
+/* A SET event of parameter id, its value the current scalar, validated as
+ * the key's own value would be (bounds, file:line:column). */
+static int event_set(pctx *c, yaml_mark_t km, sim_param_id id) {
+  sim_scenario scratch;
+  sim_timed_event *e;
+  sim_param_defaults(&scratch);
+  int rc = set_value(c, id, &c->ev, &scratch);
+  sim_scenario_clear(&scratch);
+  if (rc != DHT_OK)
+    return rc;
+  if ((rc = event_add(c, km, &e)) != DHT_OK)
+    return rc;
+  e->action = SIM_EVENT_SET;
+  e->param = (int)id;
+  e->plain = c->ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+  e->value = try_strndup((const char *)c->ev.data.scalar.value, c->ev.data.scalar.length);
+  return e->value == NULL ? fail_nopos(&c->ck, DHT_ENOMEM, "out of memory") : DHT_OK;
+}
+
+/* The keys an event's set: takes, for messages. */
+static void settable_list(char *out, size_t outlen) {
+  size_t o = 0;
+  out[0] = '\0';
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    if (!sim_event_settable(i))
+      continue;
+    int w = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", sim_params[i].key);
+    if (w > 0 && (size_t)w < outlen - o)
+      o += (size_t)w;
+  }
+}
+
+/* `set:`'s mapping (the current event): settable keys to values. */
+static int parse_event_set(pctx *c) {
+  char got[GOT_SIZE];
+  int rc = check_node_props(c, &c->ev, "events: set");
+  if (rc != DHT_OK)
+    return rc;
+  if (c->ev.type != YAML_MAPPING_START_EVENT) {
+    describe(&c->ev, got, sizeof got);
+    return fail_ev(c, DHT_EINVAL, c->ev.start_mark,
+                   "events: set: expected a mapping of parameters to values (like loss.request_drop: 0.3), got %s", got);
+  }
+  for (;;) {
+    if ((rc = next_event(c)) != DHT_OK)
+      return rc;
+    if (c->ev.type == YAML_MAPPING_END_EVENT)
+      return DHT_OK;
+    yaml_mark_t km = c->ev.start_mark;
+    if ((rc = check_node_props(c, &c->ev, "events: set")) != DHT_OK)
+      return rc;
+    if (c->ev.type != YAML_SCALAR_EVENT) {
+      describe(&c->ev, got, sizeof got);
+      return fail_ev(c, DHT_EINVAL, km, "events: set: expected a parameter name like loss.request_drop, got %s", got);
+    }
+    int f = sim_param_find((const char *)c->ev.data.scalar.value, c->ev.data.scalar.length);
+    if (!sim_event_settable(f)) {
+      char shown[SIM_SHOW_SIZE], expected[512];
+      sim_show(shown, sizeof shown, (const char *)c->ev.data.scalar.value, c->ev.data.scalar.length);
+      settable_list(expected, sizeof expected);
+      return fail_ev(c, DHT_EINVAL, km, "events: set: %s '%s' (expected one of: %s)",
+                     f < 0 ? "unknown parameter" : "cannot change mid-run:", shown, expected);
+    }
+    if ((rc = next_event(c)) != DHT_OK)
+      return rc;
+    if ((rc = event_set(c, km, (sim_param_id)f)) != DHT_OK)
+      return rc;
+  }
+}
+
+/* Parses the value of `events:` (the current event): a list of mappings,
+ * each with at_s and exactly one action (set, fail_fraction,
+ * revive_fraction, rate_per_s), into c->sc.events. */
+static int parse_events(pctx *c) {
+  char got[GOT_SIZE];
+  int rc = check_node_props(c, &c->ev, "events");
+  if (rc != DHT_OK)
+    return rc;
+  if (c->ev.type != YAML_SEQUENCE_START_EVENT) {
+    describe(&c->ev, got, sizeof got);
+    return fail_ev(c, DHT_EINVAL, c->ev.start_mark,
+                   "events: expected a list of events (like - {at_s: 600, fail_fraction: 0.5}), got %s", got);
+  }
+  for (;;) {
+    if ((rc = next_event(c)) != DHT_OK)
+      return rc;
+    if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+      return DHT_OK;
+    yaml_mark_t em = c->ev.start_mark;
+    if ((rc = check_node_props(c, &c->ev, "events")) != DHT_OK)
+      return rc;
+    if (c->ev.type != YAML_MAPPING_START_EVENT) {
+      describe(&c->ev, got, sizeof got);
+      return fail_ev(c, DHT_EINVAL, em,
+                     "events: expected an event mapping with at_s and one of set, fail_fraction, revive_fraction, "
+                     "rate_per_s, got %s",
+                     got);
+    }
+    size_t first = c->sc.n_events;
+    bool have_at = false, have_action = false;
+    double at_s = 0;
+    yaml_mark_t action_mark = em;
+    for (;;) {
+      if ((rc = next_event(c)) != DHT_OK)
+        return rc;
+      if (c->ev.type == YAML_MAPPING_END_EVENT)
+        break;
+      yaml_mark_t km = c->ev.start_mark;
+      if ((rc = check_node_props(c, &c->ev, "events")) != DHT_OK)
+        return rc;
+      const char *k = c->ev.type == YAML_SCALAR_EVENT ? (const char *)c->ev.data.scalar.value : "";
+      size_t kn = c->ev.type == YAML_SCALAR_EVENT ? c->ev.data.scalar.length : 0;
+      int kind = kn == 4 && memcmp(k, "at_s", 4) == 0                ? 0
+                 : kn == 3 && memcmp(k, "set", 3) == 0               ? 1
+                 : kn == 13 && memcmp(k, "fail_fraction", 13) == 0   ? 2
+                 : kn == 15 && memcmp(k, "revive_fraction", 15) == 0 ? 3
+                 : kn == 10 && memcmp(k, "rate_per_s", 10) == 0      ? 4
+                                                                     : -1;
+      if (kind < 0) {
+        char shown[SIM_SHOW_SIZE];
+        if (c->ev.type == YAML_SCALAR_EVENT)
+          sim_show(shown, sizeof shown, k, kn);
+        else
+          describe(&c->ev, shown, sizeof shown);
+        return fail_ev(c, DHT_EINVAL, km,
+                       "events: unknown key '%s' (expected one of: at_s, set, fail_fraction, revive_fraction, "
+                       "rate_per_s)",
+                       shown);
+      }
+      if (kind == 0 ? have_at : have_action)
+        return fail_ev(c, DHT_EINVAL, km, "events: %s", kind == 0 ? "at_s given twice" :
+                       "one action per event (set, fail_fraction, revive_fraction or rate_per_s); give another event");
+      if ((rc = next_event(c)) != DHT_OK)
+        return rc;
+      if (kind == 0) {
+        have_at = true;
+        if ((rc = event_number(c, "events: at_s", 0, 1e9, false, &at_s)) != DHT_OK)
+          return rc;
+        continue;
+      }
+      have_action = true;
+      action_mark = km;
+      if (kind == 1) {
+        rc = parse_event_set(c);
+      } else if (kind == 4) {
+        rc = event_set(c, km, SIM_P_WORKLOAD_RATE_PER_S);
+      } else {
+        double f;
+        sim_timed_event *e;
+        rc = event_number(c, kind == 2 ? "events: fail_fraction" : "events: revive_fraction", 0, 1, kind == 2, &f);
+        if (rc == DHT_OK && (rc = event_add(c, km, &e)) == DHT_OK) {
+          e->action = kind == 2 ? SIM_EVENT_FAIL : SIM_EVENT_REVIVE;
+          e->fraction = f;
+        }
+      }
+      if (rc != DHT_OK)
+        return rc;
+    }
+    if (!have_at)
+      return fail_ev(c, DHT_EINVAL, em, "events: expected at_s (the event's virtual time in seconds)");
+    if (!have_action)
+      return fail_ev(c, DHT_EINVAL, em,
+                     "events: expected an action: set, fail_fraction, revive_fraction or rate_per_s");
+    (void)action_mark;
+    for (size_t i = first; i < c->sc.n_events; i++)
+      c->sc.events[i].at_us = (uint64_t)llround(at_s * 1e6);
+  }
+}
+
 /* ---- sections ---------------------------------------------------------------- */
 
-/* A mapping's level: the top (section NULL) or one section ("latency", its length). */
+/* A mapping's level: the top (name NULL), a section ("latency", its length)
+ * or a sub-section ("churn.session"): the key prefix of its parameters. */
 typedef struct level {
   const char *name; /* NULL at the top */
   size_t len;
 } level;
 
-static bool in_level(sim_param_id id, level lv) {
-  size_t sl = sim_param_section_len(id);
-  return lv.name == NULL ? sl == 0 : sl == lv.len && memcmp(sim_params[id].key, lv.name, lv.len) == 0;
+/* Where parameter id stands relative to level lv: 0 not under it; 1 a key of
+ * lv itself (*off: where its name starts in the dotted key); 2 under a
+ * sub-level of lv, whose prefix is the key's first *sub bytes. */
+static int under(sim_param_id id, level lv, size_t *off, size_t *sub) {
+  const char *key = sim_params[id].key, *dot;
+  *off = 0;
+  if (lv.name != NULL) {
+    if (strncmp(key, lv.name, lv.len) != 0 || key[lv.len] != '.')
+      return 0;
+    *off = lv.len + 1;
+  }
+  dot = strchr(key + *off, '.');
+  if (dot == NULL)
+    return 1;
+  *sub = (size_t)(dot - key);
+  return 2;
 }
 
-/* Whether id is the first parameter of its section (the section's own key at the top level). */
-static bool opens_section(sim_param_id id) {
-  size_t sl = sim_param_section_len(id);
-  if (sl == 0)
+static bool in_level(sim_param_id id, level lv) {
+  size_t off, sub;
+  return under(id, lv, &off, &sub) == 1;
+}
+
+/* Whether id is the first parameter of a sub-level of lv (the sub-level's own
+ * key in lv); *off, *sub as under(). */
+static bool opens_section(sim_param_id id, level lv, size_t *off, size_t *sub) {
+  if (under(id, lv, off, sub) != 2)
     return false;
-  for (int j = 0; j < (int)id; j++)
-    if (sim_param_section_len((sim_param_id)j) == sl && memcmp(sim_params[j].key, sim_params[id].key, sl) == 0)
+  for (int j = 0; j < (int)id; j++) {
+    size_t o2, s2;
+    if (under((sim_param_id)j, lv, &o2, &s2) == 2 && s2 == *sub && memcmp(sim_params[j].key, sim_params[id].key, *sub) == 0)
       return false;
+  }
   return true;
 }
 
-/* "strategy, alpha, k, timeout_ms": the keys of a level in table order; at the
- * top a section stands where its first key is, and `sweep` comes last. */
+/* "strategy, alpha, k, timeout_ms": the keys of a level in table order; a
+ * sub-level stands where its first key is, and at the top `sweep` comes last. */
 static void keys_of(level lv, char *out, size_t outlen) {
   size_t o = 0;
   out[0] = '\0';
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
     const char *k = NULL;
     int klen = 0;
+    size_t off, sub;
     if (in_level((sim_param_id)i, lv)) {
-      k = sim_param_name((sim_param_id)i);
+      k = sim_params[i].key + (lv.name != NULL ? lv.len + 1 : 0);
       klen = (int)strlen(k);
-    } else if (lv.name == NULL && opens_section((sim_param_id)i)) {
-      k = sim_params[i].key;
-      klen = (int)sim_param_section_len((sim_param_id)i);
+    } else if (opens_section((sim_param_id)i, lv, &off, &sub)) {
+      k = sim_params[i].key + off;
+      klen = (int)(sub - off);
     }
     if (k == NULL)
       continue;
@@ -636,30 +886,38 @@ static void keys_of(level lv, char *out, size_t outlen) {
       o += (size_t)w;
   }
   if (lv.name == NULL) {
-    int w = snprintf(out + o, outlen - o, "%ssweep", o ? ", " : "");
+    int w = snprintf(out + o, outlen - o, "%ssweep, events", o ? ", " : "");
     (void)w;
   }
 }
 
-/* What a key of level lv names: a parameter (*id), a section (*section, the
- * id of its first parameter) or the sweep (*section = SIM_PARAM_COUNT). false if none. */
-static bool find_key(level lv, const char *k, size_t n, int *id, int *section) {
+/* What a key of level lv names: a parameter (*id), a sub-level (*section, the
+ * id of its first parameter; *sub its prefix length) or the sweep (*section =
+ * SIM_PARAM_COUNT). false if none. */
+static bool find_key(level lv, const char *k, size_t n, int *id, int *section, size_t *sublen) {
   *id = *section = -1;
+  *sublen = 0;
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    size_t off, sub;
     if (in_level((sim_param_id)i, lv)) {
-      const char *name = sim_param_name((sim_param_id)i);
+      const char *name = sim_params[i].key + (lv.name != NULL ? lv.len + 1 : 0);
       if (strlen(name) == n && memcmp(name, k, n) == 0) {
         *id = i;
         return true;
       }
-    } else if (lv.name == NULL && opens_section((sim_param_id)i) && sim_param_section_len((sim_param_id)i) == n &&
-               memcmp(sim_params[i].key, k, n) == 0) {
+    } else if (opens_section((sim_param_id)i, lv, &off, &sub) && sub - off == n &&
+               memcmp(sim_params[i].key + off, k, n) == 0) {
       *section = i;
+      *sublen = sub;
       return true;
     }
   }
   if (lv.name == NULL && n == 5 && memcmp(k, "sweep", 5) == 0) {
     *section = SIM_PARAM_COUNT;
+    return true;
+  }
+  if (lv.name == NULL && n == 6 && memcmp(k, "events", 6) == 0) {
+    *section = SIM_PARAM_COUNT + 1;
     return true;
   }
   return false;
@@ -690,7 +948,8 @@ static int parse_mapping(pctx *c, level lv) {
     const char *kname = (const char *)c->ev.data.scalar.value;
     size_t klen = c->ev.data.scalar.length;
     int id, group;
-    if (!find_key(lv, kname, klen, &id, &group)) {
+    size_t sublen;
+    if (!find_key(lv, kname, klen, &id, &group, &sublen)) {
       char shown[SIM_SHOW_SIZE];
       keys_of(lv, expected, sizeof expected);
       sim_show(shown, sizeof shown, kname, klen);
@@ -710,10 +969,12 @@ static int parse_mapping(pctx *c, level lv) {
     } else {
       if (group == SIM_PARAM_COUNT)
         snprintf(label, sizeof label, "sweep");
+      else if (group == SIM_PARAM_COUNT + 1)
+        snprintf(label, sizeof label, "events");
       else
-        snprintf(label, sizeof label, "%.*s", (int)sim_param_section_len((sim_param_id)group), sim_params[group].key);
-      seen = &c->seen_group[group];
-      first = &c->group_mark[group];
+        snprintf(label, sizeof label, "%.*s", (int)sublen, sim_params[group].key);
+      seen = &c->seen_group[lv.name != NULL][group];
+      first = &c->group_mark[lv.name != NULL][group];
     }
     if (*seen)
       return fail_ev(c, DHT_EINVAL, km, "%s: duplicate key (first given at line %zu, column %zu)", label,
@@ -730,8 +991,10 @@ static int parse_mapping(pctx *c, level lv) {
       rc = set_value(c, (sim_param_id)id, &c->ev, &c->sc);
     } else if (group == SIM_PARAM_COUNT) {
       rc = parse_sweep(c);
+    } else if (group == SIM_PARAM_COUNT + 1) {
+      rc = parse_events(c);
     } else {
-      level sub = {sim_params[group].key, sim_param_section_len((sim_param_id)group)};
+      level sub = {sim_params[group].key, sublen};
       rc = check_node_props(c, &c->ev, label);
       if (rc != DHT_OK)
         return rc;
@@ -851,6 +1114,36 @@ static int exclusive(sim__check *ck, sim_param_id a, sim_param_id b, const char 
                  sim_params[a].key, why);
 }
 
+/* The churn keys together (never swept: checked once, at parse time or for a
+ * scenario built in code). A message names the key's value when the file gave
+ * it, else the model's. */
+static int churn_fail(sim__check *ck, sim_param_id at, sim_param_id model, const char *msg) {
+  sim_param_id where = ck->point == NULL && ck->seen[at] ? at : model;
+  if (ck->point != NULL || !ck->seen[where])
+    return fail_nopos(ck, DHT_EINVAL, "%s: %s", sim_params[where].key, msg);
+  return fail_at(ck, DHT_EINVAL, ck->val_mark[where], "%s: %s", sim_params[where].key, msg);
+}
+
+static int check_churn(sim__check *ck, const sim_scenario *sc) {
+  const sim_churn_dist *d[2] = {&sc->churn.session, &sc->churn.downtime};
+  static const sim_param_id model[2] = {SIM_P_CHURN_SESSION_MODEL, SIM_P_CHURN_DOWNTIME_MODEL};
+  static const sim_param_id shape[2] = {SIM_P_CHURN_SESSION_SHAPE, SIM_P_CHURN_DOWNTIME_SHAPE};
+  bool on = sc->churn.session.model != SIM_CHURN_NONE;
+  if (!on && sc->churn.downtime.model == SIM_CHURN_NONE)
+    return DHT_OK;
+  if (!on)
+    return churn_fail(ck, model[0], model[1], "expected churn.session.model too (a downtime needs sessions)");
+  if (sc->churn.downtime.model == SIM_CHURN_NONE)
+    return churn_fail(ck, model[1], model[0], "expected churn.downtime.model too (none given)");
+  for (int i = 0; i < 2; i++)
+    if (d[i]->model == SIM_CHURN_PARETO && !(d[i]->shape > 1.0))
+      return churn_fail(ck, shape[i], model[i], "expected a shape above 1 for pareto (a finite mean)");
+  if (sc->network.topology != NULL)
+    return churn_fail(ck, model[0], model[0],
+                      "cannot be combined with network.topology (churn restricts generated tables only)");
+  return DHT_OK;
+}
+
 /* At parse time (ck->point NULL) ck->seen / ck->swept tell what the file gave;
  * checks involving a swept key are left to each point. For a point, ck->swept
  * marks the keys the sweep set. */
@@ -899,6 +1192,8 @@ int sim__scenario_check(sim__check *ck, sim_scenario *sc) {
                      "latency.model: matrix: expected latency.matrix too (the file of the RTT matrix, docs/latency.md)");
     return fail_nopos(ck, DHT_EINVAL, "latency.model: matrix: expected latency.matrix too (the file of the RTT matrix, docs/latency.md)");
   }
+  if ((rc = check_churn(ck, sc)) < 0)
+    return rc;
   /* plant_at defaults to K. When K is swept, 0 in the base stands for "each
    * point's K" (sim_scenario_point resolves it). */
   if (ck->point == NULL && !ck->seen[SIM_P_WORKLOAD_PLANT_AT] && !ck->swept[SIM_P_WORKLOAD_PLANT_AT])

@@ -25,6 +25,66 @@ typedef enum sim_arrival {
   SIM_ARRIVAL_POISSON = 1,    /* exponential inter-arrival times at rate_per_s */
 } sim_arrival;
 
+typedef enum sim_maintenance {
+  SIM_MAINTENANCE_NONE = 0,    /* tables as built at t = 0, never updated */
+  SIM_MAINTENANCE_PASSIVE = 1, /* nodes learn from the queries and answers they see (sim/maintain.h) */
+} sim_maintenance;
+
+typedef enum sim_churn_model {
+  SIM_CHURN_NONE = 0,
+  SIM_CHURN_EXPONENTIAL = 1,
+  SIM_CHURN_WEIBULL = 2,
+  SIM_CHURN_LOGNORMAL = 3,
+  SIM_CHURN_PARETO = 4,
+} sim_churn_model;
+
+typedef enum sim_initial_online {
+  SIM_INITIAL_STATIONARY = 0, /* the alternating renewal process in equilibrium at t = 0 */
+  SIM_INITIAL_ALL = 1,        /* every node starts a fresh session at t = 0 */
+} sim_initial_online;
+
+typedef enum sim_rejoin {
+  SIM_REJOIN_SAME = 0, /* a returning node keeps its ID, address and table */
+} sim_rejoin;
+
+/* A distribution of churn periods (virtual seconds); the model picks which
+ * fields apply (docs/churn.md). */
+typedef struct sim_churn_dist {
+  sim_churn_model model;
+  double mean_s;   /* exponential: mean, s */
+  double shape;    /* weibull k; pareto alpha (> 1) */
+  double scale_s;  /* weibull lambda, s */
+  double median_s; /* lognormal e^mu, s */
+  double sigma;    /* lognormal sigma */
+  double min_s;    /* pareto x_m, s */
+} sim_churn_dist;
+
+/* One timed event of `events:` (docs/churn.md): at at_us of virtual time a
+ * parameter changes (SET: one of sim_event_settable's keys) or a fraction of
+ * the nodes fails or comes back. A `set:` of several keys is several SET
+ * events of the same time, in file order. */
+typedef enum sim_event_action {
+  SIM_EVENT_SET = 0,    /* param takes value */
+  SIM_EVENT_FAIL = 1,   /* each alive node dies with probability fraction (one always survives) */
+  SIM_EVENT_REVIVE = 2, /* each dead node comes back with probability fraction */
+} sim_event_action;
+
+typedef struct sim_timed_event {
+  uint64_t at_us;          /* virtual µs */
+  sim_event_action action;
+  double fraction;         /* FAIL, REVIVE: in [0, 1] */
+  int param;               /* SET: the sim_param_id */
+  char *value;             /* SET: owned, the value as written (validated at parse time) */
+  bool plain;              /* SET: the value was a plain scalar */
+} sim_timed_event;
+
+/* Most events of a scenario (each key of a `set:` counts). */
+#define SIM_EVENTS_MAX 1000u
+/* Whether parameter id may change mid-run (an event's `set:`): the losses,
+ * the latency model's delay, median and sigma, and the Poisson rate; every
+ * other key is read once, when the run or a lookup starts. */
+bool sim_event_settable(int id);
+
 /* One swept parameter: a scenario key and the values it takes, in file order. */
 typedef struct sim_sweep_axis {
   char *key;      /* owned: dotted key as written, e.g. "lookup.alpha" */
@@ -43,6 +103,7 @@ typedef struct sim_scenario {
     uint64_t nodes;          /* 2..SIM_NODES_MAX */
     sim_tables_kind tables;
     char *topology;          /* owned, NULL if none; relative paths resolve against the scenario's folder */
+    sim_maintenance maintenance;
   } network;
 
   struct {
@@ -90,7 +151,17 @@ typedef struct sim_scenario {
     char *lookups_file;      /* owned, NULL if none; resolved like topology */
   } workload;
 
+  struct {
+    sim_churn_dist session;  /* online periods; model NONE: no churn */
+    sim_churn_dist downtime; /* offline periods */
+    sim_initial_online initial_online;
+    double warmup_s;         /* virtual s before the first lookup starts */
+    sim_rejoin rejoin;
+  } churn;
+
   uint32_t replicas;         /* runs per point */
+  sim_timed_event *events;   /* owned, [n_events] in file order (shared by points, like the strings) */
+  size_t n_events;
   sim_sweep_axis *sweep;     /* owned, [n_sweep] in file order: the first varies slowest */
   size_t n_sweep;            /* 0: a single point, the scenario itself */
 } sim_scenario;

@@ -9,14 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "churn.h"
 #include "error.h"
 #include "message.h"
 #include "event_queue.h"
 #include "latency.h"
 #include "lookup.h"
+#include "maintain.h"
 #include "rng.h"
 #include "routing_table.h"
 #include "trace.h"
+#include "timeline.h"
 #include "workload.h"
 
 /* Independent random streams derived from the run seed: adding draws to one
@@ -29,11 +32,19 @@ enum {
   /* 5..7 left for other features; these are 8 and 9 so that they never meet another's new number */
   STREAM_UNREACHABLE = 8, /* unreachable nodes (loss.unreachable_fraction), one draw per node */
   STREAM_LATENCY = 9,     /* the pair models' placement: node i's point or host from (stream, i) */
+  /* Churn (sim/churn.h): only drawn when churn is on, so no run without it changes. */
+  STREAM_CHURN = SIM_CHURN_STREAM,
+  STREAM_CHURN_SAMPLE = SIM_CHURN_SAMPLE_STREAM,
+  STREAM_EVENTS = 22, /* timed events: the nodes a fail_fraction or revive_fraction picks, in event order */
 };
 
 /* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,
  * b = TIMER_EV(lookup id, the core's timer id). */
-enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER };
+/* EV_CHURN: node a's next transition (churn). EV_START_RETRY: lookup b
+ * could not start, no node being online; tried again a virtual second later. */
+/* EV_SCENARIO: timed event a of the scenario (events:). */
+/* EV_BIN: the network sample of timeline bin b (churn runs only; not counted in events_total). */
+enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER, EV_CHURN, EV_START_RETRY, EV_SCENARIO, EV_BIN };
 
 enum { Q_FREE = 0, Q_PENDING };
 
@@ -75,7 +86,8 @@ typedef struct active {
 } active;
 
 typedef struct runner {
-  const sim_scenario *sc;
+  const sim_scenario *sc; /* &live */
+  sim_scenario live;      /* the run's scenario, shallow copy: timed events set its keys */
   sim_network net;
   sim_event_queue q;
   dht_rng msg_rng;
@@ -100,6 +112,13 @@ typedef struct runner {
   uint32_t *idxbuf;       /* [max(k, cfg.seeds) + 1] */
   sim_results *res;
   const sim_options *opt;
+  bool churn_on;      /* churn.session.model is not none */
+  bool measured;      /* online_fraction and stale_fraction taken (at the first lookup's start) */
+  uint64_t seed;      /* the run's seed */
+  sim_churn churn;
+  uint32_t startable; /* nodes neither dead nor offline: a lookup can start from one */
+  bool passive;       /* network.maintenance passive: tables learn (sim/maintain.h) */
+  dht_rng event_rng;  /* STREAM_EVENTS */
 } runner;
 
 int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, char *err, size_t errlen) {
@@ -184,6 +203,10 @@ static int send_query(runner *r, uint32_t slot, uint32_t node) {
     r->res->counters.requests_dropped++;
     if (a->tr != NULL)
       sim_trace_failed(a->tr, r->now, node, dht_lookup_in_flight(a->l), "request_dropped");
+    if (r->passive && (rc = sim_maint_failed(&r->net, a->start, node)) < 0) {
+      query_unref(r, qid);
+      return rc;
+    }
   } else {
     if ((rc = push(r, r->now + delay(r, a->start, node), EV_REQUEST, slot, qid)) < 0) {
       query_unref(r, qid);
@@ -231,10 +254,12 @@ static void record(runner *r, active *a) {
   size_t n_peers;
   unsigned k = r->cfg.k;
 
-  /* The true K closest live nodes, the start node excluded (a lookup never
-   * returns itself); unreachable nodes are not live to anyone else: no query
-   * gets an answer from them (docs/latency.md). */
-  n_truth = sim_network_true_closest(&r->net, &a->target, SIM_NODE_DEAD | SIM_NODE_UNREACHABLE, truth, k + 1);
+  /* The true K closest live nodes (alive, reachable and, with churn, online
+   * when the lookup ends), the start node excluded (a lookup never returns
+   * itself); unreachable nodes are not live to anyone else: no query gets an
+   * answer from them (docs/latency.md). */
+  n_truth = sim_network_true_closest(&r->net, &a->target, SIM_NODE_DEAD | SIM_NODE_UNREACHABLE | SIM_NODE_OFFLINE,
+                                     truth, k + 1);
   for (size_t i = 0; i < n_truth; i++)
     if (truth[i] != a->start && t < k)
       truth[t++] = truth[i];
@@ -353,13 +378,23 @@ static int start_lookup(runner *r, uint64_t id) {
   active *a;
   int rc;
 
+  if (r->churn_on && !r->measured) {
+    r->measured = true;
+    if ((rc = sim_churn_measure(&r->net, dht_seed_derive(r->seed, STREAM_CHURN_SAMPLE), &r->res->counters.online_fraction,
+                                &r->res->counters.stale_fraction)) < 0)
+      return rc;
+  }
   if (r->specs != NULL) {
     start = r->specs[id].start;
     target = r->specs[id].target;
   } else {
+    /* With churn only from an online node; none online (nothing alive is):
+     * the lookup waits a virtual second, the workload's draws untouched. */
+    if (r->churn_on && r->startable == 0)
+      return push(r, r->now + 1000000, EV_START_RETRY, 0, id);
     do
       start = (uint32_t)dht_rng_below(&r->work_rng, r->net.n);
-    while (r->net.flags[start] & SIM_NODE_DEAD);
+    while (r->net.flags[start] & (SIM_NODE_DEAD | SIM_NODE_OFFLINE));
     dht_id_random(&target, &r->work_rng);
   }
   if ((rc = slot_alloc(r, &slot)) < 0)
@@ -446,6 +481,61 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
   return rc < 0 ? rc : 0;
 }
 
+/* The network sample of timeline bin `bin` (now = its start): its own seed
+ * for the table sample (bin + 1 of STREAM_CHURN_SAMPLE's; the first lookup's
+ * measurement keeps the stream itself), so no stream shifts. While lookups
+ * remain, the next bin's is scheduled, at most SIM_TIMELINE_SAMPLES_MAX. */
+static int sample_bin(runner *r, uint64_t bin) {
+  sim_results *res = r->res;
+  sim_bin_sample *s;
+  int rc;
+  if (bin >= SIM_TIMELINE_SAMPLES_MAX)
+    return 0;
+  s = g_try_renew(sim_bin_sample, res->samples, res->n_samples + 1);
+  if (s == NULL)
+    return DHT_ENOMEM;
+  res->samples = s;
+  s = &res->samples[res->n_samples];
+  rc = sim_churn_measure(&r->net, dht_seed_derive(dht_seed_derive(r->seed, STREAM_CHURN_SAMPLE), bin + 1),
+                         &s->online_fraction, &s->stale_fraction);
+  if (rc < 0)
+    return rc;
+  res->n_samples++;
+  if (r->finished < r->total && bin + 1 < SIM_TIMELINE_SAMPLES_MAX)
+    return push(r, (bin + 1) * res->bin_us, EV_BIN, 0, bin + 1);
+  return 0;
+}
+
+static bool startable(uint8_t f) { return (f & (SIM_NODE_DEAD | SIM_NODE_OFFLINE)) == 0; }
+
+/* A timed event (docs/churn.md). SET: the key takes its value in the run's
+ * scenario (validated when parsed). FAIL: every alive node dies with the
+ * probability, one draw each in node order, except that the last alive one
+ * never does (so a lookup can always start, or will once churn brings it
+ * back). REVIVE: every dead node comes back with the probability. O(n) per
+ * event, a bounded number of events. */
+static void apply_event(runner *r, const sim_timed_event *e) {
+  uint8_t *flags = r->net.flags;
+  if (e->action == SIM_EVENT_SET) {
+    int rc = sim_param_set((sim_param_id)e->param, e->value, strlen(e->value), e->plain, NULL, &r->live, NULL, 0);
+    g_assert(rc == DHT_OK);
+    return;
+  }
+  uint32_t alive = 0;
+  for (uint32_t i = 0; i < r->net.n; i++)
+    alive += (flags[i] & SIM_NODE_DEAD) == 0;
+  for (uint32_t i = 0; i < r->net.n; i++) {
+    bool dead = (flags[i] & SIM_NODE_DEAD) != 0, was = startable(flags[i]);
+    if (e->action == SIM_EVENT_FAIL && !dead && alive > 1 && dht_rng_chance(&r->event_rng, e->fraction)) {
+      flags[i] |= SIM_NODE_DEAD;
+      alive--;
+    } else if (e->action == SIM_EVENT_REVIVE && dead && dht_rng_chance(&r->event_rng, e->fraction)) {
+      flags[i] &= (uint8_t)~SIM_NODE_DEAD;
+    }
+    r->startable = r->startable - was + startable(flags[i]);
+  }
+}
+
 static int handle(runner *r, const sim_event *ev) {
   uint32_t qid = (uint32_t)ev->b;
   query *q;
@@ -453,21 +543,50 @@ static int handle(runner *r, const sim_event *ev) {
 
   switch (ev->kind) {
   case EV_START:
+  case EV_START_RETRY:
     return start_lookup(r, ev->b);
+  case EV_SCENARIO:
+    apply_event(r, &r->sc->events[ev->a]);
+    return 0;
+  case EV_BIN:
+    return sample_bin(r, ev->b);
+  case EV_CHURN: {
+    bool was = startable(r->net.flags[ev->a]);
+    uint64_t next = sim_churn_flip(&r->churn, &r->net.flags[ev->a], r->now);
+    r->startable = r->startable - was + startable(r->net.flags[ev->a]);
+    /* Once every lookup is done the churn stops, so that the queue drains. */
+    return r->finished < r->total ? push(r, next, EV_CHURN, ev->a, 0) : 0;
+  }
   case EV_REQUEST:
     q = &r->queries[qid];
     if (r->net.flags[q->node] & SIM_NODE_DEAD) {
       r->res->counters.dead_queries++;
       trace_wire(r, q, "dead_node");
+      if (r->passive)
+        rc = sim_maint_failed(&r->net, q->from, q->node);
     } else if (r->net.flags[q->node] & SIM_NODE_UNREACHABLE) {
       r->res->counters.unreachable_queries++;
       trace_wire(r, q, "unreachable_node");
+      if (r->passive)
+        rc = sim_maint_failed(&r->net, q->from, q->node);
+    } else if (r->net.flags[q->node] & SIM_NODE_OFFLINE) {
+      r->res->counters.offline_queries++; /* lost: an offline node answers nothing */
+      trace_wire(r, q, "offline_node");
+      if (r->passive)
+        rc = sim_maint_failed(&r->net, q->from, q->node);
     } else {
       r->res->counters.messages_sent++;
+      /* The queried node sees the querier (passive maintenance). */
+      if (r->passive && (rc = sim_maint_seen(&r->net, q->node, q->from)) < 0) {
+        query_unref(r, qid);
+        return rc;
+      }
       if (drop(r, r->sc->loss.response_drop)) {
         r->res->counters.messages_dropped++;
         r->res->counters.responses_dropped++;
         trace_wire(r, q, "response_dropped");
+        if (r->passive)
+          rc = sim_maint_failed(&r->net, q->from, q->node);
       } else {
         rc = push(r, r->now + delay(r, q->node, q->from), EV_RESPONSE, q->slot, qid);
         if (rc == 0)
@@ -478,6 +597,11 @@ static int handle(runner *r, const sim_event *ev) {
     return rc;
   case EV_RESPONSE: {
     q = &r->queries[qid];
+    /* The querier sees the answering node, late or not (passive maintenance). */
+    if (r->passive && (rc = sim_maint_seen(&r->net, q->from, q->node)) < 0) {
+      query_unref(r, qid);
+      return rc;
+    }
     /* Late: the lookup has given up on the query (timed out, abandoned) or finished. */
     active *a = live(r, q->slot, q->lookup);
     if (a != NULL && dht_lookup_awaiting(a->l, &r->net.addrs[q->node])) {
@@ -581,6 +705,18 @@ int sim_check_live(const sim_scenario *sc, uint64_t seed, uint32_t n, char *err,
   return all_dead(sc, err, errlen);
 }
 
+/* Churn at t = 0: every node's initial state and first transition event
+ * (node order, one stream), then the tables restricted to the nodes online
+ * now (docs/churn.md: with network.maintenance none they only go stale). */
+static int churn_start(runner *r) {
+  int rc;
+  sim_churn_init(&r->churn, r->sc, dht_seed_derive(r->seed, STREAM_CHURN));
+  for (uint32_t i = 0; i < r->net.n; i++)
+    if ((rc = push(r, sim_churn_initial(&r->churn, &r->net.flags[i]), EV_CHURN, i, 0)) < 0)
+      return rc;
+  return sim_network_restrict_tables(&r->net, SIM_NODE_OFFLINE);
+}
+
 /* Poisson inter-arrival gap (virtual µs). */
 static uint64_t arrival_gap(runner *r) {
   double u = 1.0 - dht_rng_double(&r->work_rng); /* (0, 1] */
@@ -605,6 +741,7 @@ static void runner_clear(runner *r) {
 
 void sim_results_clear(sim_results *res) {
   g_free(res->lookups);
+  g_free(res->samples);
   memset(res, 0, sizeof *res);
 }
 
@@ -621,12 +758,15 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     opt = &no_options;
   memset(&r, 0, sizeof r);
   memset(res, 0, sizeof *res);
-  r.sc = sc;
+  r.live = *sc;
+  r.sc = &r.live;
   r.opt = opt;
   r.res = res;
   r.free_slot = NO_SLOT;
   r.free_query = UINT32_MAX;
   seed = opt->seed_set ? opt->seed : sc->seed;
+  r.seed = seed;
+  r.churn_on = sim_churn_enabled(sc);
   /* The strategy's defaults, then what the scenario gives (a parsed scenario
    * has its 0s resolved already; one built in code may not). */
   if (dht_lookup_config_defaults(&r.cfg, sc->lookup.strategy) != DHT_OK)
@@ -693,9 +833,24 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   if ((rc = sim_eq_init(&r.q, 1024)) < 0)
     goto err;
 
-  /* The first lookup starts at 0; each start schedules the next (sequential:
-   * at the previous one's end; poisson: after an exponential gap). */
-  if ((rc = push(&r, 0, EV_START, 0, r.started++)) < 0)
+  if (r.churn_on && (rc = churn_start(&r)) < 0)
+    goto err;
+  r.passive = sc->network.maintenance == SIM_MAINTENANCE_PASSIVE;
+  if (r.passive && (rc = sim_maint_init(&r.net)) < 0)
+    goto err;
+  for (uint32_t i = 0; i < r.net.n; i++)
+    r.startable += startable(r.net.flags[i]);
+  dht_rng_init(&r.event_rng, dht_seed_derive(seed, STREAM_EVENTS));
+  res->bin_us = opt->bin_us > 0 ? opt->bin_us : (uint64_t)(SIM_BIN_S_DEFAULT * 1e6);
+  if (r.churn_on && (rc = push(&r, 0, EV_BIN, 0, 0)) < 0)
+    goto err;
+  for (size_t i = 0; i < sc->n_events; i++)
+    if ((rc = push(&r, sc->events[i].at_us, EV_SCENARIO, (uint32_t)i, 0)) < 0)
+      goto err;
+  /* The first lookup starts at 0 (after the warm-up); each start schedules
+   * the next (sequential: at the previous one's end; poisson: after an
+   * exponential gap). */
+  if ((rc = push(&r, (uint64_t)llround(sc->churn.warmup_s * 1e6), EV_START, 0, r.started++)) < 0)
     goto err;
   while (sim_eq_pop(&r.q, &ev)) {
     if ((res->counters.events & 4095) == 0 && opt->stop != NULL && *opt->stop) {
@@ -704,7 +859,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     }
     g_assert(ev.time_us >= r.now);
     r.now = ev.time_us;
-    res->counters.events++;
+    res->counters.events += ev.kind != EV_BIN; /* timeline samples depend on --bin-s, the run does not */
     if (ev.kind == EV_START && sc->workload.arrival == SIM_ARRIVAL_POISSON && r.started < r.total) {
       if ((rc = push(&r, r.now + arrival_gap(&r), EV_START, 0, r.started++)) < 0)
         goto err;

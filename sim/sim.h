@@ -27,7 +27,16 @@ typedef struct sim_counters {
   uint32_t dead_nodes;
   uint32_t slow_nodes;
   uint32_t unreachable_nodes; /* SIM_NODE_UNREACHABLE (loss.unreachable_fraction) */
+  uint64_t offline_queries;  /* churn: requests that reached an offline node (lost) */
+  double online_fraction;    /* churn: nodes online when measurement starts / nodes */
+  double stale_fraction;     /* churn: sampled tables' contacts offline then / contacts (docs/churn.md) */
 } sim_counters;
+
+/* The network at the start of one timeline bin (churn runs only). */
+typedef struct sim_bin_sample {
+  double online_fraction; /* nodes neither offline nor dead / nodes */
+  double stale_fraction;  /* as sim_counters' */
+} sim_bin_sample;
 
 typedef struct sim_results {
   sim_lookup_result *lookups; /* owned, [n_lookups] in lookup-id order */
@@ -35,6 +44,9 @@ typedef struct sim_results {
   sim_counters counters;
   uint32_t nodes;
   bool planted;               /* targets had planted peers: success rate applies */
+  uint64_t bin_us;            /* the timeline's bin width, virtual µs */
+  sim_bin_sample *samples;    /* owned, [n_samples]: sample i at i bin_us (churn runs only; NULL otherwise) */
+  size_t n_samples;
 } sim_results;
 
 /* Called now and then with the lookups finished so far (for a progress line). */
@@ -58,6 +70,7 @@ typedef struct sim_options {
   /* --trace: the selected lookups' events go there (trace.h); NULL: none.
    * Tracing changes no result. */
   struct sim_trace *trace;
+  uint64_t bin_us;        /* timeline bin width, virtual µs; 0: SIM_BIN_S_DEFAULT (timeline.h) */
 } sim_options;
 
 /* Builds the scenario's network (generated or from its topology file) with the

@@ -101,6 +101,7 @@ static void summary_head(sim_summary *s, const sim_scenario *sc, uint64_t seed, 
   s->k = sc->lookup.k;
   s->strategy = sc->lookup.strategy;
   s->planted = res->planted;
+  s->living = sim_param_living(sc);
 }
 
 int sim_summary_compute(sim_summary *s, const sim_scenario *sc, uint64_t seed, const sim_results *res) {
@@ -127,7 +128,11 @@ int sim_write_table(FILE *f, const sim_summary *s) {
   fprintf(f, "dhtsim: scenario %s, seed %" PRIu64 "\n", s->scenario, s->seed);
   fprintf(f, "  nodes %" PRIu32 ", strategy %s, alpha %u, K %u, lookups %" PRIu64 "\n", s->nodes,
           sim_param_enum_name(SIM_P_LOOKUP_STRATEGY, (int)s->strategy), s->alpha, s->k, s->lookups);
-  fprintf(f, "  dead nodes %" PRIu32 ", slow nodes %" PRIu32 "\n\n", c->dead_nodes, c->slow_nodes);
+  fprintf(f, "  dead nodes %" PRIu32 ", slow nodes %" PRIu32 "\n", c->dead_nodes, c->slow_nodes);
+  if (s->living)
+    fprintf(f, "  online fraction %.4f, stale contacts %.4f (when the first lookup started)\n", c->online_fraction,
+            c->stale_fraction);
+  fprintf(f, "\n");
   fprintf(f, "  %-22s %10s %10s %10s %10s %10s\n", "per lookup", "mean", "p50", "p95", "p99", "max");
   table_row(f, "queries", "", &s->queries, 1.0);
   table_row(f, "rounds", "", &s->rounds, 1.0);
@@ -152,6 +157,8 @@ int sim_write_table(FILE *f, const sim_summary *s) {
   if (c->unreachable_nodes > 0) /* only then: older outputs keep their lines */
     fprintf(f, "  unreachable nodes      %10" PRIu32 "  (queries to them %" PRIu64 ")\n", c->unreachable_nodes,
             c->unreachable_queries);
+  if (s->living)
+    fprintf(f, "  queries to offline     %10" PRIu64 "\n", c->offline_queries);
   fprintf(f, "  timeouts               %10" PRIu64 "\n", c->timeouts);
   fprintf(f, "  late responses         %10" PRIu64 "\n", c->late_responses);
   fprintf(f, "  events                 %10" PRIu64 "\n", c->events);
@@ -188,12 +195,26 @@ const char *sim_figure_presence_name(sim_figure_presence v) {
   return v == SIM_PRESENT_PLANTED       ? "planted"
          : v == SIM_PRESENT_PEERS       ? "peers"
          : v == SIM_PRESENT_UNREACHABLE ? "unreachable"
+         : v == SIM_PRESENT_LIVING      ? "living"
                                         : "always";
 }
 
+/* Whether c shows the living keys (they are in use together, or not at all). */
+static bool columns_living(const sim_columns *c) {
+  for (int i = 0; i < SIM_PARAM_COUNT; i++)
+    if (sim_params[i].flags & SIM_PARAM_LIVING)
+      return c->param[i];
+  return false;
+}
+
 void sim_columns_complete(sim_columns *c) {
-  for (int i = 0; i < SIM_FIG_COUNT; i++)
-    c->fig[i] = sim_figure_table[i].presence != SIM_PRESENT_UNREACHABLE || c->param[SIM_P_LOSS_UNREACHABLE_FRACTION];
+  bool living = columns_living(c);
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    sim_figure_presence p = sim_figure_table[i].presence;
+    c->fig[i] = p == SIM_PRESENT_UNREACHABLE ? c->param[SIM_P_LOSS_UNREACHABLE_FRACTION]
+                : p == SIM_PRESENT_LIVING    ? living
+                                             : true;
+  }
 }
 
 void sim_columns_of(sim_columns *c, const sim_scenario *sc) {
@@ -210,6 +231,7 @@ void sim_summary_figures(const sim_summary *s, sim_figures *f) {
     const sim_figure *fig = &sim_figure_table[i];
     f->v[i] = fig->read(s);
     f->present[i] = fig->presence == SIM_PRESENT_ALWAYS || fig->presence == SIM_PRESENT_UNREACHABLE ||
+                    (fig->presence == SIM_PRESENT_LIVING && s->living) ||
                     (fig->presence == SIM_PRESENT_PLANTED && s->planted) ||
                     (fig->presence == SIM_PRESENT_PEERS && s->first_peer_us.n > 0);
   }

@@ -39,6 +39,7 @@ typedef struct sim_summary {
   double success_rate;    /* lookups that found >= 1 peer / lookups */
   double accuracy;        /* mean over lookups of closest_hits / closest_truth */
   sim_counters counters;
+  bool living;            /* sim_param_living of the run's scenario: LIVING figures and columns apply */
 } sim_summary;
 
 /* Returns 0 or DHT_ENOMEM. */
@@ -73,6 +74,7 @@ typedef enum sim_figure_presence {
   SIM_PRESENT_PEERS,   /* only when some lookup got an answer carrying peers */
   SIM_PRESENT_UNREACHABLE, /* a column only in outputs whose scenario uses loss.unreachable_fraction
                               (a quiet key, param.h), always present there */
+  SIM_PRESENT_LIVING,  /* only in a living network (sim_param_living): no column otherwise */
 } sim_figure_presence;
 
 typedef enum sim_figure_aggregation {
@@ -109,7 +111,7 @@ void sim_columns_of(sim_columns *c, const sim_scenario *sc);
 /* The figures' columns of c from its parameters' (what a manifest records). */
 void sim_columns_complete(sim_columns *c);
 
-/* "lookup" / "run", "real" / "count", "always" / "planted" / "peers" / "unreachable",
+/* "lookup" / "run", "real" / "count", "always" / "planted" / "peers" / "unreachable" / "living",
  * "mean, t95" / "pooled":
  * the words of docs/output-format.md's figure table. */
 const char *sim_figure_scope_name(sim_figure_scope v);

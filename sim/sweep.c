@@ -22,6 +22,8 @@
 #include "param.h"
 #include "sim.h"
 #include "trace.h"
+#include "text.h"
+#include "timeline.h"
 
 /* v2: parameter columns named by their scenario keys, figures from figure.def, point records.
  * v3: "part NAME SIZE SHA256" lines after the header, one per finished part,
@@ -36,7 +38,7 @@ typedef struct part_entry {
 } part_entry;
 
 /* The parts of a point, the record last (it is written last). */
-static const char *const part_exts[] = {"runs.csv", "lookups.csv", "rec"};
+static const char *const part_exts[] = {"runs.csv", "lookups.csv", "timeline.csv", "rec"};
 
 /* What identifies a run's output, kept in DIR/parts/manifest. */
 typedef struct meta {
@@ -70,7 +72,15 @@ static void meta_from_scenario(meta *m, const sim_scenario *sc, const sim_sweep_
   for (size_t i = 0; i < sc->n_sweep; i++)
     g_string_append_printf(keys, "%s%s", i ? " " : "", sc->sweep[i].key);
   m->sweep_keys = g_string_free(keys, FALSE);
-  snprintf(m->fingerprint, sizeof m->fingerprint, "%016" PRIx64, sim_param_fingerprint(sc, opt->lookups, digests));
+  uint64_t fp = sim_param_fingerprint(sc, opt->lookups, digests);
+  /* A bin width other than the default gives another timeline.csv: another
+   * output (the default keeps the fingerprints of before --bin-s). */
+  if (opt->bin_us > 0 && opt->bin_us != (uint64_t)(SIM_BIN_S_DEFAULT * 1e6)) {
+    char b[40];
+    snprintf(b, sizeof b, "bin_us=%" PRIu64 "\n", opt->bin_us);
+    fp = sim_fnv1a64(fp, b, strlen(b));
+  }
+  snprintf(m->fingerprint, sizeof m->fingerprint, "%016" PRIx64, fp);
   m->shard_index = opt->shard_count > 1 ? opt->shard_index : 0;
   m->shard_count = opt->shard_count > 1 ? opt->shard_count : 1;
   sim_columns_of(&m->shown, sc);
@@ -318,7 +328,49 @@ static void remove_parts(const char *dir, bool all, uint64_t p) {
 }
 
 /* The four output files, assembled from the parts. */
-static const char *const final_files[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv"};
+static const char *const final_files[] = {"summary.csv", "summary.json", "runs.csv", "lookups.csv", "timeline.csv"};
+
+/* OUT/events.csv: the scenario's timed events (`dhtsim plot` marks them),
+ * written when it has some, removed otherwise. Columns: at_s, action (set,
+ * fail_fraction, revive_fraction), key (set) and value as written. */
+static int write_events(const char *dir, const sim_scenario *sc, char *err, size_t errlen) {
+  char *path = g_build_filename(dir, "events.csv", NULL), *buf = NULL;
+  size_t len = 0;
+  int rc;
+  if (sc->n_events == 0) {
+    rc = g_remove(path) == 0 || errno == ENOENT ? 0
+                                                : sim_fail(err, errlen, DHT_EIO, "cannot remove %s: %s", path,
+                                                           g_strerror(errno));
+    g_free(path);
+    return rc;
+  }
+  FILE *f = open_memstream(&buf, &len);
+  if (f == NULL) {
+    g_free(path);
+    return sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
+  }
+  fputs("at_s,action,key,value\n", f);
+  for (size_t i = 0; i < sc->n_events; i++) {
+    const sim_timed_event *e = &sc->events[i];
+    fprintf(f, "%.6f,", (double)e->at_us / 1e6);
+    if (e->action == SIM_EVENT_SET) {
+      fprintf(f, "set,%s,", sim_params[e->param].key);
+      sim_write_csv_text(f, e->value);
+      fputc('\n', f);
+    } else {
+      fprintf(f, "%s,,%.10g\n", e->action == SIM_EVENT_FAIL ? "fail_fraction" : "revive_fraction", e->fraction);
+    }
+  }
+  if (fclose(f) != 0 || buf == NULL) {
+    free(buf);
+    g_free(path);
+    return sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
+  }
+  rc = sim_outfile_write(path, buf, len, err, errlen);
+  free(buf);
+  g_free(path);
+  return rc;
+}
 
 /* trace.jsonl: written by a run with --trace only, and never from parts (a
  * resume or a merge has none): removed with the finals, so that an old
@@ -393,6 +445,13 @@ static int w_runs_header(FILE *f, const rendering *r) {
 static int w_lookups_header(FILE *f, const rendering *r) {
   char **keys = meta_keys(r->m);
   int rc = sim_write_lookups_header(f, (const char *const *)keys, g_strv_length(keys));
+  g_strfreev(keys);
+  return rc;
+}
+
+static int w_timeline_header(FILE *f, const rendering *r) {
+  char **keys = meta_keys(r->m);
+  int rc = sim_write_timeline_header(f, (const char *const *)keys, g_strv_length(keys));
   g_strfreev(keys);
   return rc;
 }
@@ -476,12 +535,15 @@ static int concat_parts(const char *dir, const char *path, const char *ext, text
 static int assemble(const char *dir, const meta *m, sim_record *const *recs, char *err, size_t errlen) {
   char *p1 = g_build_filename(dir, final_files[0], NULL), *p2 = g_build_filename(dir, final_files[1], NULL);
   char *p3 = g_build_filename(dir, final_files[2], NULL), *p4 = g_build_filename(dir, final_files[3], NULL);
+  char *p5 = g_build_filename(dir, final_files[4], NULL);
   rendering r = {m, recs};
   int rc;
   if ((rc = write_rendered(p1, w_summary_csv, &r, err, errlen)) == 0 &&
       (rc = write_rendered(p2, w_summary_json, &r, err, errlen)) == 0 &&
       (rc = concat_parts(dir, p3, "runs.csv", w_runs_header, &r, err, errlen)) == 0)
-    rc = concat_parts(dir, p4, "lookups.csv", w_lookups_header, &r, err, errlen);
+    if ((rc = concat_parts(dir, p4, "lookups.csv", w_lookups_header, &r, err, errlen)) == 0)
+      rc = concat_parts(dir, p5, "timeline.csv", w_timeline_header, &r, err, errlen);
+  g_free(p5);
   g_free(p1);
   g_free(p2);
   g_free(p3);
@@ -529,17 +591,19 @@ static int write_part(const char *dir, uint64_t p, const char *ext, const char *
   return rc;
 }
 
-/* The point's runs.csv rows, lookups.csv rows and record as text; NULL parts are not rendered. */
+/* The point's runs.csv, lookups.csv and timeline.csv rows and record as text. */
 static int point_texts(const sweep *s, uint64_t p, const sim_scenario *pt, const char *label,
-                       const sim_record *rec, char **runs, size_t *lruns, char **lks, size_t *llks, char **rtext,
-                       size_t *lrec) {
+                       const sim_record *rec, char **runs, size_t *lruns, char **lks, size_t *llks, char **tls,
+                       size_t *ltls, char **rtext, size_t *lrec) {
   const point_state *ps = &s->ps[p];
   uint32_t R = s->sc->replicas;
   FILE *f1 = open_memstream(runs, lruns), *f2 = open_memstream(lks, llks), *f3 = open_memstream(rtext, lrec);
-  int rc = f1 != NULL && f2 != NULL && f3 != NULL ? 0 : DHT_ENOMEM;
+  FILE *f4 = open_memstream(tls, ltls);
+  int rc = f1 != NULL && f2 != NULL && f3 != NULL && f4 != NULL ? 0 : DHT_ENOMEM;
   for (uint32_t r = 0; r < R && rc == 0; r++) {
-    if ((rc = sim_write_runs_row(f1, p, r, label, pt, &ps->sum[r], &s->m.shown)) == 0)
-      rc = sim_write_lookups_rows(f2, p, r, pt, s->swept, s->n_swept, &ps->res[r]);
+    if ((rc = sim_write_runs_row(f1, p, r, label, pt, &ps->sum[r], &s->m.shown)) == 0 &&
+        (rc = sim_write_lookups_rows(f2, p, r, pt, s->swept, s->n_swept, &ps->res[r])) == 0)
+      rc = sim_write_timeline_rows(f4, p, r, pt, s->swept, s->n_swept, &ps->res[r]);
   }
   if (rc == 0)
     rc = sim_record_write(f3, rec);
@@ -550,7 +614,9 @@ static int point_texts(const sweep *s, uint64_t p, const sim_scenario *pt, const
     rc = DHT_ENOMEM;
   if (f3 != NULL && fclose(f3) != 0)
     rc = DHT_ENOMEM;
-  return rc < 0 || *runs == NULL || *lks == NULL || *rtext == NULL ? DHT_ENOMEM : 0;
+  if (f4 != NULL && fclose(f4) != 0)
+    rc = DHT_ENOMEM;
+  return rc < 0 || *runs == NULL || *lks == NULL || *tls == NULL || *rtext == NULL ? DHT_ENOMEM : 0;
 }
 
 /* Aggregates the point's replicas into its record, writes its parts (the
@@ -564,8 +630,8 @@ static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char
   sim_agg agg[SIM_FIG_COUNT];
   sim_scenario cols;
   sim_record *rec = NULL;
-  char *runs = NULL, *lks = NULL, *rtext = NULL;
-  size_t lruns = 0, llks = 0, lrec = 0;
+  char *runs = NULL, *lks = NULL, *tls = NULL, *rtext = NULL;
+  size_t lruns = 0, llks = 0, ltls = 0, lrec = 0;
   int rc = 0;
 
   if (fig == NULL) {
@@ -597,17 +663,19 @@ static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char
   }
   if (s->opt->out_dir != NULL) {
     const char *dir = s->opt->out_dir;
-    if (point_texts(s, p, pt, label, rec, &runs, &lruns, &lks, &llks, &rtext, &lrec) < 0) {
+    if (point_texts(s, p, pt, label, rec, &runs, &lruns, &lks, &llks, &tls, &ltls, &rtext, &lrec) < 0) {
       rc = sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
       goto out;
     }
     if ((rc = write_part(dir, p, "runs.csv", runs, lruns, err, errlen)) == 0 &&
         (rc = write_part(dir, p, "lookups.csv", lks, llks, err, errlen)) == 0 &&
+        (rc = write_part(dir, p, "timeline.csv", tls, ltls, err, errlen)) == 0 &&
         (rc = write_part(dir, p, "rec", rtext, lrec, err, errlen)) == 0) {
       /* The entries, once every part is in place, mark the point finished:
        * after a crash before them, the point runs again. */
       char *l1 = entry_line(p, "runs.csv", runs, lruns), *l2 = entry_line(p, "lookups.csv", lks, llks);
-      char *l3 = entry_line(p, "rec", rtext, lrec), *lines = g_strconcat(l1, l2, l3, NULL);
+      char *l4 = entry_line(p, "timeline.csv", tls, ltls);
+      char *l3 = entry_line(p, "rec", rtext, lrec), *lines = g_strconcat(l1, l2, l4, l3, NULL);
       char *mpath = g_build_filename(dir, "parts", "manifest", NULL);
       g_mutex_lock(&s->manifest_lock);
       rc = sim_outfile_append(mpath, lines, strlen(lines), err, errlen);
@@ -617,6 +685,7 @@ static int finish_point(sweep *s, uint64_t p, const sim_scenario *pt, const char
       g_free(l1);
       g_free(l2);
       g_free(l3);
+      g_free(l4);
     }
   }
 out:
@@ -634,6 +703,7 @@ out:
   sim_record_free(rec);
   free(runs);
   free(lks);
+  free(tls);
   free(rtext);
   for (uint32_t r = 0; r < R; r++)
     sim_results_clear(&ps->res[r]);
@@ -686,6 +756,7 @@ static void run_task(gpointer data, gpointer user) {
   o.seed_set = true;
   o.seed = sim_scenario_run_seed(s->sc, p, r);
   o.lookups = s->opt->lookups;
+  o.bin_us = s->opt->bin_us;
   o.stop = s->opt->stop;
   if (s->traces != NULL) {
     sim_trace_init(&s->traces[task], s->opt->trace, p, r, &s->trace_bytes, SIM_TRACE_MAX_BYTES);
@@ -987,6 +1058,8 @@ int sim_sweep_run(const sim_scenario *sc, const sim_sweep_options *opt, sim_swee
   if (opt->out_dir != NULL) {
     int arc = assemble(opt->out_dir, &s.m, rep->records, rc == 0 ? err : s.err,
                        rc == 0 ? errlen : sizeof s.err);
+    if (arc == 0)
+      arc = write_events(opt->out_dir, sc, rc == 0 ? err : s.err, rc == 0 ? errlen : sizeof s.err);
     if (rc == 0 && arc < 0)
       rc = arc;
   }

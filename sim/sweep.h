@@ -18,6 +18,7 @@ typedef void (*sim_sweep_progress_fn)(void *user, uint64_t done, uint64_t total)
 typedef struct sim_sweep_options {
   unsigned jobs;              /* worker threads; 0: one per processor */
   uint64_t lookups;           /* overrides workload.lookups when > 0 */
+  uint64_t bin_us;            /* timeline.csv bin width, virtual µs; 0: SIM_BIN_S_DEFAULT */
   uint32_t shard_index;       /* run the points whose index % shard_count == shard_index */
   uint32_t shard_count;       /* 0 or 1: every point */
   const char *out_dir;        /* NULL: no files, stdout only */

@@ -228,3 +228,43 @@ Test(cli, export_topology_round_trips_through_run) {
   g_free(text);
   g_free(tmp);
 }
+
+/* --bin-s: timeline.csv's bins; bounded; another width is another output
+ * (the manifest's fingerprint), so --resume does not mix two widths. */
+Test(cli, bin_s_sets_the_timeline_bins) {
+  char *tmp = g_dir_make_tmp("dhtsim-cli-XXXXXX", NULL), *out = g_build_filename(tmp, "out", NULL);
+  cli r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "40", "--bin-s", "0.5", "--out",
+                                      out, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  char *tl = slurp(out, "timeline.csv"), *man = slurp(out, "parts/manifest");
+  csv c = csv_parse(tl);
+  cr_assert(eq(str, (char *)csv_get(&c, 0, "bin"), "0"));
+  cr_assert(eq(str, (char *)csv_get(&c, 1, "start_s"), "0.500000"));
+  cr_assert(eq(str, (char *)csv_get(&c, 0, "online_fraction"), ""));
+  cr_assert(g_str_has_prefix(tl, "point,replica,bin,start_s,lookups,queries_mean,"), "%s", tl);
+  csv_free(&c);
+  cli_free(&r);
+  /* The default width is other settings: --resume refuses them, a new run has another fingerprint. */
+  r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "40", "--out", out, "--resume", NULL});
+  cr_assert(eq(int, r.status, 2), "%s", r.err);
+  cr_assert(strstr(r.err, "holds the output of a different scenario or settings") != NULL, "%s", r.err);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--lookups", "40", "--out", out, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  char *man2 = slurp(out, "parts/manifest");
+  cr_assert(ne(str, man, man2));
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--bin-s", "0", NULL});
+  cr_assert(eq(int, r.status, 2));
+  cr_assert(strstr(r.err, "--bin-s expects a number of seconds from 0.001 to 1e+09, got '0'") != NULL, "%s", r.err);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"run", "scenarios/baseline.yaml", "--bin-s", "5x", NULL});
+  cr_assert(eq(int, r.status, 2));
+  cli_free(&r);
+  g_free(tl);
+  g_free(man);
+  g_free(man2);
+  rm_rf(tmp);
+  g_free(out);
+  g_free(tmp);
+}

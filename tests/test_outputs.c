@@ -23,6 +23,7 @@
 #include "param.h"
 #include "record.h"
 #include "stats.h"
+#include "timeline.h"
 
 /* ---- figures ---- */
 
@@ -51,7 +52,11 @@ static sim_summary distinct_summary(bool planted) {
                               .dead_nodes = 78,
                               .slow_nodes = 79,
                               .unreachable_nodes = 83,
-                              .unreachable_queries = 84};
+                              .unreachable_queries = 84,
+                              .offline_queries = 85,
+                              .online_fraction = 0.86,
+                              .stale_fraction = 0.87};
+  s.living = true;
   return s;
 }
 
@@ -88,7 +93,39 @@ static const struct {
     {"dead_nodes", 78, "run", "count", "nodes"},           {"slow_nodes", 79, "run", "count", "nodes"},
     {"unreachable_nodes", 83, "run", "count", "nodes"},
     {"unreachable_queries_total", 84, "run", "count", "queries"},
+    {"offline_queries_total", 85, "run", "count", "queries"},
+    {"online_fraction", 0.86, "run", "real", "fraction"},  {"stale_fraction", 0.87, "run", "real", "fraction"},
 };
+
+/* Not a living network: the LIVING figures are absent, and have no column. */
+Test(figures, living_figures_only_in_a_living_network) {
+  sim_summary s = distinct_summary(true);
+  sim_figures f;
+  int n = 0;
+  sim_scenario sc;
+  sim_columns dead, alive;
+  s.living = false;
+  sim_summary_figures(&s, &f);
+  sim_scenario_defaults(&sc);
+  sim_columns_of(&dead, &sc);
+  sc.churn.session.model = SIM_CHURN_EXPONENTIAL;
+  sim_columns_of(&alive, &sc);
+  for (int i = 0; i < SIM_FIG_COUNT; i++) {
+    bool living = sim_figure_table[i].presence == SIM_PRESENT_LIVING;
+    bool unreachable = sim_figure_table[i].presence == SIM_PRESENT_UNREACHABLE;
+    n += living;
+    cr_assert(eq(int, f.present[i], !living), "%s", sim_figure_table[i].name);
+    cr_assert(eq(int, dead.fig[i], !living && !unreachable), "%s", sim_figure_table[i].name);
+    cr_assert(eq(int, alive.fig[i], !unreachable), "%s", sim_figure_table[i].name);
+  }
+  cr_assert(eq(int, n, 3));
+  /* The living keys are shown together, or not at all. */
+  for (int i = 0; i < SIM_PARAM_COUNT; i++)
+    if (sim_params[i].flags & SIM_PARAM_LIVING) {
+      cr_assert(eq(int, dead.param[i], 0), "%s", sim_params[i].key);
+      cr_assert(alive.param[i], "%s", sim_params[i].key);
+    }
+}
 
 Test(figures, every_figure_reads_its_own_field_scale_and_format_in_output_order) {
   sim_summary s = distinct_summary(true);
@@ -140,6 +177,7 @@ Test(figures, first_peer_only_when_some_lookup_got_a_peer) {
 Test(figures, runs_row_formats_each_figure_by_its_format) {
   sim_scenario sc;
   sim_summary s = distinct_summary(false);
+  s.living = false; /* the defaults: no churn */
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
@@ -169,6 +207,38 @@ Test(figures, runs_row_formats_each_figure_by_its_format) {
   cr_assert(strstr(buf, ",0.05,0.25,rounds,") != NULL || strstr(buf, ",0,0.25,rounds,") != NULL, "%s", buf);
   cr_assert(g_str_has_suffix(buf, ",77.000000,78,79,83,84\n"), "%s", buf);
   free(buf);
+}
+
+/* A living network (churn): its LIVING parameter columns and figures are
+ * written, after the others of their section and the figure list. */
+Test(figures, runs_row_of_a_living_network_has_its_columns) {
+  sim_scenario sc;
+  sim_summary s = distinct_summary(false);
+  char *buf = NULL, *head = NULL;
+  size_t len = 0, hlen = 0;
+  FILE *f = open_memstream(&buf, &len), *h = open_memstream(&head, &hlen);
+  sim_scenario_defaults(&sc);
+  sc.name = (char *)"x";
+  sc.churn.session.model = SIM_CHURN_EXPONENTIAL;
+  cr_assert(sim_param_living(&sc));
+  s.living = true;
+  s.nodes = 100;
+  s.lookups = 9;
+  cr_assert(f != NULL && h != NULL);
+  sim_columns shown;
+  sim_columns_of(&shown, &sc);
+  cr_assert(eq(int, sim_write_runs_row(f, 0, 0, "", &sc, &s, &shown), 0));
+  cr_assert(eq(int, sim_write_runs_header(h, &shown), 0));
+  fclose(f);
+  fclose(h);
+  cr_assert(strstr(buf, ",random,,none,constant,") != NULL, "%s", buf);
+  cr_assert(strstr(buf, ",,exponential,3600,0.5,3600,3600,1,600,none,") != NULL, "%s", buf);
+  /* no unreachable figures: loss.unreachable_fraction is not used */
+  cr_assert(g_str_has_suffix(buf, ",78,79,85,0.860000,0.870000\n"), "%s", buf);
+  cr_assert(strstr(head, ",network.topology,network.maintenance,latency.model,") != NULL, "%s", head);
+  cr_assert(g_str_has_suffix(head, ",slow_nodes,offline_queries_total,online_fraction,stale_fraction\n"), "%s", head);
+  free(buf);
+  free(head);
 }
 
 /* ---- docs/output-format.md ---- */
@@ -272,8 +342,17 @@ static char *render_layouts(void) {
   return out;
 }
 
+static char *render_timeline(void) {
+  GString *s = g_string_new("| column | unit | what |\n|--------|------|------|\n");
+  for (size_t i = 0; i < sim_timeline_column_count; i++)
+    g_string_append_printf(s, "| `%s` | %s | %s |\n", sim_timeline_columns[i].name, sim_timeline_columns[i].unit,
+                           sim_timeline_columns[i].doc);
+  return g_string_free(s, FALSE);
+}
+
 static const block blocks[] = {
     {"layouts", render_layouts},
+    {"timeline", render_timeline},
     {"parameters", render_params},
     {"figures", render_figures},
 };
@@ -325,7 +404,7 @@ Test(docs, no_stale_column_name) {
       "lookup", "run", "real", "count", "always", "planted", "peers", "pooled", "parts", "manifest", "end", "param", "fig",
       /* trace.jsonl (sim/trace.c): its keys, events, causes and decisions, and --trace's `all` */
       "t_ms", "event", "node", "log2_distance", "in_flight", "batch", "nodes", "changed", "cause", "decision", "query",
-      "answer", "timeout", "late", "failed", "request_dropped", "dead_node", "unreachable_node", "response_dropped", "done", "slow", "abandon",
+      "answer", "timeout", "late", "failed", "request_dropped", "dead_node", "unreachable_node", "offline_node", "response_dropped", "done", "slow", "abandon",
       "retry", "step", "finish", "cancel", "followup", "stall", "evict", "all"};
   char *path = doc_path(), *doc = NULL;
   GRegex *re = g_regex_new("`([a-z][a-z0-9_.]*)`", 0, 0, NULL);
@@ -344,6 +423,13 @@ Test(docs, no_stale_column_name) {
     }
     for (size_t i = 0; i < G_N_ELEMENTS(others) && !known; i++)
       known = strcmp(w, others[i]) == 0;
+    for (size_t i = 0; i < sim_timeline_column_count && !known; i++)
+      known = strcmp(w, sim_timeline_columns[i].name) == 0;
+    /* events.csv's columns, the figure table's presence word, the timed events' actions */
+    static const char *const living[] = {"at_s", "action", "key", "value", "living", "set", "fail_fraction",
+                                         "revive_fraction"};
+    for (size_t i = 0; i < G_N_ELEMENTS(living) && !known; i++)
+      known = strcmp(w, living[i]) == 0;
     cr_assert(known, "%s quotes `%s`: not a column of any output (a stale name?)", path, w);
     g_free(w);
   }

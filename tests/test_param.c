@@ -25,7 +25,15 @@ Test(param, keys_are_unique_and_found) {
     cr_assert(eq(int, sim_param_find(k, strlen(k)), i), "%s", k);
     for (int j = 0; j < i; j++)
       cr_assert(ne(str, (char *)k, (char *)sim_params[j].key));
-    cr_assert(strchr(sim_param_name((sim_param_id)i), '.') == NULL, "%s: one level of sections", k);
+    {
+      /* At most a section and a sub-section (churn.session.model): the parser's
+       * duplicate tracking has two levels. */
+      const char *dot = strchr(sim_param_name((sim_param_id)i), '.');
+      cr_assert(dot == NULL || strchr(dot + 1, '.') == NULL, "%s: at most two levels of sections", k);
+      /* A LIVING key is never sweepable: every point of a sweep has the same columns. */
+      bool living_swept = (sim_params[i].flags & SIM_PARAM_LIVING) && (sim_params[i].flags & SIM_PARAM_SWEEP);
+      cr_assert(not(living_swept), "%s", k);
+    }
     cr_assert(sim_params[i].doc[0] != '\0', "%s has no doc", k);
   }
   cr_assert(eq(int, sim_param_find("lookup", 6), -1));
@@ -62,7 +70,8 @@ Test(param, fields_match_their_types) {
       cr_assert(p->names != NULL, "%s", p->key);
       while (p->names[n] != NULL)
         n++;
-      cr_assert(gt(sz, n, 1), "%s", p->key);
+      /* network.maintenance and churn.rejoin have one value so far. */
+      cr_assert(ge(sz, n, 1), "%s", p->key);
       cr_assert(lt(u64, p->idef, n), "%s", p->key);
       break;
     }
@@ -352,6 +361,8 @@ Test(param, every_parameter_moves_the_fingerprint) {
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {
     sim_scenario sc;
     sim_file_digests d = none;
+    if (sim_params[i].type == SIM_PT_ENUM && sim_params[i].names[1] == NULL)
+      continue; /* one value (network.maintenance, churn.rejoin so far): nothing to change */
     sim_scenario_defaults(&sc);
     change(&sc, i);
     /* A file parameter counts by its file's contents, as its digest says. */

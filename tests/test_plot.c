@@ -340,7 +340,8 @@ Test(plot, single_point_draws_only_distributions) {
  * pool nothing: every curve or panel is one point. */
 Test(plot, slow_fraction_by_strategy_one_curve_each) {
   static const char *const names[] = {"time-vs-latency.slow_fraction", "queries-vs-latency.slow_fraction",
-                                      "lookup-time-cdf", "rounds-histogram", "hops-histogram", NULL};
+                                      "lookup-time-cdf", "rounds-histogram", "hops-histogram", "timeline-timeouts",
+                                      "timeline-accuracy", NULL};
   static const char *const fractions[] = {"0", "0.2", "0.5"}, *const strategies[] = {"rounds", "pipelined"};
   char *tmp = make_tmpdir(), *dir = real_run(tmp, "tests/data/plot/slow-strategy.yaml"), *want;
   GPtrArray *legend;
@@ -766,4 +767,28 @@ Test(plot, bad_usage_exits_two_with_usage) {
     cr_assert(strstr(r.out, "--format FMT") != NULL);
     cli_free(&r);
   }
+}
+
+/* A churn run with timed events: the timeline presets, over virtual time,
+ * each event a dashed line with its action (two keys of one time in one label). */
+Test(plot, timeline_presets_mark_the_events) {
+  static const char *const names[] = {"lookup-time-cdf",   "rounds-histogram", "hops-histogram", "timeline-timeouts",
+                                      "timeline-accuracy", "timeline-stale",   "timeline-online", NULL};
+  char *tmp = make_tmpdir(), *dir = real_run(tmp, "tests/data/plot/churn-events.yaml");
+  plot_presets(dir, names);
+  char *gp_path = g_build_filename(dir, "plots", "timeline-stale.gp", NULL);
+  char *gp = read_file(gp_path, NULL);
+  cr_assert(strstr(gp, "set arrow from 150.000000, graph 0 to 150.000000, graph 1 nohead") != NULL, "%s", gp);
+  cr_assert(strstr(gp, "set label 'fail_fraction 0.5' at 150.000000") != NULL, "%s", gp);
+  cr_assert(strstr(gp, "set label 'loss.request_drop = 0.2; loss.response_drop = 0.1' at 200.000000") != NULL, "%s",
+            gp);
+  /* One sample per 60 s bin from 0: the first at 0 with nothing stale yet. */
+  cr_assert(strstr(gp, "\n0.000000 0\n") != NULL, "%s", gp);
+  cr_assert(strstr(gp, "\n60.000000 ") != NULL, "%s", gp);
+  cr_assert(strstr(gp, "set xlabel 'virtual time (s), start of the bin'") != NULL);
+  g_free(gp);
+  g_free(gp_path);
+  g_free(dir);
+  rm_rf(tmp);
+  g_free(tmp);
 }

@@ -1102,8 +1102,8 @@ Test(robust, huge_scalars) {
   int rc = sim_scenario_parse(&sc, "fuzz.yaml", s->str, s->len, err, sizeof err);
   cr_assert(eq(int, rc, DHT_EINVAL));
   cr_assert(eq(str, err, "fuzz.yaml:1:1: unknown key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' at the top "
-                         "level (expected one of: name, seed, network, latency, loss, lookup, workload, replicas, "
-                         "sweep)"));
+                         "level (expected one of: name, seed, network, latency, loss, lookup, workload, churn, "
+                         "replicas, sweep, events)"));
   g_string_assign(s, "seed: ");
   for (size_t i = 0; i < 100000; i++)
     g_string_append_c(s, '9');

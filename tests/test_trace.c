@@ -311,7 +311,8 @@ static void tally_lookup(GPtrArray *lines, const char *point, const char *replic
     } else if (strcmp(ev, "failed") == 0) {
       const char *c = get(h, "cause");
       cr_assert(strcmp(c, "request_dropped") == 0 || strcmp(c, "dead_node") == 0 ||
-                    strcmp(c, "unreachable_node") == 0 || strcmp(c, "response_dropped") == 0,
+                    strcmp(c, "unreachable_node") == 0 || strcmp(c, "offline_node") == 0 ||
+                    strcmp(c, "response_dropped") == 0,
                 "cause %s", c);
     } else {
       cr_assert(strcmp(ev, "late") == 0, "unknown event %s", ev);
@@ -641,15 +642,22 @@ static void libtorrent_slow(unsigned tick_ms) {
 
 Test(trace, libtorrent_widens_at_the_short_timeout, .init = setup, .fini = teardown) { libtorrent_slow(1000); }
 
-/* A query that reaches an unreachable node (loss.unreachable_fraction) is a
- * `failed` line of cause unreachable_node: as many as the run counts. */
-Test(trace, unreachable_nodes_fail_their_queries, .init = setup, .fini = teardown) {
-  char *text = g_strdup_printf(lossy, "unreachable", "pipelined");
+/* A query that reaches an unreachable node (loss.unreachable_fraction) or
+ * an offline one (churn) is a `failed` line of cause unreachable_node or
+ * offline_node: as many as the run counts. */
+static void unreachable_or_offline(bool churn) {
+  char *text = g_strdup_printf(lossy, churn ? "offline" : "unreachable", "pipelined");
   GString *g = g_string_new(text);
   const char *at = strstr(g->str, "loss:\n");
   cr_assert(at != NULL);
-  g_string_insert(g, at - g->str + 6, "  unreachable_fraction: 0.2\n");
-  char *yaml = write_yaml("u.yaml", g->str), *out = sub("u");
+  if (churn)
+    g_string_append(g, "churn:\n  session: {model: exponential, mean_s: 30}\n"
+                       "  downtime: {model: exponential, mean_s: 30}\n");
+  else
+    g_string_insert(g, at - g->str + 6, "  unreachable_fraction: 0.2\n");
+  char *yaml = write_yaml(churn ? "o.yaml" : "u.yaml", g->str), *out = sub(churn ? "o" : "u");
+  const char *cause = churn ? "offline_node" : "unreachable_node";
+  const char *col = churn ? "offline_queries_total" : "unreachable_queries_total";
   g_string_free(g, TRUE);
   cli r = run_dhtsim((const char *[]){"run", yaml, "--out", out, "--trace", "all", NULL});
   cr_assert(eq(int, r.status, 0), "%s", r.err);
@@ -659,13 +667,13 @@ Test(trace, unreachable_nodes_fail_their_queries, .init = setup, .fini = teardow
     GHashTable *h = g_ptr_array_index(lines, i);
     if (strcmp(get(h, "event"), "failed") != 0)
       continue;
-    unreachable += strcmp(get(h, "cause"), "unreachable_node") == 0;
+    unreachable += strcmp(get(h, "cause"), cause) == 0;
     dead += strcmp(get(h, "cause"), "dead_node") == 0;
   }
   char *runs = slurp(out, "runs.csv");
   csv rc = csv_parse(runs);
   cr_assert(gt(sz, unreachable, 0));
-  cr_assert(eq(u64, unreachable, strtoull(csv_get(&rc, 0, "unreachable_queries_total"), NULL, 10)));
+  cr_assert(eq(u64, unreachable, strtoull(csv_get(&rc, 0, col), NULL, 10)));
   cr_assert(eq(u64, dead, strtoull(csv_get(&rc, 0, "dead_queries_total"), NULL, 10)));
   csv_free(&rc);
   g_free(runs);
@@ -675,6 +683,10 @@ Test(trace, unreachable_nodes_fail_their_queries, .init = setup, .fini = teardow
   g_free(yaml);
   g_free(text);
 }
+
+Test(trace, unreachable_nodes_fail_their_queries, .init = setup, .fini = teardown) { unreachable_or_offline(false); }
+
+Test(trace, offline_nodes_fail_their_queries, .init = setup, .fini = teardown) { unreachable_or_offline(true); }
 
 Test(trace, libtorrent_widens_exactly_at_the_short_timeout_without_its_tick, .init = setup, .fini = teardown) {
   libtorrent_slow(0);
