@@ -793,6 +793,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
       goto err;
   }
   g_assert(r.finished == r.total);
+  res->tables_changed = r.net.mslots;
   runner_clear(&r);
   return 0;
 

@@ -45,6 +45,7 @@ typedef struct sim_results {
   uint64_t bin_us;            /* the timeline's bin width, virtual µs */
   sim_bin_sample *samples;    /* owned, [n_samples]: sample i at i bin_us (churn runs only; NULL otherwise) */
   size_t n_samples;
+  uint32_t tables_changed;    /* network.maintenance passive: nodes whose table was materialised */
 } sim_results;
 
 /* Called now and then with the lookups finished so far (for a progress line). */
