@@ -26,6 +26,7 @@ typedef struct sim_counters {
   uint32_t dead_nodes;
   uint32_t slow_nodes;
   uint64_t offline_queries;  /* churn: requests that reached an offline node (lost) */
+  uint64_t partition_drops;  /* timed partition: messages lost crossing it (no output column) */
   double online_fraction;    /* churn: nodes online when measurement starts / nodes */
   double stale_fraction;     /* churn: sampled tables' contacts offline then / contacts (docs/churn.md) */
 } sim_counters;
