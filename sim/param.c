@@ -469,6 +469,7 @@ uint64_t sim_param_fingerprint(const sim_scenario *sc, uint64_t lookups, const s
   for (size_t i = 0; sc->events != NULL && i < sc->n_events; i++) {
     const sim_timed_event *e = &sc->events[i];
     snprintf(buf, sizeof buf, "event=%" PRIu64 " %d %.17g ", e->at_us, (int)e->action, e->fraction);
+    /* (partition and heal: action and fraction say it all) */
     h = hash_str(h, buf);
     if (e->action == SIM_EVENT_SET) {
       h = hash_str(h, sim_params[e->param].key);

@@ -141,10 +141,6 @@ uint64_t sim_param_fingerprint(const struct sim_scenario *sc, uint64_t lookups, 
  * for byte. LIVING keys are not sweepable, so every point of a scenario
  * answers the same. O(keys). */
 bool sim_param_living(const struct sim_scenario *sc);
-/* Whether parameter id has an output column for a scenario (living or not). */
-static inline bool sim_param_shown(int id, bool living) {
-  return living || (sim_params[id].flags & SIM_PARAM_LIVING) == 0;
-}
 
 /* `dhtsim keys`: the table of every key (key, type, default, range, unit,
  * sweepable, doc); markdown: the table of docs/scenario-format.md. 0 or DHT_EIO. */

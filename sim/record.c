@@ -22,22 +22,6 @@ void sim_record_free(sim_record *r) {
   g_free(r);
 }
 
-/* Whether the parameter texts are a living network's: some LIVING key's text
- * differs from its default's (the texts are sim_param_format's, one per value). */
-static bool texts_living(const char *const param[SIM_PARAM_COUNT]) {
-  sim_scenario d;
-  char def[SIM_PARAM_TEXT_SIZE];
-  sim_param_defaults(&d);
-  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
-    if (!(sim_params[i].flags & SIM_PARAM_LIVING) || param[i] == NULL)
-      continue;
-    sim_param_format((sim_param_id)i, &d, def, sizeof def);
-    if (strcmp(param[i], def) != 0)
-      return true;
-  }
-  return false;
-}
-
 /* Lays out label and the parameter texts (NULL: unset) in one allocation. */
 static sim_record *record_alloc(uint64_t point, const char *label, const char *const param[SIM_PARAM_COUNT]) {
   sim_record *r = g_try_new0(sim_record, 1);
@@ -53,7 +37,6 @@ static sim_record *record_alloc(uint64_t point, const char *label, const char *c
     return NULL;
   }
   r->point = point;
-  r->living = texts_living(param);
   r->label = p;
   p = stpcpy(p, label) + 1;
   for (int i = 0; i < SIM_PARAM_COUNT; i++) {

@@ -18,7 +18,6 @@ typedef struct sim_record {
   const char *label;                  /* into text: "lookup.alpha=3 lookup.k=8", "" without sweep */
   const char *param[SIM_PARAM_COUNT]; /* into text: sim_param_format's text, NULL when unset */
   sim_agg agg[SIM_FIG_COUNT];
-  bool living; /* the point is a living network (sim_param_living, from the texts): LIVING columns written */
   char *text; /* owned: the strings above, one allocation */
 } sim_record;
 

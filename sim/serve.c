@@ -854,6 +854,13 @@ int sim_serve_main(int argc, char **argv) {
     sim_scenario_clear(&sc);
     return EXIT_USAGE;
   }
+  if (sim_param_living(&sc) || sc.n_events > 0) {
+    fprintf(stderr, "dhtsim serve: %s: serve answers from a static network: it does not simulate churn, table "
+                    "maintenance or timed events (docs/churn.md)\n",
+            path);
+    sim_scenario_clear(&sc);
+    return EXIT_USAGE;
+  }
   s.seed = seed_set ? seed : sc.seed;
   dht_lookup_config_defaults(&s.cfg, sc.lookup.strategy);
   s.cfg.k = sc.lookup.k;

@@ -118,6 +118,8 @@ typedef struct runner {
   sim_churn churn;
   uint32_t startable; /* nodes neither dead nor offline: a lookup can start from one */
   bool passive;       /* network.maintenance passive: tables learn (sim/maintain.h) */
+  bool parted;        /* a timed partition is on: no message crosses cut */
+  uint64_t cut;       /* the partition's place: IDs whose first 64 bits are below it are one side */
   dht_rng event_rng;  /* STREAM_EVENTS */
 } runner;
 
@@ -189,6 +191,17 @@ static void query_unref(runner *r, uint32_t qid) {
 
 /* Sends one get_peers from the lookup in `slot` to node. A query lost on the
  * way has no event, so its record is freed at once. */
+/* Whether a message between nodes a and b crosses the partition (on one
+ * side the IDs whose first 64 bits are below cut). */
+static bool across(const runner *r, uint32_t a, uint32_t b) {
+  uint64_t ha = 0, hb = 0;
+  for (int i = 0; i < 8; i++) {
+    ha = ha << 8 | r->net.ids[a].b[i];
+    hb = hb << 8 | r->net.ids[b].b[i];
+  }
+  return r->parted && (ha < r->cut) != (hb < r->cut);
+}
+
 static int send_query(runner *r, uint32_t slot, uint32_t node) {
   active *a = &r->slots[slot];
   uint32_t qid;
@@ -198,7 +211,13 @@ static int send_query(runner *r, uint32_t slot, uint32_t node) {
   r->queries[qid] = (query){
       .slot = slot, .lookup = a->id, .from = a->start, .node = node, .state = Q_PENDING, .refs = 1, .next_free = UINT32_MAX};
   r->res->counters.messages_sent++;
-  if (drop(r, r->sc->loss.request_drop)) {
+  if (r->parted && across(r, a->start, node)) {
+    r->res->counters.partition_drops++; /* lost on the cut, no draw */
+    if (r->passive && (rc = sim_maint_failed(&r->net, a->start, node)) < 0) {
+      query_unref(r, qid);
+      return rc;
+    }
+  } else if (drop(r, r->sc->loss.request_drop)) {
     r->res->counters.messages_dropped++;
     r->res->counters.requests_dropped++;
     if (a->tr != NULL)
@@ -516,6 +535,11 @@ static bool startable(uint8_t f) { return (f & (SIM_NODE_DEAD | SIM_NODE_OFFLINE
  * event, a bounded number of events. */
 static void apply_event(runner *r, const sim_timed_event *e) {
   uint8_t *flags = r->net.flags;
+  if (e->action == SIM_EVENT_PARTITION || e->action == SIM_EVENT_HEAL) {
+    r->parted = e->action == SIM_EVENT_PARTITION;
+    r->cut = (uint64_t)ldexp(e->fraction, 64); /* fraction < 1: below 2^64 */
+    return;
+  }
   if (e->action == SIM_EVENT_SET) {
     int rc = sim_param_set((sim_param_id)e->param, e->value, strlen(e->value), e->plain, NULL, &r->live, NULL, 0);
     g_assert(rc == DHT_OK);
@@ -576,6 +600,13 @@ static int handle(runner *r, const sim_event *ev) {
         rc = sim_maint_failed(&r->net, q->from, q->node);
     } else {
       r->res->counters.messages_sent++;
+      if (r->parted && across(r, q->node, q->from)) { /* the answer would cross a partition begun meanwhile */
+        r->res->counters.partition_drops++;
+        if (r->passive)
+          rc = sim_maint_failed(&r->net, q->from, q->node);
+        query_unref(r, qid);
+        return rc;
+      }
       /* The queried node sees the querier (passive maintenance). */
       if (r->passive && (rc = sim_maint_seen(&r->net, q->node, q->from)) < 0) {
         query_unref(r, qid);
@@ -868,6 +899,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
       goto err;
   }
   g_assert(r.finished == r.total);
+  res->tables_changed = r.net.mslots;
   runner_clear(&r);
   return 0;
 

@@ -28,6 +28,7 @@ typedef struct sim_counters {
   uint32_t slow_nodes;
   uint32_t unreachable_nodes; /* SIM_NODE_UNREACHABLE (loss.unreachable_fraction) */
   uint64_t offline_queries;  /* churn: requests that reached an offline node (lost) */
+  uint64_t partition_drops;  /* timed partition: messages lost crossing it (no output column) */
   double online_fraction;    /* churn: nodes online when measurement starts / nodes */
   double stale_fraction;     /* churn: sampled tables' contacts offline then / contacts (docs/churn.md) */
 } sim_counters;
@@ -47,6 +48,7 @@ typedef struct sim_results {
   uint64_t bin_us;            /* the timeline's bin width, virtual µs */
   sim_bin_sample *samples;    /* owned, [n_samples]: sample i at i bin_us (churn runs only; NULL otherwise) */
   size_t n_samples;
+  uint32_t tables_changed;    /* network.maintenance passive: nodes whose table was materialised */
 } sim_results;
 
 /* Called now and then with the lookups finished so far (for a progress line). */

@@ -332,7 +332,7 @@ static const char *const final_files[] = {"summary.csv", "summary.json", "runs.c
 
 /* OUT/events.csv: the scenario's timed events (`dhtsim plot` marks them),
  * written when it has some, removed otherwise. Columns: at_s, action (set,
- * fail_fraction, revive_fraction), key (set) and value as written. */
+ * fail_fraction, revive_fraction, partition_fraction, heal), key (set) and value. */
 static int write_events(const char *dir, const sim_scenario *sc, char *err, size_t errlen) {
   char *path = g_build_filename(dir, "events.csv", NULL), *buf = NULL;
   size_t len = 0;
@@ -358,7 +358,12 @@ static int write_events(const char *dir, const sim_scenario *sc, char *err, size
       sim_write_csv_text(f, e->value);
       fputc('\n', f);
     } else {
-      fprintf(f, "%s,,%.10g\n", e->action == SIM_EVENT_FAIL ? "fail_fraction" : "revive_fraction", e->fraction);
+      static const char *const names[] = {[SIM_EVENT_FAIL] = "fail_fraction", [SIM_EVENT_REVIVE] = "revive_fraction",
+                                          [SIM_EVENT_PARTITION] = "partition_fraction", [SIM_EVENT_HEAL] = "heal"};
+      if (e->action == SIM_EVENT_HEAL)
+        fprintf(f, "heal,,true\n");
+      else
+        fprintf(f, "%s,,%.10g\n", names[e->action], e->fraction);
     }
   }
   if (fclose(f) != 0 || buf == NULL) {

@@ -432,3 +432,44 @@ Test(churn, passive_maintenance_lowers_staleness_and_timeouts) {
   sim_results_clear(&res[0]);
   sim_results_clear(&res[1]);
 }
+
+/* Starts that had to wait for an online node come out of start order: the
+ * timeline still bins every lookup once, bins ascending. Three nodes online
+ * a tenth of the time. */
+Test(churn, timeline_of_waiting_starts) {
+  sim_scenario sc;
+  sim_results res;
+  sim_options opt = {.bin_us = 2000000};
+  char err[512] = "", *buf = NULL;
+  size_t len = 0;
+  churn_scenario(&sc, 3, 0);
+  sc.churn.session.mean_s = 1;
+  sc.churn.downtime.mean_s = 9;
+  sc.workload.lookups = 60;
+  sc.workload.planted_peers = 0;
+  sc.workload.arrival = SIM_ARRIVAL_POISSON;
+  sc.workload.rate_per_s = 5;
+  cr_assert(eq(int, sim_run(&sc, &opt, &res, err, sizeof err), 0), "%s", err);
+  bool out_of_order = false;
+  for (size_t j = 1; j < res.n_lookups; j++)
+    out_of_order |= res.lookups[j].start_us < res.lookups[j - 1].start_us;
+  cr_assert(out_of_order, "the scenario should make some start wait");
+  FILE *f = open_memstream(&buf, &len);
+  cr_assert(eq(int, sim_write_timeline_rows(f, 0, 0, &sc, NULL, 0, &res), 0));
+  fclose(f);
+  char **lines = g_strsplit(buf, "\n", -1);
+  uint64_t total = 0;
+  long prev = -1;
+  for (size_t i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
+    char **c = g_strsplit(lines[i], ",", -1);
+    long bin = strtol(c[2], NULL, 10);
+    cr_assert(gt(long, bin, prev), "%s", lines[i]);
+    prev = bin;
+    total += g_ascii_strtoull(c[4], NULL, 10);
+    g_strfreev(c);
+  }
+  cr_assert(eq(u64, total, 60));
+  g_strfreev(lines);
+  free(buf);
+  sim_results_clear(&res);
+}

@@ -268,3 +268,31 @@ Test(cli, bin_s_sets_the_timeline_bins) {
   g_free(out);
   g_free(tmp);
 }
+
+/* A timed fail_fraction 0.5 at 20 s, read back from lookups.csv's start_ms
+ * and timeouts: the lookups started after it time out more than those before;
+ * events.csv lists it. */
+Test(cli, timed_fail_fraction_seen_in_lookups_csv) {
+  char *tmp = g_dir_make_tmp("dhtsim-cli-XXXXXX", NULL), *out = g_build_filename(tmp, "out", NULL);
+  cli r = run_dhtsim((const char *[]){"run", "tests/data/events-fail.yaml", "--out", out, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  char *lk = slurp(out, "lookups.csv"), *ev = slurp(out, "events.csv");
+  csv c = csv_parse(lk);
+  double n[2] = {0, 0}, to[2] = {0, 0};
+  for (size_t i = 0; i < c.n_rows; i++) {
+    int after = g_ascii_strtod(csv_get(&c, i, "start_ms"), NULL) >= 20000.0;
+    n[after]++;
+    to[after] += g_ascii_strtod(csv_get(&c, i, "timeouts"), NULL);
+  }
+  cr_assert(gt(dbl, n[0], 50));
+  cr_assert(gt(dbl, n[1], 50));
+  cr_assert(gt(dbl, to[1] / n[1], to[0] / n[0] + 3.0), "before %f, after %f", to[0] / n[0], to[1] / n[1]);
+  cr_assert(eq(str, ev, "at_s,action,key,value\n20.000000,fail_fraction,,0.5\n"));
+  csv_free(&c);
+  g_free(lk);
+  g_free(ev);
+  cli_free(&r);
+  rm_rf(tmp);
+  g_free(out);
+  g_free(tmp);
+}

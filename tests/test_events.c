@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "network.h"
 #include "param.h"
 #include "scenario.h"
 #include "sim.h"
@@ -71,14 +72,15 @@ Test(events, errors_name_file_line_column) {
   parse_fails("events: 5\n", "e.yaml:1:9: events: expected a list of events (like - {at_s: 600, fail_fraction: 0.5}), got '5'");
   parse_fails("events:\n  - {fail_fraction: 0.5}\n", "e.yaml:2:5: events: expected at_s (the event's virtual time in seconds)");
   parse_fails("events:\n  - {at_s: 5}\n",
-              "e.yaml:2:5: events: expected an action: set, fail_fraction, revive_fraction or rate_per_s");
+              "e.yaml:2:5: events: expected an action: set, fail_fraction, revive_fraction, rate_per_s, "
+              "partition_fraction or heal");
   parse_fails("events:\n  - {at_s: -1, fail_fraction: 0.5}\n",
               "e.yaml:2:12: events: at_s: expected a number from 0 to 1e+09, got '-1'");
   parse_fails("events:\n  - {at_s: 1, fail_fraction: 1}\n",
               "e.yaml:2:30: events: fail_fraction: expected a number from 0 to 1 (excluded), got '1'");
   parse_fails("events:\n  - {at_s: 1, fail_fraction: 0.1, revive_fraction: 0.1}\n",
-              "e.yaml:2:35: events: one action per event (set, fail_fraction, revive_fraction or rate_per_s); give "
-              "another event");
+              "e.yaml:2:35: events: one action per event (set, fail_fraction, revive_fraction, rate_per_s, "
+              "partition_fraction or heal); give another event");
   parse_fails("events:\n  - {at_s: 1, set: {lookup.k: 4}}\n",
               "e.yaml:2:21: events: set: cannot change mid-run: 'lookup.k' (expected one of: latency.model, "
               "latency.delay_ms, latency.median_ms, latency.sigma, loss.request_drop, loss.response_drop, "
@@ -87,7 +89,10 @@ Test(events, errors_name_file_line_column) {
               "e.yaml:2:40: loss.request_drop: expected a number from 0 to 1, got '2'");
   parse_fails("events:\n  - {at_s: 1, when: 2}\n",
               "e.yaml:2:15: events: unknown key 'when' (expected one of: at_s, set, fail_fraction, revive_fraction, "
-              "rate_per_s)");
+              "rate_per_s, partition_fraction, heal)");
+  parse_fails("events:\n  - {at_s: 1, partition_fraction: 0}\n",
+              "e.yaml:2:35: events: partition_fraction: expected a number between 0 and 1 (both excluded), got '0'");
+  parse_fails("events:\n  - {at_s: 1, heal: yes}\n", "e.yaml:2:21: events: heal: expected true, got 'yes'");
   parse_fails("events:\n  - {at_s: 1, rate_per_s: 0}\n",
               "e.yaml:2:27: workload.rate_per_s: expected a number greater than 0 and at most 1000000, got '0'");
   /* Bounded: SIM_EVENTS_MAX. */
@@ -180,6 +185,58 @@ Test(events, the_last_alive_node_survives, .timeout = 30) {
     after++;
   }
   cr_assert(gt(sz, after, 10));
+  sim_results_clear(&res);
+  sim_scenario_clear(&sc);
+}
+
+/* A partition of the ID space in halves from 10 s to 20 s: lookups started
+ * meanwhile time out (the messages crossing it are lost), those started after
+ * the heal do not; nothing is lost otherwise. */
+Test(events, partition_and_heal) {
+  sim_scenario sc;
+  sim_results res;
+  base(&sc, "events:\n  - {at_s: 10, partition_fraction: 0.5}\n  - {at_s: 20, heal: true}\n");
+  run_ok(&sc, &res);
+  cr_assert(gt(u64, res.counters.partition_drops, 100));
+  uint64_t mid = 0, nmid = 0, late = 0, nlate = 0, early = 0;
+  for (size_t i = 0; i < res.n_lookups; i++) {
+    const sim_lookup_result *l = &res.lookups[i];
+    if (l->start_us + l->time_us < 10000000)
+      early += l->timeouts;
+    if (l->start_us >= 10000000 && l->start_us + l->time_us < 20000000) {
+      nmid++;
+      mid += l->timeouts;
+    }
+    if (l->start_us >= 20000000) {
+      nlate++;
+      late += l->timeouts;
+    }
+  }
+  cr_assert(eq(u64, early, 0), "done before the partition");
+  /* During it, a lookup reaches its own half of the ID space only: accurate
+   * when the target is on the start node's side, blind on the other one. */
+  sim_network net;
+  char err[256];
+  cr_assert(eq(int, sim_build_network(&sc, sc.seed, &net, err, sizeof err), 0), "%s", err);
+  double acc[2] = {0, 0};
+  unsigned nacc[2] = {0, 0};
+  for (size_t i = 0; i < res.n_lookups; i++) {
+    const sim_lookup_result *l = &res.lookups[i];
+    if (l->start_us < 10000000 || l->start_us + l->time_us >= 20000000 || l->closest_truth == 0)
+      continue;
+    int same = (net.ids[l->start_node].b[0] >> 7) == (l->target.b[0] >> 7); /* the cut at 1/2: the first bit */
+    acc[same] += (double)l->closest_hits / l->closest_truth;
+    nacc[same]++;
+  }
+  cr_assert(gt(u32, nacc[0], 5));
+  cr_assert(gt(u32, nacc[1], 5));
+  cr_assert(gt(dbl, acc[1] / nacc[1], 0.8), "same side: %f", acc[1] / nacc[1]);
+  cr_assert(lt(dbl, acc[0] / nacc[0], 0.2), "other side: %f", acc[0] / nacc[0]);
+  sim_network_clear(&net);
+  cr_assert(gt(u64, nmid, 20));
+  cr_assert(gt(dbl, (double)mid / (double)nmid, 2.0), "%f per lookup during the partition", (double)mid / nmid);
+  cr_assert(gt(u64, nlate, 20));
+  cr_assert(eq(u64, late, 0), "after the heal");
   sim_results_clear(&res);
   sim_scenario_clear(&sc);
 }

@@ -10,6 +10,8 @@
 #include "maintain.h"
 #include "network.h"
 #include "routing_table.h"
+#include "scenario.h"
+#include "sim.h"
 
 static bool listed(const sim_network *net, uint32_t owner, uint32_t node) {
   uint32_t *t = g_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1);
@@ -49,11 +51,15 @@ Test(maintain, offers_follow_the_core_tables_rules) {
     dht_addr_set_v4(&nd.addr, t[j], 1);
     cr_assert(ge(int, dht_rt_add(rt, &nd), 0));
   }
-  for (uint32_t y = 0; y < net.n; y++) {
+  /* Every node, in a scrambled order (7 is prime to 600), the two tables
+   * compared after each offer: splits happen while the table is partial. */
+  for (uint32_t i = 0; i < net.n; i++) {
+    uint32_t y = (i * 7u + 3u) % net.n;
     dht_node nd = {.id = net.ids[y]};
     dht_addr_set_v4(&nd.addr, y, 1);
     cr_assert(ge(int, dht_rt_add(rt, &nd), 0));
     cr_assert(eq(int, sim_maint_seen(&net, owner, y), 0));
+    cr_assert(eq(sz, sim_network_table(&net, owner, t), dht_rt_size(rt)), "after offering node %u", y);
   }
   cr_assert(eq(u32, net.mslots, 1), "one table materialised");
   size_t got = sim_network_table(&net, owner, t);
@@ -127,4 +133,28 @@ Test(maintain, bad_contacts_are_evicted_and_replaced) {
   cr_assert(eq(u32, net.mslot[11], SIM_NET_NO_SLOT));
   g_free(t);
   sim_network_clear(&net);
+}
+
+/* In a run: a node answering learns the querier, the querier the answering
+ * node. One lookup without loss: every queried node answers once, so the
+ * tables changed are those of the queried nodes and of the start node. */
+Test(maintain, a_run_changes_the_tables_of_queriers_and_responders) {
+  sim_scenario sc;
+  sim_results res;
+  char err[256] = "";
+  sim_scenario_defaults(&sc);
+  sc.path = (char *)"m.yaml";
+  sc.name = (char *)"m";
+  sc.network.nodes = 1000;
+  sc.network.maintenance = SIM_MAINTENANCE_PASSIVE;
+  sc.workload.lookups = 1;
+  cr_assert(eq(int, sim_run(&sc, NULL, &res, err, sizeof err), 0), "%s", err);
+  cr_assert(gt(u64, res.lookups[0].queries, 5));
+  cr_assert(eq(u32, res.tables_changed, (uint32_t)res.lookups[0].queries + 1));
+  sim_results_clear(&res);
+  /* Without maintenance nothing is materialised. */
+  sc.network.maintenance = SIM_MAINTENANCE_NONE;
+  cr_assert(eq(int, sim_run(&sc, NULL, &res, err, sizeof err), 0), "%s", err);
+  cr_assert(eq(u32, res.tables_changed, 0));
+  sim_results_clear(&res);
 }
