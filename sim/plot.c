@@ -6,6 +6,7 @@
 #include "plot.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 
 #include "param.h"
 #include "stats.h"
+#include "text.h"
 
 #ifndef DHTSIM_PLOTS_DIR
 #define DHTSIM_PLOTS_DIR "plots"
@@ -38,12 +40,14 @@ enum { KEY_ROW = 24 };
 static const char plot_usage[] =
     "Usage: dhtsim plot OUT [--x KEY --y FIGURE] [--group KEY]... [--where KEY=VALUE]...\n"
     "                       [--kind line|heatmap|cdf|histogram] [--format png|svg|pdf|all]\n"
-    "                       [--name NAME] [--scripts DIR]\n";
+    "                       [--name NAME] [--scripts DIR]\n"
+    "       dhtsim plot OUT --kind anatomy [--lookup ID] [--point P] [--replica R] [--name NAME]\n";
 
 static const char plot_help[] =
     "Usage: dhtsim plot OUT [--x KEY --y FIGURE] [--group KEY]... [--where KEY=VALUE]...\n"
     "                       [--kind line|heatmap|cdf|histogram] [--format png|svg|pdf|all]\n"
     "                       [--name NAME] [--scripts DIR]\n"
+    "       dhtsim plot OUT --kind anatomy [--lookup ID] [--point P] [--replica R] [--name NAME]\n"
     "\n"
     "Draws plots of a `dhtsim run --out OUT` output with gnuplot into OUT/plots/.\n"
     "\n"
@@ -65,6 +69,14 @@ static const char plot_help[] =
     "  --where KEY=VALUE  only the points with this value of KEY\n"
     "  --kind KIND      line (default), heatmap, cdf or histogram\n"
     "  --name NAME      file name without extension (default from y, x and kind)\n"
+    "\n"
+    "--kind anatomy: one lookup of OUT/trace.jsonl (`dhtsim run --trace IDS`): the log2\n"
+    "XOR distance to the target of each queried node against the time since the\n"
+    "lookup's start, each query a segment from its send to its answer (solid, a dot)\n"
+    "or timeout (dashed, a cross), grey dotted while unanswered to the end; late\n"
+    "answers, losses on the wire and decisions marked. The presets draw it for the\n"
+    "first traced lookup (lookup-anatomy) when OUT has a trace.jsonl.\n"
+    "  --lookup ID, --point P, --replica R  the lookup (default: the trace's first)\n"
     "\n"
     "  --format FMT     png, svg, pdf, all, or a comma list (default png,svg)\n"
     "  --scripts DIR    the folder of common.gpi (default: $DHTSIM_PLOTS_DIR, else\n"
@@ -446,8 +458,8 @@ static int read_output(ctx *c) {
 
 /* ---- requests and their plan ---- */
 
-typedef enum plot_kind { KIND_LINE, KIND_HEATMAP, KIND_CDF, KIND_HIST } plot_kind;
-static const char *const kind_names[] = {"line", "heatmap", "cdf", "histogram"};
+typedef enum plot_kind { KIND_LINE, KIND_HEATMAP, KIND_CDF, KIND_HIST, KIND_ANATOMY } plot_kind;
+static const char *const kind_names[] = {"line", "heatmap", "cdf", "histogram", "anatomy"};
 
 typedef struct request {
   plot_kind kind;
@@ -1533,6 +1545,247 @@ done:
   return rc;
 }
 
+/* ---- lookup anatomy: one traced lookup of trace.jsonl ---- */
+
+/* Which lookup of trace.jsonl; -1: the first line's. */
+typedef struct anatomy_req {
+  long long point, replica, lookup;
+  char name[256];
+  bool preset;
+} anatomy_req;
+
+/* The text of "key"'s value in one line of trace.jsonl (written by dhtsim
+ * itself: flat, no spaces, names without quotes or commas), into buf. */
+static bool jfield(const char *line, const char *key, char *buf, size_t n) {
+  char pat[64];
+  const char *p;
+  size_t len;
+  snprintf(pat, sizeof pat, "\"%s\":", key);
+  p = strstr(line, pat);
+  if (p == NULL)
+    return false;
+  p += strlen(pat);
+  if (*p == '"')
+    p++;
+  len = strcspn(p, "\",}");
+  if (len >= n)
+    return false;
+  memcpy(buf, p, len);
+  buf[len] = '\0';
+  return true;
+}
+
+static long long jint(const char *line, const char *key) {
+  char b[64];
+  return jfield(line, key, b, sizeof b) && strcmp(b, "null") != 0 ? strtoll(b, NULL, 10) : LLONG_MIN;
+}
+
+/* A query of the lookup: sent at t0 to a node at distance d (y: d spread
+ * a little so that queries at one distance do not hide each other). */
+enum { AQ_OPEN, AQ_ANSWERED, AQ_TIMEOUT, AQ_UNANSWERED };
+typedef struct aquery {
+  double t0, t1, y;
+  long long node;
+  int state;
+} aquery;
+
+static const char *const anatomy_block_titles[] = {
+    "query answered", "query timed out", "no answer while the lookup ran", "late answer (not used)",
+    "lost on the wire (request or answer dropped, dead node)", "decision on a node"};
+
+static int script_anatomy(const ctx *c, const anatomy_req *rq, GString *g, char *name, size_t name_len) {
+  char *path = g_build_filename(c->outdir, "trace.jsonl", NULL);
+  FILE *f = fopen(path, "r");
+  char *line = NULL, ev[32], dec[32];
+  size_t cap = 0, n_lines = 0;
+  long long point = rq->point, replica = rq->replica, lookup = rq->lookup;
+  GArray *qs = g_array_new(FALSE, FALSE, sizeof(aquery));
+  GString *blk[6], *keys = g_string_new(NULL), *vlines = g_string_new(NULL), *decs = g_string_new(NULL);
+  size_t count[6] = {0}, per_d[161] = {0};
+  double t_done = -1, t_max = 0;
+  long long dmin = 160, dmax = -1;
+  int rc = EXIT_OK;
+
+  for (size_t i = 0; i < 6; i++)
+    blk[i] = g_string_new(NULL);
+  if (f == NULL) {
+    fprintf(stderr,
+            "dhtsim: plot: %s: %s: the lookup anatomy needs a trace (dhtsim run SCENARIO --out %s --trace IDS)\n",
+            path, strerror(errno), c->outdir);
+    rc = EXIT_USAGE;
+    goto out;
+  }
+  while (getline(&line, &cap, f) >= 0) {
+    long long lp = jint(line, "point"), lr = jint(line, "replica"), ll = jint(line, "lookup");
+    if (lp == LLONG_MIN || lr == LLONG_MIN || ll == LLONG_MIN || !jfield(line, "event", ev, sizeof ev)) {
+      fprintf(stderr, "dhtsim: plot: %s:%zu: not a trace line of docs/output-format.md\n", path, n_lines + 1);
+      rc = EXIT_USAGE;
+      goto out;
+    }
+    n_lines++;
+    if (point < 0)
+      point = lp;
+    if (replica < 0)
+      replica = lr;
+    if (lookup < 0)
+      lookup = ll;
+    if (lp != point || lr != replica || ll != lookup)
+      continue;
+    char tb[64];
+    double t = jfield(line, "t_ms", tb, sizeof tb) ? g_ascii_strtod(tb, NULL) : 0;
+    long long node = jint(line, "node"), d = jint(line, "log2_distance");
+    t_max = MAX(t_max, t);
+    if (node != LLONG_MIN && d != LLONG_MIN) {
+      d = d < 0 ? 0 : d;
+      dmin = MIN(dmin, d);
+      dmax = MAX(dmax, d);
+    }
+    if (strcmp(ev, "query") == 0) {
+      aquery q = {.t0 = t, .t1 = t, .node = node, .state = AQ_OPEN};
+      size_t k = per_d[MIN(d, 160)]++;
+      q.y = (double)d + 0.1 * (double)((int)(k % 7) - 3);
+      g_array_append_val(qs, q);
+    } else if (strcmp(ev, "answer") == 0 || strcmp(ev, "timeout") == 0 ||
+               (strcmp(ev, "decision") == 0 && jfield(line, "decision", dec, sizeof dec) &&
+                (strcmp(dec, "abandon") == 0 || strcmp(dec, "cancel") == 0))) {
+      /* Closes the oldest open query to that node (answers are matched by address). */
+      for (guint i = 0; i < qs->len; i++) {
+        aquery *q = &g_array_index(qs, aquery, i);
+        if (q->state == AQ_OPEN && q->node == node) {
+          q->t1 = t;
+          q->state = ev[0] == 'a' ? AQ_ANSWERED : ev[0] == 't' ? AQ_TIMEOUT : AQ_UNANSWERED;
+          break;
+        }
+      }
+      if (ev[0] == 'd') {
+        g_string_append_printf(blk[5], "%.3f %lld\n", t, d);
+        count[5]++;
+      }
+    } else if (strcmp(ev, "late") == 0) {
+      g_string_append_printf(blk[3], "%.3f %lld\n", t, d);
+      count[3]++;
+    } else if (strcmp(ev, "failed") == 0) {
+      g_string_append_printf(blk[4], "%.3f %lld\n", t, d);
+      count[4]++;
+    } else if (strcmp(ev, "decision") == 0 && jfield(line, "decision", dec, sizeof dec)) {
+      if (strcmp(dec, "done") == 0) {
+        t_done = t;
+      } else if (node != LLONG_MIN) {
+        g_string_append_printf(blk[5], "%.3f %lld\n", t, d);
+        count[5]++;
+        if (strstr(decs->str, dec) == NULL)
+          g_string_append_printf(decs, "%s%s", decs->len ? ", " : "", dec);
+      } else {
+        g_string_append_printf(vlines, "set arrow from %.3f, graph 0 to %.3f, graph 1 nohead lc rgb '#999999' dt 3\n",
+                               t, t);
+        if (strstr(decs->str, dec) == NULL)
+          g_string_append_printf(decs, "%s%s", decs->len ? ", " : "", dec);
+      }
+    }
+  }
+  if (n_lines == 0) {
+    fprintf(stderr, "dhtsim: plot: %s: empty: no lookup was traced\n", path);
+    rc = EXIT_USAGE;
+    goto out;
+  }
+  if (qs->len == 0 && t_done < 0) {
+    fprintf(stderr, "dhtsim: plot: %s: no lookup %lld of point %lld, replica %lld in the trace\n", path, lookup, point,
+            replica);
+    rc = EXIT_USAGE;
+    goto out;
+  }
+  for (guint i = 0; i < qs->len; i++) {
+    aquery *q = &g_array_index(qs, aquery, i);
+    int b = q->state == AQ_ANSWERED ? 0 : q->state == AQ_TIMEOUT ? 1 : 2;
+    if (q->state == AQ_OPEN)
+      q->t1 = t_done >= 0 ? t_done : t_max;
+    g_string_append_printf(blk[b], "%.3f %.2f %.3f\n", q->t0, q->y, q->t1 - q->t0);
+    count[b]++;
+  }
+  if (rq->name[0] != '\0')
+    g_strlcpy(name, rq->name, name_len);
+  else
+    snprintf(name, name_len, "lookup-anatomy-%lld-%lld-%lld", point, replica, lookup);
+  {
+    static const char *const with[] = {"vectors nohead lt 1 lw 2", "vectors nohead lt 2 lw 2 dt 2",
+                                       "vectors nohead lc rgb '#888888' lw 2 dt 3", "points lt 3 pt 6 ps 1.2",
+                                       "points lc rgb '#555555' pt 2 ps 1.0", "points lt 4 pt 8 ps 1.3"};
+    static const char *const key_with[] = {"lines lt 1 lw 2", "lines lt 2 lw 2 dt 2", "lines lc rgb '#888888' lw 2 dt 3",
+                                           "points lt 3 pt 6 ps 1.2", "points lc rgb '#555555' pt 2 ps 1.0",
+                                           "points lt 4 pt 8 ps 1.3"};
+    char *title = g_strdup_printf("Lookup anatomy: lookup %lld (point %lld, replica %lld)", lookup, point, replica);
+    char done_text[64] = "";
+    if (t_done >= 0)
+      snprintf(done_text, sizeof done_text, "; done at %.3f ms", t_done);
+    char *sub = g_strdup_printf("scenario %s, seed %s; %u queries: %zu answered, %zu timed out, %zu unanswered%s",
+                                c->scenario, c->seed, qs->len, count[0], count[1], count[2], done_text);
+    size_t longest = 0, entries = 0;
+    bool first = true;
+    layout L;
+    for (size_t b = 0; b < 6; b++) {
+      char *label;
+      if (count[b] == 0)
+        continue;
+      label = b == 5 ? g_strdup_printf("decision on a node: %s (%zu)", decs->str, count[b])
+                     : g_strdup_printf("%s (%zu)", anatomy_block_titles[b], count[b]);
+      longest = MAX(longest, (size_t)g_utf8_strlen(label, -1));
+      entries++;
+      g_string_append_printf(keys, "%sNaN with %s title ", keys->len ? ", \\\n  " : "", key_with[b]);
+      gp_sq(keys, label);
+      g_free(label);
+    }
+    /* The subtitle's digits are wider than the layout's average character: a margin. */
+    L = make_layout(1, 760, 440, entries, longest, 40,
+                    (size_t)MAX(g_utf8_strlen(title, -1), g_utf8_strlen(sub, -1)) + 10);
+    emit_header(g, c, name, &L);
+    for (size_t b = 0; b < 6; b++)
+      g_string_append_printf(g, "$B%zu << EOD\n%sEOD\n", b, blk[b]->str);
+    emit_title(g, title, sub);
+    emit_panel_margins(g, &L, 0);
+    emit_set(g, "xlabel", "time since the lookup's start (ms)");
+    emit_set(g, "ylabel", "log2 XOR distance of the node to the target");
+    g_string_append_printf(g, "set xrange [0:%.3f]\nset yrange [%lld:%lld]\nset ytics 1\n",
+                           t_max > 0 ? t_max * 1.03 : 1.0, dmin <= dmax ? dmin - 1 : 0, dmin <= dmax ? dmax + 1 : 160);
+    if (dmax - dmin > 20)
+      g_string_append(g, "set ytics 5\n");
+    if (t_done >= 0)
+      g_string_append_printf(g, "set arrow from %.3f, graph 0 to %.3f, graph 1 nohead lc rgb '#000000' dt 2\n"
+                                "set label 'done' at %.3f, graph 1.02 center\n",
+                             t_done, t_done, t_done);
+    g_string_append(g, vlines->str);
+    g_string_append(g, "unset key\nplot ");
+    for (size_t b = 0; b < 6; b++) {
+      if (count[b] == 0)
+        continue;
+      g_string_append_printf(g, "%s$B%zu using 1:2%s with %s notitle", first ? "" : ", \\\n  ", b,
+                             b < 3 ? ":3:(0)" : "", with[b]);
+      first = false;
+      /* The end of an answered or timed-out query: a dot or a cross. */
+      if (b == 0)
+        g_string_append(g, ", \\\n  $B0 using ($1+$3):2 with points lt 1 pt 7 ps 0.6 notitle");
+      if (b == 1)
+        g_string_append(g, ", \\\n  $B1 using ($1+$3):2 with points lt 2 pt 2 ps 0.8 notitle");
+    }
+    g_string_append(g, first ? "NaN notitle\n" : "\n");
+    emit_key_panel(g, &L, keys);
+    g_string_append(g, "unset multiplot\n");
+    g_free(title);
+    g_free(sub);
+  }
+out:
+  if (f != NULL)
+    fclose(f);
+  free(line);
+  g_free(path);
+  for (size_t i = 0; i < 6; i++)
+    g_string_free(blk[i], TRUE);
+  g_string_free(keys, TRUE);
+  g_string_free(vlines, TRUE);
+  g_string_free(decs, TRUE);
+  g_array_unref(qs);
+  return rc;
+}
+
 /* ---- running gnuplot ---- */
 
 static void pass_through(const char *text) {
@@ -1632,12 +1885,28 @@ static int draw_split(const ctx *c, const request *rq, const plan *pl) {
   return rc;
 }
 
+/* Writes OUT/plots/NAME.gp and draws it in every format. */
+static int write_and_draw(const ctx *c, const char *name, const GString *g) {
+  char *gp_file = g_strdup_printf("%s.gp", name);
+  char *gp = g_build_filename(c->plotdir, gp_file, NULL);
+  GError *error = NULL;
+  int rc = EXIT_OK;
+  if (!g_file_set_contents(gp, g->str, (gssize)g->len, &error)) {
+    fprintf(stderr, "dhtsim: plot: %s\n", error->message);
+    g_error_free(error);
+    rc = EXIT_RUNTIME;
+  }
+  for (size_t f = 0; f < c->n_formats && rc == EXIT_OK; f++)
+    rc = run_gnuplot(c, gp, name, c->formats[f]);
+  g_free(gp);
+  g_free(gp_file);
+  return rc;
+}
+
 static int draw(const ctx *c, const request *rq) {
   plan pl;
   plan_rc prc;
   GString *g;
-  char *gp_file, *gp;
-  GError *error = NULL;
   int rc = check_request(c, rq);
   if (rc != EXIT_OK)
     return rc;
@@ -1660,18 +1929,19 @@ static int draw(const ctx *c, const request *rq) {
     g_string_free(g, TRUE);
     return prc == PLAN_SKIP ? EXIT_OK : EXIT_USAGE;
   }
-  gp_file = g_strdup_printf("%s.gp", rq->name);
-  gp = g_build_filename(c->plotdir, gp_file, NULL);
-  if (!g_file_set_contents(gp, g->str, (gssize)g->len, &error)) {
-    fprintf(stderr, "dhtsim: plot: %s\n", error->message);
-    g_error_free(error);
-    rc = EXIT_RUNTIME;
-  }
-  for (size_t f = 0; f < c->n_formats && rc == EXIT_OK; f++)
-    rc = run_gnuplot(c, gp, rq->name, c->formats[f]);
+  rc = write_and_draw(c, rq->name, g);
   g_string_free(g, TRUE);
-  g_free(gp);
-  g_free(gp_file);
+  return rc;
+}
+
+/* The lookup anatomy of one traced lookup (a preset when trace.jsonl is there). */
+static int draw_anatomy(const ctx *c, const anatomy_req *rq) {
+  GString *g = g_string_new(NULL);
+  char name[256];
+  int rc = script_anatomy(c, rq, g, name, sizeof name);
+  if (rc == EXIT_OK)
+    rc = write_and_draw(c, name, g);
+  g_string_free(g, TRUE);
   return rc;
 }
 
@@ -1755,6 +2025,15 @@ static int draw_presets(const ctx *c) {
   if (hops) {
     rq = preset(KIND_HIST, is_swept(c, SIM_P_LOOKUP_STRATEGY) ? SIM_P_LOOKUP_STRATEGY : -1, "hops", "hops-histogram");
     rc = worst(rc, draw(c, &rq));
+  }
+  /* A run with --trace: the anatomy of its first traced lookup. */
+  {
+    char *trace = g_build_filename(c->outdir, "trace.jsonl", NULL);
+    if (g_file_test(trace, G_FILE_TEST_IS_REGULAR)) {
+      anatomy_req ar = {.point = -1, .replica = -1, .lookup = -1, .name = "lookup-anatomy", .preset = true};
+      rc = worst(rc, draw_anatomy(c, &ar));
+    }
+    g_free(trace);
   }
   return rc;
 }
@@ -1870,6 +2149,8 @@ int sim_plot_main(int argc, char **argv) {
   ctx c;
   request rq;
   const char *x = NULL, *scripts = NULL, *format = "png,svg", *kind = NULL, *name = NULL;
+  anatomy_req ar = {.point = -1, .replica = -1, .lookup = -1};
+  bool anatomy_opt = false;
   char *gnuplot;
   int rc;
 
@@ -1883,12 +2164,20 @@ int sim_plot_main(int argc, char **argv) {
       return EXIT_OK;
     } else if (strcmp(a, "--scripts") == 0 || strcmp(a, "--format") == 0 || strcmp(a, "--x") == 0 ||
                strcmp(a, "--y") == 0 || strcmp(a, "--group") == 0 || strcmp(a, "--where") == 0 ||
-               strcmp(a, "--kind") == 0 || strcmp(a, "--name") == 0) {
+               strcmp(a, "--kind") == 0 || strcmp(a, "--name") == 0 || strcmp(a, "--lookup") == 0 ||
+               strcmp(a, "--point") == 0 || strcmp(a, "--replica") == 0) {
       const char *v;
       if (i + 1 >= argc || argv[i + 1][0] == '\0')
         return usage_error("%s needs a value", a);
       v = argv[++i];
-      if (strcmp(a, "--scripts") == 0) {
+      if (strcmp(a, "--lookup") == 0 || strcmp(a, "--point") == 0 || strcmp(a, "--replica") == 0) {
+        uint64_t id;
+        if (!sim_parse_u64(v, &id) || id >= SIM_LOOKUPS_MAX)
+          return usage_error("%s expects a number from 0 to %u, not %s", a, SIM_LOOKUPS_MAX - 1, v);
+        *(strcmp(a, "--lookup") == 0 ? &ar.lookup : strcmp(a, "--point") == 0 ? &ar.point : &ar.replica) =
+            (long long)id;
+        anatomy_opt = true;
+      } else if (strcmp(a, "--scripts") == 0) {
         scripts = v;
       } else if (strcmp(a, "--format") == 0) {
         format = v;
@@ -1935,12 +2224,23 @@ int sim_plot_main(int argc, char **argv) {
     while (k < G_N_ELEMENTS(kind_names) && strcmp(kind, kind_names[k]) != 0)
       k++;
     if (k == G_N_ELEMENTS(kind_names))
-      return usage_error("--kind must be line, heatmap, cdf or histogram, not %s", kind);
+      return usage_error("--kind must be line, heatmap, cdf, histogram or anatomy, not %s", kind);
     rq.kind = (plot_kind)k;
+  }
+  if (anatomy_opt && rq.kind != KIND_ANATOMY)
+    return usage_error("%s", "--lookup, --point and --replica choose the lookup of --kind anatomy");
+  if (rq.kind == KIND_ANATOMY) {
+    if (x != NULL || rq.y != NULL || rq.n_groups || rq.n_where)
+      return usage_error("%s", "--kind anatomy draws one traced lookup (trace.jsonl): no --x, --y, --group or --where; "
+                               "--lookup, --point and --replica choose it");
+    if (name != NULL && (strchr(name, '/') != NULL || name[0] == '.' || strlen(name) >= sizeof ar.name))
+      return usage_error("--name %s: a file name without '/', not starting with '.'", name);
+    if (name != NULL)
+      g_strlcpy(ar.name, name, sizeof ar.name);
   }
   if (x != NULL && (rc = param_arg("--x", x, strlen(x), &rq.x)) != EXIT_OK)
     return rc;
-  if (rq.y == NULL && (x != NULL || kind != NULL || rq.n_groups || rq.n_where || name != NULL))
+  if (rq.kind != KIND_ANATOMY && rq.y == NULL && (x != NULL || kind != NULL || rq.n_groups || rq.n_where || name != NULL))
     return usage_error("%s", "--y FIGURE is needed with --x, --group, --where, --kind and --name");
   if (rq.y != NULL && x == NULL && (rq.kind == KIND_LINE || rq.kind == KIND_HEATMAP))
     return usage_error("--kind %s needs --x KEY", kind_names[rq.kind]);
@@ -1996,9 +2296,9 @@ int sim_plot_main(int argc, char **argv) {
   }
   c.gnuplot = gnuplot;
   c.plotdir = g_build_filename(c.outdir, "plots", NULL);
-  rc = prepare_plotdir(&c, rq.y == NULL);
+  rc = prepare_plotdir(&c, rq.y == NULL && rq.kind != KIND_ANATOMY);
   if (rc == EXIT_OK)
-    rc = rq.y == NULL ? draw_presets(&c) : draw(&c, &rq);
+    rc = rq.kind == KIND_ANATOMY ? draw_anatomy(&c, &ar) : rq.y == NULL ? draw_presets(&c) : draw(&c, &rq);
   g_free(c.plotdir);
   g_free(c.gnuplot);
   g_free(c.scripts);

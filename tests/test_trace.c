@@ -583,3 +583,85 @@ Test(trace, byte_cap_and_results_untouched) {
   sim_trace_sel_clear(&all);
   sim_scenario_clear(&sc);
 }
+
+/* `dhtsim plot OUT --kind anatomy`: from a traced run, one SVG whose
+ * subtitle counts the lookup's queries as trace.jsonl and lookups.csv do;
+ * the presets add lookup-anatomy; without a trace, exit 2 naming it. */
+Test(trace, plot_lookup_anatomy, .init = setup, .fini = teardown) {
+  char *out = sub("out"), *plain = sub("plain");
+  cli r = run_dhtsim((const char *[]){"run", "tests/data/regression.yaml", "--lookups", "10", "--out", out, "--trace",
+                                      "2,4", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  char *lk = slurp(out, "lookups.csv");
+  csv c = csv_parse(lk);
+  const char *queries = csv_get(&c, 4, "queries"), *time_ms = csv_get(&c, 4, "time_ms");
+  cr_assert(eq(str, (char *)csv_get(&c, 4, "id"), "4"));
+
+  r = run_dhtsim((const char *[]){"plot", out, "--kind", "anatomy", "--lookup", "4", "--format", "svg", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cr_assert(eq(str, r.err, ""), "gnuplot said: %s", r.err);
+  char *svg_name = g_build_filename(out, "plots", "lookup-anatomy-0-0-4.svg", NULL);
+  cr_assert(strstr(r.out, svg_name) != NULL, "%s", r.out);
+  cli_free(&r);
+  char *svg = NULL, *gp = slurp(out, "plots/lookup-anatomy-0-0-4.gp");
+  cr_assert(g_file_get_contents(svg_name, &svg, NULL, NULL));
+  char *want = g_strdup_printf("; %s queries: ", queries), *done = g_strdup_printf("done at %s ms", time_ms);
+  cr_assert(strstr(gp, want) != NULL, "%s not in the script", want);
+  cr_assert(strstr(gp, done) != NULL, "%s not in the script", done);
+  cr_assert(strstr(svg, "<svg") != NULL);
+  cr_assert(strstr(svg, "query answered (") != NULL, "no legend in the SVG");
+  /* One segment per query: the three blocks of segments hold `queries` lines. */
+  size_t segs = 0;
+  for (int b = 0; b < 3; b++) {
+    char *start = g_strdup_printf("$B%d << EOD\n", b), *p = strstr(gp, start);
+    cr_assert(p != NULL);
+    p += strlen(start);
+    for (; strncmp(p, "EOD\n", 4) != 0; p = strchr(p, '\n') + 1)
+      segs++;
+    g_free(start);
+  }
+  cr_assert(eq(sz, segs, strtoull(queries, NULL, 10)));
+  g_free(want);
+  g_free(done);
+  g_free(svg);
+  g_free(gp);
+
+  /* The first traced lookup by default; a lookup not traced is refused. */
+  r = run_dhtsim((const char *[]){"plot", out, "--kind", "anatomy", "--format", "svg", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cr_assert(strstr(r.out, "lookup-anatomy-0-0-2.svg") != NULL, "%s", r.out);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"plot", out, "--kind", "anatomy", "--lookup", "3", "--format", "svg", NULL});
+  cr_assert(eq(int, r.status, 2));
+  cr_assert(strstr(r.err, "trace.jsonl: no lookup 3 of point 0, replica 0 in the trace") != NULL, "%s", r.err);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"plot", out, "--lookup", "3", NULL});
+  cr_assert(eq(int, r.status, 2));
+  cr_assert(strstr(r.err, "--lookup, --point and --replica choose the lookup of --kind anatomy") != NULL, "%s", r.err);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"plot", out, "--format", "svg", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cr_assert(strstr(r.out, "plots/lookup-anatomy.svg") != NULL, "presets: %s", r.out);
+  cli_free(&r);
+
+  /* No trace: a clear error. */
+  r = run_dhtsim((const char *[]){"run", "tests/data/regression.yaml", "--lookups", "3", "--out", plain, NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"plot", plain, "--kind", "anatomy", "--format", "svg", NULL});
+  cr_assert(eq(int, r.status, 2));
+  cr_assert(strstr(r.err, "trace.jsonl: No such file or directory: the lookup anatomy needs a trace (dhtsim run "
+                          "SCENARIO --out ") != NULL,
+            "%s", r.err);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"plot", plain, "--format", "svg", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cr_assert(strstr(r.out, "lookup-anatomy") == NULL, "presets drew an anatomy without a trace");
+  cli_free(&r);
+  csv_free(&c);
+  g_free(lk);
+  g_free(svg_name);
+  g_free(out);
+  g_free(plain);
+}
