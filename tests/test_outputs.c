@@ -296,7 +296,11 @@ Test(docs, no_stale_column_name) {
       /* summary.json */
       "scenario", "seed", "replicas", "sweep", "points", "params", "stats", "mean", "ci95", "null",
       /* the figure table's words, and others of the text that are not columns */
-      "lookup", "run", "real", "count", "always", "planted", "peers", "pooled", "parts", "manifest", "end", "param", "fig"};
+      "lookup", "run", "real", "count", "always", "planted", "peers", "pooled", "parts", "manifest", "end", "param", "fig",
+      /* trace.jsonl (sim/trace.c): its keys, events, causes and decisions, and --trace's `all` */
+      "t_ms", "event", "node", "log2_distance", "in_flight", "batch", "nodes", "changed", "cause", "decision", "query",
+      "answer", "timeout", "late", "failed", "request_dropped", "dead_node", "response_dropped", "done", "slow", "abandon",
+      "retry", "step", "finish", "cancel", "followup", "stall", "evict", "all"};
   char *path = doc_path(), *doc = NULL;
   GRegex *re = g_regex_new("`([a-z][a-z0-9_.]*)`", 0, 0, NULL);
   GMatchInfo *m = NULL;
