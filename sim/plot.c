@@ -1601,6 +1601,7 @@ static int script_anatomy(const ctx *c, const anatomy_req *rq, GString *g, char 
   long long point = rq->point, replica = rq->replica, lookup = rq->lookup;
   GArray *qs = g_array_new(FALSE, FALSE, sizeof(aquery));
   GString *blk[6], *keys = g_string_new(NULL), *vlines = g_string_new(NULL), *decs = g_string_new(NULL);
+  GString *free_decs = g_string_new(NULL); /* decisions about no node: vertical lines */
   size_t count[6] = {0}, per_d[161] = {0};
   double t_done = -1, t_max = 0;
   long long dmin = 160, dmax = -1;
@@ -1660,6 +1661,8 @@ static int script_anatomy(const ctx *c, const anatomy_req *rq, GString *g, char 
       if (ev[0] == 'd') {
         g_string_append_printf(blk[5], "%.3f %lld\n", t, d);
         count[5]++;
+        if (strstr(decs->str, dec) == NULL)
+          g_string_append_printf(decs, "%s%s", decs->len ? ", " : "", dec);
       }
     } else if (strcmp(ev, "late") == 0) {
       g_string_append_printf(blk[3], "%.3f %lld\n", t, d);
@@ -1678,8 +1681,8 @@ static int script_anatomy(const ctx *c, const anatomy_req *rq, GString *g, char 
       } else {
         g_string_append_printf(vlines, "set arrow from %.3f, graph 0 to %.3f, graph 1 nohead lc rgb '#999999' dt 3\n",
                                t, t);
-        if (strstr(decs->str, dec) == NULL)
-          g_string_append_printf(decs, "%s%s", decs->len ? ", " : "", dec);
+        if (strstr(free_decs->str, dec) == NULL)
+          g_string_append_printf(free_decs, "%s%s", free_decs->len ? ", " : "", dec);
       }
     }
   }
@@ -1734,6 +1737,14 @@ static int script_anatomy(const ctx *c, const anatomy_req *rq, GString *g, char 
       gp_sq(keys, label);
       g_free(label);
     }
+    if (free_decs->len > 0) {
+      char *label = g_strdup_printf("decision on no node: %s", free_decs->str);
+      longest = MAX(longest, (size_t)g_utf8_strlen(label, -1));
+      entries++;
+      g_string_append_printf(keys, "%sNaN with lines lc rgb '#999999' dt 3 title ", keys->len ? ", \\\n  " : "");
+      gp_sq(keys, label);
+      g_free(label);
+    }
     /* The subtitle's digits are wider than the layout's average character: a margin. */
     L = make_layout(1, 760, 440, entries, longest, 40,
                     (size_t)MAX(g_utf8_strlen(title, -1), g_utf8_strlen(sub, -1)) + 10);
@@ -1767,6 +1778,7 @@ static int script_anatomy(const ctx *c, const anatomy_req *rq, GString *g, char 
         g_string_append(g, ", \\\n  $B1 using ($1+$3):2 with points lt 2 pt 2 ps 0.8 notitle");
     }
     g_string_append(g, first ? "NaN notitle\n" : "\n");
+    g_string_append(g, "unset arrow\nunset label\n"); /* not over the legend's panel */
     emit_key_panel(g, &L, keys);
     g_string_append(g, "unset multiplot\n");
     g_free(title);
@@ -1782,6 +1794,7 @@ out:
   g_string_free(keys, TRUE);
   g_string_free(vlines, TRUE);
   g_string_free(decs, TRUE);
+  g_string_free(free_decs, TRUE);
   g_array_unref(qs);
   return rc;
 }
