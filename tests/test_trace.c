@@ -401,10 +401,35 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
     assert_same_outputs(plain, traced);
     GPtrArray *lines = read_trace(traced);
     cr_assert(eq(sz, check_against_csv(traced, lines), 25), "%s: every lookup traced", strategies[s]);
-    size_t timeouts = 0, lates = 0, failed = 0, found_must = 0, cause[3] = {0};
+    size_t timeouts = 0, lates = 0, failed = 0, found_must = 0, cause[3] = {0}, repeats = 0, retries = 0;
+    GHashTable *queried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint i = 0; i < lines->len; i++) {
       GHashTable *h = g_ptr_array_index(lines, i);
       const char *ev = get(h, "event");
+      if (strcmp(ev, "query") == 0) {
+        char *key = g_strdup_printf("%s:%s", get(h, "lookup"), get(h, "node"));
+        if (g_hash_table_contains(queried, key)) {
+          repeats++;
+          g_free(key);
+        } else {
+          g_hash_table_add(queried, key);
+        }
+      }
+      if (strcmp(ev, "decision") == 0 && strcmp(get(h, "decision"), "retry") == 0) {
+        /* A retry comes before the query lines of its batch (the decisions
+         * of one dht_lookup_next, then its sends): same lookup, node and time. */
+        bool found = false;
+        retries++;
+        for (guint j = i + 1; j < lines->len && !found; j++) {
+          GHashTable *q = g_ptr_array_index(lines, j);
+          const char *qe = get(q, "event");
+          if ((strcmp(qe, "query") != 0 && strcmp(qe, "decision") != 0) || strcmp(get(q, "t_ms"), get(h, "t_ms")) != 0 ||
+              strcmp(get(q, "lookup"), get(h, "lookup")) != 0)
+            break;
+          found = strcmp(qe, "query") == 0 && strcmp(get(q, "node"), get(h, "node")) == 0;
+        }
+        cr_assert(found, "%s: line %u: a retry without its query", strategies[s], i + 1);
+      }
       timeouts += strcmp(ev, "timeout") == 0;
       lates += strcmp(ev, "late") == 0;
       failed += strcmp(ev, "failed") == 0;
@@ -420,6 +445,16 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
       cr_assert(gt(sz, timeouts, 0), "%s: no timeout", strategies[s]);
     if (must[s] != NULL)
       cr_assert(gt(sz, found_must, 0), "%s: no %s decision", strategies[s], must[s]);
+    /* A query to a node already queried by the lookup is a retry (jech,
+     * mldht), or libp2p's follow-up asking a cancelled node again; the
+     * others query a node once. */
+    if (strcmp(strategies[s], "libp2p") != 0)
+      cr_assert(eq(sz, retries, repeats), "%s: %zu retries, %zu repeated queries", strategies[s], retries, repeats);
+    if (strcmp(strategies[s], "jech") == 0 || strcmp(strategies[s], "mldht") == 0)
+      cr_assert(gt(sz, retries, 0), "%s: no retry", strategies[s]);
+    else
+      cr_assert(eq(sz, retries, 0), "%s", strategies[s]);
+    g_hash_table_unref(queried);
     /* Every lookup of the run is traced: the run's counters are the trace's lines. */
     char *runs = slurp(traced, "runs.csv");
     csv rc = csv_parse(runs);
