@@ -343,6 +343,65 @@ static size_t check_against_csv(const char *dir, GPtrArray *lines) {
   return traced;
 }
 
+/* Line i's decision (or ""). */
+static const char *dec_of(GPtrArray *lines, guint i) {
+  GHashTable *h = g_ptr_array_index(lines, i);
+  return strcmp(get(h, "event"), "decision") == 0 ? get(h, "decision") : "";
+}
+static int in_flight_of(GPtrArray *lines, guint i) { return atoi(get(g_ptr_array_index(lines, i), "in_flight")); }
+
+/* libp2p: one follow-up a lookup; just before it, a cancel for every query
+ * the walk had in flight (the count on the line before them), each one
+ * fewer in flight, down to 0 at the follow-up. Lookups run one after the
+ * other (sequential arrival): no other lookup's line comes between. */
+static void check_libp2p_followup(GPtrArray *lines) {
+  size_t followups = 0, dones = 0;
+  for (guint i = 0; i < lines->len; i++) {
+    dones += strcmp(dec_of(lines, i), "done") == 0;
+    if (strcmp(dec_of(lines, i), "followup") != 0)
+      continue;
+    followups++;
+    cr_assert(eq(int, in_flight_of(lines, i), 0));
+    guint j = i, cancels = 0;
+    while (j > 0 && strcmp(dec_of(lines, j - 1), "cancel") == 0) {
+      j--;
+      cancels++;
+      cr_assert(eq(int, in_flight_of(lines, j), (int)(i - j - 1)), "line %u: a cancel's in_flight", j + 1);
+    }
+    cr_assert(j > 0);
+    cr_assert(eq(int, in_flight_of(lines, j - 1), (int)cancels), "line %u: %u cancels after %d in flight", j, cancels,
+              in_flight_of(lines, j - 1));
+  }
+  cr_assert(eq(sz, followups, dones), "one follow-up a lookup");
+}
+
+/* jech: a step at the start and every 15 s (3/2 of the 10 s timeout), and
+ * the step that finds the K closest answered is a `finish`, the line right
+ * before `done`; no step after it. */
+static void check_jech_steps(GPtrArray *lines) {
+  long long next_step_ms = 0;
+  size_t finishes = 0, dones = 0;
+  for (guint i = 0; i < lines->len; i++) {
+    GHashTable *h = g_ptr_array_index(lines, i);
+    const char *d = dec_of(lines, i);
+    long long ms = (long long)g_ascii_strtod(get(h, "t_ms"), NULL);
+    if (strcmp(d, "step") == 0) {
+      cr_assert(eq(i64, ms, next_step_ms), "line %u: a step at %lld ms, expected %lld", i + 1, ms, next_step_ms);
+      cr_assert(eq(str, (char *)get(h, "t_ms") + strlen(get(h, "t_ms")) - 4, ".000"));
+      next_step_ms += 15000;
+    } else if (strcmp(d, "finish") == 0) {
+      finishes++;
+      cr_assert(eq(i64, ms, next_step_ms), "line %u: finish off the step times", i + 1);
+      cr_assert(i + 1 < lines->len && strcmp(dec_of(lines, i + 1), "done") == 0, "line %u: finish, not then done", i + 1);
+    } else if (strcmp(d, "done") == 0) {
+      dones++;
+      cr_assert(eq(sz, finishes, dones), "line %u: done without a finish", i + 1);
+      next_step_ms = 0; /* the next lookup's steps count from its start */
+    }
+  }
+  cr_assert(eq(sz, finishes, dones));
+}
+
 static char *write_yaml(const char *name, const char *text) {
   char *p = sub(name);
   cr_assert(g_file_set_contents(p, text, -1, NULL));
@@ -455,6 +514,10 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
     else
       cr_assert(eq(sz, retries, 0), "%s", strategies[s]);
     g_hash_table_unref(queried);
+    if (strcmp(strategies[s], "libp2p") == 0)
+      check_libp2p_followup(lines);
+    if (strcmp(strategies[s], "jech") == 0)
+      check_jech_steps(lines);
     /* Every lookup of the run is traced: the run's counters are the trace's lines. */
     char *runs = slurp(traced, "runs.csv");
     csv rc = csv_parse(runs);
@@ -510,6 +573,49 @@ Test(trace, libtorrent_widens_at_the_short_timeout, .init = setup, .fini = teard
   cr_assert(gt(sz, slow, 0));
   g_ptr_array_unref(lines);
   cli_free(&r);
+
+  /* A window of 10: closer nodes push awaited ones out, whose queries are
+   * abandoned: each `abandon` is of a node with a query outstanding (its
+   * last line a query or its slow decision, losses aside), never answered
+   * or timed out after (its answer, if any, is late). */
+  GString *small = g_string_new(text);
+  const char *at = strstr(small->str, "  strategy: libtorrent\n");
+  cr_assert(at != NULL);
+  g_string_insert(small, at - small->str + (gssize)strlen("  strategy: libtorrent\n"), "  candidate_cap: 10\n");
+  char *yaml2 = write_yaml("lt10.yaml", small->str), *out2 = sub("lt10");
+  g_string_free(small, TRUE);
+  r = run_dhtsim((const char *[]){"run", yaml2, "--out", out2, "--trace", "all", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  lines = read_trace(out2);
+  cr_assert(eq(sz, check_against_csv(out2, lines), 25));
+  size_t abandons = 0;
+  for (guint i = 0; i < lines->len; i++) {
+    GHashTable *h = g_ptr_array_index(lines, i);
+    if (strcmp(dec_of(lines, i), "abandon") != 0)
+      continue;
+    abandons++;
+    const char *node = get(h, "node"), *lk = get(h, "lookup");
+    guint j = i;
+    while (j-- > 0) {
+      GHashTable *p = g_ptr_array_index(lines, j);
+      if (strcmp(get(p, "node"), node) != 0 || strcmp(get(p, "lookup"), lk) != 0 || strcmp(get(p, "event"), "failed") == 0)
+        continue;
+      cr_assert(strcmp(get(p, "event"), "query") == 0 || strcmp(dec_of(lines, j), "slow") == 0,
+                "line %u: abandon after %s", i + 1, get(p, "event"));
+      break;
+    }
+    for (guint k = i + 1; k < lines->len; k++) {
+      GHashTable *n = g_ptr_array_index(lines, k);
+      if (strcmp(get(n, "node"), node) == 0 && strcmp(get(n, "lookup"), lk) == 0)
+        cr_assert(strcmp(get(n, "event"), "answer") != 0 && strcmp(get(n, "event"), "timeout") != 0,
+                  "line %u: %s after the abandon of line %u", k + 1, get(n, "event"), i + 1);
+    }
+  }
+  cr_assert(gt(sz, abandons, 0));
+  g_ptr_array_unref(lines);
+  cli_free(&r);
+  g_free(out2);
+  g_free(yaml2);
   g_free(out);
   g_free(yaml);
   g_free(text);
