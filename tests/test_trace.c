@@ -767,17 +767,32 @@ Test(trace, plot_lookup_anatomy, .init = setup, .fini = teardown) {
   cr_assert(strstr(gp, done) != NULL, "%s not in the script", done);
   cr_assert(strstr(svg, "<svg") != NULL);
   cr_assert(strstr(svg, "query answered (") != NULL, "no legend in the SVG");
-  /* One segment per query: the three blocks of segments hold `queries` lines. */
-  size_t segs = 0;
+  /* One segment per query: the three blocks of segments hold `queries`
+   * lines, the answered ones (block 0) one per answer of the lookup, the
+   * timed-out ones (block 1) one per timeout. */
+  size_t segs = 0, in_block[3] = {0}, answers = 0, timeouts = 0;
   for (int b = 0; b < 3; b++) {
     char *start = g_strdup_printf("$B%d << EOD\n", b), *p = strstr(gp, start);
     cr_assert(p != NULL);
     p += strlen(start);
     for (; strncmp(p, "EOD\n", 4) != 0; p = strchr(p, '\n') + 1)
-      segs++;
+      in_block[b]++;
+    segs += in_block[b];
     g_free(start);
   }
   cr_assert(eq(sz, segs, strtoull(queries, NULL, 10)));
+  GPtrArray *lines = read_trace(out);
+  for (guint i = 0; i < lines->len; i++) {
+    GHashTable *h = g_ptr_array_index(lines, i);
+    if (strcmp(get(h, "lookup"), "4") != 0)
+      continue;
+    answers += strcmp(get(h, "event"), "answer") == 0;
+    timeouts += strcmp(get(h, "event"), "timeout") == 0;
+  }
+  g_ptr_array_unref(lines);
+  cr_assert(eq(sz, in_block[0], answers));
+  cr_assert(eq(sz, in_block[1], timeouts));
+  cr_assert(gt(sz, timeouts, 0)); /* lookup 4 of regression.yaml has some */
   g_free(want);
   g_free(done);
   g_free(svg);
