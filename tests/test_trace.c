@@ -159,9 +159,9 @@ Test(trace, line_format_and_escaping) {
                "{\"point\":0,\"replica\":0,\"lookup\":0,\"t_ms\":2.000,\"event\":\"decision\",\"node\":null,"
                "\"log2_distance\":null,\"in_flight\":0,\"decision\":\"done\"}\n"));
   /* A name is a JSON string: quotes, backslashes and control characters escaped. */
-  sim_trace_format(line, 0, 0, 1, 1, "a\"b\\c\n\x01", 0, -1, 0, "");
+  sim_trace_format(line, 0, 0, 1, 1, "a\"b\\c\n\x01\x1f ~", 0, -1, 0, "");
   cr_assert(eq(str, line,
-               "{\"point\":0,\"replica\":0,\"lookup\":1,\"t_ms\":0.001,\"event\":\"a\\\"b\\\\c\\u000a\\u0001\","
+               "{\"point\":0,\"replica\":0,\"lookup\":1,\"t_ms\":0.001,\"event\":\"a\\\"b\\\\c\\u000a\\u0001\\u001f ~\","
                "\"node\":0,\"log2_distance\":-1,\"in_flight\":0}\n"));
 }
 
@@ -664,7 +664,8 @@ Test(trace, usage_errors_and_caps_write_nothing, .init = setup, .fini = teardown
     const char *args[10];
     const char *msg;
   } cases[] = {
-      {{"run", "tests/data/regression.yaml", "--trace", "0", NULL}, "dhtsim: --trace needs --out DIR"},
+      {{"run", "tests/data/regression.yaml", "--trace", "0", NULL},
+       "dhtsim: --trace needs --out DIR (trace.jsonl is written there)"},
       {{"run", "tests/data/regression.yaml", "--out", "@", "--trace", "0", "--resume", NULL},
        "dhtsim: --trace cannot be combined with --resume"},
       {{"run", "tests/data/regression.yaml", "--out", "@", "--trace", "0", "--shard", "0/2", NULL},
