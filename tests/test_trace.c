@@ -684,6 +684,11 @@ Test(trace, usage_errors_and_caps_write_nothing, .init = setup, .fini = teardown
       {{"run", "tests/data/sweep-small.yaml", "--out", "@", "--trace", "0-599", "--lookups", "600", NULL},
        "dhtsim: --trace: IDS selects more than 10000 lookups over the runs (6 points x 3 replicas): select fewer"},
   };
+  cli h = run_dhtsim((const char *[]){"run", "--help", NULL});
+  cr_assert(eq(int, h.status, 0));
+  cr_assert(strstr(h.out, "[--trace IDS]") != NULL && strstr(h.out, "  --trace IDS           with --out: write DIR/trace.jsonl") != NULL,
+            "%s", h.out);
+  cli_free(&h);
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     const char *args[10];
     for (size_t j = 0; j < 10; j++)
