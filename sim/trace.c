@@ -320,7 +320,7 @@ sim_trace_lookup *sim_trace_begin(sim_trace *t, uint64_t id, uint64_t now_us, co
   if (rank >= t->n_lk)
     return NULL;
   sim_trace_lookup *tl = &t->lk[rank];
-  *tl = (sim_trace_lookup){.t = t, .id = id, .start_us = now_us, .target = *target, .begun = true};
+  *tl = (sim_trace_lookup){.t = t, .id = id, .start_us = now_us, .target = *target, .begun = true, .failed_node = -1};
   return tl;
 }
 
@@ -345,7 +345,11 @@ void sim_trace_observe(void *user, const dht_lookup_event *ev) {
       node = idx;
   }
   if (ev->note == DHT_NOTE_FAILED) {
-    line(tl, ev->now_us, "timeout", node, ev->in_flight, "");
+    tl->failed_node = node; /* written by sim_trace_timeout once the tick is over */
+    return;
+  }
+  if (ev->note == DHT_NOTE_EVICT && tl->failed_node == node && node >= 0) {
+    tl->evict_pending = true; /* the failure's consequence: after its timeout line */
     return;
   }
   snprintf(extra, sizeof extra, ",\"decision\":\"%s\"", dht_lookup_note_name(ev->note));
@@ -364,6 +368,14 @@ void sim_trace_answer(sim_trace_lookup *tl, uint64_t now_us, uint32_t node, unsi
   snprintf(extra, sizeof extra, ",\"nodes\":%zu,\"peers\":%s,\"changed\":%s", n_nodes, peers ? "true" : "false",
            changed ? "true" : "false");
   line(tl, now_us, "answer", node, in_flight, extra);
+}
+
+void sim_trace_timeout(sim_trace_lookup *tl, uint64_t now_us, unsigned in_flight, bool changed) {
+  line(tl, now_us, "timeout", tl->failed_node, in_flight, changed ? ",\"changed\":true" : ",\"changed\":false");
+  if (tl->evict_pending)
+    line(tl, now_us, "decision", tl->failed_node, in_flight, ",\"decision\":\"evict\"");
+  tl->failed_node = -1;
+  tl->evict_pending = false;
 }
 
 void sim_trace_late(sim_trace_lookup *tl, uint64_t now_us, uint32_t node, unsigned in_flight) {

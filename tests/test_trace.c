@@ -460,7 +460,8 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
     assert_same_outputs(plain, traced);
     GPtrArray *lines = read_trace(traced);
     cr_assert(eq(sz, check_against_csv(traced, lines), 25), "%s: every lookup traced", strategies[s]);
-    size_t timeouts = 0, lates = 0, failed = 0, found_must = 0, cause[3] = {0}, repeats = 0, retries = 0;
+    size_t timeouts = 0, lates = 0, failed = 0, found_must = 0, cause[3] = {0}, repeats = 0, retries = 0,
+           changed_at_timeout = 0;
     GHashTable *queried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint i = 0; i < lines->len; i++) {
       GHashTable *h = g_ptr_array_index(lines, i);
@@ -490,6 +491,11 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
         cr_assert(found, "%s: line %u: a retry without its query", strategies[s], i + 1);
       }
       timeouts += strcmp(ev, "timeout") == 0;
+      if (strcmp(ev, "timeout") == 0) {
+        const char *ch = get(h, "changed");
+        cr_assert(strcmp(ch, "true") == 0 || strcmp(ch, "false") == 0);
+        changed_at_timeout += strcmp(ch, "true") == 0;
+      }
       lates += strcmp(ev, "late") == 0;
       failed += strcmp(ev, "failed") == 0;
       if (strcmp(ev, "failed") == 0) {
@@ -504,6 +510,13 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
       cr_assert(gt(sz, timeouts, 0), "%s: no timeout", strategies[s]);
     if (must[s] != NULL)
       cr_assert(gt(sz, found_must, 0), "%s: no %s decision", strategies[s], must[s]);
+    /* Only rounds changes its result at a timeout: the batch is applied when
+     * its last query completes, answer or timeout; the others apply answers
+     * as they come. */
+    if (strcmp(strategies[s], "rounds") == 0)
+      cr_assert(gt(sz, changed_at_timeout, 0), "rounds: no batch applied at a timeout");
+    else
+      cr_assert(eq(sz, changed_at_timeout, 0), "%s: a timeout changed the result", strategies[s]);
     /* A query to a node already queried by the lookup is a retry (jech,
      * mldht), or libp2p's follow-up asking a cancelled node again; the
      * others query a node once. */
