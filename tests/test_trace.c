@@ -373,6 +373,28 @@ static void check_libp2p_followup(GPtrArray *lines) {
               in_flight_of(lines, j - 1));
   }
   cr_assert(eq(sz, followups, dones), "one follow-up a lookup");
+  /* A walk query that times out makes its peer unreachable: an `evict`
+   * right after each walk timeout, none in the follow-up. */
+  bool walk = true;
+  size_t walk_timeouts = 0, evicts = 0;
+  for (guint i = 0; i < lines->len; i++) {
+    GHashTable *h = g_ptr_array_index(lines, i);
+    const char *d = dec_of(lines, i);
+    if (strcmp(d, "followup") == 0)
+      walk = false;
+    else if (strcmp(d, "done") == 0)
+      walk = true;
+    else if (strcmp(d, "evict") == 0) {
+      evicts++;
+      cr_assert(walk, "line %u: an evict in the follow-up", i + 1);
+      GHashTable *p = g_ptr_array_index(lines, i - 1);
+      cr_assert(strcmp(get(p, "event"), "timeout") == 0 && strcmp(get(p, "node"), get(h, "node")) == 0,
+                "line %u: an evict not right after its node's timeout", i + 1);
+    } else if (walk && strcmp(get(h, "event"), "timeout") == 0)
+      walk_timeouts++;
+  }
+  cr_assert(eq(sz, evicts, walk_timeouts));
+  cr_assert(gt(sz, evicts, 0));
 }
 
 /* jech: a step at the start and every 15 s (3/2 of the 10 s timeout), and
