@@ -877,3 +877,19 @@ Test(trace, plot_lookup_anatomy, .init = setup, .fini = teardown) {
   g_free(out);
   g_free(plain);
 }
+
+/* Core's note names: one per note, distinct, NULL outside. */
+Test(trace, core_note_names) {
+  static const char *const want[] = {NULL,     "failed", "slow",   "abandon",  "retry", "step",
+                                     "finish", "cancel", "followup", "stall", "evict"};
+  cr_assert(eq(int, DHT_NOTE_COUNT, (int)G_N_ELEMENTS(want)));
+  for (int i = 0; i < DHT_NOTE_COUNT; i++) {
+    const char *n = dht_lookup_note_name((dht_lookup_note)i);
+    if (want[i] == NULL)
+      cr_assert(n == NULL);
+    else
+      cr_assert(eq(str, (char *)n, (char *)want[i]), "note %d", i);
+  }
+  cr_assert(dht_lookup_note_name((dht_lookup_note)DHT_NOTE_COUNT) == NULL);
+  cr_assert(dht_lookup_note_name((dht_lookup_note)-1) == NULL);
+}
