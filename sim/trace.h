@@ -27,6 +27,7 @@ typedef struct sim_trace_range {
 typedef struct sim_trace_sel {
   bool all;
   sim_trace_range *r; /* owned, [n], sorted, disjoint and not adjacent */
+  uint64_t *before;   /* owned, [n]: the ids in r[0..i): a selected id's rank in O(log n) */
   size_t n;
 } sim_trace_sel;
 
