@@ -693,6 +693,36 @@ Test(trace, sweep_keys_every_line_by_point_and_replica, .init = setup, .fini = t
   g_free(plain);
 }
 
+/* Lookups that overlap in time (poisson arrivals): their lines interleave,
+ * each traced lookup keeps its own record (several ranges), and the
+ * identities hold for each. */
+Test(trace, overlapping_lookups_keep_their_own_events, .init = setup, .fini = teardown) {
+  char *text = g_strdup_printf(lossy, "poisson", "pipelined");
+  GString *g = g_string_new(text);
+  g_string_append(g, "  arrival: poisson\n  rate_per_s: 40\n");
+  char *yaml = write_yaml("poisson.yaml", g->str), *out = sub("poisson");
+  cli r = run_dhtsim((const char *[]){"run", yaml, "--out", out, "--trace", "1,3-4,9,20-22", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  GPtrArray *lines = read_trace(out);
+  cr_assert(eq(sz, check_against_csv(out, lines), 7));
+  size_t switches = 0;
+  for (guint i = 0; i < lines->len; i++) {
+    const char *id = get(g_ptr_array_index(lines, i), "lookup");
+    cr_assert(strcmp(id, "1") == 0 || strcmp(id, "3") == 0 || strcmp(id, "4") == 0 || strcmp(id, "9") == 0 ||
+                  strcmp(id, "20") == 0 || strcmp(id, "21") == 0 || strcmp(id, "22") == 0,
+              "lookup %s was not selected", id);
+    if (i > 0 && strcmp(id, get(g_ptr_array_index(lines, i - 1), "lookup")) != 0)
+      switches++;
+  }
+  cr_assert(gt(sz, switches, 7), "the lookups do not overlap (%zu switches)", switches);
+  g_ptr_array_unref(lines);
+  cli_free(&r);
+  g_string_free(g, TRUE);
+  g_free(text);
+  g_free(yaml);
+  g_free(out);
+}
+
 Test(trace, usage_errors_and_caps_write_nothing, .init = setup, .fini = teardown) {
   char *out = sub("out");
   static const struct {
