@@ -683,6 +683,12 @@ Test(trace, sweep_keys_every_line_by_point_and_replica, .init = setup, .fini = t
     last = run;
   }
   g_ptr_array_unref(lines);
+  /* The anatomy of a run of the sweep: its first traced lookup by default. */
+  cli p = run_dhtsim((const char *[]){"plot", o1, "--kind", "anatomy", "--point", "5", "--replica", "2", "--format", "svg",
+                                      NULL});
+  cr_assert(eq(int, p.status, 0), "%s", p.err);
+  cr_assert(strstr(p.out, "plots/lookup-anatomy-5-2-3.svg") != NULL, "%s", p.out);
+  cli_free(&p);
   g_free(t1);
   g_free(t2);
   cli_free(&a);
@@ -876,7 +882,12 @@ Test(trace, plot_lookup_anatomy, .init = setup, .fini = teardown) {
   cli_free(&r);
   r = run_dhtsim((const char *[]){"plot", out, "--kind", "anatomy", "--lookup", "3", "--format", "svg", NULL});
   cr_assert(eq(int, r.status, 2));
-  cr_assert(strstr(r.err, "trace.jsonl: no lookup 3 of point 0, replica 0 in the trace") != NULL, "%s", r.err);
+  cr_assert(strstr(r.err, "trace.jsonl: nothing traced of lookup 3 (the trace's lookups: dhtsim run --trace IDS)") != NULL,
+            "%s", r.err);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"plot", out, "--kind", "anatomy", "--replica", "1", "--format", "svg", NULL});
+  cr_assert(eq(int, r.status, 2));
+  cr_assert(strstr(r.err, "trace.jsonl: nothing traced of replica 1 (") != NULL, "%s", r.err);
   cli_free(&r);
   r = run_dhtsim((const char *[]){"plot", out, "--lookup", "3", NULL});
   cr_assert(eq(int, r.status, 2));
