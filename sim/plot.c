@@ -1635,14 +1635,16 @@ static int script_anatomy(const ctx *c, const anatomy_req *rq, GString *g, char 
     double t = jfield(line, "t_ms", tb, sizeof tb) ? g_ascii_strtod(tb, NULL) : 0;
     long long node = jint(line, "node"), d = jint(line, "log2_distance");
     t_max = MAX(t_max, t);
-    if (node != LLONG_MIN && d != LLONG_MIN) {
-      d = d < 0 ? 0 : d;
+    /* 0..159 in our lines (-1: distance 0, drawn at 0); anything else a
+     * hand-edited file: clamped, never an index out of range. */
+    d = d == LLONG_MIN || d < 0 ? 0 : MIN(d, 159);
+    if (node != LLONG_MIN) {
       dmin = MIN(dmin, d);
       dmax = MAX(dmax, d);
     }
     if (strcmp(ev, "query") == 0) {
       aquery q = {.t0 = t, .t1 = t, .node = node, .state = AQ_OPEN};
-      size_t k = per_d[MIN(d, 160)]++;
+      size_t k = per_d[d]++;
       q.y = (double)d + 0.1 * (double)((int)(k % 7) - 3);
       g_array_append_val(qs, q);
     } else if (strcmp(ev, "answer") == 0 || strcmp(ev, "timeout") == 0 ||
