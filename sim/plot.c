@@ -1625,26 +1625,27 @@ static int script_anatomy(const ctx *c, const anatomy_req *rq, GString *g, char 
       goto out;
     }
     n_lines++;
-    if (point < 0)
-      point = lp;
-    if (replica < 0)
-      replica = lr;
-    if (lookup < 0)
-      lookup = ll;
-    if (lp != point || lr != replica || ll != lookup)
+    /* What --point, --replica and --lookup leave open: the first line that
+     * has what they give. */
+    if ((point >= 0 && lp != point) || (replica >= 0 && lr != replica) || (lookup >= 0 && ll != lookup))
       continue;
+    point = lp;
+    replica = lr;
+    lookup = ll;
     char tb[64];
     double t = jfield(line, "t_ms", tb, sizeof tb) ? g_ascii_strtod(tb, NULL) : 0;
     long long node = jint(line, "node"), d = jint(line, "log2_distance");
     t_max = MAX(t_max, t);
-    if (node != LLONG_MIN && d != LLONG_MIN) {
-      d = d < 0 ? 0 : d;
+    /* 0..159 in our lines (-1: distance 0, drawn at 0); anything else a
+     * hand-edited file: clamped, never an index out of range. */
+    d = d == LLONG_MIN || d < 0 ? 0 : MIN(d, 159);
+    if (node != LLONG_MIN) {
       dmin = MIN(dmin, d);
       dmax = MAX(dmax, d);
     }
     if (strcmp(ev, "query") == 0) {
       aquery q = {.t0 = t, .t1 = t, .node = node, .state = AQ_OPEN};
-      size_t k = per_d[MIN(d, 160)]++;
+      size_t k = per_d[d]++;
       q.y = (double)d + 0.1 * (double)((int)(k % 7) - 3);
       g_array_append_val(qs, q);
     } else if (strcmp(ev, "answer") == 0 || strcmp(ev, "timeout") == 0 ||
@@ -1693,8 +1694,16 @@ static int script_anatomy(const ctx *c, const anatomy_req *rq, GString *g, char 
     goto out;
   }
   if (qs->len == 0 && t_done < 0) {
-    fprintf(stderr, "dhtsim: plot: %s: no lookup %lld of point %lld, replica %lld in the trace\n", path, lookup, point,
-            replica);
+    GString *want = g_string_new(NULL);
+    if (rq->lookup >= 0)
+      g_string_append_printf(want, " lookup %lld", rq->lookup);
+    if (rq->point >= 0)
+      g_string_append_printf(want, " point %lld", rq->point);
+    if (rq->replica >= 0)
+      g_string_append_printf(want, " replica %lld", rq->replica);
+    fprintf(stderr, "dhtsim: plot: %s: nothing traced of%s (the trace's lookups: dhtsim run --trace IDS)\n", path,
+            want->str);
+    g_string_free(want, TRUE);
     rc = EXIT_USAGE;
     goto out;
   }

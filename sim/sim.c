@@ -655,12 +655,15 @@ static int handle(runner *r, const sim_event *ev) {
     active *a = live(r, ev->a, ev->b >> TIMER_ID_BITS);
     if (a == NULL)
       return 0;
+    uint64_t version = a->tr != NULL ? dht_lookup_result_version(a->l) : 0;
     rc = dht_lookup_tick(a->l, r->now, ev->b & ((UINT64_C(1) << TIMER_ID_BITS) - 1));
     if (rc < 0)
       return rc;
     if (rc == DHT_LOOKUP_TIMED_OUT) {
       r->res->counters.timeouts++;
       a->timeouts++;
+      if (a->tr != NULL)
+        sim_trace_timeout(a->tr, r->now, dht_lookup_in_flight(a->l), dht_lookup_result_version(a->l) != version);
     }
     return rc > 0 ? pump(r, ev->a) : 0;
   }

@@ -106,11 +106,20 @@ int sim_trace_sel_parse(sim_trace_sel *sel, const char *text, char *err, size_t 
     }
   }
   sel->n = m;
+  if ((sel->before = g_try_new(uint64_t, m)) == NULL) {
+    sim_trace_sel_clear(sel);
+    return sim_fail(err, errlen, DHT_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0, c = 0; i < m; i++) {
+    sel->before[i] = c;
+    c += sel->r[i].hi - sel->r[i].lo + 1;
+  }
   return 0;
 }
 
 void sim_trace_sel_clear(sim_trace_sel *sel) {
   g_free(sel->r);
+  g_free(sel->before);
   memset(sel, 0, sizeof *sel);
 }
 
@@ -169,14 +178,9 @@ int sim_trace_sel_plan(const sim_trace_sel *sel, const sim_scenario *sc, uint64_
   return 0;
 }
 
-/* The rank of a selected id among the selected ids (its record's index). */
+/* The rank of a selected id among the selected ids (its record's index). O(1). */
 static uint64_t rank_of(const sim_trace_sel *sel, uint64_t id, size_t range) {
-  uint64_t c = 0;
-  if (sel->all)
-    return id;
-  for (size_t i = 0; i < range; i++) /* O(ranges): only at a traced lookup's start */
-    c += sel->r[i].hi - sel->r[i].lo + 1;
-  return c + id - sel->r[range].lo;
+  return sel->all ? id : sel->before[range] + id - sel->r[range].lo;
 }
 
 /* ---- lines ---- */
@@ -320,7 +324,7 @@ sim_trace_lookup *sim_trace_begin(sim_trace *t, uint64_t id, uint64_t now_us, co
   if (rank >= t->n_lk)
     return NULL;
   sim_trace_lookup *tl = &t->lk[rank];
-  *tl = (sim_trace_lookup){.t = t, .id = id, .start_us = now_us, .target = *target, .begun = true};
+  *tl = (sim_trace_lookup){.t = t, .id = id, .start_us = now_us, .target = *target, .begun = true, .failed_node = -1};
   return tl;
 }
 
@@ -345,7 +349,11 @@ void sim_trace_observe(void *user, const dht_lookup_event *ev) {
       node = idx;
   }
   if (ev->note == DHT_NOTE_FAILED) {
-    line(tl, ev->now_us, "timeout", node, ev->in_flight, "");
+    tl->failed_node = node; /* written by sim_trace_timeout once the tick is over */
+    return;
+  }
+  if (ev->note == DHT_NOTE_EVICT && tl->failed_node == node && node >= 0) {
+    tl->evict_pending = true; /* the failure's consequence: after its timeout line */
     return;
   }
   snprintf(extra, sizeof extra, ",\"decision\":\"%s\"", dht_lookup_note_name(ev->note));
@@ -364,6 +372,14 @@ void sim_trace_answer(sim_trace_lookup *tl, uint64_t now_us, uint32_t node, unsi
   snprintf(extra, sizeof extra, ",\"nodes\":%zu,\"peers\":%s,\"changed\":%s", n_nodes, peers ? "true" : "false",
            changed ? "true" : "false");
   line(tl, now_us, "answer", node, in_flight, extra);
+}
+
+void sim_trace_timeout(sim_trace_lookup *tl, uint64_t now_us, unsigned in_flight, bool changed) {
+  line(tl, now_us, "timeout", tl->failed_node, in_flight, changed ? ",\"changed\":true" : ",\"changed\":false");
+  if (tl->evict_pending)
+    line(tl, now_us, "decision", tl->failed_node, in_flight, ",\"decision\":\"evict\"");
+  tl->failed_node = -1;
+  tl->evict_pending = false;
 }
 
 void sim_trace_late(sim_trace_lookup *tl, uint64_t now_us, uint32_t node, unsigned in_flight) {

@@ -27,6 +27,7 @@ typedef struct sim_trace_range {
 typedef struct sim_trace_sel {
   bool all;
   sim_trace_range *r; /* owned, [n], sorted, disjoint and not adjacent */
+  uint64_t *before;   /* owned, [n]: the ids in r[0..i): a selected id's rank in O(log n) */
   size_t n;
 } sim_trace_sel;
 
@@ -60,6 +61,8 @@ typedef struct sim_trace_lookup {
   uint64_t start_us; /* virtual µs */
   dht_id target;
   bool begun;
+  int64_t failed_node; /* the node of core's last FAILED note, for sim_trace_timeout; -1: none */
+  bool evict_pending;  /* its EVICT note came in the same tick: written after the timeout */
 } sim_trace_lookup;
 
 /* The trace of one run: its lines in memory, in event order. */
@@ -92,14 +95,19 @@ int sim_trace_error(const sim_trace *t, char *err, size_t errlen);
 sim_trace_lookup *sim_trace_begin(sim_trace *t, uint64_t id, uint64_t now_us, const dht_id *target);
 /* The record of a traced lookup that has begun, or NULL. */
 sim_trace_lookup *sim_trace_find(sim_trace *t, uint64_t id);
-/* A dht_lookup_observer: user is the lookup's sim_trace_lookup. FAILED notes
- * are written as `timeout` events, the others as `decision` events. */
+/* A dht_lookup_observer: user is the lookup's sim_trace_lookup. Decisions
+ * are written as `decision` events; a FAILED note only names the node of the
+ * `timeout` that the driver writes after the tick (sim_trace_timeout). */
 void sim_trace_observe(void *user, const dht_lookup_event *ev);
 
 /* The driver's events; times are absolute virtual µs; node indexes the network. */
 void sim_trace_query(sim_trace_lookup *tl, uint64_t now_us, uint32_t node, unsigned in_flight, uint64_t batch);
 void sim_trace_answer(sim_trace_lookup *tl, uint64_t now_us, uint32_t node, unsigned in_flight, size_t n_nodes,
                       bool peers, bool changed);
+/* The tick that made the FAILED note returned DHT_LOOKUP_TIMED_OUT: a
+ * `timeout` of that node; changed: the result changed in that tick
+ * (ROUNDS: the batch is applied when its last query times out). */
+void sim_trace_timeout(sim_trace_lookup *tl, uint64_t now_us, unsigned in_flight, bool changed);
 void sim_trace_late(sim_trace_lookup *tl, uint64_t now_us, uint32_t node, unsigned in_flight);
 /* The simulator knows the query will never be answered (cause: request_dropped, dead_node, response_dropped). */
 void sim_trace_failed(sim_trace_lookup *tl, uint64_t now_us, uint32_t node, unsigned in_flight, const char *cause);

@@ -375,6 +375,28 @@ static void check_libp2p_followup(GPtrArray *lines) {
               in_flight_of(lines, j - 1));
   }
   cr_assert(eq(sz, followups, dones), "one follow-up a lookup");
+  /* A walk query that times out makes its peer unreachable: an `evict`
+   * right after each walk timeout, none in the follow-up. */
+  bool walk = true;
+  size_t walk_timeouts = 0, evicts = 0;
+  for (guint i = 0; i < lines->len; i++) {
+    GHashTable *h = g_ptr_array_index(lines, i);
+    const char *d = dec_of(lines, i);
+    if (strcmp(d, "followup") == 0)
+      walk = false;
+    else if (strcmp(d, "done") == 0)
+      walk = true;
+    else if (strcmp(d, "evict") == 0) {
+      evicts++;
+      cr_assert(walk, "line %u: an evict in the follow-up", i + 1);
+      GHashTable *p = g_ptr_array_index(lines, i - 1);
+      cr_assert(strcmp(get(p, "event"), "timeout") == 0 && strcmp(get(p, "node"), get(h, "node")) == 0,
+                "line %u: an evict not right after its node's timeout", i + 1);
+    } else if (walk && strcmp(get(h, "event"), "timeout") == 0)
+      walk_timeouts++;
+  }
+  cr_assert(eq(sz, evicts, walk_timeouts));
+  cr_assert(gt(sz, evicts, 0));
 }
 
 /* jech: a step at the start and every 15 s (3/2 of the 10 s timeout), and
@@ -462,7 +484,8 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
     assert_same_outputs(plain, traced);
     GPtrArray *lines = read_trace(traced);
     cr_assert(eq(sz, check_against_csv(traced, lines), 25), "%s: every lookup traced", strategies[s]);
-    size_t timeouts = 0, lates = 0, failed = 0, found_must = 0, cause[3] = {0}, repeats = 0, retries = 0;
+    size_t timeouts = 0, lates = 0, failed = 0, found_must = 0, cause[3] = {0}, repeats = 0, retries = 0,
+           changed_at_timeout = 0;
     GHashTable *queried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint i = 0; i < lines->len; i++) {
       GHashTable *h = g_ptr_array_index(lines, i);
@@ -492,6 +515,11 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
         cr_assert(found, "%s: line %u: a retry without its query", strategies[s], i + 1);
       }
       timeouts += strcmp(ev, "timeout") == 0;
+      if (strcmp(ev, "timeout") == 0) {
+        const char *ch = get(h, "changed");
+        cr_assert(strcmp(ch, "true") == 0 || strcmp(ch, "false") == 0);
+        changed_at_timeout += strcmp(ch, "true") == 0;
+      }
       lates += strcmp(ev, "late") == 0;
       failed += strcmp(ev, "failed") == 0;
       if (strcmp(ev, "failed") == 0) {
@@ -506,6 +534,13 @@ Test(trace, matches_lookups_csv_in_every_strategy_and_changes_nothing, .init = s
       cr_assert(gt(sz, timeouts, 0), "%s: no timeout", strategies[s]);
     if (must[s] != NULL)
       cr_assert(gt(sz, found_must, 0), "%s: no %s decision", strategies[s], must[s]);
+    /* Only rounds changes its result at a timeout: the batch is applied when
+     * its last query completes, answer or timeout; the others apply answers
+     * as they come. */
+    if (strcmp(strategies[s], "rounds") == 0)
+      cr_assert(gt(sz, changed_at_timeout, 0), "rounds: no batch applied at a timeout");
+    else
+      cr_assert(eq(sz, changed_at_timeout, 0), "%s: a timeout changed the result", strategies[s]);
     /* A query to a node already queried by the lookup is a retry (jech,
      * mldht), or libp2p's follow-up asking a cancelled node again; the
      * others query a node once. */
@@ -719,6 +754,12 @@ Test(trace, sweep_keys_every_line_by_point_and_replica, .init = setup, .fini = t
     last = run;
   }
   g_ptr_array_unref(lines);
+  /* The anatomy of a run of the sweep: its first traced lookup by default. */
+  cli p = run_dhtsim((const char *[]){"plot", o1, "--kind", "anatomy", "--point", "5", "--replica", "2", "--format", "svg",
+                                      NULL});
+  cr_assert(eq(int, p.status, 0), "%s", p.err);
+  cr_assert(strstr(p.out, "plots/lookup-anatomy-5-2-3.svg") != NULL, "%s", p.out);
+  cli_free(&p);
   g_free(t1);
   g_free(t2);
   cli_free(&a);
@@ -727,6 +768,36 @@ Test(trace, sweep_keys_every_line_by_point_and_replica, .init = setup, .fini = t
   g_free(o1);
   g_free(o2);
   g_free(plain);
+}
+
+/* Lookups that overlap in time (poisson arrivals): their lines interleave,
+ * each traced lookup keeps its own record (several ranges), and the
+ * identities hold for each. */
+Test(trace, overlapping_lookups_keep_their_own_events, .init = setup, .fini = teardown) {
+  char *text = g_strdup_printf(lossy, "poisson", "pipelined");
+  GString *g = g_string_new(text);
+  g_string_append(g, "  arrival: poisson\n  rate_per_s: 40\n");
+  char *yaml = write_yaml("poisson.yaml", g->str), *out = sub("poisson");
+  cli r = run_dhtsim((const char *[]){"run", yaml, "--out", out, "--trace", "1,3-4,9,20-22", NULL});
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  GPtrArray *lines = read_trace(out);
+  cr_assert(eq(sz, check_against_csv(out, lines), 7));
+  size_t switches = 0;
+  for (guint i = 0; i < lines->len; i++) {
+    const char *id = get(g_ptr_array_index(lines, i), "lookup");
+    cr_assert(strcmp(id, "1") == 0 || strcmp(id, "3") == 0 || strcmp(id, "4") == 0 || strcmp(id, "9") == 0 ||
+                  strcmp(id, "20") == 0 || strcmp(id, "21") == 0 || strcmp(id, "22") == 0,
+              "lookup %s was not selected", id);
+    if (i > 0 && strcmp(id, get(g_ptr_array_index(lines, i - 1), "lookup")) != 0)
+      switches++;
+  }
+  cr_assert(gt(sz, switches, 7), "the lookups do not overlap (%zu switches)", switches);
+  g_ptr_array_unref(lines);
+  cli_free(&r);
+  g_string_free(g, TRUE);
+  g_free(text);
+  g_free(yaml);
+  g_free(out);
 }
 
 Test(trace, usage_errors_and_caps_write_nothing, .init = setup, .fini = teardown) {
@@ -882,7 +953,12 @@ Test(trace, plot_lookup_anatomy, .init = setup, .fini = teardown) {
   cli_free(&r);
   r = run_dhtsim((const char *[]){"plot", out, "--kind", "anatomy", "--lookup", "3", "--format", "svg", NULL});
   cr_assert(eq(int, r.status, 2));
-  cr_assert(strstr(r.err, "trace.jsonl: no lookup 3 of point 0, replica 0 in the trace") != NULL, "%s", r.err);
+  cr_assert(strstr(r.err, "trace.jsonl: nothing traced of lookup 3 (the trace's lookups: dhtsim run --trace IDS)") != NULL,
+            "%s", r.err);
+  cli_free(&r);
+  r = run_dhtsim((const char *[]){"plot", out, "--kind", "anatomy", "--replica", "1", "--format", "svg", NULL});
+  cr_assert(eq(int, r.status, 2));
+  cr_assert(strstr(r.err, "trace.jsonl: nothing traced of replica 1 (") != NULL, "%s", r.err);
   cli_free(&r);
   r = run_dhtsim((const char *[]){"plot", out, "--lookup", "3", NULL});
   cr_assert(eq(int, r.status, 2));
@@ -912,4 +988,20 @@ Test(trace, plot_lookup_anatomy, .init = setup, .fini = teardown) {
   g_free(svg_name);
   g_free(out);
   g_free(plain);
+}
+
+/* Core's note names: one per note, distinct, NULL outside. */
+Test(trace, core_note_names) {
+  static const char *const want[] = {NULL,     "failed", "slow",   "abandon",  "retry", "step",
+                                     "finish", "cancel", "followup", "stall", "evict"};
+  cr_assert(eq(int, DHT_NOTE_COUNT, (int)G_N_ELEMENTS(want)));
+  for (int i = 0; i < DHT_NOTE_COUNT; i++) {
+    const char *n = dht_lookup_note_name((dht_lookup_note)i);
+    if (want[i] == NULL)
+      cr_assert(n == NULL);
+    else
+      cr_assert(eq(str, (char *)n, (char *)want[i]), "note %d", i);
+  }
+  cr_assert(dht_lookup_note_name((dht_lookup_note)DHT_NOTE_COUNT) == NULL);
+  cr_assert(dht_lookup_note_name((dht_lookup_note)-1) == NULL);
 }
