@@ -15,7 +15,7 @@ typedef struct sim_lookup_result {
   uint64_t queries;       /* get_peers queries sent */
   uint64_t rounds;        /* batches: dht_lookup_rounds */
   uint64_t hops;          /* depth of the longest chain of queries: dht_lookup_hops */
-  uint64_t result_us;     /* virtual µs from start to the last answer that changed the result (0: none did) */
+  uint64_t result_us;     /* virtual µs from start to the last answer or timeout that changed the result (0: none did) */
   uint64_t time_us;       /* virtual µs from start until done (nothing in flight for rounds/pipelined) */
   uint64_t timeouts;      /* its queries that timed out */
   uint64_t first_peer_us; /* virtual µs from start to the first answer carrying peers; UINT64_MAX if none */

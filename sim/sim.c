@@ -78,7 +78,7 @@ typedef struct active {
   uint64_t start_us;
   dht_id target;
   uint64_t first_peer_us; /* absolute; UINT64_MAX until a peer arrives */
-  uint64_t result_us;     /* absolute: the last answer that changed the result; start_us until one does */
+  uint64_t result_us;     /* absolute: the last answer (rounds: or timeout) that changed the result; start_us until one does */
   uint64_t timeouts;      /* its queries that timed out */
   uint32_t n_planted;     /* nodes holding peers for target: planted_of(runner, slot) */
   uint32_t next_free;
@@ -655,10 +655,14 @@ static int handle(runner *r, const sim_event *ev) {
     active *a = live(r, ev->a, ev->b >> TIMER_ID_BITS);
     if (a == NULL)
       return 0;
-    uint64_t version = a->tr != NULL ? dht_lookup_result_version(a->l) : 0;
+    uint64_t version = dht_lookup_result_version(a->l);
     rc = dht_lookup_tick(a->l, r->now, ev->b & ((UINT64_C(1) << TIMER_ID_BITS) - 1));
     if (rc < 0)
       return rc;
+    /* rounds applies a batch when its last query completes, which may be
+     * this timeout: the result changes now, not at an answer. */
+    if (dht_lookup_result_version(a->l) != version)
+      a->result_us = r->now;
     if (rc == DHT_LOOKUP_TIMED_OUT) {
       r->res->counters.timeouts++;
       a->timeouts++;
