@@ -28,10 +28,7 @@
  * Before committing regenerated files, check that only what was meant to
  * change did: for a change of columns only (the v1 -> v2 renames of
  * figure.def and param.def), tests/expected/compare-v1-v2.py OLD NEW
- * compares every figure column value for value, byte for byte; for a new
- * parameter or figure (columns added, nothing else), tests/expected/
- * same-but-new-columns.py OLD NEW checks that removing the added columns
- * gives the old files back exactly.
+ * compares every figure column value for value, byte for byte.
  *
  * (equivalently, by hand, from the source directory, for each NAME:
  *  ./build/sim/dhtsim run tests/data/NAME.yaml -j 2 --out /tmp/NAME \

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """same-but-new-columns.py OLD_DIR NEW_DIR: every file of OLD_DIR equals NEW_DIR's
-once NEW's added CSV columns / JSON params keys are removed. Exit 1 on a difference."""
+once NEW's added CSV columns / JSON params keys are removed. Exit 1 on a difference.
+For a regeneration of tests/expected/NAME that only adds a parameter or figure
+column (see tests/test_regression.c): copy the old folder aside first."""
 import csv, json, os, sys, io
 old, new = sys.argv[1], sys.argv[2]
 bad = 0
