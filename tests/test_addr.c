@@ -255,3 +255,34 @@ Test(addr, format_bad_family) {
   a.family = 5;
   cr_assert(eq(int, dht_addr_format(&a, buf, sizeof buf), DHT_EINVAL));
 }
+
+/* The lookup's tables index by the hash's low bits: the addresses of
+ * simulated nodes (10.x.y.z:6881, consecutive) and of one host's ports must
+ * fill a table of as many cells about as a random hash does (1 - 1/e = 63 %
+ * of the cells hit, +-0.5 %; a hash that ignored a byte or the port would hit
+ * few). */
+Test(addr, hash_low_bits_spread_over_consecutive_addresses) {
+  enum { N = 4096 };
+  static bool hit[N];
+  for (int pass = 0; pass < 3; pass++) {
+    unsigned cells = 0;
+    memset(hit, 0, sizeof hit);
+    for (uint32_t i = 0; i < N; i++) {
+      dht_addr a;
+      if (pass == 0)
+        dht_addr_set_v4(&a, 0x0a000000u | i, 6881); /* node i */
+      else if (pass == 1)
+        dht_addr_set_v4(&a, 0x0a000001u, (uint16_t)(1024 + i)); /* one host, its ports */
+      else {
+        uint8_t ip[16] = {0x20, 0x01, 0x0d, 0xb8};
+        ip[14] = (uint8_t)(i >> 8);
+        ip[15] = (uint8_t)i;
+        dht_addr_set_v6(&a, ip, 6881);
+      }
+      size_t c = (size_t)dht_addr_hash(&a) & (N - 1);
+      cells += !hit[c];
+      hit[c] = true;
+    }
+    cr_assert(gt(uint, cells, N * 6 / 10), "pass %d: %u of %d cells", pass, cells, N);
+  }
+}
