@@ -142,6 +142,7 @@ int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t no
       if (net->mtimes)
         net->mseen[base + net->mlen[s]] = now_s;
       net->mlen[s]++;
+      net->madded++;
       return DHT_OK;
     }
     if (b != depth || depth + 1 >= DHT_ID_BITS)

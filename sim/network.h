@@ -96,6 +96,7 @@ typedef struct sim_network {
    * generated contact counts as seen at 0, when its table was built. */
   uint32_t *mseen;
   bool mtimes;                 /* mseen kept (bep5) */
+  uint64_t madded;             /* contacts added to materialised tables (a materialisation's copy not counted) */
   uint32_t mslots, mslots_cap; /* slots used, allocated */
   uint32_t mcap;               /* contacts a slot holds */
   uint32_t *mbuf;              /* [SIM_CONTACTS_MAX(k) + 1] scratch of sim/maintain.c */

@@ -61,6 +61,12 @@ enum { Q_WORK = 0, Q_MLOOKUP, Q_PING, Q_PING_AGAIN };
  * event needs), wrapping after 2^26; never a workload lookup's id. */
 #define MAINT_ID_BASE ((uint64_t)SIM_LOOKUPS_MAX)
 #define MAINT_ID_SPAN ((uint64_t)1 << 26) /* SIM_LOOKUPS_MAX + 2^26 < 2^30 */
+/* bep5: an online node's maintenance passes come every 5 virtual minutes,
+ * from a random phase: a bucket is refreshed 15 to 20 minutes after its
+ * last change. A pass at the moment a bucket becomes due would put every
+ * node's refreshes at 900 s, when the tables built at t = 0 all go idle
+ * together: 10^5 nodes would run 1.4 million lookups at once. */
+#define MAINT_PASS_US ((uint64_t)300 * 1000000u)
 
 /* A timer event carries its lookup's id, so that one outliving its lookup (a
  * strategy may stop with queries outstanding) is recognised when the slot has
@@ -591,7 +597,7 @@ static int maint_arm(runner *r, uint32_t node, uint64_t at) {
 
 /* A node come online (passive, bep5): BEP 5's joining, a find_node of its
  * own ID through a random online node (up to 64 draws; none found: its old
- * contacts only) and its old contacts; bep5: its next pass 15 min later. */
+ * contacts only) and its old contacts; bep5: its next pass a period later. */
 static int bootstrap(runner *r, uint32_t node) {
   uint32_t via = SIM_MAINT_NONE;
   int rc;
@@ -602,11 +608,11 @@ static int bootstrap(runner *r, uint32_t node) {
   }
   if ((rc = start_maint_lookup(r, node, &r->net.ids[node], via)) < 0 || !r->bep5)
     return rc;
-  return maint_arm(r, node, r->now + (uint64_t)SIM_MAINT_QUESTIONABLE_S * 1000000u);
+  return maint_arm(r, node, r->now + MAINT_PASS_US);
 }
 
 /* bep5: node's maintenance pass due at `due`: one refresh lookup per bucket
- * idle for 15 minutes, then the next pass when the next bucket will be. An
+ * idle for 15 minutes, then the next pass MAINT_PASS_US later. An
  * offline (or dead) node has none until it comes online again; none once
  * every workload lookup is done (the queue drains). */
 static int maint_pass(runner *r, uint32_t node, uint64_t due) {
@@ -627,7 +633,8 @@ static int maint_pass(runner *r, uint32_t node, uint64_t due) {
     if ((rc = start_maint_lookup(r, node, &t, SIM_MAINT_NONE)) < 0)
       return rc;
   }
-  return maint_arm(r, node, (uint64_t)next_s * 1000000u);
+  (void)next_s; /* the passes keep their period (MAINT_PASS_US) */
+  return maint_arm(r, node, r->now + MAINT_PASS_US);
 }
 
 static bool holds_peers(runner *r, uint32_t slot, uint32_t node) {
@@ -1096,13 +1103,13 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     dht_rng_init(&r.mmsg_rng, dht_seed_derive(seed, STREAM_MAINT_MESSAGES));
   }
   if (r.bep5) {
-    /* Every node's first pass at a random time of the first 15 minutes (an
+    /* Every node's first pass at a random time of the first period (an
      * offline node's finds it offline; it is re-armed when it comes online). */
     rc = DHT_ENOMEM;
     if ((r.mdue = g_try_new(uint64_t, r.net.n)) == NULL || (rc = sim_maint_init_times(&r.net)) < 0)
       goto err;
     for (uint32_t i = 0; i < r.net.n; i++)
-      if ((rc = maint_arm(&r, i, dht_rng_below(&r.maint_rng, (uint64_t)SIM_MAINT_QUESTIONABLE_S * 1000000u))) < 0)
+      if ((rc = maint_arm(&r, i, dht_rng_below(&r.maint_rng, MAINT_PASS_US))) < 0)
         goto err;
   }
   for (uint32_t i = 0; i < r.net.n; i++)
@@ -1136,6 +1143,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   }
   g_assert(r.finished == r.total);
   res->tables_changed = r.net.mslots;
+  res->contacts_added = r.net.madded;
   runner_clear(&r);
   return 0;
 

@@ -55,6 +55,7 @@ typedef struct sim_results {
   sim_bin_sample *samples;    /* owned, [n_samples]: sample i at i bin_us (churn runs only; NULL otherwise) */
   size_t n_samples;
   uint32_t tables_changed;    /* network.maintenance passive: nodes whose table was materialised */
+  uint64_t contacts_added;    /* passive, bep5: contacts the tables took during the run (no output column) */
 } sim_results;
 
 /* Called now and then with the lookups finished so far (for a progress line). */
