@@ -270,6 +270,7 @@ Test(maintain, idle_buckets_and_their_refresh_targets) {
   cr_assert(eq(u32, next, 1900));
   dht_rng rng;
   dht_rng_init(&rng, 77);
+  unsigned deeper = 0; /* own-bucket targets sharing more than depth bits: about half */
   for (unsigned b = 0; b <= depth; b++)
     for (int i = 0; i < 50; i++) {
       dht_id t;
@@ -279,7 +280,9 @@ Test(maintain, idle_buckets_and_their_refresh_targets) {
         cr_assert(eq(u32, cp, b), "bucket %u", b);
       else
         cr_assert(ge(u32, cp, depth));
+      deeper += b == depth && cp > depth;
     }
+  cr_assert(gt(u32, deeper, 10), "the own bucket's whole range: %u of 50 deeper", deeper);
   sim_network_clear(&net);
 }
 
