@@ -217,6 +217,13 @@ int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicte
 
 int sim_maint_failed(sim_network *net, uint32_t owner, uint32_t node) { return sim_maint_fail(net, owner, node, NULL); }
 
+void sim_maint_pinging(sim_network *net, uint32_t owner, uint32_t node) {
+  uint32_t s = net->mslot[owner];
+  long at = s != SIM_NET_NO_SLOT ? find(net, s, node) : -1;
+  if (at >= 0)
+    net->mfail[(size_t)s * net->mcap + (size_t)at] |= SIM_MAINT_PINGING;
+}
+
 int sim_maint_idle_buckets(sim_network *net, uint32_t owner, uint32_t now_s, uint8_t *idle, unsigned *n_idle,
                            uint32_t *next_s) {
   uint32_t s, last[DHT_ID_BITS] = {0};

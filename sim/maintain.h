@@ -47,6 +47,9 @@ int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t no
 /* sim_maint_failed, saying whether node was evicted (evicted may be NULL);
  * ends node's outstanding ping. */
 int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicted);
+/* node's ping by owner is outstanding again (its retry): no other ping of
+ * its bucket meanwhile. Nothing if node is not in owner's table. */
+void sim_maint_pinging(sim_network *net, uint32_t owner, uint32_t node);
 /* With times kept: owner's buckets (0 .. its own, last one) with no activity
  * for SIM_MAINT_QUESTIONABLE_S at now_s, into idle[] (room for DHT_ID_BITS),
  * *n_idle of them, and *next_s the second at which the next other one will

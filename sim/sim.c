@@ -316,7 +316,10 @@ static int maint_failed(runner *r, uint32_t qid) {
     return rc;
   if (evicted)
     return q.cand != SIM_MAINT_NONE ? maint_seen(r, q.from, q.cand) : 0;
-  return q.kind == Q_PING ? send_ping(r, q.from, q.node, q.cand, Q_PING_AGAIN) : 0;
+  if (q.kind != Q_PING)
+    return 0;
+  sim_maint_pinging(&r->net, q.from, q.node); /* still the bucket's one ping */
+  return send_ping(r, q.from, q.node, q.cand, Q_PING_AGAIN);
 }
 
 /* The lookup of an event that names (slot, lookup id), or NULL once that

@@ -211,6 +211,9 @@ Test(maintain, questionable_contact_is_pinged_after_15_minutes_and_evicted) {
   cr_assert(eq(int, sim_maint_fail(&net, owner, c[0], &evicted), 0));
   cr_assert(not(evicted));
   cr_assert(listed(&net, owner, c[0]));
+  sim_maint_pinging(&net, owner, c[0]); /* its retry, as the driver sends it */
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[1], 1200, &ping), 0));
+  cr_assert(eq(u32, ping, SIM_MAINT_NONE), "the retry is the bucket's one ping");
   cr_assert(eq(int, sim_maint_fail(&net, owner, c[0], &evicted), 0));
   cr_assert(evicted);
   cr_assert(not(listed(&net, owner, c[0])));
