@@ -724,17 +724,18 @@ static bool startable(uint8_t f) { return (f & (SIM_NODE_DEAD | SIM_NODE_OFFLINE
  * never does (so a lookup can always start, or will once churn brings it
  * back). REVIVE: every dead node comes back with the probability. O(n) per
  * event, a bounded number of events. */
-static void apply_event(runner *r, const sim_timed_event *e) {
+static int apply_event(runner *r, const sim_timed_event *e) {
   uint8_t *flags = r->net.flags;
+  int rc = 0;
   if (e->action == SIM_EVENT_PARTITION || e->action == SIM_EVENT_HEAL) {
     r->parted = e->action == SIM_EVENT_PARTITION;
     r->cut = (uint64_t)ldexp(e->fraction, 64); /* fraction < 1: below 2^64 */
-    return;
+    return 0;
   }
   if (e->action == SIM_EVENT_SET) {
-    int rc = sim_param_set((sim_param_id)e->param, e->value, strlen(e->value), e->plain, NULL, &r->live, NULL, 0);
+    rc = sim_param_set((sim_param_id)e->param, e->value, strlen(e->value), e->plain, NULL, &r->live, NULL, 0);
     g_assert(rc == DHT_OK);
-    return;
+    return 0;
   }
   uint32_t alive = 0;
   for (uint32_t i = 0; i < r->net.n; i++)
@@ -746,9 +747,14 @@ static void apply_event(runner *r, const sim_timed_event *e) {
       alive--;
     } else if (e->action == SIM_EVENT_REVIVE && dead && dht_rng_chance(&r->event_rng, e->fraction)) {
       flags[i] &= (uint8_t)~SIM_NODE_DEAD;
+      /* bep5: a revived online node has maintenance passes again (no draw). */
+      if (r->bep5 && rc == 0 && !(flags[i] & SIM_NODE_OFFLINE) && r->mdue[i] == UINT64_MAX &&
+          r->finished < r->total)
+        rc = maint_arm(r, i, r->now + MAINT_PASS_US);
     }
     r->startable = r->startable - was + startable(flags[i]);
   }
+  return rc;
 }
 
 static int handle(runner *r, const sim_event *ev) {
@@ -761,8 +767,7 @@ static int handle(runner *r, const sim_event *ev) {
   case EV_START_RETRY:
     return start_lookup(r, ev->b);
   case EV_SCENARIO:
-    apply_event(r, &r->sc->events[ev->a]);
-    return 0;
+    return apply_event(r, &r->sc->events[ev->a]);
   case EV_BIN:
     return sample_bin(r, ev->b);
   case EV_CHURN: {
