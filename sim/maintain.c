@@ -66,6 +66,12 @@ static int slot_of(sim_network *net, uint32_t owner, uint32_t *out) {
     if (depth == NULL)
       return DHT_ENOMEM;
     net->mdepth = depth;
+    if (net->mtimes) {
+      uint32_t *seen = g_try_renew(uint32_t, net->mseen, (size_t)ncap * net->mcap);
+      if (seen == NULL)
+        return DHT_ENOMEM;
+      net->mseen = seen;
+    }
     net->mslots_cap = ncap; /* only once every array has grown: consistent on failure */
   }
   uint32_t *buf = net->mbuf;
@@ -78,6 +84,8 @@ static int slot_of(sim_network *net, uint32_t owner, uint32_t *out) {
     c = net->mcap;
   memcpy(net->mpool + (size_t)s * net->mcap, buf, c * sizeof *buf);
   memset(net->mfail + (size_t)s * net->mcap, 0, c);
+  if (net->mtimes) /* built at t = 0: last heard of then */
+    memset(net->mseen + (size_t)s * net->mcap, 0, c * sizeof *net->mseen);
   net->mlen[s] = (uint16_t)c;
   net->mslot[owner] = s;
   *out = s;
@@ -93,44 +101,87 @@ static long find(const sim_network *net, uint32_t s, uint32_t node) {
   return -1;
 }
 
-int sim_maint_seen(sim_network *net, uint32_t owner, uint32_t node) {
+int sim_maint_init_times(sim_network *net) {
+  g_return_val_if_fail(net->mslot != NULL && net->mslots == 0, DHT_EINVAL);
+  net->mtimes = true; /* mseen grows with the pool */
+  return DHT_OK;
+}
+
+/* Bucket of a contact sharing c bits with the owner, in a table whose own bucket is depth. */
+static unsigned bucket_of(unsigned c, unsigned depth) { return c < depth ? c : depth; }
+
+int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t now_s, uint32_t *ping) {
   uint32_t s;
   int rc;
+  if (ping != NULL)
+    *ping = SIM_MAINT_NONE;
   if (owner == node)
     return DHT_OK;
   if ((rc = slot_of(net, owner, &s)) < 0)
     return rc;
+  size_t base = (size_t)s * net->mcap;
   long at = find(net, s, node);
   if (at >= 0) {
-    net->mfail[(size_t)s * net->mcap + (size_t)at] = 0;
+    net->mfail[base + (size_t)at] = 0; /* good again; an outstanding ping is answered by this */
+    if (net->mtimes)
+      net->mseen[base + (size_t)at] = now_s;
     return DHT_OK;
   }
-  uint32_t *cs = net->mpool + (size_t)s * net->mcap;
+  uint32_t *cs = net->mpool + base;
   const dht_id *xid = &net->ids[owner];
   unsigned c = cpl(xid, &net->ids[node]);
   for (;;) {
-    unsigned depth = net->mdepth[s], b = c < depth ? c : depth, in = 0;
-    for (uint32_t j = 0; j < net->mlen[s]; j++) {
-      unsigned cj = cpl(xid, &net->ids[cs[j]]);
-      in += (cj < depth ? cj : depth) == b;
-    }
+    unsigned depth = net->mdepth[s], b = bucket_of(c, depth), in = 0;
+    for (uint32_t j = 0; j < net->mlen[s]; j++)
+      in += bucket_of(cpl(xid, &net->ids[cs[j]]), depth) == b;
     if (in < net->k) {
       if (net->mlen[s] == net->mcap)
         return DHT_OK; /* the slot is full: dropped */
       cs[net->mlen[s]] = node;
-      net->mfail[(size_t)s * net->mcap + net->mlen[s]] = 0;
+      net->mfail[base + net->mlen[s]] = 0;
+      if (net->mtimes)
+        net->mseen[base + net->mlen[s]] = now_s;
       net->mlen[s]++;
+      net->madded++;
       return DHT_OK;
     }
     if (b != depth || depth + 1 >= DHT_ID_BITS)
-      return DHT_OK; /* a full bucket that cannot split: dropped (BEP 5) */
+      break; /* a full bucket that cannot split */
     net->mdepth[s] = (uint8_t)(depth + 1); /* the own bucket splits: recount */
   }
+  /* BEP 5: "If there are any questionable nodes in the bucket have not been
+   * seen in the last 15 minutes, the least recently seen node is pinged";
+   * without one (or while a ping of this bucket is outstanding) the node is
+   * discarded. bad nodes are already gone (evicted at their second failure). */
+  if (!net->mtimes || ping == NULL)
+    return DHT_OK;
+  unsigned depth = net->mdepth[s], b = bucket_of(c, depth);
+  long lrs = -1;
+  for (uint32_t j = 0; j < net->mlen[s]; j++) {
+    if (bucket_of(cpl(xid, &net->ids[cs[j]]), depth) != b)
+      continue;
+    if (net->mfail[base + j] & SIM_MAINT_PINGING)
+      return DHT_OK; /* one ping per bucket at a time */
+    if ((uint64_t)net->mseen[base + j] + SIM_MAINT_QUESTIONABLE_S <= now_s &&
+        (lrs < 0 || net->mseen[base + j] < net->mseen[base + (size_t)lrs]))
+      lrs = (long)j;
+  }
+  if (lrs >= 0) {
+    net->mfail[base + (size_t)lrs] |= SIM_MAINT_PINGING;
+    *ping = cs[lrs];
+  }
+  return DHT_OK;
 }
 
-int sim_maint_failed(sim_network *net, uint32_t owner, uint32_t node) {
+int sim_maint_seen(sim_network *net, uint32_t owner, uint32_t node) {
+  return sim_maint_offer(net, owner, node, 0, NULL);
+}
+
+int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicted) {
   uint32_t s;
   int rc;
+  if (evicted != NULL)
+    *evicted = false;
   if (net->mslot[owner] == SIM_NET_NO_SLOT) {
     /* Not materialised: only if its generated table lists node. */
     uint32_t *buf = net->mbuf;
@@ -147,13 +198,74 @@ int sim_maint_failed(sim_network *net, uint32_t owner, uint32_t node) {
   if (at < 0)
     return DHT_OK;
   size_t base = (size_t)s * net->mcap;
-  if (++net->mfail[base + (size_t)at] < DHT_RT_BAD_FAILURES)
+  uint8_t f = (uint8_t)((net->mfail[base + (size_t)at] & ~SIM_MAINT_PINGING) + 1); /* a ping's end */
+  net->mfail[base + (size_t)at] = f;
+  if (f < DHT_RT_BAD_FAILURES)
     return DHT_OK;
   /* Bad: evicted; the last contact takes its place (the order of a
    * materialised table is its own, closest() sorts by distance). */
   uint32_t last = net->mlen[s] - 1u;
   net->mpool[base + (size_t)at] = net->mpool[base + last];
   net->mfail[base + (size_t)at] = net->mfail[base + last];
+  if (net->mtimes)
+    net->mseen[base + (size_t)at] = net->mseen[base + last];
   net->mlen[s] = (uint16_t)last;
+  if (evicted != NULL)
+    *evicted = true;
   return DHT_OK;
+}
+
+int sim_maint_failed(sim_network *net, uint32_t owner, uint32_t node) { return sim_maint_fail(net, owner, node, NULL); }
+
+void sim_maint_pinging(sim_network *net, uint32_t owner, uint32_t node) {
+  uint32_t s = net->mslot[owner];
+  long at = s != SIM_NET_NO_SLOT ? find(net, s, node) : -1;
+  if (at >= 0)
+    net->mfail[(size_t)s * net->mcap + (size_t)at] |= SIM_MAINT_PINGING;
+}
+
+int sim_maint_idle_buckets(sim_network *net, uint32_t owner, uint32_t now_s, uint8_t *idle, unsigned *n_idle,
+                           uint32_t *next_s) {
+  uint32_t s, last[DHT_ID_BITS] = {0};
+  int rc;
+  g_return_val_if_fail(net->mtimes, DHT_EINVAL);
+  if ((rc = slot_of(net, owner, &s)) < 0)
+    return rc;
+  size_t base = (size_t)s * net->mcap;
+  unsigned depth = net->mdepth[s];
+  /* A bucket's "last changed" (BEP 5) is its latest contact activity: an
+   * addition, an answer, a query from it; an empty bucket has none (0). */
+  for (uint32_t j = 0; j < net->mlen[s]; j++) {
+    unsigned b = bucket_of(cpl(&net->ids[owner], &net->ids[net->mpool[base + j]]), depth);
+    if (net->mseen[base + j] > last[b])
+      last[b] = net->mseen[base + j];
+  }
+  uint64_t next = (uint64_t)now_s + SIM_MAINT_QUESTIONABLE_S; /* a bucket refreshed now: due again then */
+  *n_idle = 0;
+  for (unsigned b = 0; b <= depth; b++) {
+    uint64_t due = (uint64_t)last[b] + SIM_MAINT_QUESTIONABLE_S;
+    if (due <= now_s)
+      idle[(*n_idle)++] = (uint8_t)b;
+    else if (due < next)
+      next = due;
+  }
+  *next_s = next > UINT32_MAX ? UINT32_MAX : (uint32_t)next;
+  return DHT_OK;
+}
+
+void sim_maint_bucket_id(const sim_network *net, uint32_t owner, unsigned b, dht_rng *rng, dht_id *out) {
+  const dht_id *x = &net->ids[owner];
+  uint32_t s = net->mslot[owner];
+  unsigned depth = s != SIM_NET_NO_SLOT ? net->mdepth[s] : DHT_ID_BITS - 1;
+  dht_id_random(out, rng);
+  /* The first b bits are the owner's; bit b differs, except in the own
+   * bucket (b == depth), which holds every ID sharing at least depth bits. */
+  for (unsigned i = 0; i < b; i++) {
+    unsigned byte = i / 8, bit = 7 - i % 8;
+    out->b[byte] = (uint8_t)((out->b[byte] & ~(1u << bit)) | (x->b[byte] & (1u << bit)));
+  }
+  if (b < depth && b < DHT_ID_BITS) {
+    unsigned byte = b / 8, bit = 7 - b % 8;
+    out->b[byte] = (uint8_t)((out->b[byte] & ~(1u << bit)) | (~x->b[byte] & (1u << bit)));
+  }
 }

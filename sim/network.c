@@ -96,6 +96,7 @@ void sim_network_clear(sim_network *net) {
   g_free(net->mslot);
   g_free(net->mpool);
   g_free(net->mfail);
+  g_free(net->mseen);
   g_free(net->mlen);
   g_free(net->mdepth);
   g_free(net->mbuf);

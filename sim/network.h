@@ -91,6 +91,12 @@ typedef struct sim_network {
   uint8_t *mfail;
   uint16_t *mlen;
   uint8_t *mdepth;
+  /* bep5 only (NULL otherwise): mseen[s mcap + j] = the virtual second (since
+   * t = 0) of contact j's last activity: added, answered, or queried us; a
+   * generated contact counts as seen at 0, when its table was built. */
+  uint32_t *mseen;
+  bool mtimes;                 /* mseen kept (bep5) */
+  uint64_t madded;             /* contacts added to materialised tables (a materialisation's copy not counted) */
   uint32_t mslots, mslots_cap; /* slots used, allocated */
   uint32_t mcap;               /* contacts a slot holds */
   uint32_t *mbuf;              /* [SIM_CONTACTS_MAX(k) + 1] scratch of sim/maintain.c */

@@ -27,7 +27,8 @@ static const char *const sim_arrival_names[] = {
     [SIM_ARRIVAL_SEQUENTIAL] = "sequential", [SIM_ARRIVAL_POISSON] = "poisson", NULL};
 
 static const char *const sim_maintenance_names[] = {[SIM_MAINTENANCE_NONE] = "none",
-                                                    [SIM_MAINTENANCE_PASSIVE] = "passive", NULL};
+                                                    [SIM_MAINTENANCE_PASSIVE] = "passive",
+                                                    [SIM_MAINTENANCE_BEP5] = "bep5", NULL};
 static const char *const sim_churn_model_names[] = {[SIM_CHURN_NONE] = "none",           [SIM_CHURN_EXPONENTIAL] = "exponential",
                                                     [SIM_CHURN_WEIBULL] = "weibull",     [SIM_CHURN_LOGNORMAL] = "lognormal",
                                                     [SIM_CHURN_PARETO] = "pareto",       NULL};

@@ -28,6 +28,7 @@ typedef enum sim_arrival {
 typedef enum sim_maintenance {
   SIM_MAINTENANCE_NONE = 0,    /* tables as built at t = 0, never updated */
   SIM_MAINTENANCE_PASSIVE = 1, /* nodes learn from the queries and answers they see (sim/maintain.h) */
+  SIM_MAINTENANCE_BEP5 = 2,    /* passive, plus pings of questionable contacts and bucket refresh (BEP 5) */
 } sim_maintenance;
 
 typedef enum sim_churn_model {

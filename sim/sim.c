@@ -36,6 +36,12 @@ enum {
   STREAM_CHURN = SIM_CHURN_STREAM,
   STREAM_CHURN_SAMPLE = SIM_CHURN_SAMPLE_STREAM,
   STREAM_EVENTS = 22, /* timed events: the nodes a fail_fraction or revive_fraction picks, in event order */
+  /* Maintenance (passive bootstrap, bep5): its choices (timer phases, refresh
+   * targets, bootstrap contacts) and its messages' drops and delays, in event
+   * order; drawn only with maintenance, never from the workload's or the
+   * messages' streams. */
+  STREAM_MAINT = 23,
+  STREAM_MAINT_MESSAGES = 24,
 };
 
 /* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,
@@ -44,9 +50,23 @@ enum {
  * could not start, no node being online; tried again a virtual second later. */
 /* EV_SCENARIO: timed event a of the scenario (events:). */
 /* EV_BIN: the network sample of timeline bin b (churn runs only; not counted in events_total). */
-enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER, EV_CHURN, EV_START_RETRY, EV_SCENARIO, EV_BIN };
+/* EV_MAINT: node a's maintenance pass due at b (virtual µs; bep5), unless mdue[a] moved. */
+enum { EV_START = 1, EV_REQUEST, EV_RESPONSE, EV_TIMER, EV_CHURN, EV_START_RETRY, EV_SCENARIO, EV_BIN, EV_MAINT };
 
 enum { Q_FREE = 0, Q_PENDING };
+/* What a query is for: a workload lookup's, a maintenance lookup's (bootstrap,
+ * refresh), a bep5 ping, or the ping's one retry (BEP 5: "try once more"). */
+enum { Q_WORK = 0, Q_MLOOKUP, Q_PING, Q_PING_AGAIN };
+/* Maintenance lookups' ids: from SIM_LOOKUPS_MAX up (below 2^30, as a timer
+ * event needs), wrapping after 2^26; never a workload lookup's id. */
+#define MAINT_ID_BASE ((uint64_t)SIM_LOOKUPS_MAX)
+#define MAINT_ID_SPAN ((uint64_t)1 << 26) /* SIM_LOOKUPS_MAX + 2^26 < 2^30 */
+/* bep5: an online node's maintenance passes come every 5 virtual minutes,
+ * from a random phase: a bucket is refreshed 15 to 20 minutes after its
+ * last change. A pass at the moment a bucket becomes due would put every
+ * node's refreshes at 900 s, when the tables built at t = 0 all go idle
+ * together: 10^5 nodes would run 1.4 million lookups at once. */
+#define MAINT_PASS_US ((uint64_t)300 * 1000000u)
 
 /* A timer event carries its lookup's id, so that one outliving its lookup (a
  * strategy may stop with queries outstanding) is recognised when the slot has
@@ -67,6 +87,8 @@ typedef struct query {
   uint32_t node;   /* node queried */
   uint8_t state;  /* Q_* */
   uint8_t refs;   /* events still queued that carry this query's id */
+  uint8_t kind;   /* Q_WORK, ... */
+  uint32_t cand;  /* a ping's: the node offered to the full bucket (SIM_MAINT_NONE: none) */
   uint32_t next_free;
 } query;
 
@@ -83,6 +105,7 @@ typedef struct active {
   uint32_t n_planted;     /* nodes holding peers for target: planted_of(runner, slot) */
   uint32_t next_free;
   sim_trace_lookup *tr;   /* its trace (--trace), or NULL */
+  bool maint;             /* a maintenance lookup: not recorded, not a workload lookup */
 } active;
 
 typedef struct runner {
@@ -117,7 +140,13 @@ typedef struct runner {
   uint64_t seed;      /* the run's seed */
   sim_churn churn;
   uint32_t startable; /* nodes neither dead nor offline: a lookup can start from one */
-  bool passive;       /* network.maintenance passive: tables learn (sim/maintain.h) */
+  bool passive;       /* network.maintenance passive or bep5: tables learn (sim/maintain.h) */
+  bool bep5;          /* network.maintenance bep5: pings and bucket refresh too */
+  dht_rng maint_rng;  /* STREAM_MAINT */
+  dht_rng mmsg_rng;   /* STREAM_MAINT_MESSAGES */
+  dht_lookup_config mcfg; /* maintenance lookups: pipelined, alpha 3, the run's K */
+  uint64_t maint_seq; /* maintenance lookups started */
+  uint64_t *mdue;     /* bep5: [n] node i's next maintenance pass (virtual µs), UINT64_MAX: none (offline) */
   bool parted;        /* a timed partition is on: no message crosses cut */
   uint64_t cut;       /* the partition's place: IDs whose first 64 bits are below it are one side */
   dht_rng event_rng;  /* STREAM_EVENTS */
@@ -145,12 +174,15 @@ static uint64_t clamp_us(double us) {
 }
 
 /* One-way delay of a message between nodes a and b (virtual µs). */
-static uint64_t delay(runner *r, uint32_t a, uint32_t b) {
-  return clamp_us(
-      sim_latency_draw_us(&r->lat, &r->msg_rng, a, b, ((r->net.flags[a] | r->net.flags[b]) & SIM_NODE_SLOW) != 0));
+static uint64_t delay_rng(runner *r, dht_rng *rng, uint32_t a, uint32_t b) {
+  return clamp_us(sim_latency_draw_us(&r->lat, rng, a, b, ((r->net.flags[a] | r->net.flags[b]) & SIM_NODE_SLOW) != 0));
 }
 
-static bool drop(runner *r, double p) { return p > 0.0 && dht_rng_chance(&r->msg_rng, p); }
+
+/* A message of a query of this kind: maintenance draws from its own stream. */
+static dht_rng *rng_of(runner *r, uint8_t kind) { return kind == Q_WORK ? &r->msg_rng : &r->mmsg_rng; }
+static bool drop_rng(dht_rng *rng, double p) { return p > 0.0 && dht_rng_chance(rng, p); }
+static uint32_t now_s(const runner *r) { return (uint32_t)(r->now / 1000000u); }
 
 static int push(runner *r, uint64_t at, uint32_t kind, uint32_t a, uint64_t b) {
   return sim_eq_push(&r->q, at, kind, a, b);
@@ -202,39 +234,92 @@ static bool across(const runner *r, uint32_t a, uint32_t b) {
   return r->parted && (ha < r->cut) != (hb < r->cut);
 }
 
-static int send_query(runner *r, uint32_t slot, uint32_t node) {
-  active *a = &r->slots[slot];
+static int maint_failed(runner *r, uint32_t qid);
+
+/* Sends one query from `from` to node: a lookup's (slot, its id) or a ping
+ * (slot NO_SLOT). A query lost on the way has no event, so its record is
+ * freed at once. Maintenance queries draw from their own stream and count
+ * only in maint_queries. */
+static int send_msg(runner *r, uint32_t slot, uint64_t lookup, uint32_t from, uint32_t node, uint8_t kind,
+                    uint32_t cand) {
+  sim_trace_lookup *tr = slot != NO_SLOT ? r->slots[slot].tr : NULL;
+  dht_rng *rng = rng_of(r, kind);
+  bool work = kind == Q_WORK;
   uint32_t qid;
   int rc = query_alloc(r, &qid);
   if (rc < 0)
     return rc;
-  r->queries[qid] = (query){
-      .slot = slot, .lookup = a->id, .from = a->start, .node = node, .state = Q_PENDING, .refs = 1, .next_free = UINT32_MAX};
-  r->res->counters.messages_sent++;
-  if (r->parted && across(r, a->start, node)) {
-    r->res->counters.partition_drops++; /* lost on the cut, no draw */
-    if (r->passive && (rc = sim_maint_failed(&r->net, a->start, node)) < 0) {
-      query_unref(r, qid);
-      return rc;
+  r->queries[qid] = (query){.slot = slot,
+                            .lookup = lookup,
+                            .from = from,
+                            .node = node,
+                            .state = Q_PENDING,
+                            .refs = 1,
+                            .kind = kind,
+                            .cand = cand,
+                            .next_free = UINT32_MAX};
+  if (work)
+    r->res->counters.messages_sent++;
+  else
+    r->res->counters.maint_queries++;
+  if (r->parted && across(r, from, node)) {
+    if (work)
+      r->res->counters.partition_drops++; /* lost on the cut, no draw */
+    if (r->passive)
+      rc = maint_failed(r, qid);
+  } else if (drop_rng(rng, r->sc->loss.request_drop)) {
+    if (work) {
+      r->res->counters.messages_dropped++;
+      r->res->counters.requests_dropped++;
     }
-  } else if (drop(r, r->sc->loss.request_drop)) {
-    r->res->counters.messages_dropped++;
-    r->res->counters.requests_dropped++;
-    if (a->tr != NULL)
-      sim_trace_failed(a->tr, r->now, node, dht_lookup_in_flight(a->l), "request_dropped");
-    if (r->passive && (rc = sim_maint_failed(&r->net, a->start, node)) < 0) {
-      query_unref(r, qid);
-      return rc;
-    }
-  } else {
-    if ((rc = push(r, r->now + delay(r, a->start, node), EV_REQUEST, slot, qid)) < 0) {
-      query_unref(r, qid);
-      return rc;
-    }
+    if (tr != NULL)
+      sim_trace_failed(tr, r->now, node, dht_lookup_in_flight(r->slots[slot].l), "request_dropped");
+    if (r->passive)
+      rc = maint_failed(r, qid);
+  } else if ((rc = push(r, r->now + delay_rng(r, rng, from, node), EV_REQUEST, slot, qid)) == 0) {
     r->queries[qid].refs++;
   }
   query_unref(r, qid);
-  return 0;
+  return rc;
+}
+
+static int send_query(runner *r, uint32_t slot, uint32_t node) {
+  active *a = &r->slots[slot];
+  return send_msg(r, slot, a->id, a->start, node, a->maint ? Q_MLOOKUP : Q_WORK, SIM_MAINT_NONE);
+}
+
+/* bep5: owner pings node, its contact, for the node cand offered to node's full bucket. */
+static int send_ping(runner *r, uint32_t owner, uint32_t node, uint32_t cand, uint8_t kind) {
+  r->res->counters.maint_pings++;
+  return send_msg(r, NO_SLOT, 0, owner, node, kind, cand);
+}
+
+/* owner saw node (a query from it, an answer): sim_maint_offer, and with
+ * bep5 the ping it asks for. */
+static int maint_seen(runner *r, uint32_t owner, uint32_t node) {
+  uint32_t ping;
+  int rc = sim_maint_offer(&r->net, owner, node, now_s(r), r->bep5 ? &ping : NULL);
+  if (rc < 0 || !r->bep5 || ping == SIM_MAINT_NONE)
+    return rc;
+  return send_ping(r, owner, ping, node, Q_PING);
+}
+
+/* Query qid failed: a failure of its contact in the querier's table. A
+ * failed ping is tried once more (BEP 5: "it is suggested to try once more
+ * before discarding the node"); when the contact is evicted, the node
+ * offered takes its place. */
+static int maint_failed(runner *r, uint32_t qid) {
+  query q = r->queries[qid]; /* a copy: a retry may move the records */
+  bool evicted;
+  int rc = sim_maint_fail(&r->net, q.from, q.node, &evicted);
+  if (rc < 0 || (q.kind != Q_PING && q.kind != Q_PING_AGAIN))
+    return rc;
+  if (evicted)
+    return q.cand != SIM_MAINT_NONE ? maint_seen(r, q.from, q.cand) : 0;
+  if (q.kind != Q_PING)
+    return 0;
+  sim_maint_pinging(&r->net, q.from, q.node); /* still the bucket's one ping */
+  return send_ping(r, q.from, q.node, q.cand, Q_PING_AGAIN);
 }
 
 /* The lookup of an event that names (slot, lookup id), or NULL once that
@@ -338,6 +423,13 @@ static int pump(runner *r, uint32_t slot) {
       return rc;
   if (!dht_lookup_done(a->l))
     return 0;
+  if (a->maint) { /* not a workload lookup: nothing recorded */
+    dht_lookup_free(a->l);
+    a->l = NULL;
+    a->next_free = r->free_slot;
+    r->free_slot = slot;
+    return 0;
+  }
   if (a->tr != NULL)
     sim_trace_done(a->tr, r->now, dht_lookup_in_flight(a->l));
   record(r, a);
@@ -433,6 +525,7 @@ static int start_lookup(runner *r, uint64_t id) {
   a->result_us = r->now;
   a->timeouts = 0;
   a->n_planted = 0;
+  a->maint = false;
   a->tr = sim_trace_begin(r->opt->trace, id, r->now, &target);
   if (a->tr != NULL)
     dht_lookup_set_observer(a->l, sim_trace_observe, a->tr);
@@ -447,6 +540,104 @@ static int start_lookup(runner *r, uint64_t id) {
   if ((rc = dht_lookup_seed(a->l, seed, n)) < 0)
     return rc;
   return pump(r, slot);
+}
+
+/* A maintenance lookup (find_node; docs/churn.md) of owner for target
+ * (bootstrap: its own ID; refresh: a random ID of an idle bucket): seeded
+ * with `via` first (SIM_MAINT_NONE: none), then owner's contacts closest to
+ * target; its answers feed the tables as every answer does. Not recorded,
+ * no peers planted. */
+static int start_maint_lookup(runner *r, uint32_t owner, const dht_id *target, uint32_t via) {
+  dht_node *seed = r->nodebuf;
+  uint32_t *idx = r->idxbuf, slot;
+  size_t n, m = 0;
+  active *a;
+  int rc;
+  if ((rc = slot_alloc(r, &slot)) < 0)
+    return rc;
+  a = &r->slots[slot];
+  a->l = dht_lookup_new(target, &r->net.ids[owner], &r->mcfg);
+  if (a->l == NULL) {
+    a->next_free = r->free_slot;
+    r->free_slot = slot;
+    return DHT_ENOMEM;
+  }
+  a->id = MAINT_ID_BASE + r->maint_seq++ % MAINT_ID_SPAN;
+  a->start = owner;
+  a->start_us = r->now;
+  a->target = *target;
+  a->first_peer_us = UINT64_MAX;
+  a->result_us = r->now;
+  a->timeouts = 0;
+  a->n_planted = 0;
+  a->tr = NULL;
+  a->maint = true;
+  r->res->counters.maint_lookups++;
+  if (via != SIM_MAINT_NONE) {
+    seed[m].id = r->net.ids[via];
+    seed[m].addr = r->net.addrs[via];
+    m++;
+  }
+  n = sim_network_closest(&r->net, owner, target, idx, r->mcfg.k);
+  for (size_t i = 0; i < n; i++) {
+    if (idx[i] == via)
+      continue;
+    seed[m].id = r->net.ids[idx[i]];
+    seed[m].addr = r->net.addrs[idx[i]];
+    m++;
+  }
+  if ((rc = dht_lookup_seed(a->l, seed, m)) < 0)
+    return rc;
+  return pump(r, slot);
+}
+
+/* bep5: node's next maintenance pass at `at` (virtual µs); an earlier one
+ * still queued is superseded. */
+static int maint_arm(runner *r, uint32_t node, uint64_t at) {
+  r->mdue[node] = at;
+  return push(r, at, EV_MAINT, node, at);
+}
+
+/* A node come online (passive, bep5): BEP 5's joining, a find_node of its
+ * own ID through a random online node (up to 64 draws; none found: its old
+ * contacts only) and its old contacts; bep5: its next pass a period later. */
+static int bootstrap(runner *r, uint32_t node) {
+  uint32_t via = SIM_MAINT_NONE;
+  int rc;
+  for (int i = 0; i < 64 && via == SIM_MAINT_NONE; i++) {
+    uint32_t y = (uint32_t)dht_rng_below(&r->maint_rng, r->net.n);
+    if (y != node && !(r->net.flags[y] & (SIM_NODE_DEAD | SIM_NODE_OFFLINE | SIM_NODE_UNREACHABLE)))
+      via = y;
+  }
+  if ((rc = start_maint_lookup(r, node, &r->net.ids[node], via)) < 0 || !r->bep5)
+    return rc;
+  return maint_arm(r, node, r->now + MAINT_PASS_US);
+}
+
+/* bep5: node's maintenance pass due at `due`: one refresh lookup per bucket
+ * idle for 15 minutes, then the next pass MAINT_PASS_US later. An
+ * offline (or dead) node has none until it comes online again; none once
+ * every workload lookup is done (the queue drains). */
+static int maint_pass(runner *r, uint32_t node, uint64_t due) {
+  uint8_t idle[DHT_ID_BITS];
+  unsigned n_idle;
+  uint32_t next_s;
+  int rc;
+  if (r->mdue[node] != due)
+    return 0; /* superseded */
+  r->mdue[node] = UINT64_MAX;
+  if (r->finished >= r->total || (r->net.flags[node] & (SIM_NODE_DEAD | SIM_NODE_OFFLINE)))
+    return 0;
+  if ((rc = sim_maint_idle_buckets(&r->net, node, now_s(r), idle, &n_idle, &next_s)) < 0)
+    return rc;
+  for (unsigned i = 0; i < n_idle; i++) {
+    dht_id t;
+    sim_maint_bucket_id(&r->net, node, idle[i], &r->maint_rng, &t);
+    if ((rc = start_maint_lookup(r, node, &t, SIM_MAINT_NONE)) < 0)
+      return rc;
+  }
+  (void)next_s; /* the passes keep their period (MAINT_PASS_US) */
+  return maint_arm(r, node, r->now + MAINT_PASS_US);
 }
 
 static bool holds_peers(runner *r, uint32_t slot, uint32_t node) {
@@ -533,17 +724,18 @@ static bool startable(uint8_t f) { return (f & (SIM_NODE_DEAD | SIM_NODE_OFFLINE
  * never does (so a lookup can always start, or will once churn brings it
  * back). REVIVE: every dead node comes back with the probability. O(n) per
  * event, a bounded number of events. */
-static void apply_event(runner *r, const sim_timed_event *e) {
+static int apply_event(runner *r, const sim_timed_event *e) {
   uint8_t *flags = r->net.flags;
+  int rc = 0;
   if (e->action == SIM_EVENT_PARTITION || e->action == SIM_EVENT_HEAL) {
     r->parted = e->action == SIM_EVENT_PARTITION;
     r->cut = (uint64_t)ldexp(e->fraction, 64); /* fraction < 1: below 2^64 */
-    return;
+    return 0;
   }
   if (e->action == SIM_EVENT_SET) {
-    int rc = sim_param_set((sim_param_id)e->param, e->value, strlen(e->value), e->plain, NULL, &r->live, NULL, 0);
+    rc = sim_param_set((sim_param_id)e->param, e->value, strlen(e->value), e->plain, NULL, &r->live, NULL, 0);
     g_assert(rc == DHT_OK);
-    return;
+    return 0;
   }
   uint32_t alive = 0;
   for (uint32_t i = 0; i < r->net.n; i++)
@@ -555,9 +747,14 @@ static void apply_event(runner *r, const sim_timed_event *e) {
       alive--;
     } else if (e->action == SIM_EVENT_REVIVE && dead && dht_rng_chance(&r->event_rng, e->fraction)) {
       flags[i] &= (uint8_t)~SIM_NODE_DEAD;
+      /* bep5: a revived online node has maintenance passes again (no draw). */
+      if (r->bep5 && rc == 0 && !(flags[i] & SIM_NODE_OFFLINE) && r->mdue[i] == UINT64_MAX &&
+          r->finished < r->total)
+        rc = maint_arm(r, i, r->now + MAINT_PASS_US);
     }
     r->startable = r->startable - was + startable(flags[i]);
   }
+  return rc;
 }
 
 static int handle(runner *r, const sim_event *ev) {
@@ -570,76 +767,105 @@ static int handle(runner *r, const sim_event *ev) {
   case EV_START_RETRY:
     return start_lookup(r, ev->b);
   case EV_SCENARIO:
-    apply_event(r, &r->sc->events[ev->a]);
-    return 0;
+    return apply_event(r, &r->sc->events[ev->a]);
   case EV_BIN:
     return sample_bin(r, ev->b);
   case EV_CHURN: {
-    bool was = startable(r->net.flags[ev->a]);
+    bool was = startable(r->net.flags[ev->a]), off = (r->net.flags[ev->a] & SIM_NODE_OFFLINE) != 0;
     uint64_t next = sim_churn_flip(&r->churn, &r->net.flags[ev->a], r->now);
     r->startable = r->startable - was + startable(r->net.flags[ev->a]);
     /* Once every lookup is done the churn stops, so that the queue drains. */
-    return r->finished < r->total ? push(r, next, EV_CHURN, ev->a, 0) : 0;
+    if (r->finished >= r->total)
+      return 0;
+    if ((rc = push(r, next, EV_CHURN, ev->a, 0)) < 0)
+      return rc;
+    /* Come back online: it bootstraps (passive, bep5). */
+    if (r->passive && off && !(r->net.flags[ev->a] & (SIM_NODE_OFFLINE | SIM_NODE_DEAD)))
+      rc = bootstrap(r, ev->a);
+    return rc;
   }
-  case EV_REQUEST:
+  case EV_MAINT:
+    return maint_pass(r, ev->a, ev->b);
+  case EV_REQUEST: {
     q = &r->queries[qid];
-    if (r->net.flags[q->node] & SIM_NODE_DEAD) {
-      r->res->counters.dead_queries++;
-      trace_wire(r, q, "dead_node");
+    bool work = q->kind == Q_WORK;
+    uint8_t f = r->net.flags[q->node];
+    if (f & (SIM_NODE_DEAD | SIM_NODE_UNREACHABLE | SIM_NODE_OFFLINE)) {
+      if (!work) {
+        /* a maintenance query lost: no workload counter, no trace */
+      } else if (f & SIM_NODE_DEAD) {
+        r->res->counters.dead_queries++;
+        trace_wire(r, q, "dead_node");
+      } else if (f & SIM_NODE_UNREACHABLE) {
+        r->res->counters.unreachable_queries++;
+        trace_wire(r, q, "unreachable_node");
+      } else {
+        r->res->counters.offline_queries++; /* lost: an offline node answers nothing */
+        trace_wire(r, q, "offline_node");
+      }
       if (r->passive)
-        rc = sim_maint_failed(&r->net, q->from, q->node);
-    } else if (r->net.flags[q->node] & SIM_NODE_UNREACHABLE) {
-      r->res->counters.unreachable_queries++;
-      trace_wire(r, q, "unreachable_node");
-      if (r->passive)
-        rc = sim_maint_failed(&r->net, q->from, q->node);
-    } else if (r->net.flags[q->node] & SIM_NODE_OFFLINE) {
-      r->res->counters.offline_queries++; /* lost: an offline node answers nothing */
-      trace_wire(r, q, "offline_node");
-      if (r->passive)
-        rc = sim_maint_failed(&r->net, q->from, q->node);
+        rc = maint_failed(r, qid);
     } else {
-      r->res->counters.messages_sent++;
+      if (work)
+        r->res->counters.messages_sent++;
       if (r->parted && across(r, q->node, q->from)) { /* the answer would cross a partition begun meanwhile */
-        r->res->counters.partition_drops++;
+        if (work)
+          r->res->counters.partition_drops++;
         if (r->passive)
-          rc = sim_maint_failed(&r->net, q->from, q->node);
+          rc = maint_failed(r, qid);
         query_unref(r, qid);
         return rc;
       }
       /* The queried node sees the querier (passive maintenance). */
-      if (r->passive && (rc = sim_maint_seen(&r->net, q->node, q->from)) < 0) {
+      if (r->passive && (rc = maint_seen(r, q->node, q->from)) < 0) {
         query_unref(r, qid);
         return rc;
       }
-      if (drop(r, r->sc->loss.response_drop)) {
-        r->res->counters.messages_dropped++;
-        r->res->counters.responses_dropped++;
-        trace_wire(r, q, "response_dropped");
+      q = &r->queries[qid]; /* a ping sent meanwhile may have moved the records */
+      dht_rng *rng = rng_of(r, q->kind);
+      if (drop_rng(rng, r->sc->loss.response_drop)) {
+        if (work) {
+          r->res->counters.messages_dropped++;
+          r->res->counters.responses_dropped++;
+          trace_wire(r, q, "response_dropped");
+        }
         if (r->passive)
-          rc = sim_maint_failed(&r->net, q->from, q->node);
+          rc = maint_failed(r, qid);
       } else {
-        rc = push(r, r->now + delay(r, q->node, q->from), EV_RESPONSE, q->slot, qid);
+        rc = push(r, r->now + delay_rng(r, rng, q->node, q->from), EV_RESPONSE, q->slot, qid);
         if (rc == 0)
-          q->refs++;
+          r->queries[qid].refs++;
       }
     }
     query_unref(r, qid);
     return rc;
+  }
   case EV_RESPONSE: {
     q = &r->queries[qid];
+    uint32_t from = q->from, node = q->node, cand = q->cand;
+    uint8_t kind = q->kind;
     /* The querier sees the answering node, late or not (passive maintenance). */
-    if (r->passive && (rc = sim_maint_seen(&r->net, q->from, q->node)) < 0) {
+    if (r->passive && (rc = maint_seen(r, from, node)) < 0) {
       query_unref(r, qid);
       return rc;
     }
+    if (kind == Q_PING || kind == Q_PING_AGAIN) {
+      /* Answered: good. BEP 5: the next least recently seen questionable
+       * contact is pinged, "until one fails to respond or all of the nodes
+       * in the bucket are known to be good": the node is offered again. */
+      if (cand != SIM_MAINT_NONE)
+        rc = maint_seen(r, from, cand);
+      query_unref(r, qid);
+      return rc;
+    }
+    q = &r->queries[qid];
     /* Late: the lookup has given up on the query (timed out, abandoned) or finished. */
     active *a = live(r, q->slot, q->lookup);
     if (a != NULL && dht_lookup_awaiting(a->l, &r->net.addrs[q->node])) {
       rc = deliver(r, q->slot, q->node);
       if (rc == 0)
         rc = pump(r, q->slot);
-    } else {
+    } else if (kind == Q_WORK) {
       r->res->counters.late_responses++;
       if (r->opt->trace != NULL) {
         unsigned in_flight;
@@ -663,7 +889,9 @@ static int handle(runner *r, const sim_event *ev) {
      * this timeout: the result changes now, not at an answer. */
     if (dht_lookup_result_version(a->l) != version)
       a->result_us = r->now;
-    if (rc == DHT_LOOKUP_TIMED_OUT) {
+    if (rc == DHT_LOOKUP_TIMED_OUT && a->maint) {
+      r->res->counters.maint_timeouts++;
+    } else if (rc == DHT_LOOKUP_TIMED_OUT) {
       r->res->counters.timeouts++;
       a->timeouts++;
       if (a->tr != NULL)
@@ -772,6 +1000,7 @@ static void runner_clear(runner *r) {
   g_free(r->nodebuf);
   g_free(r->timerbuf);
   g_free(r->idxbuf);
+  g_free(r->mdue);
   sim_latency_clear(&r->lat);
   sim_eq_clear(&r->q);
   sim_network_clear(&r->net);
@@ -873,9 +1102,31 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
 
   if (r.churn_on && (rc = churn_start(&r)) < 0)
     goto err;
-  r.passive = sc->network.maintenance == SIM_MAINTENANCE_PASSIVE;
+  r.passive = sc->network.maintenance == SIM_MAINTENANCE_PASSIVE || sc->network.maintenance == SIM_MAINTENANCE_BEP5;
+  r.bep5 = sc->network.maintenance == SIM_MAINTENANCE_BEP5;
   if (r.passive && (rc = sim_maint_init(&r.net)) < 0)
     goto err;
+  if (r.passive) {
+    /* Maintenance lookups: find_node walks, pipelined (alpha 3), the run's K
+     * and query timeout; their own RTT state. */
+    if ((rc = dht_lookup_config_defaults(&r.mcfg, DHT_LOOKUP_PIPELINED)) < 0)
+      goto err;
+    r.mcfg.k = sc->lookup.k;
+    r.mcfg.alpha = 3;
+    r.mcfg.timeout_us = r.cfg.timeout_us;
+    dht_rng_init(&r.maint_rng, dht_seed_derive(seed, STREAM_MAINT));
+    dht_rng_init(&r.mmsg_rng, dht_seed_derive(seed, STREAM_MAINT_MESSAGES));
+  }
+  if (r.bep5) {
+    /* Every node's first pass at a random time of the first period (an
+     * offline node's finds it offline; it is re-armed when it comes online). */
+    rc = DHT_ENOMEM;
+    if ((r.mdue = g_try_new(uint64_t, r.net.n)) == NULL || (rc = sim_maint_init_times(&r.net)) < 0)
+      goto err;
+    for (uint32_t i = 0; i < r.net.n; i++)
+      if ((rc = maint_arm(&r, i, dht_rng_below(&r.maint_rng, MAINT_PASS_US))) < 0)
+        goto err;
+  }
   for (uint32_t i = 0; i < r.net.n; i++)
     r.startable += startable(r.net.flags[i]);
   dht_rng_init(&r.event_rng, dht_seed_derive(seed, STREAM_EVENTS));
@@ -907,6 +1158,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
   }
   g_assert(r.finished == r.total);
   res->tables_changed = r.net.mslots;
+  res->contacts_added = r.net.madded;
   runner_clear(&r);
   return 0;
 

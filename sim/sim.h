@@ -29,6 +29,12 @@ typedef struct sim_counters {
   uint32_t unreachable_nodes; /* SIM_NODE_UNREACHABLE (loss.unreachable_fraction) */
   uint64_t offline_queries;  /* churn: requests that reached an offline node (lost) */
   uint64_t partition_drops;  /* timed partition: messages lost crossing it (no output column) */
+  /* Maintenance traffic (network.maintenance passive, bep5; docs/churn.md),
+   * counted apart: none of it is in the counters above. */
+  uint64_t maint_queries;    /* pings + queries of bootstrap and refresh lookups sent */
+  uint64_t maint_pings;      /* bep5: pings of questionable contacts sent (retries included) */
+  uint64_t maint_lookups;    /* bootstrap (passive, bep5) and bucket refresh (bep5) lookups started */
+  uint64_t maint_timeouts;   /* their lookups' queries reported failed to the core */
   double online_fraction;    /* churn: nodes online when measurement starts / nodes */
   double stale_fraction;     /* churn: sampled tables' contacts offline then / contacts (docs/churn.md) */
 } sim_counters;
@@ -49,6 +55,7 @@ typedef struct sim_results {
   sim_bin_sample *samples;    /* owned, [n_samples]: sample i at i bin_us (churn runs only; NULL otherwise) */
   size_t n_samples;
   uint32_t tables_changed;    /* network.maintenance passive: nodes whose table was materialised */
+  uint64_t contacts_added;    /* passive, bep5: contacts the tables took during the run (no output column) */
 } sim_results;
 
 /* Called now and then with the lookups finished so far (for a progress line). */

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include "criterion_assert.h"
 #include <glib.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "error.h"
@@ -157,4 +158,172 @@ Test(maintain, a_run_changes_the_tables_of_queriers_and_responders) {
   cr_assert(eq(int, sim_run(&sc, NULL, &res, err, sizeof err), 0), "%s", err);
   cr_assert(eq(u32, res.tables_changed, 0));
   sim_results_clear(&res);
+}
+
+/* Owner's bucket b (cpl with owner, capped at depth) members of its table. */
+static size_t bucket_members(const sim_network *net, uint32_t owner, unsigned b, unsigned depth, uint32_t *out) {
+  uint32_t *t = g_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1);
+  size_t c = sim_network_table(net, owner, t), m = 0;
+  for (size_t j = 0; j < c; j++) {
+    unsigned cp = dht_id_common_prefix(&net->ids[owner], &net->ids[t[j]]);
+    if ((cp < depth ? cp : depth) == b)
+      out[m++] = t[j];
+  }
+  g_free(t);
+  return m;
+}
+
+/* bep5, scripted (BEP 5 "Routing Table"): a node offered to a full bucket
+ * pings the least recently seen contact once it has been idle for 15
+ * minutes (not at 899 s), one ping per bucket at a time; the ping failing
+ * twice evicts it and the node offered next takes its place; a ping
+ * answered makes the contact good, and the next offer pings the next least
+ * recently seen questionable one. */
+Test(maintain, questionable_contact_is_pinged_after_15_minutes_and_evicted) {
+  sim_network net;
+  const unsigned k = 4;
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 2000, k, SIM_TABLES_FULL, 9), 0));
+  cr_assert(eq(int, sim_maint_init(&net), 0));
+  cr_assert(eq(int, sim_maint_init_times(&net), 0));
+  uint32_t owner = 3, c[8], ping = 0;
+  cr_assert(eq(sz, bucket_members(&net, owner, 0, 160, c), k), "bucket 0 is full");
+  cr_assert(eq(int, sim_maint_offer(&net, owner, c[1], 200, &ping), 0));
+  cr_assert(eq(u32, ping, SIM_MAINT_NONE), "a contact's own activity asks for no ping");
+  cr_assert(eq(int, sim_maint_offer(&net, owner, c[2], 300, &ping), 0));
+  cr_assert(eq(int, sim_maint_offer(&net, owner, c[3], 400, &ping), 0));
+  /* Nodes for bucket 0 that the owner does not know. */
+  uint32_t fresh[3], nf = 0;
+  for (uint32_t y = 0; y < net.n && nf < 3; y++)
+    if (y != owner && dht_id_common_prefix(&net.ids[owner], &net.ids[y]) == 0 && !listed(&net, owner, y))
+      fresh[nf++] = y;
+  cr_assert(eq(u32, nf, 3));
+  /* c[0] was last heard of at 0 (the table's build): good until 900. */
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[0], 899, &ping), 0));
+  cr_assert(eq(u32, ping, SIM_MAINT_NONE), "899 s idle: still good");
+  cr_assert(not(listed(&net, owner, fresh[0])), "a full bucket of good nodes drops it");
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[0], 900, &ping), 0));
+  cr_assert(eq(u32, ping, c[0]), "900 s idle: questionable, the least recently seen, pinged");
+  cr_assert(not(listed(&net, owner, fresh[0])));
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[1], 1200, &ping), 0));
+  cr_assert(eq(u32, ping, SIM_MAINT_NONE), "one ping of the bucket at a time");
+  /* The ping fails, is tried once more and fails again: evicted, replaced. */
+  bool evicted = true;
+  cr_assert(eq(int, sim_maint_fail(&net, owner, c[0], &evicted), 0));
+  cr_assert(not(evicted));
+  cr_assert(listed(&net, owner, c[0]));
+  sim_maint_pinging(&net, owner, c[0]); /* its retry, as the driver sends it */
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[1], 1200, &ping), 0));
+  cr_assert(eq(u32, ping, SIM_MAINT_NONE), "the retry is the bucket's one ping");
+  cr_assert(eq(int, sim_maint_fail(&net, owner, c[0], &evicted), 0));
+  cr_assert(evicted);
+  cr_assert(not(listed(&net, owner, c[0])));
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[0], 1200, &ping), 0));
+  cr_assert(listed(&net, owner, fresh[0]), "the node offered takes the bad one's place");
+  cr_assert(eq(u32, ping, SIM_MAINT_NONE));
+  /* At 1300 c[1] (200), c[2] (300) and c[3] (400, exactly 900 s) are questionable. */
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[2], 1300, &ping), 0));
+  cr_assert(eq(u32, ping, c[1]));
+  cr_assert(eq(int, sim_maint_offer(&net, owner, c[1], 1300, &ping), 0)); /* it answers: good */
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[2], 1300, &ping), 0));
+  cr_assert(eq(u32, ping, c[2]), "the next least recently seen questionable contact");
+  cr_assert(eq(int, sim_maint_offer(&net, owner, c[2], 1300, &ping), 0));
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[2], 1300, &ping), 0));
+  cr_assert(eq(u32, ping, c[3]), "idle exactly 900 s: questionable");
+  cr_assert(eq(int, sim_maint_offer(&net, owner, c[3], 1300, &ping), 0));
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[2], 1300, &ping), 0));
+  cr_assert(eq(u32, ping, SIM_MAINT_NONE), "all good: dropped");
+  cr_assert(not(listed(&net, owner, fresh[2])));
+  /* Without times (passive) a full bucket never asks for a ping. */
+  sim_network_clear(&net);
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 2000, k, SIM_TABLES_FULL, 9), 0));
+  cr_assert(eq(int, sim_maint_init(&net), 0));
+  cr_assert(eq(int, sim_maint_offer(&net, owner, fresh[0], 5000, &ping), 0));
+  cr_assert(eq(u32, ping, SIM_MAINT_NONE));
+  sim_network_clear(&net);
+}
+
+/* Buckets idle for 15 minutes: none at 899 s (the tables were built at 0),
+ * every one at 900; one with activity at 900 is due again at 1800; a
+ * refresh target lies in its bucket's range. */
+Test(maintain, idle_buckets_and_their_refresh_targets) {
+  sim_network net;
+  const unsigned k = 4;
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 2000, k, SIM_TABLES_FULL, 9), 0));
+  cr_assert(eq(int, sim_maint_init(&net), 0));
+  cr_assert(eq(int, sim_maint_init_times(&net), 0));
+  uint32_t owner = 5, next = 0, c[8];
+  uint8_t idle[DHT_ID_BITS];
+  unsigned n_idle = 99;
+  cr_assert(eq(int, sim_maint_idle_buckets(&net, owner, 899, idle, &n_idle, &next), 0));
+  cr_assert(eq(u32, n_idle, 0));
+  cr_assert(eq(u32, next, 900));
+  unsigned depth = net.mdepth[net.mslot[owner]];
+  cr_assert(gt(u32, depth, 4));
+  cr_assert(eq(int, sim_maint_idle_buckets(&net, owner, 900, idle, &n_idle, &next), 0));
+  cr_assert(eq(u32, n_idle, depth + 1), "every bucket, the own one included");
+  for (unsigned i = 0; i < n_idle; i++)
+    cr_assert(eq(u32, idle[i], i));
+  cr_assert(eq(u32, next, 1800));
+  cr_assert(gt(sz, bucket_members(&net, owner, 2, depth, c), 0));
+  cr_assert(eq(int, sim_maint_offer(&net, owner, c[0], 1000, NULL), 0)); /* no times kept with ping NULL? they are */
+  cr_assert(eq(int, sim_maint_idle_buckets(&net, owner, 1100, idle, &n_idle, &next), 0));
+  cr_assert(eq(u32, n_idle, depth), "bucket 2 changed at 1000");
+  for (unsigned i = 0; i < n_idle; i++)
+    cr_assert(ne(u32, idle[i], 2));
+  cr_assert(eq(u32, next, 1900));
+  dht_rng rng;
+  dht_rng_init(&rng, 77);
+  unsigned deeper = 0; /* own-bucket targets sharing more than depth bits: about half */
+  for (unsigned b = 0; b <= depth; b++)
+    for (int i = 0; i < 50; i++) {
+      dht_id t;
+      sim_maint_bucket_id(&net, owner, b, &rng, &t);
+      unsigned cp = dht_id_common_prefix(&net.ids[owner], &t);
+      if (b < depth)
+        cr_assert(eq(u32, cp, b), "bucket %u", b);
+      else
+        cr_assert(ge(u32, cp, depth));
+      deeper += b == depth && cp > depth;
+    }
+  cr_assert(gt(u32, deeper, 10), "the own bucket's whole range: %u of 50 deeper", deeper);
+  sim_network_clear(&net);
+}
+
+/* In a run without churn or loss: the maintenance traffic is counted apart
+ * (each workload query is still one request and one answer in
+ * messages_sent), and the refresh lookups of the buckets idle at 900 s
+ * fill the tables (random ones, 4K contacts: room in most buckets): many
+ * more contacts are added than under passive. */
+Test(maintain, bep5_refresh_fills_tables_and_its_traffic_is_counted_apart) {
+  sim_scenario sc;
+  sim_results res[2];
+  char err[256] = "";
+  for (int m = 0; m < 2; m++) {
+    sim_scenario_defaults(&sc);
+    sc.path = (char *)"m.yaml";
+    sc.name = (char *)"m";
+    sc.network.nodes = 1000;
+    sc.network.maintenance = m ? SIM_MAINTENANCE_BEP5 : SIM_MAINTENANCE_PASSIVE;
+    sc.churn.warmup_s = 1300; /* every node's pass in [900, 1200) finds idle buckets */
+    sc.workload.lookups = 3;
+    cr_assert(eq(int, sim_run(&sc, NULL, &res[m], err, sizeof err), 0), "%s", err);
+    uint64_t q = 0;
+    for (size_t i = 0; i < res[m].n_lookups; i++)
+      q += res[m].lookups[i].queries;
+    cr_assert(eq(u64, res[m].counters.messages_sent, 2 * q), "maintenance %d", m);
+    cr_assert(eq(u64, res[m].counters.timeouts, 0));
+  }
+  cr_assert(eq(u64, res[0].counters.maint_lookups, 0));
+  cr_assert(eq(u64, res[0].counters.maint_queries, 0));
+  /* Not one per bucket: a bucket whose questionable contacts answered pings
+   * (offered the queriers of other nodes' refreshes) changed, so needs none. */
+  cr_assert(ge(u64, res[1].counters.maint_lookups, 200), "%" PRIu64 " refreshes", res[1].counters.maint_lookups);
+  cr_assert(gt(u64, res[1].counters.maint_queries, 3 * res[1].counters.maint_lookups));
+  cr_assert(le(u64, res[1].counters.maint_pings, res[1].counters.maint_queries));
+  cr_assert(eq(u32, res[1].tables_changed, 1000));
+  cr_assert(gt(u64, res[1].contacts_added, 10 * res[0].contacts_added), "bep5 %" PRIu64 ", passive %" PRIu64,
+            res[1].contacts_added, res[0].contacts_added);
+  cr_assert(gt(u64, res[1].contacts_added, 1000));
+  sim_results_clear(&res[0]);
+  sim_results_clear(&res[1]);
 }

@@ -54,6 +54,9 @@ static sim_summary distinct_summary(bool planted) {
                               .unreachable_nodes = 83,
                               .unreachable_queries = 84,
                               .offline_queries = 85,
+                              .maint_queries = 88,
+                              .maint_pings = 89,
+                              .maint_lookups = 90,
                               .online_fraction = 0.86,
                               .stale_fraction = 0.87};
   s.living = true;
@@ -94,6 +97,9 @@ static const struct {
     {"unreachable_nodes", 83, "run", "count", "nodes"},
     {"unreachable_queries_total", 84, "run", "count", "queries"},
     {"offline_queries_total", 85, "run", "count", "queries"},
+    {"maintenance_queries_total", 88, "run", "count", "queries"},
+    {"maintenance_pings_total", 89, "run", "count", "queries"},
+    {"maintenance_lookups_total", 90, "run", "count", "lookups"},
     {"online_fraction", 0.86, "run", "real", "fraction"},  {"stale_fraction", 0.87, "run", "real", "fraction"},
 };
 
@@ -118,7 +124,7 @@ Test(figures, living_figures_only_in_a_living_network) {
     cr_assert(eq(int, dead.fig[i], !living && !unreachable), "%s", sim_figure_table[i].name);
     cr_assert(eq(int, alive.fig[i], !unreachable), "%s", sim_figure_table[i].name);
   }
-  cr_assert(eq(int, n, 3));
+  cr_assert(eq(int, n, 6));
   /* The living keys are shown together, or not at all. */
   for (int i = 0; i < SIM_PARAM_COUNT; i++)
     if (sim_params[i].flags & SIM_PARAM_LIVING) {
@@ -234,9 +240,10 @@ Test(figures, runs_row_of_a_living_network_has_its_columns) {
   cr_assert(strstr(buf, ",random,,none,constant,") != NULL, "%s", buf);
   cr_assert(strstr(buf, ",,exponential,3600,0.5,3600,3600,1,600,none,") != NULL, "%s", buf);
   /* no unreachable figures: loss.unreachable_fraction is not used */
-  cr_assert(g_str_has_suffix(buf, ",78,79,85,0.860000,0.870000\n"), "%s", buf);
+  cr_assert(g_str_has_suffix(buf, ",78,79,85,88,89,90,0.860000,0.870000\n"), "%s", buf);
   cr_assert(strstr(head, ",network.topology,network.maintenance,latency.model,") != NULL, "%s", head);
-  cr_assert(g_str_has_suffix(head, ",slow_nodes,offline_queries_total,online_fraction,stale_fraction\n"), "%s", head);
+  cr_assert(g_str_has_suffix(head, ",slow_nodes,offline_queries_total,maintenance_queries_total,maintenance_pings_total,"
+                                  "maintenance_lookups_total,online_fraction,stale_fraction\n"), "%s", head);
   free(buf);
   free(head);
 }
