@@ -1040,6 +1040,28 @@ static int parse_mapping(pctx *c, level lv) {
 
 /* ---- memory estimate -------------------------------------------------------- */
 
+/* Maintained tables (sim/maintain.c): a slot index per node (4 B; bep5: its
+ * pass time, 8 B), and the slots of the nodes whose tables change, each room
+ * for K (log2 n + 4) contacts of 4 B (+ 1 B failures, bep5 + 4 B activity
+ * time) in a pool that doubles, so up to twice the slots in use. Which nodes
+ * change: with bep5 every online node refreshes, so all of them; with churn
+ * every returning node bootstraps, so all of them too; else (passive, static)
+ * the lookups' start nodes and the nodes they query, at most 64 a lookup. An
+ * upper bound: a run stopping before every node changed holds less
+ * (docs/churn.md gives measured peaks). */
+static uint64_t maintenance_bytes(const sim_scenario *sc, uint64_t lookups) {
+  uint64_t n = sc->network.nodes, changed = n, lg = 1;
+  bool bep5 = sc->network.maintenance == SIM_MAINTENANCE_BEP5;
+  while (lg < 32 && ((uint64_t)1 << lg) < n)
+    lg++;
+  uint64_t cap = (uint64_t)sc->lookup.k * (lg + 4), per_contact = bep5 ? 9 : 5;
+  if (cap > (uint64_t)DHT_ID_BITS * sc->lookup.k)
+    cap = (uint64_t)DHT_ID_BITS * sc->lookup.k;
+  if (!bep5 && sc->churn.session.model == SIM_CHURN_NONE && sat_mul(lookups, 65) < n)
+    changed = sat_mul(lookups, 65);
+  return sat_add(sat_mul(n, bep5 ? 12 : 4), sat_mul(sat_mul(changed, 2), sat_add(sat_mul(cap, per_contact), 3)));
+}
+
 /* The two parts of the estimate: the network and the per-lookup results. With
  * a topology file the network is topology_bytes (0 while unread: the loader
  * checks); with a lookups file the lookups are file_lookups, each with its
@@ -1051,10 +1073,11 @@ static void estimate_parts(const sim_scenario *sc, uint64_t lookups, uint64_t to
   /* Churn: one queued event per node (32 B, in a heap that may double: 64),
    * the tables' restriction (urank, upos: 8 B; unode for random tables: 4).
    * Measured with scenarios/mainline-churn.yaml (10^6 nodes): peak RSS
-   * 99 MiB against this estimate's 132 MB. Passive maintenance's tables grow
-   * with the nodes the lookups touch: not estimated. */
+   * 99 MiB against this estimate's 132 MB. Maintained tables: maintenance_bytes. */
   if (sc->churn.session.model != SIM_CHURN_NONE)
     *net = sat_add(*net, sat_mul(sc->network.nodes, sc->network.tables == SIM_TABLES_RANDOM ? 76 : 72));
+  if (sc->network.maintenance != SIM_MAINTENANCE_NONE)
+    *net = sat_add(*net, maintenance_bytes(sc, lookups ? lookups : sc->workload.lookups));
   *work = file ? sat_mul(file_lookups, SCENARIO_BYTES_PER_LOOKUP + sizeof(sim_lookup_spec))
                : sat_mul(lookups ? lookups : sc->workload.lookups, SCENARIO_BYTES_PER_LOOKUP);
 }

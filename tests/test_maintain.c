@@ -327,3 +327,37 @@ Test(maintain, bep5_refresh_fills_tables_and_its_traffic_is_counted_apart) {
   sim_results_clear(&res[0]);
   sim_results_clear(&res[1]);
 }
+
+/* The memory estimate counts the maintained tables (scenario.c's
+ * maintenance_bytes): 2^20 nodes, K 8: slots of 8 (20 + 4) = 192 contacts,
+ * 5 B each (node, failures; bep5 9 with the activity time) + 3, in a pool
+ * that may double; a slot index per node (bep5: and its pass time). */
+Test(maintain, the_estimate_counts_the_maintained_tables) {
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  sc.network.nodes = 1u << 20;
+  sc.network.tables = SIM_TABLES_FULL;
+  sc.lookup.k = 8;
+  sc.workload.lookups = 1000;
+  uint64_t none = sim_scenario_estimate_bytes(&sc, 0);
+  sc.network.maintenance = SIM_MAINTENANCE_PASSIVE;
+  /* static: the start nodes and the nodes they query, 65 a lookup */
+  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none, 4u * (1u << 20) + 2u * 65000u * (192u * 5u + 3u)));
+  {
+    /* --lookups 2000 doubles the changed nodes (the results' own bytes aside) */
+    sim_scenario d = sc;
+    d.network.maintenance = SIM_MAINTENANCE_NONE;
+    cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 2000) - sim_scenario_estimate_bytes(&d, 2000),
+                  4u * (1u << 20) + 2u * 130000u * (192u * 5u + 3u)));
+  }
+  sc.workload.lookups = 100000; /* 6.5 M > n: every node */
+  uint64_t none_many = 0;
+  {
+    sim_scenario d = sc;
+    d.network.maintenance = SIM_MAINTENANCE_NONE;
+    none_many = sim_scenario_estimate_bytes(&d, 0);
+  }
+  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 4u * (1u << 20) + 2ull * (1u << 20) * (192u * 5u + 3u)));
+  sc.network.maintenance = SIM_MAINTENANCE_BEP5;
+  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 12u * (1u << 20) + 2ull * (1u << 20) * (192u * 9u + 3u)));
+}
