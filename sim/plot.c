@@ -2008,6 +2008,7 @@ static int draw_timeline(const ctx *c, const char *col, const char *name) {
   guint r = 0;
   bool any = false;
   int blocks = 0;
+  unsigned most_bins = 0; /* bins with a value in one point's curve, at most */
   while (r < t.rows->len) {
     const char *pt = cell(g_ptr_array_index(t.rows, r), pcol);
     guint end = r;
@@ -2034,14 +2035,17 @@ static int draw_timeline(const ctx *c, const char *col, const char *name) {
     }
     if ((guint)blocks < MAX_SERIES) {
       bool open = false;
+      unsigned bins = 0;
       for (uint64_t b = 0; b <= maxbin; b++) {
         if (n[b] == 0)
           continue;
         if (!open)
           g_string_append_printf(data, "# point %s\n", pt);
         open = true;
+        bins++;
         g_string_append_printf(data, "%.6f %.10g\n", x[b], sum[b] / n[b]);
       }
+      most_bins = MAX(most_bins, bins);
       if (open) {
         GString *lab = g_string_new(NULL);
         GPtrArray *row = g_ptr_array_index(t.rows, r);
@@ -2068,7 +2072,10 @@ static int draw_timeline(const ctx *c, const char *col, const char *name) {
   }
   g_string_append(data, "EOD\n");
   table_free(&t);
-  if (!any) { /* silently: the fractions of a run without churn */
+  if (any && most_bins < 2) /* a curve of one point says nothing over time */
+    fprintf(stderr, "dhtsim: plot: %s skipped: timeline.csv has one bin per run (dhtsim run --bin-s S with S below the run's virtual time)\n",
+            name);
+  if (!any || most_bins < 2) { /* silently: the fractions of a run without churn */
     g_string_free(data, TRUE);
     g_string_free(keys, TRUE);
     g_string_free(g, TRUE);

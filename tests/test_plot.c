@@ -792,3 +792,36 @@ Test(plot, timeline_presets_mark_the_events) {
   rm_rf(tmp);
   g_free(tmp);
 }
+
+/* A run shorter than one bin (tests/data/events-fail.yaml: 40 s, 60 s bins):
+ * a curve of one point says nothing over time, so the timeline presets are
+ * skipped, with a line saying why and how to get them; with 5 s bins they are
+ * drawn. */
+Test(plot, timeline_presets_skip_a_run_of_one_bin) {
+  char *tmp = make_tmpdir(), *dir = real_run(tmp, "tests/data/events-fail.yaml");
+  cli r = run_plot((const char *[]){dir, "--format", "svg", NULL}, NULL);
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cr_assert(strstr(r.err, "dhtsim: plot: timeline-timeouts skipped: timeline.csv has one bin per run (dhtsim run "
+                          "--bin-s S with S below the run's virtual time)\n") != NULL,
+            "%s", r.err);
+  cr_assert(strstr(r.err, "timeline-accuracy skipped") != NULL, "%s", r.err);
+  cr_assert(strstr(r.err, "Warning") == NULL, "%s", r.err);
+  cr_assert(plot_exists(dir, "timeline-timeouts.svg") == false);
+  cr_assert(plot_exists(dir, "lookup-time-cdf.svg"));
+  cli_free(&r);
+  char *dir5 = g_build_filename(tmp, "out5", NULL);
+  r = run_prog(DHTSIM_SOURCE_DIR,
+               (const char *[]){DHTSIM_BINARY, "run", "tests/data/events-fail.yaml", "--bin-s", "5", "--out", dir5, NULL},
+               NULL);
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cli_free(&r);
+  r = run_plot((const char *[]){dir5, "--format", "svg", NULL}, NULL);
+  cr_assert(eq(int, r.status, 0), "%s", r.err);
+  cr_assert(eq(str, r.err, ""));
+  cr_assert(plot_exists(dir5, "timeline-timeouts.svg"));
+  cli_free(&r);
+  g_free(dir5);
+  g_free(dir);
+  rm_rf(tmp);
+  g_free(tmp);
+}
