@@ -1977,7 +1977,7 @@ static int draw_anatomy(const ctx *c, const anatomy_req *rq) {
  * file, or the column empty everywhere). Writes OUT/plots/NAME.gp and draws it. */
 static int draw_timeline(const ctx *c, const char *col, const char *name) {
   const sim_timeline_column *tc = NULL;
-  char *path = g_build_filename(c->outdir, "timeline.csv", NULL), *epath, *gp_file, *gp;
+  char *path = g_build_filename(c->outdir, "timeline.csv", NULL), *epath;
   table t = {0}, ev = {0};
   int rc = EXIT_OK, ycol, pcol, bcol, scol;
   for (size_t i = 0; i < sim_timeline_column_count; i++)
@@ -2140,18 +2140,7 @@ static int draw_timeline(const ctx *c, const char *col, const char *name) {
   g_string_append(g, "\n");
   emit_key_panel(g, &L, keys);
   g_string_append(g, "unset multiplot\n");
-  gp_file = g_strdup_printf("%s.gp", name);
-  gp = g_build_filename(c->plotdir, gp_file, NULL);
-  GError *error = NULL;
-  if (!g_file_set_contents(gp, g->str, (gssize)g->len, &error)) {
-    fprintf(stderr, "dhtsim: plot: %s\n", error->message);
-    g_error_free(error);
-    rc = EXIT_RUNTIME;
-  }
-  for (size_t f = 0; f < c->n_formats && rc == EXIT_OK; f++)
-    rc = run_gnuplot(c, gp, name, c->formats[f]);
-  g_free(gp);
-  g_free(gp_file);
+  rc = write_and_draw(c, name, g);
   g_free(title);
   g_free(sub);
   g_string_free(data, TRUE);
