@@ -99,7 +99,8 @@ static int answer(harness *h, uint64_t at, unsigned i, const unsigned *nodes, si
   return answer_token(h, at, i, nodes, n_nodes, true);
 }
 
-static void start(harness *h, const dht_lookup_config *cfg, const unsigned *seeds, size_t n) {
+/* Starts a lookup whose first queries go at `at`. */
+static void start_at(harness *h, const dht_lookup_config *cfg, const unsigned *seeds, size_t n, uint64_t at) {
   dht_id target;
   dht_node s[32];
   memset(h, 0, sizeof *h);
@@ -109,7 +110,11 @@ static void start(harness *h, const dht_lookup_config *cfg, const unsigned *seed
   for (size_t i = 0; i < n; i++)
     s[i] = node(seeds[i]);
   cr_assert(eq(int, dht_lookup_seed(h->l, s, n), DHT_OK));
-  pump(h, 0);
+  pump(h, at);
+}
+
+static void start(harness *h, const dht_lookup_config *cfg, const unsigned *seeds, size_t n) {
+  start_at(h, cfg, seeds, n, 0);
 }
 
 static bool was_sent(const harness *h, unsigned i) {
@@ -324,20 +329,6 @@ static uint64_t tick_at(const harness *h) {
     if ((h->timers[i].id & 3) == 2 && h->timers[i].at_us < at) /* T_STEP */
       at = h->timers[i].at_us;
   return at;
-}
-
-/* Starts a lookup whose first queries go at `at` (not 0). */
-static void start_at(harness *h, const dht_lookup_config *cfg, const unsigned *seeds, size_t n, uint64_t at) {
-  dht_id target;
-  dht_node s[32];
-  memset(h, 0, sizeof *h);
-  memset(&target, 0, sizeof target);
-  h->l = dht_lookup_new(&target, NULL, cfg);
-  cr_assert(ne(ptr, h->l, NULL));
-  for (size_t i = 0; i < n; i++)
-    s[i] = node(seeds[i]);
-  cr_assert(eq(int, dht_lookup_seed(h->l, s, n), DHT_OK));
-  pump(h, at);
 }
 
 /* Branch 2, K 2. Node 3, sent at 0.5 s, is not slow at 1.5 s (the exact

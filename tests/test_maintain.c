@@ -24,17 +24,25 @@ static bool listed(const sim_network *net, uint32_t owner, uint32_t node) {
   return in;
 }
 
-/* Bucket i of owner (its own, last one: depth and beyond). */
-static unsigned bucket_size(const sim_network *net, uint32_t owner, unsigned i, unsigned depth) {
+/* Owner's bucket b (cpl with owner, capped at depth) members of its table. */
+static size_t bucket_members(const sim_network *net, uint32_t owner, unsigned b, unsigned depth, uint32_t *out) {
   uint32_t *t = g_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1);
-  size_t c = sim_network_table(net, owner, t);
-  unsigned n = 0;
+  size_t c = sim_network_table(net, owner, t), m = 0;
   for (size_t j = 0; j < c; j++) {
     unsigned cp = dht_id_common_prefix(&net->ids[owner], &net->ids[t[j]]);
-    n += (cp < depth ? cp : depth) == i;
+    if ((cp < depth ? cp : depth) == b)
+      out[m++] = t[j];
   }
   g_free(t);
-  return n;
+  return m;
+}
+
+/* The size of bucket i of owner (its own, last one: depth and beyond). */
+static unsigned bucket_size(const sim_network *net, uint32_t owner, unsigned i, unsigned depth) {
+  uint32_t *t = g_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1);
+  size_t n = bucket_members(net, owner, i, depth, t);
+  g_free(t);
+  return (unsigned)n;
 }
 
 /* The same table as a core dht_rt offered the same nodes in the same order:
@@ -160,18 +168,6 @@ Test(maintain, a_run_changes_the_tables_of_queriers_and_responders) {
   sim_results_clear(&res);
 }
 
-/* Owner's bucket b (cpl with owner, capped at depth) members of its table. */
-static size_t bucket_members(const sim_network *net, uint32_t owner, unsigned b, unsigned depth, uint32_t *out) {
-  uint32_t *t = g_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1);
-  size_t c = sim_network_table(net, owner, t), m = 0;
-  for (size_t j = 0; j < c; j++) {
-    unsigned cp = dht_id_common_prefix(&net->ids[owner], &net->ids[t[j]]);
-    if ((cp < depth ? cp : depth) == b)
-      out[m++] = t[j];
-  }
-  g_free(t);
-  return m;
-}
 
 /* bep5, scripted (BEP 5 "Routing Table"): a node offered to a full bucket
  * pings the least recently seen contact once it has been idle for 15
