@@ -683,11 +683,11 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
   uint64_t version = dht_lookup_result_version(a->l);
   rc = dht_lookup_reply_from(a->l, &r->net.addrs[node], &reply);
   g_assert(rc != DHT_ENOENT && rc != DHT_EINVAL);
-  if (dht_lookup_result_version(a->l) != version)
+  bool changed = dht_lookup_result_version(a->l) != version;
+  if (changed)
     a->result_us = r->now;
   if (rc == 0 && a->tr != NULL)
-    sim_trace_answer(a->tr, r->now, node, dht_lookup_in_flight(a->l), reply.n_nodes, reply.n_peers > 0,
-                     dht_lookup_result_version(a->l) != version);
+    sim_trace_answer(a->tr, r->now, node, dht_lookup_in_flight(a->l), reply.n_nodes, reply.n_peers > 0, changed);
   return rc < 0 ? rc : 0;
 }
 
@@ -887,7 +887,8 @@ static int handle(runner *r, const sim_event *ev) {
       return rc;
     /* rounds applies a batch when its last query completes, which may be
      * this timeout: the result changes now, not at an answer. */
-    if (dht_lookup_result_version(a->l) != version)
+    bool changed = dht_lookup_result_version(a->l) != version;
+    if (changed)
       a->result_us = r->now;
     if (rc == DHT_LOOKUP_TIMED_OUT && a->maint) {
       r->res->counters.maint_timeouts++;
@@ -895,7 +896,7 @@ static int handle(runner *r, const sim_event *ev) {
       r->res->counters.timeouts++;
       a->timeouts++;
       if (a->tr != NULL)
-        sim_trace_timeout(a->tr, r->now, dht_lookup_in_flight(a->l), dht_lookup_result_version(a->l) != version);
+        sim_trace_timeout(a->tr, r->now, dht_lookup_in_flight(a->l), changed);
     }
     return rc > 0 ? pump(r, ev->a) : 0;
   }
