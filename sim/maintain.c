@@ -13,7 +13,8 @@ static unsigned cpl(const dht_id *a, const dht_id *b) { return dht_id_common_pre
 int sim_maint_init(sim_network *net) {
   g_return_val_if_fail(net->mslot == NULL, DHT_EINVAL);
   net->mslot = g_try_malloc_n(net->n, sizeof *net->mslot);
-  net->mbuf = g_try_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1);
+  /* a table's node indices, then the bits each shares with its node */
+  net->mbuf = g_try_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1 + (SIM_CONTACTS_MAX(net->k) + 3) / 4);
   if (net->mslot == NULL || net->mbuf == NULL)
     return DHT_ENOMEM; /* sim_network_clear frees either */
   memset(net->mslot, 0xff, (size_t)net->n * sizeof *net->mslot); /* SIM_NET_NO_SLOT */
@@ -28,24 +29,21 @@ int sim_maint_init(sim_network *net) {
   return DHT_OK;
 }
 
-/* The own bucket of a table: the smallest b with at most K contacts sharing >= b bits with x. */
-static unsigned own_bucket(const sim_network *net, uint32_t x, const uint32_t *cs, size_t c) {
+/* The own bucket of a table whose contacts share cp[0..c) bits with its
+ * node: the smallest b with at most K contacts sharing >= b bits. */
+static unsigned own_bucket(const sim_network *net, const uint8_t *cp, size_t c) {
   unsigned at[DHT_ID_BITS + 1] = {0}, b = DHT_ID_BITS;
   size_t suffix = 0;
   for (size_t j = 0; j < c; j++)
-    at[cpl(&net->ids[x], &net->ids[cs[j]])]++;
+    at[cp[j]]++;
   while (b > 0 && suffix + at[b - 1] <= net->k)
     suffix += at[--b];
   return b < DHT_ID_BITS ? b : DHT_ID_BITS - 1;
 }
 
-/* owner's slot, materialised from its generated table on first use. */
-static int slot_of(sim_network *net, uint32_t owner, uint32_t *out) {
-  uint32_t s = net->mslot[owner];
-  if (s != SIM_NET_NO_SLOT) {
-    *out = s;
-    return DHT_OK;
-  }
+/* A new slot for owner, from its generated table, c contacts in net->mbuf. */
+static int materialise(sim_network *net, uint32_t owner, size_t c, uint32_t *out) {
+  uint32_t s;
   if (net->mslots == net->mslots_cap) {
     uint32_t ncap = net->mslots_cap ? net->mslots_cap * 2 : 256;
     if (ncap <= net->mslots_cap || (uint64_t)ncap * net->mcap > SIZE_MAX / 4)
@@ -58,6 +56,10 @@ static int slot_of(sim_network *net, uint32_t owner, uint32_t *out) {
     if (fail == NULL)
       return DHT_ENOMEM;
     net->mfail = fail;
+    uint8_t *cp = g_try_renew(uint8_t, net->mcpl, (size_t)ncap * net->mcap);
+    if (cp == NULL)
+      return DHT_ENOMEM;
+    net->mcpl = cp;
     uint16_t *len = g_try_renew(uint16_t, net->mlen, ncap);
     if (len == NULL)
       return DHT_ENOMEM;
@@ -75,14 +77,18 @@ static int slot_of(sim_network *net, uint32_t owner, uint32_t *out) {
     net->mslots_cap = ncap; /* only once every array has grown: consistent on failure */
   }
   uint32_t *buf = net->mbuf;
-  size_t c = sim_network_table(net, owner, buf);
   s = net->mslots++;
-  /* The generated table, its own bucket and, past the slot's room (never
-   * for a generated table of a network this size, by the bound above), cut. */
-  net->mdepth[s] = (uint8_t)own_bucket(net, owner, buf, c);
+  /* The generated table, the bits each contact shares with owner (into the
+   * scratch past it), its own bucket and, past the slot's room (never for a
+   * generated table of a network this size, by the bound above), cut. */
+  uint8_t *cp = (uint8_t *)(buf + SIM_CONTACTS_MAX(net->k) + 1);
+  for (size_t j = 0; j < c; j++)
+    cp[j] = (uint8_t)cpl(&net->ids[owner], &net->ids[buf[j]]);
+  net->mdepth[s] = (uint8_t)own_bucket(net, cp, c);
   if (c > net->mcap)
     c = net->mcap;
   memcpy(net->mpool + (size_t)s * net->mcap, buf, c * sizeof *buf);
+  memcpy(net->mcpl + (size_t)s * net->mcap, cp, c);
   memset(net->mfail + (size_t)s * net->mcap, 0, c);
   if (net->mtimes) /* built at t = 0: last heard of then */
     memset(net->mseen + (size_t)s * net->mcap, 0, c * sizeof *net->mseen);
@@ -92,11 +98,24 @@ static int slot_of(sim_network *net, uint32_t owner, uint32_t *out) {
   return DHT_OK;
 }
 
-/* Index of node in slot s, or -1. */
-static long find(const sim_network *net, uint32_t s, uint32_t node) {
+/* owner's slot, materialised from its generated table on first use. */
+static int slot_of(sim_network *net, uint32_t owner, uint32_t *out) {
+  uint32_t s = net->mslot[owner];
+  if (s != SIM_NET_NO_SLOT) {
+    *out = s;
+    return DHT_OK;
+  }
+  return materialise(net, owner, sim_network_table(net, owner, net->mbuf), out);
+}
+
+/* Index of node, sharing c bits with the slot's owner, in slot s, or -1:
+ * only contacts sharing c bits are compared (O(table) byte reads, a few
+ * index reads). */
+static long find(const sim_network *net, uint32_t s, uint32_t node, unsigned c) {
   const uint32_t *cs = net->mpool + (size_t)s * net->mcap;
+  const uint8_t *cp = net->mcpl + (size_t)s * net->mcap;
   for (uint32_t j = 0; j < net->mlen[s]; j++)
-    if (cs[j] == node)
+    if (cp[j] == c && cs[j] == node)
       return (long)j;
   return -1;
 }
@@ -120,7 +139,8 @@ int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t no
   if ((rc = slot_of(net, owner, &s)) < 0)
     return rc;
   size_t base = (size_t)s * net->mcap;
-  long at = find(net, s, node);
+  unsigned c = cpl(&net->ids[owner], &net->ids[node]);
+  long at = find(net, s, node, c);
   if (at >= 0) {
     net->mfail[base + (size_t)at] = 0; /* good again; an outstanding ping is answered by this */
     if (net->mtimes)
@@ -128,16 +148,16 @@ int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t no
     return DHT_OK;
   }
   uint32_t *cs = net->mpool + base;
-  const dht_id *xid = &net->ids[owner];
-  unsigned c = cpl(xid, &net->ids[node]);
+  const uint8_t *cp = net->mcpl + base;
   for (;;) {
     unsigned depth = net->mdepth[s], b = bucket_of(c, depth), in = 0;
-    for (uint32_t j = 0; j < net->mlen[s]; j++)
-      in += bucket_of(cpl(xid, &net->ids[cs[j]]), depth) == b;
+    for (uint32_t j = 0; j < net->mlen[s]; j++) /* O(table) byte reads, no ID */
+      in += bucket_of(cp[j], depth) == b;
     if (in < net->k) {
       if (net->mlen[s] == net->mcap)
         return DHT_OK; /* the slot is full: dropped */
       cs[net->mlen[s]] = node;
+      net->mcpl[base + net->mlen[s]] = (uint8_t)c;
       net->mfail[base + net->mlen[s]] = 0;
       if (net->mtimes)
         net->mseen[base + net->mlen[s]] = now_s;
@@ -158,7 +178,7 @@ int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t no
   unsigned depth = net->mdepth[s], b = bucket_of(c, depth);
   long lrs = -1;
   for (uint32_t j = 0; j < net->mlen[s]; j++) {
-    if (bucket_of(cpl(xid, &net->ids[cs[j]]), depth) != b)
+    if (bucket_of(cp[j], depth) != b)
       continue;
     if (net->mfail[base + j] & SIM_MAINT_PINGING)
       return DHT_OK; /* one ping per bucket at a time */
@@ -182,7 +202,7 @@ int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicte
   int rc;
   if (evicted != NULL)
     *evicted = false;
-  if (net->mslot[owner] == SIM_NET_NO_SLOT) {
+  if ((s = net->mslot[owner]) == SIM_NET_NO_SLOT) {
     /* Not materialised: only if its generated table lists node. */
     uint32_t *buf = net->mbuf;
     bool listed = false;
@@ -191,10 +211,10 @@ int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicte
       listed = buf[j] == node;
     if (!listed)
       return DHT_OK;
+    if ((rc = materialise(net, owner, c, &s)) < 0)
+      return rc;
   }
-  if ((rc = slot_of(net, owner, &s)) < 0)
-    return rc;
-  long at = find(net, s, node);
+  long at = find(net, s, node, cpl(&net->ids[owner], &net->ids[node]));
   if (at < 0)
     return DHT_OK;
   size_t base = (size_t)s * net->mcap;
@@ -207,6 +227,7 @@ int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicte
   uint32_t last = net->mlen[s] - 1u;
   net->mpool[base + (size_t)at] = net->mpool[base + last];
   net->mfail[base + (size_t)at] = net->mfail[base + last];
+  net->mcpl[base + (size_t)at] = net->mcpl[base + last];
   if (net->mtimes)
     net->mseen[base + (size_t)at] = net->mseen[base + last];
   net->mlen[s] = (uint16_t)last;
@@ -219,7 +240,7 @@ int sim_maint_failed(sim_network *net, uint32_t owner, uint32_t node) { return s
 
 void sim_maint_pinging(sim_network *net, uint32_t owner, uint32_t node) {
   uint32_t s = net->mslot[owner];
-  long at = s != SIM_NET_NO_SLOT ? find(net, s, node) : -1;
+  long at = s != SIM_NET_NO_SLOT ? find(net, s, node, cpl(&net->ids[owner], &net->ids[node])) : -1;
   if (at >= 0)
     net->mfail[(size_t)s * net->mcap + (size_t)at] |= SIM_MAINT_PINGING;
 }
@@ -236,7 +257,7 @@ int sim_maint_idle_buckets(sim_network *net, uint32_t owner, uint32_t now_s, uin
   /* A bucket's "last changed" (BEP 5) is its latest contact activity: an
    * addition, an answer, a query from it; an empty bucket has none (0). */
   for (uint32_t j = 0; j < net->mlen[s]; j++) {
-    unsigned b = bucket_of(cpl(&net->ids[owner], &net->ids[net->mpool[base + j]]), depth);
+    unsigned b = bucket_of(net->mcpl[base + j], depth);
     if (net->mseen[base + j] > last[b])
       last[b] = net->mseen[base + j];
   }

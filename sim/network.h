@@ -84,11 +84,15 @@ typedef struct sim_network {
   /* Tables that changed during the run (network.maintenance, sim/maintain.c):
    * node i's is slot mslot[i] of a flat pool (SIM_NET_NO_SLOT: none, its
    * generated table stands), contacts mpool[s mcap ..] (node indices, mlen[s]
-   * of them), their consecutive failures mfail[s mcap ..], its own (last)
-   * bucket mdepth[s]. All NULL without maintenance. */
+   * of them), their consecutive failures mfail[s mcap ..], the bits each
+   * shares with the node mcpl[s mcap ..] (kept so that neither an offer nor
+   * an answer reads the contacts' IDs, random loads at 10^6 nodes: only the
+   * bucket an answer comes from is read), its own (last) bucket mdepth[s].
+   * All NULL without maintenance. */
   uint32_t *mslot;
   uint32_t *mpool;
   uint8_t *mfail;
+  uint8_t *mcpl;
   uint16_t *mlen;
   uint8_t *mdepth;
   /* bep5 only (NULL otherwise): mseen[s mcap + j] = the virtual second (since
@@ -99,7 +103,7 @@ typedef struct sim_network {
   uint64_t madded;             /* contacts added to materialised tables (a materialisation's copy not counted) */
   uint32_t mslots, mslots_cap; /* slots used, allocated */
   uint32_t mcap;               /* contacts a slot holds */
-  uint32_t *mbuf;              /* [SIM_CONTACTS_MAX(k) + 1] scratch of sim/maintain.c */
+  uint32_t *mbuf;              /* scratch of sim/maintain.c and closest_slot: [SIM_CONTACTS_MAX(k) + 1] words, then as many bytes */
   sim_net_scratch *scratch; /* on demand: sampler and positions */
 } sim_network;
 

@@ -1042,7 +1042,7 @@ static int parse_mapping(pctx *c, level lv) {
 
 /* Maintained tables (sim/maintain.c): a slot index per node (4 B; bep5: its
  * pass time, 8 B), and the slots of the nodes whose tables change, each room
- * for K (log2 n + 4) contacts of 4 B (+ 1 B failures, bep5 + 4 B activity
+ * for K (log2 n + 4) contacts of 4 B (+ 1 B failures, 1 B shared bits, bep5 + 4 B activity
  * time) in a pool that doubles, so up to twice the slots in use. Which nodes
  * change: with bep5 every online node refreshes, so all of them; with churn
  * every returning node bootstraps, so all of them too; else (passive, static)
@@ -1054,7 +1054,7 @@ static uint64_t maintenance_bytes(const sim_scenario *sc, uint64_t lookups) {
   bool bep5 = sc->network.maintenance == SIM_MAINTENANCE_BEP5;
   while (lg < 32 && ((uint64_t)1 << lg) < n)
     lg++;
-  uint64_t cap = (uint64_t)sc->lookup.k * (lg + 4), per_contact = bep5 ? 9 : 5;
+  uint64_t cap = (uint64_t)sc->lookup.k * (lg + 4), per_contact = bep5 ? 10 : 6;
   if (cap > (uint64_t)DHT_ID_BITS * sc->lookup.k)
     cap = (uint64_t)DHT_ID_BITS * sc->lookup.k;
   if (!bep5 && sc->churn.session.model == SIM_CHURN_NONE && sat_mul(lookups, 65) < n)

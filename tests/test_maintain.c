@@ -5,11 +5,13 @@
 #include "criterion_assert.h"
 #include <glib.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
 #include "maintain.h"
 #include "network.h"
+#include "rng.h"
 #include "routing_table.h"
 #include "scenario.h"
 #include "sim.h"
@@ -89,6 +91,54 @@ Test(maintain, offers_follow_the_core_tables_rules) {
   for (size_t j = 0; j < n; j++)
     cr_assert(dht_id_eq(&net.ids[out[j]], &want[j].id), "rank %zu", j);
   dht_rt_free(rt);
+  g_free(t);
+  sim_network_clear(&net);
+}
+
+/* closest() on a changed table reads only the buckets that matter
+ * (closest_slot): whatever the target's shared prefix, the count asked and
+ * the holes evictions left, its answer is the selection from the whole table. */
+Test(maintain, closest_of_a_changed_table_is_the_whole_tables_selection) {
+  sim_network net;
+  const unsigned k = 8;
+  const uint64_t seed = 0x5107u;
+  printf("maintain closest test seed: 0x%" PRIx64 "\n", seed);
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 3000, k, SIM_TABLES_FULL, seed), 0));
+  cr_assert(eq(int, sim_maint_init(&net), 0));
+  uint32_t owner = 1234, *t = g_new(uint32_t, SIM_CONTACTS_MAX(k) + 1), got[200], want[200];
+  dht_rng rng;
+  dht_rng_init(&rng, seed);
+  /* Evict some contacts (two failures each), offer others: short buckets, a
+   * table order that is no longer the generated one. */
+  size_t c = sim_network_table(&net, owner, t);
+  for (size_t j = 0; j < c; j += 3) {
+    cr_assert(eq(int, sim_maint_failed(&net, owner, t[j]), 0));
+    cr_assert(eq(int, sim_maint_failed(&net, owner, t[j]), 0));
+  }
+  for (unsigned i = 0; i < 200; i++)
+    cr_assert(eq(int, sim_maint_seen(&net, owner, dht_rng_below(&rng, net.n)), 0));
+  c = sim_network_table(&net, owner, t);
+  cr_assert(gt(sz, c, 2 * k));
+  const size_t counts[] = {1, 3, 8, 9, 20, 200};
+  for (unsigned trial = 0; trial < 400; trial++) {
+    dht_id target;
+    if (trial < 161) { /* the owner's ID with bit trial flipped (trial 160: the ID itself) */
+      target = net.ids[owner];
+      if (trial < DHT_ID_BITS)
+        target.b[trial / 8] ^= (uint8_t)(0x80u >> (trial % 8));
+    } else if (trial < 161 + 40) {
+      target = net.ids[t[(trial - 161) % c]]; /* a contact */
+    } else {
+      dht_id_random(&target, &rng);
+    }
+    for (size_t ci = 0; ci < G_N_ELEMENTS(counts); ci++) {
+      size_t n = sim_network_closest(&net, owner, &target, got, counts[ci]);
+      size_t w = sim_network_select(&net, &target, t, c, want, counts[ci]);
+      cr_assert(eq(sz, n, w), "trial %u count %zu", trial, counts[ci]);
+      for (size_t j = 0; j < n; j++)
+        cr_assert(eq(u32, got[j], want[j]), "trial %u count %zu rank %zu", trial, counts[ci], j);
+    }
+  }
   g_free(t);
   sim_network_clear(&net);
 }
@@ -338,13 +388,13 @@ Test(maintain, the_estimate_counts_the_maintained_tables) {
   uint64_t none = sim_scenario_estimate_bytes(&sc, 0);
   sc.network.maintenance = SIM_MAINTENANCE_PASSIVE;
   /* static: the start nodes and the nodes they query, 65 a lookup */
-  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none, 4u * (1u << 20) + 2u * 65000u * (192u * 5u + 3u)));
+  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none, 4u * (1u << 20) + 2u * 65000u * (192u * 6u + 3u)));
   {
     /* --lookups 2000 doubles the changed nodes (the results' own bytes aside) */
     sim_scenario d = sc;
     d.network.maintenance = SIM_MAINTENANCE_NONE;
     cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 2000) - sim_scenario_estimate_bytes(&d, 2000),
-                  4u * (1u << 20) + 2u * 130000u * (192u * 5u + 3u)));
+                  4u * (1u << 20) + 2u * 130000u * (192u * 6u + 3u)));
   }
   sc.workload.lookups = 100000; /* 6.5 M > n: every node */
   uint64_t none_many = 0;
@@ -353,7 +403,7 @@ Test(maintain, the_estimate_counts_the_maintained_tables) {
     d.network.maintenance = SIM_MAINTENANCE_NONE;
     none_many = sim_scenario_estimate_bytes(&d, 0);
   }
-  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 4u * (1u << 20) + 2ull * (1u << 20) * (192u * 5u + 3u)));
+  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 4u * (1u << 20) + 2ull * (1u << 20) * (192u * 6u + 3u)));
   sc.network.maintenance = SIM_MAINTENANCE_BEP5;
-  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 12u * (1u << 20) + 2ull * (1u << 20) * (192u * 9u + 3u)));
+  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 12u * (1u << 20) + 2ull * (1u << 20) * (192u * 10u + 3u)));
 }
