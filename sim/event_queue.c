@@ -1,6 +1,7 @@
-/* event_queue.c: 4-ary min-heap of sim_event ordered by (time_us, seq).
- * Invariant: for every i > 0, key(heap[(i-1)/4]) < key(heap[i]); keys are unique
- * because seq is (next_seq at push). Push and pop are O(log4 n) moves of 32-byte events. */
+/* event_queue.c: two 4-ary min-heaps of sim_event ordered by (time_us, seq).
+ * Invariant, in each heap: for every i > 0, key(ev[(i-1)/4]) < key(ev[i]); keys
+ * are unique because seq is (next_seq at push), shared by both heaps. Push and
+ * pop are O(log4 n) moves of 32-byte events in the heap concerned. */
 #include "event_queue.h"
 
 #include <glib.h>
@@ -15,14 +16,14 @@ static inline bool ev_before(const sim_event *a, const sim_event *b) {
   return a->time_us < b->time_us || (a->time_us == b->time_us && a->seq < b->seq);
 }
 
-/* Reallocates to new_cap events; DHT_ENOMEM (queue unchanged) on overflow
+/* Reallocates to new_cap events; DHT_ENOMEM (heap unchanged) on overflow
  * (g_try_realloc_n checks the product) or failure. */
-static int eq_reserve(sim_event_queue *q, size_t new_cap) {
-  sim_event *h = g_try_realloc_n(q->heap, new_cap, sizeof *h);
-  if (h == NULL)
+static int heap_reserve(sim_eq_heap *h, size_t new_cap) {
+  sim_event *ev = g_try_realloc_n(h->ev, new_cap, sizeof *ev);
+  if (ev == NULL)
     return DHT_ENOMEM;
-  q->heap = h;
-  q->cap = new_cap;
+  h->ev = ev;
+  h->cap = new_cap;
   return DHT_OK;
 }
 
@@ -30,61 +31,71 @@ int sim_eq_init(sim_event_queue *q, size_t initial_cap) {
   g_return_val_if_fail(q != NULL, DHT_EINVAL);
   memset(q, 0, sizeof *q);
   if (initial_cap > 0)
-    return eq_reserve(q, initial_cap); /* on failure q stays empty and valid */
+    return heap_reserve(&q->near, initial_cap); /* on failure q stays empty and valid */
   return DHT_OK;
 }
 
 void sim_eq_clear(sim_event_queue *q) {
   if (q == NULL)
     return;
-  g_free(q->heap);
+  g_free(q->near.ev);
+  g_free(q->far.ev);
   memset(q, 0, sizeof *q);
 }
 
-int sim_eq_push(sim_event_queue *q, uint64_t time_us, uint32_t kind, uint32_t a, uint64_t b) {
-  sim_event ev;
+static int heap_push(sim_eq_heap *h, const sim_event *ev) {
   size_t i;
-  g_return_val_if_fail(q != NULL, DHT_EINVAL);
-  if (q->len == q->cap) {
+  if (h->len == h->cap) {
     size_t nc;
-    if (q->cap > SIZE_MAX / 2)
+    if (h->cap > SIZE_MAX / 2)
       return DHT_ENOMEM;
-    nc = q->cap < 16 ? 16 : q->cap * 2;
-    if (eq_reserve(q, nc) != DHT_OK)
+    nc = h->cap < 16 ? 16 : h->cap * 2;
+    if (heap_reserve(h, nc) != DHT_OK)
       return DHT_ENOMEM;
   }
-  ev.time_us = time_us;
-  ev.seq = q->next_seq++;
-  ev.kind = kind;
-  ev.a = a;
-  ev.b = b;
   /* Sift up: move the hole from the end toward the root while the parent is later. */
-  i = q->len++;
+  i = h->len++;
   while (i > 0) {
     size_t p = (i - 1) / EQ_ARITY;
-    if (!ev_before(&ev, &q->heap[p]))
+    if (!ev_before(ev, &h->ev[p]))
       break;
-    q->heap[i] = q->heap[p];
+    h->ev[i] = h->ev[p];
     i = p;
   }
-  q->heap[i] = ev;
+  h->ev[i] = *ev;
   return DHT_OK;
 }
 
-bool sim_eq_pop(sim_event_queue *q, sim_event *out) {
+static int push(sim_event_queue *q, sim_eq_heap *h, uint64_t time_us, uint32_t kind, uint32_t a, uint64_t b) {
+  sim_event ev = {.time_us = time_us, .seq = q->next_seq, .kind = kind, .a = a, .b = b};
+  int rc = heap_push(h, &ev);
+  if (rc == DHT_OK)
+    q->next_seq++;
+  return rc;
+}
+
+int sim_eq_push(sim_event_queue *q, uint64_t time_us, uint32_t kind, uint32_t a, uint64_t b) {
+  g_return_val_if_fail(q != NULL, DHT_EINVAL);
+  return push(q, &q->near, time_us, kind, a, b);
+}
+
+int sim_eq_push_far(sim_event_queue *q, uint64_t time_us, uint32_t kind, uint32_t a, uint64_t b) {
+  g_return_val_if_fail(q != NULL, DHT_EINVAL);
+  return push(q, &q->far, time_us, kind, a, b);
+}
+
+/* Removes the root of a non-empty heap into *out (if not NULL). */
+static void heap_pop(sim_eq_heap *h, sim_event *out) {
   sim_event last;
   size_t n, i;
-  g_return_val_if_fail(q != NULL, false);
-  if (q->len == 0)
-    return false;
   if (out != NULL)
-    *out = q->heap[0];
-  n = --q->len;
+    *out = h->ev[0];
+  n = --h->len;
   if (n == 0)
-    return true;
+    return;
   /* Sift the former last event down from the root: at each level the hole
    * takes the earliest of up to 4 children, until `last` precedes them all. */
-  last = q->heap[n];
+  last = h->ev[n];
   i = 0;
   for (;;) {
     size_t c = EQ_ARITY * i + 1, best, end;
@@ -93,18 +104,37 @@ bool sim_eq_pop(sim_event_queue *q, sim_event *out) {
     best = c;
     end = c + EQ_ARITY < n ? c + EQ_ARITY : n;
     for (size_t j = c + 1; j < end; j++)
-      if (ev_before(&q->heap[j], &q->heap[best]))
+      if (ev_before(&h->ev[j], &h->ev[best]))
         best = j;
-    if (!ev_before(&q->heap[best], &last))
+    if (!ev_before(&h->ev[best], &last))
       break;
-    q->heap[i] = q->heap[best];
+    h->ev[i] = h->ev[best];
     i = best;
   }
-  q->heap[i] = last;
+  h->ev[i] = last;
+}
+
+/* The heap holding the earliest event, or NULL when both are empty. */
+static sim_eq_heap *first(const sim_event_queue *q) {
+  sim_eq_heap *n = (sim_eq_heap *)&q->near, *f = (sim_eq_heap *)&q->far;
+  if (f->len == 0)
+    return n->len > 0 ? n : NULL;
+  if (n->len == 0)
+    return f;
+  return ev_before(&f->ev[0], &n->ev[0]) ? f : n;
+}
+
+bool sim_eq_pop(sim_event_queue *q, sim_event *out) {
+  g_return_val_if_fail(q != NULL, false);
+  sim_eq_heap *h = first(q);
+  if (h == NULL)
+    return false;
+  heap_pop(h, out);
   return true;
 }
 
 const sim_event *sim_eq_peek(const sim_event_queue *q) {
   g_return_val_if_fail(q != NULL, NULL);
-  return q->len > 0 ? &q->heap[0] : NULL;
+  const sim_eq_heap *h = first(q);
+  return h != NULL ? &h->ev[0] : NULL;
 }

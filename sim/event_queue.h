@@ -1,7 +1,12 @@
-/* event_queue.h: the virtual-clock priority queue: a 4-ary min-heap of small
- * event structs ordered by (time_us, seq). seq is the scheduling order, so equal
- * times pop in the order they were pushed (an event pushed by a handler at `now`
- * runs after every event already queued for `now`). O(log n) push and pop. */
+/* event_queue.h: the virtual-clock priority queue of small event structs
+ * ordered by (time_us, seq). seq is the scheduling order, so equal times pop
+ * in the order they were pushed (an event pushed by a handler at `now` runs
+ * after every event already queued for `now`). Two 4-ary min-heaps behind one
+ * order: the near one for the events of messages and lookups, the far one
+ * for per-node timers (churn, maintenance: up to one per node, 10^6 and more,
+ * each popped rarely), so the near heap, popped at every event, stays small
+ * and in cache. Where an event goes changes nothing of the order. O(log n)
+ * push and pop. */
 #ifndef SIM_EVENT_QUEUE_H
 #define SIM_EVENT_QUEUE_H
 
@@ -17,11 +22,15 @@ typedef struct sim_event {
   uint64_t b;       /* driver-defined payload (e.g. query id) */
 } sim_event;
 
-typedef struct sim_event_queue {
-  sim_event *heap; /* owned */
+typedef struct sim_eq_heap {
+  sim_event *ev; /* owned */
   size_t len;
   size_t cap;
-  uint64_t next_seq;
+} sim_eq_heap;
+
+typedef struct sim_event_queue {
+  sim_eq_heap near, far;
+  uint64_t next_seq; /* both heaps' */
 } sim_event_queue;
 
 /* initial_cap may be 0. Returns 0 or DHT_ENOMEM. */
@@ -29,10 +38,12 @@ int sim_eq_init(sim_event_queue *q, size_t initial_cap);
 void sim_eq_clear(sim_event_queue *q);
 /* Returns 0 or DHT_ENOMEM (queue unchanged). */
 int sim_eq_push(sim_event_queue *q, uint64_t time_us, uint32_t kind, uint32_t a, uint64_t b);
+/* The same, into the far heap (a per-node timer): the same order. */
+int sim_eq_push_far(sim_event_queue *q, uint64_t time_us, uint32_t kind, uint32_t a, uint64_t b);
 /* Removes the earliest event into *out; false when empty. */
 bool sim_eq_pop(sim_event_queue *q, sim_event *out);
 /* The earliest event without removing it, or NULL. transfer none. */
 const sim_event *sim_eq_peek(const sim_event_queue *q);
-static inline size_t sim_eq_len(const sim_event_queue *q) { return q->len; }
+static inline size_t sim_eq_len(const sim_event_queue *q) { return q->near.len + q->far.len; }
 
 #endif

@@ -184,8 +184,11 @@ static dht_rng *rng_of(runner *r, uint8_t kind) { return kind == Q_WORK ? &r->ms
 static bool drop_rng(dht_rng *rng, double p) { return p > 0.0 && dht_rng_chance(rng, p); }
 static uint32_t now_s(const runner *r) { return (uint32_t)(r->now / 1000000u); }
 
+/* Per-node timers (one per node) go to the queue's far heap, the rest to its
+ * near one: the same order, a small heap for the events of every message. */
 static int push(runner *r, uint64_t at, uint32_t kind, uint32_t a, uint64_t b) {
-  return sim_eq_push(&r->q, at, kind, a, b);
+  bool far = kind == EV_CHURN || kind == EV_MAINT;
+  return far ? sim_eq_push_far(&r->q, at, kind, a, b) : sim_eq_push(&r->q, at, kind, a, b);
 }
 
 static int query_alloc(runner *r, uint32_t *out) {

@@ -187,3 +187,53 @@ Test(event_queue, random_interleaving_matches_sorted_reference) {
   sim_eq_clear(&q);
   free(ref);
 }
+
+/* Events pushed to the far heap (per-node timers) and the near one pop in
+ * one (time, push order) order, as from one heap, whichever heap the
+ * earliest is in and whatever the heaps' sizes. */
+Test(event_queue, far_and_near_events_pop_in_one_order) {
+  const uint64_t seed = 0xfa4u;
+  sim_event_queue q, one;
+  sim_event a, b;
+  dht_rng r;
+  printf("event_queue far/near test seed: 0x%llx\n", (unsigned long long)seed);
+  dht_rng_init(&r, seed);
+  cr_assert(eq(int, sim_eq_init(&q, 0), 0));
+  cr_assert(eq(int, sim_eq_init(&one, 0), 0));
+  uint64_t now = 0;
+  size_t far = 0, popped = 0;
+  for (unsigned op = 0; op < 30000; op++) {
+    if (dht_rng_below(&r, 100) < (op < 15000 ? 60u : 40u)) {
+      uint64_t t = now + dht_rng_below(&r, 20); /* equal times across heaps: the order is push order */
+      uint32_t tag = (uint32_t)dht_rng_next(&r);
+      bool to_far = dht_rng_below(&r, 3) == 0;
+      far += to_far;
+      cr_assert(eq(int, (to_far ? sim_eq_push_far : sim_eq_push)(&q, t, tag, op, 0), 0));
+      cr_assert(eq(int, sim_eq_push(&one, t, tag, op, 0), 0));
+    } else {
+      bool got = sim_eq_pop(&q, &a);
+      cr_assert(eq(int, got, sim_eq_pop(&one, &b)));
+      if (!got)
+        continue;
+      cr_assert(eq(u64, a.time_us, b.time_us));
+      cr_assert(eq(u64, a.seq, b.seq));
+      cr_assert(eq(u32, a.a, b.a));
+      now = a.time_us;
+      popped++;
+    }
+    cr_assert(eq(sz, sim_eq_len(&q), sim_eq_len(&one)));
+    const sim_event *pq = sim_eq_peek(&q), *po = sim_eq_peek(&one);
+    cr_assert(eq(int, pq == NULL, po == NULL));
+    if (pq != NULL)
+      cr_assert(eq(u64, pq->seq, po->seq));
+  }
+  while (sim_eq_pop(&q, &a)) {
+    cr_assert(sim_eq_pop(&one, &b));
+    cr_assert(eq(u64, a.seq, b.seq));
+  }
+  cr_assert(not(sim_eq_pop(&one, &b)));
+  cr_assert(gt(sz, far, 4000));
+  cr_assert(gt(sz, popped, 10000));
+  sim_eq_clear(&q);
+  sim_eq_clear(&one);
+}
