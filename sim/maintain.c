@@ -45,7 +45,10 @@ static unsigned own_bucket(const sim_network *net, const uint8_t *cp, size_t c) 
 static int materialise(sim_network *net, uint32_t owner, size_t c, uint32_t *out) {
   uint32_t s;
   if (net->mslots == net->mslots_cap) {
-    uint32_t ncap = net->mslots_cap ? net->mslots_cap * 2 : 256;
+    /* Doubling, but never past one slot per node (each node has at most
+     * one): the memory estimate counts min(n, twice the changed tables). */
+    uint64_t want = net->mslots_cap ? (uint64_t)net->mslots_cap * 2 : 256;
+    uint32_t ncap = (uint32_t)(want < net->n ? want : net->n);
     if (ncap <= net->mslots_cap || (uint64_t)ncap * net->mcap > SIZE_MAX / 4)
       return DHT_ENOMEM;
     uint32_t *pool = g_try_renew(uint32_t, net->mpool, (size_t)ncap * net->mcap);

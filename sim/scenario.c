@@ -1043,7 +1043,8 @@ static int parse_mapping(pctx *c, level lv) {
 /* Maintained tables (sim/maintain.c): a slot index per node (4 B; bep5: its
  * pass time, 8 B), and the slots of the nodes whose tables change, each room
  * for K (log2 n + 4) contacts of 4 B (+ 1 B failures, 1 B shared bits, bep5 + 4 B activity
- * time) in a pool that doubles, so up to twice the slots in use. Which nodes
+ * time) in a pool that doubles, so up to twice the slots in use but never
+ * more than one per node. Which nodes
  * change: with bep5 every online node refreshes, so all of them; with churn
  * every returning node bootstraps, so all of them too; else (passive, static)
  * the lookups' start nodes and the nodes they query, at most 64 a lookup. An
@@ -1059,7 +1060,8 @@ static uint64_t maintenance_bytes(const sim_scenario *sc, uint64_t lookups) {
     cap = (uint64_t)DHT_ID_BITS * sc->lookup.k;
   if (!bep5 && sc->churn.session.model == SIM_CHURN_NONE && sat_mul(lookups, 65) < n)
     changed = sat_mul(lookups, 65);
-  return sat_add(sat_mul(n, bep5 ? 12 : 4), sat_mul(sat_mul(changed, 2), sat_add(sat_mul(cap, per_contact), 3)));
+  uint64_t slots = sat_mul(changed, 2) < n ? sat_mul(changed, 2) : n;
+  return sat_add(sat_mul(n, bep5 ? 12 : 4), sat_mul(slots, sat_add(sat_mul(cap, per_contact), 3)));
 }
 
 /* The two parts of the estimate: the network and the per-lookup results. With

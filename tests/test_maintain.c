@@ -403,7 +403,22 @@ Test(maintain, the_estimate_counts_the_maintained_tables) {
     d.network.maintenance = SIM_MAINTENANCE_NONE;
     none_many = sim_scenario_estimate_bytes(&d, 0);
   }
-  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 4u * (1u << 20) + 2ull * (1u << 20) * (192u * 6u + 3u)));
+  /* every node: one slot each, the pool never grows past n slots */
+  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 4u * (1u << 20) + 1ull * (1u << 20) * (192u * 6u + 3u)));
   sc.network.maintenance = SIM_MAINTENANCE_BEP5;
-  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 12u * (1u << 20) + 2ull * (1u << 20) * (192u * 10u + 3u)));
+  cr_assert(eq(u64, sim_scenario_estimate_bytes(&sc, 0) - none_many, 12u * (1u << 20) + 1ull * (1u << 20) * (192u * 10u + 3u)));
+}
+
+/* The pool doubles (256, 512, ...) but stops at one slot per node: what the
+ * memory estimate counts when every table changes. */
+Test(maintain, the_pool_never_holds_more_slots_than_nodes) {
+  sim_network net;
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 600, 4, SIM_TABLES_FULL, 9), 0));
+  cr_assert(eq(int, sim_maint_init(&net), 0));
+  for (uint32_t i = 0; i < net.n; i++) {
+    cr_assert(eq(int, sim_maint_seen(&net, i, (i + 1) % net.n), 0));
+    cr_assert(eq(u32, net.mslots, i + 1));
+    cr_assert(eq(u32, net.mslots_cap, i < 256 ? 256u : i < 512 ? 512u : 600u), "after %u", i);
+  }
+  sim_network_clear(&net);
 }
