@@ -111,16 +111,37 @@ static int slot_of(sim_network *net, uint32_t owner, uint32_t *out) {
   return materialise(net, owner, sim_network_table(net, owner, net->mbuf), out);
 }
 
-/* Index of node, sharing c bits with the slot's owner, in slot s, or -1:
- * only contacts sharing c bits are compared (O(table) byte reads, a few
- * index reads). */
-static long find(const sim_network *net, uint32_t s, uint32_t node, unsigned c) {
+/* Index of node, sharing c bits with the slot's owner, in slot s, or -1;
+ * *same (if not NULL): then, how many contacts share c bits. Only those are
+ * compared, found by memchr over the contacts' bytes (vector code; at most
+ * K + 1 of them outside the own bucket). */
+static long find(const sim_network *net, uint32_t s, uint32_t node, unsigned c, unsigned *same) {
   const uint32_t *cs = net->mpool + (size_t)s * net->mcap;
   const uint8_t *cp = net->mcpl + (size_t)s * net->mcap;
-  for (uint32_t j = 0; j < net->mlen[s]; j++)
-    if (cp[j] == c && cs[j] == node)
+  size_t len = net->mlen[s], j = 0;
+  unsigned n = 0;
+  while (j < len) {
+    const uint8_t *hit = memchr(cp + j, (int)c, len - j);
+    if (hit == NULL)
+      break;
+    j = (size_t)(hit - cp);
+    if (cs[j] == node)
       return (long)j;
+    n++;
+    j++;
+  }
+  if (same != NULL)
+    *same = n;
   return -1;
+}
+
+/* Contacts of slot s sharing at least d bits with its owner. */
+static unsigned count_from(const sim_network *net, uint32_t s, unsigned d) {
+  const uint8_t *cp = net->mcpl + (size_t)s * net->mcap;
+  unsigned n = 0;
+  for (uint32_t j = 0; j < net->mlen[s]; j++) /* branch-free: vectorised */
+    n += cp[j] >= d;
+  return n;
 }
 
 int sim_maint_init_times(sim_network *net) {
@@ -143,7 +164,8 @@ int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t no
     return rc;
   size_t base = (size_t)s * net->mcap;
   unsigned c = cpl(&net->ids[owner], &net->ids[node]);
-  long at = find(net, s, node, c);
+  unsigned same = 0;
+  long at = find(net, s, node, c, &same);
   if (at >= 0) {
     net->mfail[base + (size_t)at] = 0; /* good again; an outstanding ping is answered by this */
     if (net->mtimes)
@@ -153,9 +175,8 @@ int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t no
   uint32_t *cs = net->mpool + base;
   const uint8_t *cp = net->mcpl + base;
   for (;;) {
-    unsigned depth = net->mdepth[s], b = bucket_of(c, depth), in = 0;
-    for (uint32_t j = 0; j < net->mlen[s]; j++) /* O(table) byte reads, no ID */
-      in += bucket_of(cp[j], depth) == b;
+    /* Bucket c below the own one holds the contacts sharing exactly c bits. */
+    unsigned depth = net->mdepth[s], b = bucket_of(c, depth), in = c < depth ? same : count_from(net, s, depth);
     if (in < net->k) {
       if (net->mlen[s] == net->mcap)
         return DHT_OK; /* the slot is full: dropped */
@@ -217,7 +238,7 @@ int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicte
     if ((rc = materialise(net, owner, c, &s)) < 0)
       return rc;
   }
-  long at = find(net, s, node, cpl(&net->ids[owner], &net->ids[node]));
+  long at = find(net, s, node, cpl(&net->ids[owner], &net->ids[node]), NULL);
   if (at < 0)
     return DHT_OK;
   size_t base = (size_t)s * net->mcap;
@@ -243,7 +264,7 @@ int sim_maint_failed(sim_network *net, uint32_t owner, uint32_t node) { return s
 
 void sim_maint_pinging(sim_network *net, uint32_t owner, uint32_t node) {
   uint32_t s = net->mslot[owner];
-  long at = s != SIM_NET_NO_SLOT ? find(net, s, node, cpl(&net->ids[owner], &net->ids[node])) : -1;
+  long at = s != SIM_NET_NO_SLOT ? find(net, s, node, cpl(&net->ids[owner], &net->ids[node]), NULL) : -1;
   if (at >= 0)
     net->mfail[(size_t)s * net->mcap + (size_t)at] |= SIM_MAINT_PINGING;
 }

@@ -1424,28 +1424,39 @@ static size_t closest_buckets(const sim_network *net, uint32_t node, const dht_i
  * groups in distance order are those with cp == p (they share > p bits with
  * the target), cp > p (exactly p), then cp == p-1, ..., 0, as for
  * closest_ondemand's buckets: the groups are read in that order until count
- * are out. O(table) byte reads (two passes per group read, the contacts'
- * bytes and indices sequential) plus the IDs of the groups read: about K,
- * where selecting from the whole table read every contact's ID, a random
- * load at 10^6 nodes. Gathers into net->mbuf (sim/maintain.c's scratch,
- * free between its calls). */
+ * are out. The first group, bucket p, is usually full (half the targets
+ * share no bit with a node): one pass over the contacts' bytes and K ID
+ * reads, where selecting from the whole table read every contact's ID, a
+ * random load at 10^6 nodes. Else a histogram of cp, then one gathering pass
+ * per group read. Gathers into net->mbuf (sim/maintain.c's scratch, free
+ * between its calls). */
 static size_t closest_slot(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
                            size_t count) {
-  uint32_t s = net->mslot[node], at[DHT_ID_BITS + 1] = {0}, *g = net->mbuf;
-  size_t base = (size_t)s * net->mcap, c = net->mlen[s], m = 0;
+  uint32_t s = net->mslot[node], *g = net->mbuf;
+  size_t base = (size_t)s * net->mcap, c = net->mlen[s], m, n = 0;
   const uint32_t *cs = net->mpool + base;
   const uint8_t *cp = net->mcpl + base;
-  unsigned p = dht_id_common_prefix(&net->ids[node], target);
+  unsigned p = dht_id_common_prefix(&net->ids[node], target), top = 0;
   for (size_t j = 0; j < c; j++)
+    if (cp[j] == p)
+      g[n++] = cs[j];
+  m = select_closest(net, false, target, g, n, out, count);
+  if (m == count)
+    return m;
+  uint32_t at[DHT_ID_BITS + 1] = {0};
+  for (size_t j = 0; j < c; j++) {
     at[cp[j]]++;
-  for (unsigned grp = 0; m < count && grp <= p + 1; grp++) {
-    /* group 0: cp == p; 1: p < cp; 2 + i: cp == p - 1 - i */
-    unsigned lo = grp == 0 ? p : grp == 1 ? p + 1 : p + 1 - grp, hi = grp == 1 ? DHT_ID_BITS : lo;
-    size_t size = 0, n = 0;
+    top = cp[j] > top ? cp[j] : top;
+  }
+  for (unsigned grp = 1; m < count && grp <= p + 1; grp++) {
+    /* group 1: p < cp; 2 + i: cp == p - 1 - i */
+    unsigned lo = grp == 1 ? p + 1 : p + 1 - grp, hi = grp == 1 ? top : lo;
+    size_t size = 0;
     for (unsigned v = lo; v <= hi; v++)
       size += at[v];
     if (size == 0)
       continue;
+    n = 0;
     for (size_t j = 0; j < c && n < size; j++)
       if (cp[j] >= lo && cp[j] <= hi)
         g[n++] = cs[j];

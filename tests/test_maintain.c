@@ -49,10 +49,16 @@ static unsigned bucket_size(const sim_network *net, uint32_t owner, unsigned i, 
 
 /* The same table as a core dht_rt offered the same nodes in the same order:
  * the generated full table, then every other node. */
-Test(maintain, offers_follow_the_core_tables_rules) {
+/* (nodes, K): the second has many contacts sharing exactly the own bucket's
+ * depth, where a split decides whether a node enters. */
+static void offers_follow_the_core(uint32_t nodes, unsigned k);
+
+Test(maintain, offers_follow_the_core_tables_rules) { offers_follow_the_core(600, 4); }
+Test(maintain, offers_follow_the_core_tables_rules_k2) { offers_follow_the_core(5000, 2); }
+
+static void offers_follow_the_core(uint32_t nodes, unsigned k) {
   sim_network net;
-  const unsigned k = 4;
-  cr_assert(eq(int, sim_network_generate_ondemand(&net, 600, k, SIM_TABLES_RANDOM, 5), 0));
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, nodes, k, SIM_TABLES_RANDOM, 5), 0));
   cr_assert(eq(int, sim_maint_init(&net), 0));
   uint32_t owner = 17, *t = g_new(uint32_t, SIM_CONTACTS_MAX(k) + 1);
   size_t c = sim_network_table(&net, owner, t);
@@ -71,6 +77,7 @@ Test(maintain, offers_follow_the_core_tables_rules) {
     cr_assert(ge(int, dht_rt_add(rt, &nd), 0));
     cr_assert(eq(int, sim_maint_seen(&net, owner, y), 0));
     cr_assert(eq(sz, sim_network_table(&net, owner, t), dht_rt_size(rt)), "after offering node %u", y);
+    cr_assert(eq(u32, net.mdepth[net.mslot[owner]] + 1u, dht_rt_bucket_count(rt)), "after offering node %u", y);
   }
   cr_assert(eq(u32, net.mslots, 1), "one table materialised");
   size_t got = sim_network_table(&net, owner, t);
