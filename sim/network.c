@@ -1430,6 +1430,18 @@ static size_t closest_buckets(const sim_network *net, uint32_t node, const dht_i
  * random load at 10^6 nodes. Else a histogram of cp, then one gathering pass
  * per group read. Gathers into net->mbuf (sim/maintain.c's scratch, free
  * between its calls). */
+/* The contacts cs[j] with cp[j] == v (j < c) into g, in table order; how many.
+ * memchr over the bytes: vector code, and the matches are few. */
+static size_t gather_eq(const uint8_t *cp, const uint32_t *cs, size_t c, unsigned v, uint32_t *g) {
+  size_t n = 0, j = 0;
+  const uint8_t *hit;
+  while (j < c && (hit = memchr(cp + j, (int)v, c - j)) != NULL) {
+    j = (size_t)(hit - cp);
+    g[n++] = cs[j++];
+  }
+  return n;
+}
+
 static size_t closest_slot(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
                            size_t count) {
   uint32_t s = net->mslot[node], *g = net->mbuf;
@@ -1437,9 +1449,7 @@ static size_t closest_slot(const sim_network *net, uint32_t node, const dht_id *
   const uint32_t *cs = net->mpool + base;
   const uint8_t *cp = net->mcpl + base;
   unsigned p = dht_id_common_prefix(&net->ids[node], target), top = 0;
-  for (size_t j = 0; j < c; j++)
-    if (cp[j] == p)
-      g[n++] = cs[j];
+  n = gather_eq(cp, cs, c, p, g);
   m = select_closest(net, false, target, g, n, out, count);
   if (m == count)
     return m;
@@ -1457,9 +1467,12 @@ static size_t closest_slot(const sim_network *net, uint32_t node, const dht_id *
     if (size == 0)
       continue;
     n = 0;
-    for (size_t j = 0; j < c && n < size; j++)
-      if (cp[j] >= lo && cp[j] <= hi)
-        g[n++] = cs[j];
+    if (lo == hi)
+      n = gather_eq(cp, cs, c, lo, g);
+    else
+      for (size_t j = 0; j < c && n < size; j++)
+        if (cp[j] >= lo && cp[j] <= hi)
+          g[n++] = cs[j];
     m += select_closest(net, false, target, g, n, out + m, count - m);
   }
   return m;
