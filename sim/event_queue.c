@@ -11,9 +11,12 @@
 
 #define EQ_ARITY 4
 
-/* Strict (time_us, seq) order; seq is unique, so the order is total. */
+/* Strict (time_us, seq) order; seq is unique, so the order is total. As one
+ * 128-bit compare: branch-free (a compare and a subtract with borrow), where
+ * the two-step test mispredicted on the random times of the heap's events. */
 static inline bool ev_before(const sim_event *a, const sim_event *b) {
-  return a->time_us < b->time_us || (a->time_us == b->time_us && a->seq < b->seq);
+  unsigned __int128 ka = (unsigned __int128)a->time_us << 64 | a->seq, kb = (unsigned __int128)b->time_us << 64 | b->seq;
+  return ka < kb;
 }
 
 /* Reallocates to new_cap events; DHT_ENOMEM (heap unchanged) on overflow
@@ -101,11 +104,17 @@ static void heap_pop(sim_eq_heap *h, sim_event *out) {
     size_t c = EQ_ARITY * i + 1, best, end;
     if (c >= n)
       break;
-    best = c;
-    end = c + EQ_ARITY < n ? c + EQ_ARITY : n;
-    for (size_t j = c + 1; j < end; j++)
-      if (ev_before(&h->ev[j], &h->ev[best]))
-        best = j;
+    if (c + EQ_ARITY <= n) { /* all four children: a tournament, selects not branches */
+      size_t b01 = ev_before(&h->ev[c + 1], &h->ev[c]) ? c + 1 : c;
+      size_t b23 = ev_before(&h->ev[c + 3], &h->ev[c + 2]) ? c + 3 : c + 2;
+      best = ev_before(&h->ev[b23], &h->ev[b01]) ? b23 : b01;
+    } else {
+      best = c;
+      end = n;
+      for (size_t j = c + 1; j < end; j++)
+        if (ev_before(&h->ev[j], &h->ev[best]))
+          best = j;
+    }
     if (!ev_before(&h->ev[best], &last))
       break;
     h->ev[i] = h->ev[best];
