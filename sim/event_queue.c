@@ -15,8 +15,12 @@
  * 128-bit compare: branch-free (a compare and a subtract with borrow), where
  * the two-step test mispredicted on the random times of the heap's events. */
 static inline bool ev_before(const sim_event *a, const sim_event *b) {
+#ifdef __SIZEOF_INT128__
   unsigned __int128 ka = (unsigned __int128)a->time_us << 64 | a->seq, kb = (unsigned __int128)b->time_us << 64 | b->seq;
   return ka < kb;
+#else
+  return a->time_us < b->time_us || (a->time_us == b->time_us && a->seq < b->seq);
+#endif
 }
 
 /* Reallocates to new_cap events; DHT_ENOMEM (heap unchanged) on overflow
