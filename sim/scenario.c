@@ -744,7 +744,7 @@ static int parse_events(pctx *c) {
       describe(&c->ev, got, sizeof got);
       return fail_ev(c, DHT_EINVAL, em,
                      "events: expected an event mapping with at_s and one of set, fail_fraction, revive_fraction, "
-                     "rate_per_s, partition_fraction, heal, got %s",
+                     "rate_per_s, partition_fraction, partition_nodes, heal, got %s",
                      got);
     }
     size_t first = c->sc.n_events;
@@ -768,6 +768,7 @@ static int parse_events(pctx *c) {
                  : kn == 10 && memcmp(k, "rate_per_s", 10) == 0         ? 4
                  : kn == 18 && memcmp(k, "partition_fraction", 18) == 0 ? 5
                  : kn == 4 && memcmp(k, "heal", 4) == 0                 ? 6
+                 : kn == 15 && memcmp(k, "partition_nodes", 15) == 0    ? 7
                                                                         : -1;
       if (kind < 0) {
         char shown[SIM_SHOW_SIZE];
@@ -777,12 +778,13 @@ static int parse_events(pctx *c) {
           describe(&c->ev, shown, sizeof shown);
         return fail_ev(c, DHT_EINVAL, km,
                        "events: unknown key '%s' (expected one of: at_s, set, fail_fraction, revive_fraction, "
-                       "rate_per_s, partition_fraction, heal)",
+                       "rate_per_s, partition_fraction, partition_nodes, heal)",
                        shown);
       }
       if (kind == 0 ? have_at : have_action)
         return fail_ev(c, DHT_EINVAL, km, "events: %s", kind == 0 ? "at_s given twice" :
-                       "one action per event (set, fail_fraction, revive_fraction, rate_per_s, partition_fraction or heal); "
+                       "one action per event (set, fail_fraction, revive_fraction, rate_per_s, partition_fraction, "
+                       "partition_nodes or heal); "
                        "give another event");
       if ((rc = next_event(c)) != DHT_OK)
         return rc;
@@ -798,17 +800,19 @@ static int parse_events(pctx *c) {
         rc = parse_event_set(c);
       } else if (kind == 4) {
         rc = event_set(c, km, SIM_P_WORKLOAD_RATE_PER_S);
-      } else if (kind == 5) {
+      } else if (kind == 5 || kind == 7) {
+        /* partition_fraction: the ID space's split; partition_nodes: the node set's. */
+        const char *name = kind == 5 ? "events: partition_fraction" : "events: partition_nodes";
         double f;
         sim_timed_event *e;
-        rc = event_number(c, "events: partition_fraction", 0, 1, true, &f);
+        rc = event_number(c, name, 0, 1, true, &f);
         if (rc == DHT_OK && !(f > 0.0)) {
           describe(&c->ev, got, sizeof got);
           rc = fail_ev(c, DHT_EINVAL, c->ev.start_mark,
-                       "events: partition_fraction: expected a number between 0 and 1 (both excluded), got %s", got);
+                       "%s: expected a number between 0 and 1 (both excluded), got %s", name, got);
         }
         if (rc == DHT_OK && (rc = event_add(c, km, &e)) == DHT_OK) {
-          e->action = SIM_EVENT_PARTITION;
+          e->action = kind == 5 ? SIM_EVENT_PARTITION : SIM_EVENT_PARTITION_NODES;
           e->fraction = f;
         }
       } else if (kind == 6) {
@@ -837,8 +841,8 @@ static int parse_events(pctx *c) {
       return fail_ev(c, DHT_EINVAL, em, "events: expected at_s (the event's virtual time in seconds)");
     if (!have_action)
       return fail_ev(c, DHT_EINVAL, em,
-                     "events: expected an action: set, fail_fraction, revive_fraction, rate_per_s, partition_fraction "
-                     "or heal");
+                     "events: expected an action: set, fail_fraction, revive_fraction, rate_per_s, partition_fraction, "
+                     "partition_nodes or heal");
     (void)action_mark;
     for (size_t i = first; i < c->sc.n_events; i++)
       c->sc.events[i].at_us = (uint64_t)llround(at_s * 1e6);

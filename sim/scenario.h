@@ -70,12 +70,13 @@ typedef enum sim_event_action {
   SIM_EVENT_REVIVE = 2, /* each dead node comes back with probability fraction */
   SIM_EVENT_PARTITION = 3, /* the ID space splits at fraction: no message crosses (sim.c) */
   SIM_EVENT_HEAL = 4,      /* the partition ends */
+  SIM_EVENT_PARTITION_NODES = 5, /* the node set splits: each node on one side with probability fraction (sim.c) */
 } sim_event_action;
 
 typedef struct sim_timed_event {
   uint64_t at_us;          /* virtual µs */
   sim_event_action action;
-  double fraction;         /* FAIL, REVIVE: in [0, 1]; PARTITION: in (0, 1) */
+  double fraction;         /* FAIL, REVIVE: in [0, 1]; PARTITION, PARTITION_NODES: in (0, 1) */
   int param;               /* SET: the sim_param_id */
   char *value;             /* SET: owned, the value as written (validated at parse time) */
   bool plain;              /* SET: the value was a plain scalar */

@@ -42,6 +42,9 @@ enum {
    * messages' streams. */
   STREAM_MAINT = 23,
   STREAM_MAINT_MESSAGES = 24,
+  /* A timed partition of the node set (partition_nodes): node i's side is a
+   * hash of (the event's seed from this stream, i), no draw and no state. */
+  STREAM_PARTITION = 25,
 };
 
 /* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,
@@ -148,7 +151,10 @@ typedef struct runner {
   uint64_t maint_seq; /* maintenance lookups started */
   uint64_t *mdue;     /* bep5: [n] node i's next maintenance pass (virtual µs), UINT64_MAX: none (offline) */
   bool parted;        /* a timed partition is on: no message crosses cut */
-  uint64_t cut;       /* the partition's place: IDs whose first 64 bits are below it are one side */
+  bool parted_nodes;  /* it splits the node set (partition_nodes), not the ID space */
+  uint64_t cut;       /* the partition's place: IDs whose first 64 bits are below it are one side
+                       * (parted_nodes: the nodes whose hash under pseed is below it) */
+  uint64_t pseed;     /* parted_nodes: the event's seed (STREAM_PARTITION, event index) */
   dht_rng event_rng;  /* STREAM_EVENTS */
 } runner;
 
@@ -224,9 +230,12 @@ static void query_unref(runner *r, uint32_t qid) {
 /* Sends one get_peers from the lookup in `slot` to node. A query lost on the
  * way has no event, so its record is freed at once. */
 /* Whether a message between nodes a and b crosses the partition (on one
- * side the IDs whose first 64 bits are below cut). */
+ * side the IDs whose first 64 bits are below cut; of the node set: the nodes
+ * whose hash is below cut, each with probability cut / 2^64, independently). */
 static bool across(const runner *r, uint32_t a, uint32_t b) {
   uint64_t ha = 0, hb = 0;
+  if (r->parted && r->parted_nodes)
+    return (dht_seed_derive(r->pseed, a) < r->cut) != (dht_seed_derive(r->pseed, b) < r->cut);
   for (int i = 0; i < 8; i++) {
     ha = ha << 8 | r->net.ids[a].b[i];
     hb = hb << 8 | r->net.ids[b].b[i];
@@ -722,14 +731,18 @@ static bool startable(uint8_t f) { return (f & (SIM_NODE_DEAD | SIM_NODE_OFFLINE
  * scenario (validated when parsed). FAIL: every alive node dies with the
  * probability, one draw each in node order, except that the last alive one
  * never does (so a lookup can always start, or will once churn brings it
- * back). REVIVE: every dead node comes back with the probability. O(n) per
+ * back). REVIVE: every dead node comes back with the probability. PARTITION,
+ * PARTITION_NODES, HEAL: the split that across() reads. O(n) per
  * event, a bounded number of events. */
 static int apply_event(runner *r, const sim_timed_event *e) {
   uint8_t *flags = r->net.flags;
   int rc = 0;
-  if (e->action == SIM_EVENT_PARTITION || e->action == SIM_EVENT_HEAL) {
-    r->parted = e->action == SIM_EVENT_PARTITION;
+  if (e->action == SIM_EVENT_PARTITION || e->action == SIM_EVENT_HEAL || e->action == SIM_EVENT_PARTITION_NODES) {
+    r->parted = e->action != SIM_EVENT_HEAL;
+    r->parted_nodes = e->action == SIM_EVENT_PARTITION_NODES;
     r->cut = (uint64_t)ldexp(e->fraction, 64); /* fraction < 1: below 2^64 */
+    /* Each node-set partition its own sides: the event's index picks its seed. */
+    r->pseed = dht_seed_derive(dht_seed_derive(r->seed, STREAM_PARTITION), (uint64_t)(e - r->sc->events));
     return 0;
   }
   if (e->action == SIM_EVENT_SET) {
