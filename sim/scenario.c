@@ -30,6 +30,7 @@
 #include "budget.h"
 #include "error.h"
 #include "message.h"
+#include "rejoin.h"
 #include "result.h"
 #include "text.h"
 #include "workload.h"
@@ -1054,7 +1055,8 @@ static int parse_mapping(pctx *c, level lv) {
  * upper bound: a run stopping before every node changed holds less
  * (docs/churn.md gives measured peaks). */
 static uint64_t maintenance_bytes(const sim_scenario *sc, uint64_t lookups) {
-  uint64_t n = sc->network.nodes, changed = n, lg = 1;
+  /* rejoin new: the spares have slots too, and each one claimed changes */
+  uint64_t n = sat_add(sc->network.nodes, sim_rejoin_spares(sc, lookups)), changed = n, lg = 1;
   bool bep5 = sc->network.maintenance == SIM_MAINTENANCE_BEP5;
   while (lg < 32 && ((uint64_t)1 << lg) < n)
     lg++;
@@ -1073,13 +1075,18 @@ static uint64_t maintenance_bytes(const sim_scenario *sc, uint64_t lookups) {
 static void estimate_parts(const sim_scenario *sc, uint64_t lookups, uint64_t topology_bytes, uint64_t file_lookups,
                            uint64_t *net, uint64_t *work) {
   bool topo = sc->network.topology != NULL, file = sc->workload.lookups_file != NULL;
-  *net = topo ? topology_bytes : sim_network_estimate_bytes(sc->network.nodes, sc->lookup.k, sc->network.tables);
+  /* rejoin new: the network is built with its spare identities (rejoin.h). */
+  uint64_t spares = sim_rejoin_spares(sc, lookups ? lookups : sc->workload.lookups);
+  *net = topo ? topology_bytes
+              : sim_network_estimate_bytes(sat_add(sc->network.nodes, spares), sc->lookup.k, sc->network.tables);
   /* Churn: one queued event per node (32 B, in a heap that may double: 64),
    * the tables' restriction (urank, upos: 8 B; unode for random tables: 4).
    * Measured with scenarios/mainline-churn.yaml (10^6 nodes): peak RSS
    * 99 MiB against this estimate's 132 MB. Maintained tables: maintenance_bytes. */
   if (sc->churn.session.model != SIM_CHURN_NONE)
-    *net = sat_add(*net, sat_mul(sc->network.nodes, sc->network.tables == SIM_TABLES_RANDOM ? 76 : 72));
+    *net = sat_add(*net, sat_mul(sat_add(sc->network.nodes, spares), sc->network.tables == SIM_TABLES_RANDOM ? 76 : 72));
+  if (spares > 0) /* the population's members' nodes (sim.c's pop) */
+    *net = sat_add(*net, sat_mul(sc->network.nodes, 4));
   if (sc->network.maintenance != SIM_MAINTENANCE_NONE)
     *net = sat_add(*net, maintenance_bytes(sc, lookups ? lookups : sc->workload.lookups));
   *work = file ? sat_mul(file_lookups, SCENARIO_BYTES_PER_LOOKUP + sizeof(sim_lookup_spec))

@@ -46,6 +46,7 @@ typedef enum sim_initial_online {
 
 typedef enum sim_rejoin {
   SIM_REJOIN_SAME = 0, /* a returning node keeps its ID, address and table */
+  SIM_REJOIN_NEW = 1,  /* it comes back as a new identity, the old one offline forever (sim/rejoin.h) */
 } sim_rejoin;
 
 /* A distribution of churn periods (virtual seconds); the model picks which
@@ -161,6 +162,7 @@ typedef struct sim_scenario {
     sim_initial_online initial_online;
     double warmup_s;         /* virtual s before the first lookup starts */
     sim_rejoin rejoin;
+    uint64_t spares;         /* rejoin new: new identities built (0: sim_rejoin_spares sizes them) */
   } churn;
 
   uint32_t replicas;         /* runs per point */

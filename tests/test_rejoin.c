@@ -1,0 +1,126 @@
+/* test_rejoin.c: churn.rejoin: new (issue #14): returning nodes come back as
+ * new identities (spares), the old ones never answer again, and the
+ * population's figures stay those of the population. */
+#include <criterion/criterion.h>
+#include "criterion_assert.h"
+#include <glib.h>
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "error.h"
+#include "network.h"
+#include "rejoin.h"
+#include "scenario.h"
+#include "sim.h"
+
+static void churn_scenario(sim_scenario *sc, uint32_t nodes, double warmup_s, sim_rejoin rejoin) {
+  sim_scenario_defaults(sc);
+  sc->path = (char *)"rejoin.yaml";
+  sc->name = (char *)"rejoin";
+  sc->network.nodes = nodes;
+  sc->network.tables = SIM_TABLES_FULL;
+  sc->workload.lookups = 200;
+  sc->churn.session = (sim_churn_dist){.model = SIM_CHURN_EXPONENTIAL, .mean_s = 3600, .shape = 0.5,
+                                       .scale_s = 3600, .median_s = 3600, .sigma = 1, .min_s = 600};
+  sc->churn.downtime = sc->churn.session;
+  sc->churn.downtime.mean_s = 1800;
+  sc->churn.warmup_s = warmup_s;
+  sc->churn.rejoin = rejoin;
+}
+
+static void run_ok(const sim_scenario *sc, sim_results *res) {
+  char err[512] = "";
+  cr_assert(eq(int, sim_run(sc, NULL, res, err, sizeof err), 0), "%s", err);
+}
+
+/* Every return claims one spare: as many claims as returns; the nodes of
+ * the population stay its size; lookups start from new identities too. */
+Test(rejoin, one_spare_per_return) {
+  sim_scenario sc;
+  sim_results res;
+  churn_scenario(&sc, 2000, 3600, SIM_REJOIN_NEW);
+  run_ok(&sc, &res);
+  cr_assert(eq(u32, res.nodes, 2000));
+  cr_assert(eq(u64, res.spares, sim_rejoin_spares(&sc, sc.workload.lookups)));
+  cr_assert(gt(u64, res.counters.returns, 500), "%" PRIu64, res.counters.returns);
+  cr_assert(eq(u64, res.counters.rejoins, res.counters.returns));
+  cr_assert(le(u64, res.counters.rejoins, res.spares));
+  cr_assert(eq(u64, res.counters.retired_answers, 0));
+  size_t from_new = 0;
+  for (size_t i = 0; i < res.n_lookups; i++) {
+    cr_assert(lt(u32, res.lookups[i].start_node, 2000 + res.counters.rejoins));
+    from_new += res.lookups[i].start_node >= 2000;
+  }
+  /* About 1/3 of the online nodes have returned once in the hour (a return
+   * per node every 5400 s on average, 2/3 of those online). */
+  cr_assert(gt(sz, from_new, 20), "%zu", from_new);
+  sim_results_clear(&res);
+  /* The same seed with rejoin same: the churn draws are the same ones, so
+   * the same returns (the same schedule of transitions up to the end). */
+  churn_scenario(&sc, 2000, 3600, SIM_REJOIN_SAME);
+  run_ok(&sc, &res);
+  cr_assert(eq(u64, res.spares, 0));
+  cr_assert(eq(u64, res.counters.rejoins, 0));
+  cr_assert(gt(u64, res.counters.returns, 500));
+  sim_results_clear(&res);
+}
+
+/* The online fraction is the population's: S / (S + D) within 2 % after a
+ * warm-up, 10^4 nodes, spares not counted. */
+Test(rejoin, online_fraction_is_the_populations) {
+  sim_scenario sc;
+  sim_results res;
+  churn_scenario(&sc, 10000, 3600, SIM_REJOIN_NEW);
+  sc.workload.lookups = 20;
+  run_ok(&sc, &res);
+  cr_assert(gt(u64, res.spares, 5000));
+  cr_assert(fabs(res.counters.online_fraction - 2.0 / 3.0) < 0.02, "%f", res.counters.online_fraction);
+  sim_results_clear(&res);
+}
+
+/* Under passive maintenance the tables keep the identities that left: with
+ * same they come back and answer again, with new never, so more of the
+ * contacts are stale on the same seed. */
+Test(rejoin, stale_fraction_higher_with_new_identities) {
+  sim_scenario sc;
+  sim_results res[2];
+  for (int m = 0; m < 2; m++) {
+    churn_scenario(&sc, 1000, 3600, m ? SIM_REJOIN_NEW : SIM_REJOIN_SAME);
+    sc.network.maintenance = SIM_MAINTENANCE_PASSIVE;
+    sc.workload.lookups = 100;
+    run_ok(&sc, &res[m]);
+  }
+  cr_assert(gt(dbl, res[1].counters.stale_fraction, res[0].counters.stale_fraction + 0.05), "same %f, new %f",
+            res[0].counters.stale_fraction, res[1].counters.stale_fraction);
+  sim_results_clear(&res[0]);
+  sim_results_clear(&res[1]);
+}
+
+/* Too few spares for the run's returns: a clear error naming the key. */
+Test(rejoin, spares_exhausted_is_an_error) {
+  sim_scenario sc;
+  sim_results res;
+  char err[512] = "";
+  churn_scenario(&sc, 1000, 3600, SIM_REJOIN_NEW);
+  sc.churn.spares = 10;
+  cr_assert(eq(int, sim_run(&sc, NULL, &res, err, sizeof err), DHT_ETOOBIG));
+  cr_assert(eq(str, err,
+               "rejoin.yaml: churn.rejoin: new: the 10 spare identities (churn.spares) ran out at virtual 80.740 s, "
+               "after 10 returns; give churn.spares a larger value (docs/churn.md)"));
+  /* Exactly as many spares as a run's returns: it ends; one fewer: it fails. */
+  churn_scenario(&sc, 1000, 3600, SIM_REJOIN_NEW);
+  sc.workload.lookups = 50;
+  run_ok(&sc, &res);
+  uint64_t need = res.counters.rejoins;
+  cr_assert(gt(u64, need, 100));
+  sim_results_clear(&res);
+  sc.churn.spares = need;
+  run_ok(&sc, &res);
+  cr_assert(eq(u64, res.counters.rejoins, need));
+  cr_assert(eq(u32, res.spares, (uint32_t)need));
+  sim_results_clear(&res);
+  sc.churn.spares = need - 1;
+  cr_assert(eq(int, sim_run(&sc, NULL, &res, err, sizeof err), DHT_ETOOBIG));
+  cr_assert(ne(ptr, strstr(err, "churn.spares"), NULL), "%s", err);
+}
