@@ -828,7 +828,10 @@ static int handle(runner *r, const sim_event *ev) {
     uint32_t x = ev->a;
     bool off = (r->net.flags[x] & SIM_NODE_OFFLINE) != 0;
     /* rejoin new: a return is a new identity's arrival; it takes over the
-     * member's schedule (the same churn draw as the node's own return). */
+     * member's schedule (the same churn draw as the node's own return). None
+     * once every lookup is done: the queue drains without claiming spares. */
+    if (off && r->rejoin_new && r->finished >= r->total)
+      return 0;
     if (off && r->rejoin_new && (rc = claim(r, (uint32_t)ev->b, &x)) < 0)
       return rc;
     bool was = startable(r->net.flags[x]);
