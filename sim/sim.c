@@ -1257,6 +1257,8 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
       goto err;
   }
   g_assert(r.finished == r.total);
+  for (uint32_t i = 0; r.rejoin_new && i < r.net.n; i++) /* O(n), once */
+    res->retired += (r.net.flags[i] & SIM_NODE_RETIRED) != 0;
   res->tables_changed = r.net.mslots;
   res->contacts_added = r.net.madded;
   runner_clear(&r);

@@ -60,6 +60,7 @@ typedef struct sim_results {
   uint32_t tables_changed;    /* network.maintenance passive: nodes whose table was materialised */
   uint64_t contacts_added;    /* passive, bep5: contacts the tables took during the run (no output column) */
   uint32_t spares;            /* churn.rejoin new: spare identities built, nodes .. nodes + spares - 1 */
+  uint32_t retired;           /* churn.rejoin new: identities retired by the end (offline for good) */
 } sim_results;
 
 /* Called now and then with the lookups finished so far (for a progress line). */

@@ -46,6 +46,8 @@ Test(rejoin, one_spare_per_return) {
   cr_assert(eq(u64, res.spares, sim_rejoin_spares(&sc, sc.workload.lookups)));
   cr_assert(gt(u64, res.counters.returns, 500), "%" PRIu64, res.counters.returns);
   cr_assert(eq(u64, res.counters.rejoins, res.counters.returns));
+  /* Each claim retired one identity, none twice. */
+  cr_assert(eq(u64, res.retired, res.counters.rejoins));
   cr_assert(le(u64, res.counters.rejoins, res.spares));
   cr_assert(eq(u64, res.counters.retired_answers, 0));
   size_t from_new = 0;
