@@ -229,3 +229,30 @@ Test(rejoin, keys_parse) {
   cr_assert(eq(int, sim_scenario_parse(&sc, "r.yaml", bad, strlen(bad), err, sizeof err), DHT_EINVAL));
   cr_assert(eq(str, err, "r.yaml:5:11: churn.rejoin: expected same or new, got 'fresh'"));
 }
+
+/* A member killed by a timed fail_fraction stays dead when it comes back as
+ * a new identity (until revived): the live online share stays about half of
+ * 2/3 long after every dead member has returned at least once on average;
+ * a revive brings them back. */
+Test(rejoin, dead_members_stay_dead_through_their_returns) {
+  sim_scenario sc;
+  sim_results res;
+  char err[512];
+  const char *y = "network: {nodes: 3000, tables: full}\n"
+                  "churn:\n  session: {model: exponential, mean_s: 1200}\n"
+                  "  downtime: {model: exponential, mean_s: 600}\n  rejoin: new\n"
+                  "workload: {lookups: 720, arrival: poisson, rate_per_s: 0.1}\n"
+                  "events:\n  - {at_s: 60, fail_fraction: 0.5}\n  - {at_s: 6000, revive_fraction: 1}\n";
+  cr_assert(eq(int, sim_scenario_parse(&sc, "d.yaml", y, strlen(y), err, sizeof err), 0), "%s", err);
+  sim_options opt = {.bin_us = 600000000u};
+  cr_assert(eq(int, sim_run(&sc, &opt, &res, err, sizeof err), 0), "%s", err);
+  cr_assert(gt(sz, res.n_samples, 11));
+  cr_assert(gt(u64, res.counters.rejoins, 6000));
+  /* Bins 5 to 9 (3000 s to 5400 s: 1.7 to 3 cycles of 1800 s after the failure). */
+  for (size_t i = 5; i < 10; i++)
+    cr_assert(fabs(res.samples[i].online_fraction - 1.0 / 3.0) < 0.03, "bin %zu: %f", i, res.samples[i].online_fraction);
+  /* After the revive (6000 s): 2/3 again. */
+  cr_assert(fabs(res.samples[11].online_fraction - 2.0 / 3.0) < 0.03, "%f", res.samples[11].online_fraction);
+  sim_results_clear(&res);
+  sim_scenario_clear(&sc);
+}
