@@ -191,6 +191,15 @@ Test(rejoin, memory_estimate_counts_the_spares) {
   cr_assert(gt(u64, spares, 100000));
   /* At least the spares' network bytes (54 a node on demand) and restriction. */
   cr_assert(gt(u64, with, same + spares * (SIM_NETWORK_ONDEMAND_NODE_BYTES + 72)), "%" PRIu64 " vs %" PRIu64, with, same);
+  /* Without maintenance, exactly: the network of nodes and spares, the
+   * churn bytes of each (72 a node with full tables) and pop (4 a member). */
+  sc.network.maintenance = SIM_MAINTENANCE_NONE;
+  with = sim_scenario_estimate_bytes(&sc, 0);
+  sc.churn.rejoin = SIM_REJOIN_SAME;
+  same = sim_scenario_estimate_bytes(&sc, 0);
+  uint64_t net = sim_network_estimate_bytes(100000 + spares, sc.lookup.k, SIM_TABLES_FULL) -
+                 sim_network_estimate_bytes(100000, sc.lookup.k, SIM_TABLES_FULL);
+  cr_assert(eq(u64, with - same, net + spares * 72 + 100000 * 4));
 }
 
 /* A new identity's table is empty (not the generated table of a node
