@@ -50,7 +50,8 @@ enum {
 
 /* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,
  * b = TIMER_EV(lookup id, the core's timer id). */
-/* EV_CHURN: node a's next transition (churn). EV_START_RETRY: lookup b
+/* EV_CHURN: node a's next transition (churn; rejoin new: b is its population
+ * member, whose next identity a return brings). EV_START_RETRY: lookup b
  * could not start, no node being online; tried again a virtual second later. */
 /* EV_SCENARIO: timed event a of the scenario (events:). */
 /* EV_BIN: the network sample of timeline bin b (churn runs only; not counted in events_total). */
