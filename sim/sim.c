@@ -1015,8 +1015,9 @@ static void assign_unreachable(runner *r, uint64_t seed) {
     return;
   dht_rng_init(&rng, dht_seed_derive(seed, STREAM_UNREACHABLE));
   for (uint32_t i = 0; i < r->net.n; i++)
-    /* Drawn for every node; a dead node stays dead only. */
-    if (dht_rng_chance(&rng, r->sc->loss.unreachable_fraction) && !(r->net.flags[i] & SIM_NODE_DEAD)) {
+    /* Drawn for every node; a dead node stays dead only (rejoin new: a
+     * spare's drawn death is not used, claim() gives it its member's). */
+    if (dht_rng_chance(&rng, r->sc->loss.unreachable_fraction) && (!(r->net.flags[i] & SIM_NODE_DEAD) || i >= r->n_pop)) {
       r->net.flags[i] |= SIM_NODE_UNREACHABLE;
       r->res->counters.unreachable_nodes += i < r->n_pop;
     }
