@@ -783,10 +783,12 @@ static int parse_events(pctx *c) {
                        shown);
       }
       if (kind == 0 ? have_at : have_action)
-        return fail_ev(c, DHT_EINVAL, km, "events: %s", kind == 0 ? "at_s given twice" :
-                       "one action per event (set, fail_fraction, revive_fraction, rate_per_s, partition_fraction, "
-                       "partition_nodes or heal); "
-                       "give another event");
+        return fail_ev(
+            c, DHT_EINVAL, km, "events: %s",
+            kind == 0 ? "at_s given twice"
+                      : "one action per event (set, fail_fraction, revive_fraction, rate_per_s, partition_fraction, "
+                        "partition_nodes or heal); "
+                        "give another event");
       if ((rc = next_event(c)) != DHT_OK)
         return rc;
       if (kind == 0) {
@@ -809,8 +811,8 @@ static int parse_events(pctx *c) {
         rc = event_number(c, name, 0, 1, true, &f);
         if (rc == DHT_OK && !(f > 0.0)) {
           describe(&c->ev, got, sizeof got);
-          rc = fail_ev(c, DHT_EINVAL, c->ev.start_mark,
-                       "%s: expected a number between 0 and 1 (both excluded), got %s", name, got);
+          rc = fail_ev(c, DHT_EINVAL, c->ev.start_mark, "%s: expected a number between 0 and 1 (both excluded), got %s",
+                       name, got);
         }
         if (rc == DHT_OK && (rc = event_add(c, km, &e)) == DHT_OK) {
           e->action = kind == 5 ? SIM_EVENT_PARTITION : SIM_EVENT_PARTITION_NODES;
@@ -1084,7 +1086,8 @@ static void estimate_parts(const sim_scenario *sc, uint64_t lookups, uint64_t to
    * Measured with scenarios/mainline-churn.yaml (10^6 nodes): peak RSS
    * 99 MiB against this estimate's 132 MB. Maintained tables: maintenance_bytes. */
   if (sc->churn.session.model != SIM_CHURN_NONE)
-    *net = sat_add(*net, sat_mul(sat_add(sc->network.nodes, spares), sc->network.tables == SIM_TABLES_RANDOM ? 76 : 72));
+    *net =
+        sat_add(*net, sat_mul(sat_add(sc->network.nodes, spares), sc->network.tables == SIM_TABLES_RANDOM ? 76 : 72));
   if (spares > 0) /* the population's members' nodes (sim.c's pop) */
     *net = sat_add(*net, sat_mul(sc->network.nodes, 4));
   if (sc->network.maintenance != SIM_MAINTENANCE_NONE)

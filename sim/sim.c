@@ -1017,7 +1017,8 @@ static void assign_unreachable(runner *r, uint64_t seed) {
   for (uint32_t i = 0; i < r->net.n; i++)
     /* Drawn for every node; a dead node stays dead only (rejoin new: a
      * spare's drawn death is not used, claim() gives it its member's). */
-    if (dht_rng_chance(&rng, r->sc->loss.unreachable_fraction) && (!(r->net.flags[i] & SIM_NODE_DEAD) || i >= r->n_pop)) {
+    if (dht_rng_chance(&rng, r->sc->loss.unreachable_fraction) &&
+        (!(r->net.flags[i] & SIM_NODE_DEAD) || i >= r->n_pop)) {
       r->net.flags[i] |= SIM_NODE_UNREACHABLE;
       r->res->counters.unreachable_nodes += i < r->n_pop;
     }
@@ -1148,7 +1149,8 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     rc = sim_build_network(sc, seed, &r.net, err, errlen);
   } else if (sc->network.nodes + spares > SIM_NODES_MAX) {
     rc = sim_fail(err, errlen, DHT_EINVAL,
-                  "%s: churn.rejoin: new: %" PRIu64 " nodes and %" PRIu64 " spare identities (churn.spares) exceed %u nodes",
+                  "%s: churn.rejoin: new: %" PRIu64 " nodes and %" PRIu64
+                  " spare identities (churn.spares) exceed %u nodes",
                   sc->path, sc->network.nodes, spares, SIM_NODES_MAX);
   } else {
     rc = sim_network_generate_ondemand(&r.net, (uint32_t)(sc->network.nodes + spares), sc->lookup.k, sc->network.tables,
@@ -1269,8 +1271,9 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
 err:
   if (r.spares_out)
     sim_fail(err, errlen, rc,
-             "%s: churn.rejoin: new: the %" PRIu32 " spare identities (churn.spares%s) ran out at virtual %.3f s, after %"
-             PRIu64 " returns; give churn.spares a larger value (docs/churn.md)",
+             "%s: churn.rejoin: new: the %" PRIu32
+             " spare identities (churn.spares%s) ran out at virtual %.3f s, after %" PRIu64
+             " returns; give churn.spares a larger value (docs/churn.md)",
              sc->path, (uint32_t)(r.net.n - r.n_pop), sc->churn.spares > 0 ? "" : ", sized automatically",
              (double)r.now / 1e6, res->counters.rejoins);
   else

@@ -256,8 +256,8 @@ static void window(const sim_results *res, uint64_t from_us, uint64_t to_us, uin
   *acc = 0;
   for (size_t i = 0; i < res->n_lookups; i++) {
     const sim_lookup_result *l = &res->lookups[i];
-    if (l->start_us < from_us || (to_us > 0 && l->start_us >= to_us) || (end_us > 0 && l->start_us + l->time_us >= end_us) ||
-        l->closest_truth == 0)
+    if (l->start_us < from_us || (to_us > 0 && l->start_us >= to_us) ||
+        (end_us > 0 && l->start_us + l->time_us >= end_us) || l->closest_truth == 0)
       continue;
     (*n)++;
     *timeouts += l->timeouts;
