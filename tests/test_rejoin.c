@@ -265,3 +265,44 @@ Test(rejoin, dead_members_stay_dead_through_their_returns) {
   sim_results_clear(&res);
   sim_scenario_clear(&sc);
 }
+
+/* The spares change no table of the population: built after its nodes
+ * (the same IDs, the same seed) and offline at t = 0, they are outside the
+ * restriction, so every member's table is the one of the network without
+ * spares, whatever the kind of tables. */
+Test(rejoin, spares_change_no_table_of_the_population) {
+  const sim_tables_kind kinds[2] = {SIM_TABLES_FULL, SIM_TABLES_RANDOM};
+  uint32_t a[SIM_CONTACTS_MAX(8) + 1], b[SIM_CONTACTS_MAX(8) + 1];
+  for (int k = 0; k < 2; k++) {
+    sim_network plain, with;
+    cr_assert(eq(int, sim_network_generate_ondemand(&plain, 800, 8, kinds[k], 9), 0));
+    cr_assert(eq(int, sim_network_generate_ondemand(&with, 800 + 1500, 8, kinds[k], 9), 0));
+    dht_rng rng;
+    dht_rng_init(&rng, 5);
+    for (uint32_t i = 0; i < with.n; i++) {
+      with.flags[i] = i >= 800 || dht_rng_chance(&rng, 0.3) ? SIM_NODE_OFFLINE : 0;
+      if (i < 800) {
+        plain.flags[i] = with.flags[i];
+        cr_assert(dht_id_eq(&plain.ids[i], &with.ids[i]));
+      }
+    }
+    cr_assert(eq(int, sim_network_restrict_tables(&plain, SIM_NODE_OFFLINE), 0));
+    cr_assert(eq(int, sim_network_restrict_tables(&with, SIM_NODE_OFFLINE), 0));
+    for (uint32_t i = 0; i < 800; i++) {
+      size_t na = sim_network_table(&plain, i, a), nb = sim_network_table(&with, i, b);
+      cr_assert(eq(sz, na, nb), "node %u", i);
+      cr_assert(gt(sz, na, 0));
+      for (size_t j = 0; j < na; j++)
+        cr_assert(eq(u32, a[j], b[j]), "node %u contact %zu", i, j);
+      dht_id t;
+      dht_id_random(&t, &rng);
+      na = sim_network_closest(&plain, i, &t, a, 8);
+      nb = sim_network_closest(&with, i, &t, b, 8);
+      cr_assert(eq(sz, na, nb));
+      for (size_t j = 0; j < na; j++)
+        cr_assert(eq(u32, a[j], b[j]));
+    }
+    sim_network_clear(&plain);
+    sim_network_clear(&with);
+  }
+}
