@@ -306,3 +306,27 @@ Test(rejoin, spares_change_no_table_of_the_population) {
     sim_network_clear(&with);
   }
 }
+
+/* The members' schedule is the churn stream's, whoever the identity: with
+ * the same seed, rejoin same and new have the same members online at every
+ * bin's start, so the same online_fraction, to the last bit. */
+Test(rejoin, same_schedule_as_rejoin_same) {
+  sim_scenario sc;
+  sim_results res[2];
+  sim_options opt = {.bin_us = 300000000u};
+  char err[512];
+  for (int m = 0; m < 2; m++) {
+    churn_scenario(&sc, 2000, 1800, m ? SIM_REJOIN_NEW : SIM_REJOIN_SAME);
+    sc.workload.arrival = SIM_ARRIVAL_POISSON;
+    sc.workload.rate_per_s = 0.1;
+    sc.workload.lookups = 300;
+    cr_assert(eq(int, sim_run(&sc, &opt, &res[m], err, sizeof err), 0), "%s", err);
+  }
+  size_t n = res[0].n_samples < res[1].n_samples ? res[0].n_samples : res[1].n_samples;
+  cr_assert(gt(sz, n, 12));
+  cr_assert(gt(u64, res[1].counters.rejoins, 1000));
+  for (size_t i = 0; i < n; i++)
+    cr_assert(eq(dbl, res[0].samples[i].online_fraction, res[1].samples[i].online_fraction), "bin %zu", i);
+  sim_results_clear(&res[0]);
+  sim_results_clear(&res[1]);
+}
