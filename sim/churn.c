@@ -123,7 +123,8 @@ uint64_t sim_churn_flip(sim_churn *c, uint8_t *flags, uint64_t now_us) {
   return now_us > UINT64_MAX - dt ? UINT64_MAX : now_us + dt;
 }
 
-int sim_churn_measure(const sim_network *net, uint64_t stream_seed, double *online_fraction, double *stale_fraction) {
+int sim_churn_measure(const sim_network *net, uint32_t population, uint64_t stream_seed, double *online_fraction,
+                      double *stale_fraction) {
   uint32_t *tab = g_try_new(uint32_t, SIM_CONTACTS_MAX(net->k) + 1);
   uint64_t on = 0, contacts = 0, stale = 0;
   uint32_t sampled = 0;
@@ -132,12 +133,12 @@ int sim_churn_measure(const sim_network *net, uint64_t stream_seed, double *onli
     return DHT_ENOMEM;
   for (uint32_t i = 0; i < net->n; i++) /* O(n), once per run */
     on += (net->flags[i] & (SIM_NODE_OFFLINE | SIM_NODE_DEAD)) == 0;
-  *online_fraction = (double)on / (double)net->n;
+  *online_fraction = (double)on / (double)population;
   /* The tables of online nodes (only they answer): every one in a small
    * network, else SIM_CHURN_SAMPLE drawn with replacement (at most 100 draws
    * per sample, so a network almost all offline still ends). */
   dht_rng_init(&rng, stream_seed);
-  bool all = net->n <= SIM_CHURN_SAMPLE;
+  bool all = population <= SIM_CHURN_SAMPLE; /* then every node is read, spares (offline) skipped */
   uint64_t draws = all ? net->n : (uint64_t)SIM_CHURN_SAMPLE * 100;
   for (uint64_t d = 0; d < draws && sampled < SIM_CHURN_SAMPLE; d++) {
     uint32_t x = all ? (uint32_t)d : (uint32_t)dht_rng_below(&rng, net->n);

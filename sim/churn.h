@@ -59,11 +59,15 @@ uint64_t sim_churn_flip(sim_churn *c, uint8_t *flags, uint64_t now_us);
  * in a network of at most this many nodes). */
 #define SIM_CHURN_SAMPLE 1000u
 
-/* The figures of the start of measurement: the fraction of nodes online now
+/* The figures of the start of measurement: the fraction of the population
+ * (`population` nodes: net->n, or with churn.rejoin new net->n less the
+ * spares, whose unclaimed and retired identities are offline) online now
  * (neither offline nor dead), and of the contacts in the tables of up to
- * SIM_CHURN_SAMPLE online nodes (drawn from stream_seed, with replacement)
- * that would not answer now (offline or dead). O(n) flag
- * reads plus the sampled tables' draws. 0 or DHT_ENOMEM. */
-int sim_churn_measure(const sim_network *net, uint64_t stream_seed, double *online_fraction, double *stale_fraction);
+ * SIM_CHURN_SAMPLE online nodes (all of them when population is at most that;
+ * else drawn from stream_seed, with replacement) that would not answer now
+ * (offline or dead). O(net->n) flag reads plus the sampled tables' draws. 0
+ * or DHT_ENOMEM. */
+int sim_churn_measure(const sim_network *net, uint32_t population, uint64_t stream_seed, double *online_fraction,
+                      double *stale_fraction);
 
 #endif

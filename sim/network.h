@@ -37,6 +37,7 @@ enum {
   SIM_NODE_SLOW = 1 << 1, /* latency multiplied by the scenario's slow_multiplier */
   SIM_NODE_UNREACHABLE = 1 << 2, /* behind a NAT: runs lookups, is in tables, but no query reaches it */
   SIM_NODE_OFFLINE = 1 << 4, /* churn: offline now, answers nothing (sim/churn.h) */
+  SIM_NODE_RETIRED = 1 << 5, /* churn.rejoin new: an identity that left for good (with OFFLINE; sim/rejoin.h) */
 };
 
 /* Generated node i is at 10.(i>>16 & 255).(i>>8 & 255).(i & 255), port

@@ -33,7 +33,7 @@ static const char *const sim_churn_model_names[] = {[SIM_CHURN_NONE] = "none",  
                                                     [SIM_CHURN_WEIBULL] = "weibull",     [SIM_CHURN_LOGNORMAL] = "lognormal",
                                                     [SIM_CHURN_PARETO] = "pareto",       NULL};
 static const char *const sim_initial_names[] = {[SIM_INITIAL_STATIONARY] = "stationary", [SIM_INITIAL_ALL] = "all", NULL};
-static const char *const sim_rejoin_names[] = {[SIM_REJOIN_SAME] = "same", NULL};
+static const char *const sim_rejoin_names[] = {[SIM_REJOIN_SAME] = "same", [SIM_REJOIN_NEW] = "new", NULL};
 
 #define P_SWEEP SIM_PARAM_SWEEP
 #define P_LIVING SIM_PARAM_LIVING

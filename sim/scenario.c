@@ -30,6 +30,7 @@
 #include "budget.h"
 #include "error.h"
 #include "message.h"
+#include "rejoin.h"
 #include "result.h"
 #include "text.h"
 #include "workload.h"
@@ -744,7 +745,7 @@ static int parse_events(pctx *c) {
       describe(&c->ev, got, sizeof got);
       return fail_ev(c, DHT_EINVAL, em,
                      "events: expected an event mapping with at_s and one of set, fail_fraction, revive_fraction, "
-                     "rate_per_s, partition_fraction, heal, got %s",
+                     "rate_per_s, partition_fraction, partition_nodes, heal, got %s",
                      got);
     }
     size_t first = c->sc.n_events;
@@ -768,6 +769,7 @@ static int parse_events(pctx *c) {
                  : kn == 10 && memcmp(k, "rate_per_s", 10) == 0         ? 4
                  : kn == 18 && memcmp(k, "partition_fraction", 18) == 0 ? 5
                  : kn == 4 && memcmp(k, "heal", 4) == 0                 ? 6
+                 : kn == 15 && memcmp(k, "partition_nodes", 15) == 0    ? 7
                                                                         : -1;
       if (kind < 0) {
         char shown[SIM_SHOW_SIZE];
@@ -777,13 +779,16 @@ static int parse_events(pctx *c) {
           describe(&c->ev, shown, sizeof shown);
         return fail_ev(c, DHT_EINVAL, km,
                        "events: unknown key '%s' (expected one of: at_s, set, fail_fraction, revive_fraction, "
-                       "rate_per_s, partition_fraction, heal)",
+                       "rate_per_s, partition_fraction, partition_nodes, heal)",
                        shown);
       }
       if (kind == 0 ? have_at : have_action)
-        return fail_ev(c, DHT_EINVAL, km, "events: %s", kind == 0 ? "at_s given twice" :
-                       "one action per event (set, fail_fraction, revive_fraction, rate_per_s, partition_fraction or heal); "
-                       "give another event");
+        return fail_ev(
+            c, DHT_EINVAL, km, "events: %s",
+            kind == 0 ? "at_s given twice"
+                      : "one action per event (set, fail_fraction, revive_fraction, rate_per_s, partition_fraction, "
+                        "partition_nodes or heal); "
+                        "give another event");
       if ((rc = next_event(c)) != DHT_OK)
         return rc;
       if (kind == 0) {
@@ -798,17 +803,19 @@ static int parse_events(pctx *c) {
         rc = parse_event_set(c);
       } else if (kind == 4) {
         rc = event_set(c, km, SIM_P_WORKLOAD_RATE_PER_S);
-      } else if (kind == 5) {
+      } else if (kind == 5 || kind == 7) {
+        /* partition_fraction: the ID space's split; partition_nodes: the node set's. */
+        const char *name = kind == 5 ? "events: partition_fraction" : "events: partition_nodes";
         double f;
         sim_timed_event *e;
-        rc = event_number(c, "events: partition_fraction", 0, 1, true, &f);
+        rc = event_number(c, name, 0, 1, true, &f);
         if (rc == DHT_OK && !(f > 0.0)) {
           describe(&c->ev, got, sizeof got);
-          rc = fail_ev(c, DHT_EINVAL, c->ev.start_mark,
-                       "events: partition_fraction: expected a number between 0 and 1 (both excluded), got %s", got);
+          rc = fail_ev(c, DHT_EINVAL, c->ev.start_mark, "%s: expected a number between 0 and 1 (both excluded), got %s",
+                       name, got);
         }
         if (rc == DHT_OK && (rc = event_add(c, km, &e)) == DHT_OK) {
-          e->action = SIM_EVENT_PARTITION;
+          e->action = kind == 5 ? SIM_EVENT_PARTITION : SIM_EVENT_PARTITION_NODES;
           e->fraction = f;
         }
       } else if (kind == 6) {
@@ -837,8 +844,8 @@ static int parse_events(pctx *c) {
       return fail_ev(c, DHT_EINVAL, em, "events: expected at_s (the event's virtual time in seconds)");
     if (!have_action)
       return fail_ev(c, DHT_EINVAL, em,
-                     "events: expected an action: set, fail_fraction, revive_fraction, rate_per_s, partition_fraction "
-                     "or heal");
+                     "events: expected an action: set, fail_fraction, revive_fraction, rate_per_s, partition_fraction, "
+                     "partition_nodes or heal");
     (void)action_mark;
     for (size_t i = first; i < c->sc.n_events; i++)
       c->sc.events[i].at_us = (uint64_t)llround(at_s * 1e6);
@@ -1051,7 +1058,8 @@ static int parse_mapping(pctx *c, level lv) {
  * upper bound: a run stopping before every node changed holds less
  * (docs/churn.md gives measured peaks). */
 static uint64_t maintenance_bytes(const sim_scenario *sc, uint64_t lookups) {
-  uint64_t n = sc->network.nodes, changed = n, lg = 1;
+  /* rejoin new: the spares have slots too, and each one claimed changes */
+  uint64_t n = sat_add(sc->network.nodes, sim_rejoin_spares(sc, lookups)), changed = n, lg = 1;
   bool bep5 = sc->network.maintenance == SIM_MAINTENANCE_BEP5;
   while (lg < 32 && ((uint64_t)1 << lg) < n)
     lg++;
@@ -1071,13 +1079,19 @@ static uint64_t maintenance_bytes(const sim_scenario *sc, uint64_t lookups) {
 static void estimate_parts(const sim_scenario *sc, uint64_t lookups, uint64_t topology_bytes, uint64_t file_lookups,
                            uint64_t *net, uint64_t *work) {
   bool topo = sc->network.topology != NULL, file = sc->workload.lookups_file != NULL;
-  *net = topo ? topology_bytes : sim_network_estimate_bytes(sc->network.nodes, sc->lookup.k, sc->network.tables);
+  /* rejoin new: the network is built with its spare identities (rejoin.h). */
+  uint64_t spares = sim_rejoin_spares(sc, lookups ? lookups : sc->workload.lookups);
+  *net = topo ? topology_bytes
+              : sim_network_estimate_bytes(sat_add(sc->network.nodes, spares), sc->lookup.k, sc->network.tables);
   /* Churn: one queued event per node (32 B, in a heap that may double: 64),
    * the tables' restriction (urank, upos: 8 B; unode for random tables: 4).
    * Measured with scenarios/mainline-churn.yaml (10^6 nodes): peak RSS
    * 99 MiB against this estimate's 132 MB. Maintained tables: maintenance_bytes. */
   if (sc->churn.session.model != SIM_CHURN_NONE)
-    *net = sat_add(*net, sat_mul(sc->network.nodes, sc->network.tables == SIM_TABLES_RANDOM ? 76 : 72));
+    *net =
+        sat_add(*net, sat_mul(sat_add(sc->network.nodes, spares), sc->network.tables == SIM_TABLES_RANDOM ? 76 : 72));
+  if (spares > 0) /* the population's members' nodes (sim.c's pop) */
+    *net = sat_add(*net, sat_mul(sc->network.nodes, 4));
   if (sc->network.maintenance != SIM_MAINTENANCE_NONE)
     *net = sat_add(*net, maintenance_bytes(sc, lookups ? lookups : sc->workload.lookups));
   *work = file ? sat_mul(file_lookups, SCENARIO_BYTES_PER_LOOKUP + sizeof(sim_lookup_spec))

@@ -46,6 +46,7 @@ typedef enum sim_initial_online {
 
 typedef enum sim_rejoin {
   SIM_REJOIN_SAME = 0, /* a returning node keeps its ID, address and table */
+  SIM_REJOIN_NEW = 1,  /* it comes back as a new identity, the old one offline forever (sim/rejoin.h) */
 } sim_rejoin;
 
 /* A distribution of churn periods (virtual seconds); the model picks which
@@ -70,12 +71,13 @@ typedef enum sim_event_action {
   SIM_EVENT_REVIVE = 2, /* each dead node comes back with probability fraction */
   SIM_EVENT_PARTITION = 3, /* the ID space splits at fraction: no message crosses (sim.c) */
   SIM_EVENT_HEAL = 4,      /* the partition ends */
+  SIM_EVENT_PARTITION_NODES = 5, /* the node set splits: each node on one side with probability fraction (sim.c) */
 } sim_event_action;
 
 typedef struct sim_timed_event {
   uint64_t at_us;          /* virtual µs */
   sim_event_action action;
-  double fraction;         /* FAIL, REVIVE: in [0, 1]; PARTITION: in (0, 1) */
+  double fraction;         /* FAIL, REVIVE: in [0, 1]; PARTITION, PARTITION_NODES: in (0, 1) */
   int param;               /* SET: the sim_param_id */
   char *value;             /* SET: owned, the value as written (validated at parse time) */
   bool plain;              /* SET: the value was a plain scalar */
@@ -160,6 +162,7 @@ typedef struct sim_scenario {
     sim_initial_online initial_online;
     double warmup_s;         /* virtual s before the first lookup starts */
     sim_rejoin rejoin;
+    uint64_t spares;         /* rejoin new: new identities built (0: sim_rejoin_spares sizes them) */
   } churn;
 
   uint32_t replicas;         /* runs per point */

@@ -12,6 +12,7 @@
 #include "churn.h"
 #include "error.h"
 #include "message.h"
+#include "rejoin.h"
 #include "event_queue.h"
 #include "latency.h"
 #include "lookup.h"
@@ -42,11 +43,15 @@ enum {
    * messages' streams. */
   STREAM_MAINT = 23,
   STREAM_MAINT_MESSAGES = 24,
+  /* A timed partition of the node set (partition_nodes): node i's side is a
+   * hash of (the event's seed from this stream, i), no draw and no state. */
+  STREAM_PARTITION = 25,
 };
 
 /* EV_TIMER: a timer the lookup armed (core/ decides what it means); a = slot,
  * b = TIMER_EV(lookup id, the core's timer id). */
-/* EV_CHURN: node a's next transition (churn). EV_START_RETRY: lookup b
+/* EV_CHURN: node a's next transition (churn; rejoin new: b is its population
+ * member, whose next identity a return brings). EV_START_RETRY: lookup b
  * could not start, no node being online; tried again a virtual second later. */
 /* EV_SCENARIO: timed event a of the scenario (events:). */
 /* EV_BIN: the network sample of timeline bin b (churn runs only; not counted in events_total). */
@@ -148,9 +153,23 @@ typedef struct runner {
   uint64_t maint_seq; /* maintenance lookups started */
   uint64_t *mdue;     /* bep5: [n] node i's next maintenance pass (virtual µs), UINT64_MAX: none (offline) */
   bool parted;        /* a timed partition is on: no message crosses cut */
-  uint64_t cut;       /* the partition's place: IDs whose first 64 bits are below it are one side */
+  bool parted_nodes;  /* it splits the node set (partition_nodes), not the ID space */
+  uint64_t cut;       /* the partition's place: IDs whose first 64 bits are below it are one side
+                       * (parted_nodes: the nodes whose hash under pseed is below it) */
+  uint64_t pseed;     /* parted_nodes: the event's seed (STREAM_PARTITION, event index) */
   dht_rng event_rng;  /* STREAM_EVENTS */
+  /* churn.rejoin new (sim/rejoin.h): the population is n_pop members; member
+   * j is node pop[j] now (pop NULL: node j, always so with rejoin same); the
+   * nodes from next_spare to net.n - 1 are the unclaimed spares. */
+  bool rejoin_new;
+  uint32_t n_pop;
+  uint32_t *pop;
+  uint32_t next_spare;
+  bool spares_out; /* the run stopped: no spare left for a return */
 } runner;
+
+/* The node that is population member j now. */
+static uint32_t node_at(const runner *r, uint32_t j) { return r->pop != NULL ? r->pop[j] : j; }
 
 int sim_build_network(const sim_scenario *sc, uint64_t seed, sim_network *net, char *err, size_t errlen) {
   int rc;
@@ -227,9 +246,12 @@ static void query_unref(runner *r, uint32_t qid) {
 /* Sends one get_peers from the lookup in `slot` to node. A query lost on the
  * way has no event, so its record is freed at once. */
 /* Whether a message between nodes a and b crosses the partition (on one
- * side the IDs whose first 64 bits are below cut). */
+ * side the IDs whose first 64 bits are below cut; of the node set: the nodes
+ * whose hash is below cut, each with probability cut / 2^64, independently). */
 static bool across(const runner *r, uint32_t a, uint32_t b) {
   uint64_t ha = 0, hb = 0;
+  if (r->parted && r->parted_nodes)
+    return (dht_seed_derive(r->pseed, a) < r->cut) != (dht_seed_derive(r->pseed, b) < r->cut);
   for (int i = 0; i < 8; i++) {
     ha = ha << 8 | r->net.ids[a].b[i];
     hb = hb << 8 | r->net.ids[b].b[i];
@@ -494,8 +516,8 @@ static int start_lookup(runner *r, uint64_t id) {
 
   if (r->churn_on && !r->measured) {
     r->measured = true;
-    if ((rc = sim_churn_measure(&r->net, dht_seed_derive(r->seed, STREAM_CHURN_SAMPLE), &r->res->counters.online_fraction,
-                                &r->res->counters.stale_fraction)) < 0)
+    if ((rc = sim_churn_measure(&r->net, r->n_pop, dht_seed_derive(r->seed, STREAM_CHURN_SAMPLE),
+                                &r->res->counters.online_fraction, &r->res->counters.stale_fraction)) < 0)
       return rc;
   }
   if (r->specs != NULL) {
@@ -507,7 +529,7 @@ static int start_lookup(runner *r, uint64_t id) {
     if (r->churn_on && r->startable == 0)
       return push(r, r->now + 1000000, EV_START_RETRY, 0, id);
     do
-      start = (uint32_t)dht_rng_below(&r->work_rng, r->net.n);
+      start = node_at(r, (uint32_t)dht_rng_below(&r->work_rng, r->n_pop));
     while (r->net.flags[start] & (SIM_NODE_DEAD | SIM_NODE_OFFLINE));
     dht_id_random(&target, &r->work_rng);
   }
@@ -533,7 +555,9 @@ static int start_lookup(runner *r, uint64_t id) {
   if (a->tr != NULL)
     dht_lookup_set_observer(a->l, sim_trace_observe, a->tr);
   if (sc->workload.planted_peers > 0)
-    a->n_planted = (uint32_t)sim_network_true_closest(&r->net, &target, 0, planted_of(r, slot), sc->workload.plant_at);
+    /* (rejoin new: an offline node never answers again, nor an unclaimed spare before its time) */
+    a->n_planted = (uint32_t)sim_network_true_closest(&r->net, &target, r->rejoin_new ? SIM_NODE_OFFLINE : 0,
+                                                      planted_of(r, slot), sc->workload.plant_at);
 
   n = sim_network_closest(&r->net, start, &target, idx, r->cfg.seeds > 0 ? r->cfg.seeds : r->cfg.k);
   for (size_t i = 0; i < n; i++) {
@@ -608,13 +632,37 @@ static int bootstrap(runner *r, uint32_t node) {
   uint32_t via = SIM_MAINT_NONE;
   int rc;
   for (int i = 0; i < 64 && via == SIM_MAINT_NONE; i++) {
-    uint32_t y = (uint32_t)dht_rng_below(&r->maint_rng, r->net.n);
+    uint32_t y = node_at(r, (uint32_t)dht_rng_below(&r->maint_rng, r->n_pop));
     if (y != node && !(r->net.flags[y] & (SIM_NODE_DEAD | SIM_NODE_OFFLINE | SIM_NODE_UNREACHABLE)))
       via = y;
   }
   if ((rc = start_maint_lookup(r, node, &r->net.ids[node], via)) < 0 || !r->bep5)
     return rc;
   return maint_arm(r, node, r->now + MAINT_PASS_US);
+}
+
+/* rejoin new: population member `member` returns as the next spare, *node:
+ * still offline (the caller's flip brings it online), with the member's
+ * DEAD bit (a member killed by an event stays dead until revived) and its
+ * own slow and unreachable bits; the node that left is retired, offline
+ * forever (no event names it again). With maintenance the new identity's
+ * table is empty until its bootstrap. O(1) (plus the emptied table's
+ * materialisation). No spare left: DHT_ETOOBIG, the run stops (spares_out). */
+static int claim(runner *r, uint32_t member, uint32_t *node) {
+  uint32_t old = r->pop[member], s = r->next_spare;
+  uint8_t *flags = r->net.flags;
+  if (s >= r->net.n) {
+    r->spares_out = true;
+    return DHT_ETOOBIG;
+  }
+  r->next_spare++;
+  g_assert((flags[old] & SIM_NODE_OFFLINE) && (flags[s] & SIM_NODE_OFFLINE) && !(flags[s] & SIM_NODE_RETIRED));
+  flags[old] |= SIM_NODE_RETIRED;
+  flags[s] = (uint8_t)((flags[s] & ~SIM_NODE_DEAD) | (flags[old] & SIM_NODE_DEAD));
+  r->pop[member] = s;
+  r->res->counters.rejoins++;
+  *node = s;
+  return r->passive ? sim_rejoin_empty_table(&r->net, s, old) : 0;
 }
 
 /* bep5: node's maintenance pass due at `due`: one refresh lookup per bucket
@@ -709,7 +757,7 @@ static int sample_bin(runner *r, uint64_t bin) {
     return DHT_ENOMEM;
   res->samples = s;
   s = &res->samples[res->n_samples];
-  rc = sim_churn_measure(&r->net, dht_seed_derive(dht_seed_derive(r->seed, STREAM_CHURN_SAMPLE), bin + 1),
+  rc = sim_churn_measure(&r->net, r->n_pop, dht_seed_derive(dht_seed_derive(r->seed, STREAM_CHURN_SAMPLE), bin + 1),
                          &s->online_fraction, &s->stale_fraction);
   if (rc < 0)
     return rc;
@@ -725,14 +773,18 @@ static bool startable(uint8_t f) { return (f & (SIM_NODE_DEAD | SIM_NODE_OFFLINE
  * scenario (validated when parsed). FAIL: every alive node dies with the
  * probability, one draw each in node order, except that the last alive one
  * never does (so a lookup can always start, or will once churn brings it
- * back). REVIVE: every dead node comes back with the probability. O(n) per
+ * back). REVIVE: every dead node comes back with the probability. PARTITION,
+ * PARTITION_NODES, HEAL: the split that across() reads. O(n) per
  * event, a bounded number of events. */
 static int apply_event(runner *r, const sim_timed_event *e) {
   uint8_t *flags = r->net.flags;
   int rc = 0;
-  if (e->action == SIM_EVENT_PARTITION || e->action == SIM_EVENT_HEAL) {
-    r->parted = e->action == SIM_EVENT_PARTITION;
+  if (e->action == SIM_EVENT_PARTITION || e->action == SIM_EVENT_HEAL || e->action == SIM_EVENT_PARTITION_NODES) {
+    r->parted = e->action != SIM_EVENT_HEAL;
+    r->parted_nodes = e->action == SIM_EVENT_PARTITION_NODES;
     r->cut = (uint64_t)ldexp(e->fraction, 64); /* fraction < 1: below 2^64 */
+    /* Each node-set partition its own sides: the event's index picks its seed. */
+    r->pseed = dht_seed_derive(dht_seed_derive(r->seed, STREAM_PARTITION), (uint64_t)(e - r->sc->events));
     return 0;
   }
   if (e->action == SIM_EVENT_SET) {
@@ -740,10 +792,12 @@ static int apply_event(runner *r, const sim_timed_event *e) {
     g_assert(rc == DHT_OK);
     return 0;
   }
+  /* The population's members (rejoin new: not the retired identities nor the unclaimed spares). */
   uint32_t alive = 0;
-  for (uint32_t i = 0; i < r->net.n; i++)
-    alive += (flags[i] & SIM_NODE_DEAD) == 0;
-  for (uint32_t i = 0; i < r->net.n; i++) {
+  for (uint32_t j = 0; j < r->n_pop; j++)
+    alive += (flags[node_at(r, j)] & SIM_NODE_DEAD) == 0;
+  for (uint32_t j = 0; j < r->n_pop; j++) {
+    uint32_t i = node_at(r, j);
     bool dead = (flags[i] & SIM_NODE_DEAD) != 0, was = startable(flags[i]);
     if (e->action == SIM_EVENT_FAIL && !dead && alive > 1 && dht_rng_chance(&r->event_rng, e->fraction)) {
       flags[i] |= SIM_NODE_DEAD;
@@ -774,17 +828,29 @@ static int handle(runner *r, const sim_event *ev) {
   case EV_BIN:
     return sample_bin(r, ev->b);
   case EV_CHURN: {
-    bool was = startable(r->net.flags[ev->a]), off = (r->net.flags[ev->a] & SIM_NODE_OFFLINE) != 0;
-    uint64_t next = sim_churn_flip(&r->churn, &r->net.flags[ev->a], r->now);
-    r->startable = r->startable - was + startable(r->net.flags[ev->a]);
+    /* a: the node; b: its population member (rejoin new; 0 otherwise). */
+    uint32_t x = ev->a;
+    bool off = (r->net.flags[x] & SIM_NODE_OFFLINE) != 0;
+    /* rejoin new: a return is a new identity's arrival; it takes over the
+     * member's schedule (the same churn draw as the node's own return). None
+     * once every lookup is done: the queue drains without claiming spares. */
+    if (off && r->rejoin_new && r->finished >= r->total)
+      return 0;
+    if (off && r->rejoin_new && (rc = claim(r, (uint32_t)ev->b, &x)) < 0)
+      return rc;
+    bool was = startable(r->net.flags[x]);
+    uint64_t next = sim_churn_flip(&r->churn, &r->net.flags[x], r->now);
+    r->startable = r->startable - was + startable(r->net.flags[x]);
+    r->res->counters.returns += off;
     /* Once every lookup is done the churn stops, so that the queue drains. */
     if (r->finished >= r->total)
       return 0;
-    if ((rc = push(r, next, EV_CHURN, ev->a, 0)) < 0)
+    if ((rc = push(r, next, EV_CHURN, x, ev->b)) < 0)
       return rc;
-    /* Come back online: it bootstraps (passive, bep5). */
-    if (r->passive && off && !(r->net.flags[ev->a] & (SIM_NODE_OFFLINE | SIM_NODE_DEAD)))
-      rc = bootstrap(r, ev->a);
+    /* Come back online: it bootstraps (passive, bep5); a new identity from
+     * an empty table (sim/rejoin.h), seeded only by the node it goes through. */
+    if (r->passive && off && !(r->net.flags[x] & (SIM_NODE_OFFLINE | SIM_NODE_DEAD)))
+      rc = bootstrap(r, x);
     return rc;
   }
   case EV_MAINT:
@@ -811,6 +877,7 @@ static int handle(runner *r, const sim_event *ev) {
     } else {
       if (work)
         r->res->counters.messages_sent++;
+      r->res->counters.retired_answers += (f & SIM_NODE_RETIRED) != 0;
       if (r->parted && across(r, q->node, q->from)) { /* the answer would cross a partition begun meanwhile */
         if (work)
           r->res->counters.partition_drops++;
@@ -937,8 +1004,9 @@ static void assign_flags(runner *r, uint64_t seed) {
   for (uint32_t i = 0; i < r->net.n; i++) {
     uint8_t f = draw_flags(&rng, r->sc);
     r->net.flags[i] = f;
-    r->res->counters.dead_nodes += (f & SIM_NODE_DEAD) != 0;
-    r->res->counters.slow_nodes += (f & SIM_NODE_SLOW) != 0;
+    /* rejoin new: the spares' draws follow the population's; they count as they join */
+    r->res->counters.dead_nodes += (f & SIM_NODE_DEAD) != 0 && i < r->n_pop;
+    r->res->counters.slow_nodes += (f & SIM_NODE_SLOW) != 0 && i < r->n_pop;
   }
 }
 
@@ -950,10 +1018,12 @@ static void assign_unreachable(runner *r, uint64_t seed) {
     return;
   dht_rng_init(&rng, dht_seed_derive(seed, STREAM_UNREACHABLE));
   for (uint32_t i = 0; i < r->net.n; i++)
-    /* Drawn for every node; a dead node stays dead only. */
-    if (dht_rng_chance(&rng, r->sc->loss.unreachable_fraction) && !(r->net.flags[i] & SIM_NODE_DEAD)) {
+    /* Drawn for every node; a dead node stays dead only (rejoin new: a
+     * spare's drawn death is not used, claim() gives it its member's). */
+    if (dht_rng_chance(&rng, r->sc->loss.unreachable_fraction) &&
+        (!(r->net.flags[i] & SIM_NODE_DEAD) || i >= r->n_pop)) {
       r->net.flags[i] |= SIM_NODE_UNREACHABLE;
-      r->res->counters.unreachable_nodes++;
+      r->res->counters.unreachable_nodes += i < r->n_pop;
     }
 }
 
@@ -981,9 +1051,21 @@ int sim_check_live(const sim_scenario *sc, uint64_t seed, uint32_t n, char *err,
 static int churn_start(runner *r) {
   int rc;
   sim_churn_init(&r->churn, r->sc, dht_seed_derive(r->seed, STREAM_CHURN));
-  for (uint32_t i = 0; i < r->net.n; i++)
-    if ((rc = push(r, sim_churn_initial(&r->churn, &r->net.flags[i]), EV_CHURN, i, 0)) < 0)
+  for (uint32_t i = 0; i < r->n_pop; i++)
+    if ((rc = push(r, sim_churn_initial(&r->churn, &r->net.flags[i]), EV_CHURN, i, r->rejoin_new ? i : 0)) < 0)
       return rc;
+  /* rejoin new: the spares are offline from t = 0 (no draw, no event), so
+   * no restricted table lists them; the population's tables are those of
+   * the same network without spares. */
+  for (uint32_t i = r->n_pop; i < r->net.n; i++)
+    r->net.flags[i] |= SIM_NODE_OFFLINE;
+  if (r->rejoin_new) {
+    if ((r->pop = g_try_new(uint32_t, r->n_pop)) == NULL)
+      return DHT_ENOMEM;
+    for (uint32_t j = 0; j < r->n_pop; j++)
+      r->pop[j] = j;
+    r->next_spare = r->n_pop;
+  }
   return sim_network_restrict_tables(&r->net, SIM_NODE_OFFLINE);
 }
 
@@ -1005,6 +1087,7 @@ static void runner_clear(runner *r) {
   g_free(r->timerbuf);
   g_free(r->idxbuf);
   g_free(r->mdue);
+  g_free(r->pop);
   sim_latency_clear(&r->lat);
   sim_eq_clear(&r->q);
   sim_network_clear(&r->net);
@@ -1062,21 +1145,39 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
 
   if (opt->build_progress != NULL)
     opt->build_progress(opt->progress_user, true, sc->network.nodes);
-  rc = sim_build_network(sc, seed, &r.net, err, errlen);
+  /* rejoin new: the spare identities are built with the network (rejoin.h). */
+  uint64_t spares = sim_rejoin_spares(sc, opt->lookups > 0 ? opt->lookups : sc->workload.lookups);
+  r.rejoin_new = spares > 0;
+  if (spares == 0) {
+    rc = sim_build_network(sc, seed, &r.net, err, errlen);
+  } else if (sc->network.nodes + spares > SIM_NODES_MAX) {
+    rc = sim_fail(err, errlen, DHT_EINVAL,
+                  "%s: churn.rejoin: new: %" PRIu64 " nodes and %" PRIu64
+                  " spare identities (churn.spares) exceed %u nodes",
+                  sc->path, sc->network.nodes, spares, SIM_NODES_MAX);
+  } else {
+    rc = sim_network_generate_ondemand(&r.net, (uint32_t)(sc->network.nodes + spares), sc->lookup.k, sc->network.tables,
+                                       dht_seed_derive(seed, STREAM_NETWORK));
+    if (rc < 0)
+      sim_fail(err, errlen, rc, "%s: cannot build a network of %" PRIu64 " nodes and %" PRIu64 " spare identities: %s",
+               sc->path, sc->network.nodes, spares, dht_strerror(rc));
+  }
   if (opt->build_progress != NULL)
     opt->build_progress(opt->progress_user, false, r.net.n);
   if (rc < 0)
     goto err_msg_set;
-  res->nodes = r.net.n;
+  r.n_pop = (uint32_t)(r.net.n - spares);
+  res->nodes = r.n_pop;
+  res->spares = (uint32_t)spares;
   if (sc->workload.lookups_file != NULL) {
-    if ((rc = sim_lookups_load(sc->workload.lookups_file, r.net.n, &r.specs, &n_specs, err, errlen)) < 0)
+    if ((rc = sim_lookups_load(sc->workload.lookups_file, r.n_pop, &r.specs, &n_specs, err, errlen)) < 0)
       goto err_msg_set;
     r.total = n_specs;
   } else {
     r.total = opt->lookups > 0 ? opt->lookups : sc->workload.lookups;
   }
   assign_flags(&r, seed);
-  if (res->counters.dead_nodes == r.net.n) {
+  if (res->counters.dead_nodes == r.n_pop) {
     rc = all_dead(sc, err, errlen);
     goto err_msg_set;
   }
@@ -1127,9 +1228,11 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
     rc = DHT_ENOMEM;
     if ((r.mdue = g_try_new(uint64_t, r.net.n)) == NULL || (rc = sim_maint_init_times(&r.net)) < 0)
       goto err;
-    for (uint32_t i = 0; i < r.net.n; i++)
+    for (uint32_t i = 0; i < r.n_pop; i++)
       if ((rc = maint_arm(&r, i, dht_rng_below(&r.maint_rng, MAINT_PASS_US))) < 0)
         goto err;
+    for (uint32_t i = r.n_pop; i < r.net.n; i++) /* rejoin new: a spare's passes start with its bootstrap */
+      r.mdue[i] = UINT64_MAX;
   }
   for (uint32_t i = 0; i < r.net.n; i++)
     r.startable += startable(r.net.flags[i]);
@@ -1161,13 +1264,23 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_results *res, ch
       goto err;
   }
   g_assert(r.finished == r.total);
+  for (uint32_t i = 0; r.rejoin_new && i < r.net.n; i++) /* O(n), once */
+    res->retired += (r.net.flags[i] & SIM_NODE_RETIRED) != 0;
   res->tables_changed = r.net.mslots;
   res->contacts_added = r.net.madded;
   runner_clear(&r);
   return 0;
 
 err:
-  sim_fail(err, errlen, rc, "%s: simulation failed: %s", sc->path, dht_strerror(rc));
+  if (r.spares_out)
+    sim_fail(err, errlen, rc,
+             "%s: churn.rejoin: new: the %" PRIu32
+             " spare identities (churn.spares%s) ran out at virtual %.3f s, after %" PRIu64
+             " returns; give churn.spares a larger value (docs/churn.md)",
+             sc->path, (uint32_t)(r.net.n - r.n_pop), sc->churn.spares > 0 ? "" : ", sized automatically",
+             (double)r.now / 1e6, res->counters.rejoins);
+  else
+    sim_fail(err, errlen, rc, "%s: simulation failed: %s", sc->path, dht_strerror(rc));
 err_msg_set:
   runner_clear(&r);
   sim_results_clear(res);

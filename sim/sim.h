@@ -29,6 +29,9 @@ typedef struct sim_counters {
   uint32_t unreachable_nodes; /* SIM_NODE_UNREACHABLE (loss.unreachable_fraction) */
   uint64_t offline_queries;  /* churn: requests that reached an offline node (lost) */
   uint64_t partition_drops;  /* timed partition: messages lost crossing it (no output column) */
+  uint64_t returns;          /* churn: transitions from offline to online (no output column) */
+  uint64_t rejoins;          /* churn.rejoin new: spare identities brought online (no output column) */
+  uint64_t retired_answers;  /* rejoin new: queries answered by an identity retired before (0 unless a bug) */
   /* Maintenance traffic (network.maintenance passive, bep5; docs/churn.md),
    * counted apart: none of it is in the counters above. */
   uint64_t maint_queries;    /* pings + queries of bootstrap and refresh lookups sent */
@@ -56,6 +59,8 @@ typedef struct sim_results {
   size_t n_samples;
   uint32_t tables_changed;    /* network.maintenance passive: nodes whose table was materialised */
   uint64_t contacts_added;    /* passive, bep5: contacts the tables took during the run (no output column) */
+  uint32_t spares;            /* churn.rejoin new: spare identities built, nodes .. nodes + spares - 1 */
+  uint32_t retired;           /* churn.rejoin new: identities retired by the end (offline for good) */
 } sim_results;
 
 /* Called now and then with the lookups finished so far (for a progress line). */

@@ -332,7 +332,7 @@ static const char *const final_files[] = {"summary.csv", "summary.json", "runs.c
 
 /* OUT/events.csv: the scenario's timed events (`dhtsim plot` marks them),
  * written when it has some, removed otherwise. Columns: at_s, action (set,
- * fail_fraction, revive_fraction, partition_fraction, heal), key (set) and value. */
+ * fail_fraction, revive_fraction, partition_fraction, partition_nodes, heal), key (set) and value. */
 static int write_events(const char *dir, const sim_scenario *sc, char *err, size_t errlen) {
   char *path = g_build_filename(dir, "events.csv", NULL), *buf = NULL;
   size_t len = 0;
@@ -359,7 +359,8 @@ static int write_events(const char *dir, const sim_scenario *sc, char *err, size
       fputc('\n', f);
     } else {
       static const char *const names[] = {[SIM_EVENT_FAIL] = "fail_fraction", [SIM_EVENT_REVIVE] = "revive_fraction",
-                                          [SIM_EVENT_PARTITION] = "partition_fraction", [SIM_EVENT_HEAL] = "heal"};
+                                          [SIM_EVENT_PARTITION] = "partition_fraction", [SIM_EVENT_HEAL] = "heal",
+                                          [SIM_EVENT_PARTITION_NODES] = "partition_nodes"};
       if (e->action == SIM_EVENT_HEAL)
         fprintf(f, "heal,,true\n");
       else

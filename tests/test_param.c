@@ -70,7 +70,7 @@ Test(param, fields_match_their_types) {
       cr_assert(p->names != NULL, "%s", p->key);
       while (p->names[n] != NULL)
         n++;
-      /* network.maintenance and churn.rejoin have one value so far. */
+      /* An enum may have one value (none has, so far). */
       cr_assert(ge(sz, n, 1), "%s", p->key);
       cr_assert(lt(u64, p->idef, n), "%s", p->key);
       break;
@@ -362,7 +362,7 @@ Test(param, every_parameter_moves_the_fingerprint) {
     sim_scenario sc;
     sim_file_digests d = none;
     if (sim_params[i].type == SIM_PT_ENUM && sim_params[i].names[1] == NULL)
-      continue; /* one value (network.maintenance, churn.rejoin so far): nothing to change */
+      continue; /* one value (no enum so far): nothing to change */
     sim_scenario_defaults(&sc);
     change(&sc, i);
     /* A file parameter counts by its file's contents, as its digest says. */

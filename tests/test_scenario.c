@@ -60,6 +60,7 @@ static corpus_case corpus[] = {
   {"matrix_without_file"},
   {"nul_byte"},
   {"only_comments"},
+  {"partition_nodes_above_one"},
   {"quoted_number"},
   {"rate_zero"},
   {"replicas_too_big"},
