@@ -1,7 +1,9 @@
-/* event_queue.c: two 4-ary min-heaps of sim_event ordered by (time_us, seq).
- * Invariant, in each heap: for every i > 0, key(ev[(i-1)/4]) < key(ev[i]); keys
- * are unique because seq is (next_seq at push), shared by both heaps. Push and
- * pop are O(log4 n) moves of 32-byte events in the heap concerned. */
+/* event_queue.c: two 4-ary min-heaps and a few FIFO lanes of sim_event, one
+ * (time_us, seq) order. Invariants: in each heap, for every i > 0,
+ * key(ev[(i-1)/4]) < key(ev[i]); in each lane, keys increase from head to
+ * tail; keys are unique because seq is (next_seq at push), shared by all.
+ * Heap push and pop are O(log4 n) moves of 32-byte events, a lane's O(1);
+ * a pop compares the heads of at most 2 + SIM_EQ_LANES. */
 #include "event_queue.h"
 
 #include <glib.h>
@@ -47,6 +49,8 @@ void sim_eq_clear(sim_event_queue *q) {
     return;
   g_free(q->near.ev);
   g_free(q->far.ev);
+  for (unsigned i = 0; i < SIM_EQ_LANES; i++)
+    g_free(q->lane[i].ev);
   memset(q, 0, sizeof *q);
 }
 
@@ -91,6 +95,57 @@ int sim_eq_push_far(sim_event_queue *q, uint64_t time_us, uint32_t kind, uint32_
   return push(q, &q->far, time_us, kind, a, b);
 }
 
+/* Appends ev to lane l, growing its ring (unwrapped into the new buffer). */
+static int lane_push(sim_eq_lane *l, const sim_event *ev) {
+  if (l->len == l->cap) {
+    size_t nc = l->cap < 16 ? 16 : l->cap * 2;
+    if (l->cap > SIZE_MAX / 2)
+      return DHT_ENOMEM;
+    sim_event *nev = g_try_new(sim_event, nc);
+    if (nev == NULL)
+      return DHT_ENOMEM;
+    for (size_t i = 0; i < l->len; i++)
+      nev[i] = l->ev[(l->head + i) & (l->cap - 1)];
+    g_free(l->ev);
+    l->ev = nev;
+    l->head = 0;
+    l->cap = nc;
+  }
+  l->ev[(l->head + l->len) & (l->cap - 1)] = *ev;
+  l->len++;
+  return DHT_OK;
+}
+
+static const sim_event *lane_tail(const sim_eq_lane *l) { return &l->ev[(l->head + l->len - 1) & (l->cap - 1)]; }
+
+int sim_eq_push_after(sim_event_queue *q, uint64_t now_us, uint64_t delay_us, uint32_t kind, uint32_t a,
+                      uint64_t b) {
+  g_return_val_if_fail(q != NULL, DHT_EINVAL);
+  sim_event ev = {.time_us = now_us + delay_us, .seq = q->next_seq, .kind = kind, .a = a, .b = b};
+  sim_eq_lane *use = NULL, *empty = NULL;
+  for (unsigned i = 0; i < SIM_EQ_LANES && use == NULL; i++) {
+    sim_eq_lane *l = &q->lane[i];
+    if (l->len == 0)
+      empty = empty != NULL ? empty : l;
+    else if (l->delay_us == delay_us)
+      use = l;
+  }
+  if (use == NULL && empty != NULL) {
+    use = empty;
+    use->delay_us = delay_us;
+  }
+  /* The order a lane needs; a clock that went back (a caller's error) costs
+   * only the heap. */
+  if (use == NULL || (use->len > 0 && !ev_before(lane_tail(use), &ev)))
+    return push(q, &q->near, ev.time_us, kind, a, b);
+  int rc = lane_push(use, &ev);
+  if (rc == DHT_OK) {
+    q->next_seq++;
+    q->lanes_len++;
+  }
+  return rc;
+}
+
 /* Removes the root of a non-empty heap into *out (if not NULL). */
 static void heap_pop(sim_eq_heap *h, sim_event *out) {
   sim_event last;
@@ -127,27 +182,52 @@ static void heap_pop(sim_eq_heap *h, sim_event *out) {
   h->ev[i] = last;
 }
 
-/* The heap holding the earliest event, or NULL when both are empty. */
-static sim_eq_heap *first(const sim_event_queue *q) {
-  sim_eq_heap *n = (sim_eq_heap *)&q->near, *f = (sim_eq_heap *)&q->far;
-  if (f->len == 0)
-    return n->len > 0 ? n : NULL;
-  if (n->len == 0)
-    return f;
-  return ev_before(&f->ev[0], &n->ev[0]) ? f : n;
+/* The earliest event of the queue: in the near heap (*lane = -1, *far =
+ * false), the far heap (-1, true) or lane *lane; NULL when empty. */
+static const sim_event *first(const sim_event_queue *q, int *lane, bool *far) {
+  const sim_event *best = q->near.len > 0 ? &q->near.ev[0] : NULL;
+  *lane = -1;
+  *far = false;
+  if (q->far.len > 0 && (best == NULL || ev_before(&q->far.ev[0], best))) {
+    best = &q->far.ev[0];
+    *far = true;
+  }
+  if (q->lanes_len == 0)
+    return best;
+  for (int i = 0; i < SIM_EQ_LANES; i++) {
+    const sim_eq_lane *l = &q->lane[i];
+    if (l->len > 0 && (best == NULL || ev_before(&l->ev[l->head], best))) {
+      best = &l->ev[l->head];
+      *lane = i;
+      *far = false;
+    }
+  }
+  return best;
 }
 
 bool sim_eq_pop(sim_event_queue *q, sim_event *out) {
   g_return_val_if_fail(q != NULL, false);
-  sim_eq_heap *h = first(q);
-  if (h == NULL)
+  int lane;
+  bool far;
+  const sim_event *e = first(q, &lane, &far);
+  if (e == NULL)
     return false;
-  heap_pop(h, out);
+  if (lane >= 0) {
+    sim_eq_lane *l = &q->lane[lane];
+    if (out != NULL)
+      *out = *e;
+    l->head = (l->head + 1) & (l->cap - 1);
+    l->len--;
+    q->lanes_len--;
+  } else {
+    heap_pop(far ? &q->far : &q->near, out);
+  }
   return true;
 }
 
 const sim_event *sim_eq_peek(const sim_event_queue *q) {
   g_return_val_if_fail(q != NULL, NULL);
-  const sim_eq_heap *h = first(q);
-  return h != NULL ? &h->ev[0] : NULL;
+  int lane;
+  bool far;
+  return first(q, &lane, &far);
 }

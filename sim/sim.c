@@ -371,8 +371,13 @@ static void trace_wire(runner *r, const query *q, const char *cause) {
     sim_trace_failed(tl, r->now, q->node, in_flight, cause);
 }
 
+/* A lookup's timer: most are one of its few fixed timeouts after now, so
+ * they go to the queue's lane of that delay (a FIFO, sim/event_queue.h). */
 static int push_timer(runner *r, uint32_t slot, const dht_lookup_timer *t) {
-  return push(r, t->at_us, EV_TIMER, slot, TIMER_EV(r->slots[slot].id, t->id));
+  uint64_t ev = TIMER_EV(r->slots[slot].id, t->id);
+  if (t->at_us < r->now)
+    return push(r, t->at_us, EV_TIMER, slot, ev);
+  return sim_eq_push_after(&r->q, r->now, t->at_us - r->now, EV_TIMER, slot, ev);
 }
 
 static void record(runner *r, active *a) {
