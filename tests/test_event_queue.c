@@ -188,9 +188,11 @@ Test(event_queue, random_interleaving_matches_sorted_reference) {
   free(ref);
 }
 
-/* Events pushed to the far heap (per-node timers) and the near one pop in
- * one (time, push order) order, as from one heap, whichever heap the
- * earliest is in and whatever the heaps' sizes. */
+/* Events pushed to the far heap (per-node timers), the near one and the
+ * lanes (fixed delays after the clock: 12 delays for 8 lanes, so some fall
+ * back to the near heap and lanes are reclaimed once empty) pop in one
+ * (time, push order) order, as from one heap, whichever holds the earliest,
+ * whatever their sizes (rings that grow while wrapped). */
 Test(event_queue, far_and_near_events_pop_in_one_order) {
   const uint64_t seed = 0xfa4u;
   sim_event_queue q, one;
@@ -201,14 +203,22 @@ Test(event_queue, far_and_near_events_pop_in_one_order) {
   cr_assert(eq(int, sim_eq_init(&q, 0), 0));
   cr_assert(eq(int, sim_eq_init(&one, 0), 0));
   uint64_t now = 0;
-  size_t far = 0, popped = 0;
+  size_t far = 0, lanes = 0, popped = 0, max_lanes = 0;
   for (unsigned op = 0; op < 30000; op++) {
     if (dht_rng_below(&r, 100) < (op < 15000 ? 60u : 40u)) {
       uint64_t t = now + dht_rng_below(&r, 20); /* equal times across heaps: the order is push order */
       uint32_t tag = (uint32_t)dht_rng_next(&r);
-      bool to_far = dht_rng_below(&r, 3) == 0;
-      far += to_far;
-      cr_assert(eq(int, (to_far ? sim_eq_push_far : sim_eq_push)(&q, t, tag, op, 0), 0));
+      unsigned where = (unsigned)dht_rng_below(&r, 4);
+      if (where == 3) { /* a lane: one of 12 delays, 0 included */
+        static const uint64_t delays[12] = {0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144};
+        uint64_t d = delays[dht_rng_below(&r, 12)];
+        t = now + d;
+        lanes++;
+        cr_assert(eq(int, sim_eq_push_after(&q, now, d, tag, op, 0), 0));
+      } else {
+        far += where == 0;
+        cr_assert(eq(int, (where == 0 ? sim_eq_push_far : sim_eq_push)(&q, t, tag, op, 0), 0));
+      }
       cr_assert(eq(int, sim_eq_push(&one, t, tag, op, 0), 0));
     } else {
       bool got = sim_eq_pop(&q, &a);
@@ -222,6 +232,7 @@ Test(event_queue, far_and_near_events_pop_in_one_order) {
       popped++;
     }
     cr_assert(eq(sz, sim_eq_len(&q), sim_eq_len(&one)));
+    max_lanes = q.lanes_len > max_lanes ? q.lanes_len : max_lanes;
     const sim_event *pq = sim_eq_peek(&q), *po = sim_eq_peek(&one);
     cr_assert(eq(int, pq == NULL, po == NULL));
     if (pq != NULL)
@@ -232,7 +243,9 @@ Test(event_queue, far_and_near_events_pop_in_one_order) {
     cr_assert(eq(u64, a.seq, b.seq));
   }
   cr_assert(not(sim_eq_pop(&one, &b)));
-  cr_assert(gt(sz, far, 4000));
+  cr_assert(gt(sz, far, 3000));
+  cr_assert(gt(sz, lanes, 3000));
+  cr_assert(gt(sz, max_lanes, 64), "the lanes held %zu at most", max_lanes); /* rings grew */
   cr_assert(gt(sz, popped, 10000));
   sim_eq_clear(&q);
   sim_eq_clear(&one);
