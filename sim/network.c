@@ -1628,7 +1628,15 @@ bool sim_network_check(const sim_network *net) {
     return false;
   if ((net->contacts == NULL) != (net->scratch != NULL) || (net->contacts == NULL && net->contact_off != NULL))
     return false;
-  return net->by_addr == NULL || net->contacts != NULL;
+  if (net->by_addr != NULL)
+    return net->contacts != NULL;
+  for (uint32_t i = 0; i < net->n; i++) { /* the addresses name the nodes (sim_network_addr computes them) */
+    dht_addr a;
+    sim_network_node_addr(&a, i);
+    if (!dht_addr_eq(&a, &net->addrs[i]))
+      return false;
+  }
+  return true;
 }
 
 /* ---------------------------------------------------------- estimate */

@@ -178,6 +178,15 @@ size_t sim_network_true_closest(const sim_network *net, const dht_id *target, ui
 /* Generated node i's address: 10.x.y.z with x.y.z the low 24 bits of i, port
  * SIM_NET_PORT + (i >> 24). */
 void sim_network_node_addr(dht_addr *a, uint32_t i);
+/* Node i's address into *out: computed from i for a generated network (by_addr
+ * NULL: the address names the node), so an answer's contacts cost no load of
+ * addrs[] (a cache miss each at 10^6 nodes); else addrs[i]. */
+static inline void sim_network_addr(const sim_network *net, uint32_t i, dht_addr *out) {
+  if (net->by_addr == NULL)
+    sim_network_node_addr(out, i);
+  else
+    *out = net->addrs[i];
+}
 /* Index of the node at addr, or DHT_ENOENT. */
 int sim_network_find_addr(const sim_network *net, const dht_addr *addr, uint32_t *idx);
 

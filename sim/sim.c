@@ -730,7 +730,7 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
       if (r->idxbuf[i] == a->start)
         continue;
       r->nodebuf[m].id = r->net.ids[r->idxbuf[i]];
-      r->nodebuf[m].addr = r->net.addrs[r->idxbuf[i]];
+      sim_network_addr(&r->net, r->idxbuf[i], &r->nodebuf[m].addr);
       m++;
     }
     reply.nodes = r->nodebuf;

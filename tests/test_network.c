@@ -822,6 +822,29 @@ Test(network, check_catches_a_broken_index) {
   cr_assert(not(sim_network_check(&net)));
   net.dir[3]--;
   cr_assert(sim_network_check(&net));
+  net.addrs[700].port++; /* an address that does not name its node (sim_network_addr would differ) */
+  cr_assert(not(sim_network_check(&net)));
+  net.addrs[700].port--;
+  cr_assert(sim_network_check(&net));
+  sim_network_clear(&net);
+}
+
+/* sim_network_addr: computed from the index on generated networks, read on
+ * loaded ones (by_addr set), and the same as addrs[] on both. */
+Test(network, computed_addresses_are_the_stored_ones) {
+  sim_network net;
+  dht_addr a;
+  cr_assert(eq(int, sim_network_generate_ondemand(&net, 3000, 8, SIM_TABLES_FULL, 12), 0));
+  for (uint32_t i = 0; i < net.n; i++) {
+    sim_network_addr(&net, i, &a);
+    cr_assert(dht_addr_eq(&a, &net.addrs[i]), "node %u", i);
+  }
+  sim_network_clear(&net);
+  cr_assert(eq(int, sim_network_generate(&net, 300, 8, SIM_TABLES_FULL, 12), 0));
+  cr_assert(ne(ptr, net.by_addr, NULL));
+  net.addrs[7].port = 1; /* a loaded topology's own address: read, not computed */
+  sim_network_addr(&net, 7, &a);
+  cr_assert(eq(u32, a.port, 1));
   sim_network_clear(&net);
 }
 
