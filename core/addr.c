@@ -114,7 +114,18 @@ int dht_addr_cmp(const dht_addr *a, const dht_addr *b) {
 }
 
 bool dht_addr_eq(const dht_addr *a, const dht_addr *b) {
-  return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, 16) == 0;
+  /* The whole struct as words: pad_ is always 0, so bytes equal iff values
+   * do (family, port, ip), without a libc memcmp call. */
+  G_STATIC_ASSERT(sizeof(dht_addr) == 20);
+  uint64_t a0, a1, b0, b1;
+  uint32_t a2, b2;
+  memcpy(&a0, a, 8);
+  memcpy(&b0, b, 8);
+  memcpy(&a1, (const uint8_t *)a + 8, 8);
+  memcpy(&b1, (const uint8_t *)b + 8, 8);
+  memcpy(&a2, (const uint8_t *)a + 16, 4);
+  memcpy(&b2, (const uint8_t *)b + 16, 4);
+  return ((a0 ^ b0) | (a1 ^ b1) | (uint64_t)(a2 ^ b2)) == 0;
 }
 
 /* Bytes as a big-endian word (one load and a swap): the same hash on every machine. */

@@ -151,6 +151,30 @@ Test(addr, equal_values_equal_everywhere) {
   cr_assert(eq(u64, dht_addr_hash(&a), dht_addr_hash(&b)));
 }
 
+/* dht_addr_eq compares the whole struct as words: two addresses differing
+ * in any one ip byte, either port byte or the family are unequal. */
+Test(addr, eq_sees_every_byte) {
+  uint8_t ip[16];
+  for (unsigned i = 0; i < 16; i++)
+    ip[i] = (uint8_t)(0x20 + i);
+  dht_addr a, b;
+  dht_addr_set_v6(&a, ip, 0x1a2b);
+  for (unsigned i = 0; i < 16; i++) {
+    uint8_t ip2[16];
+    memcpy(ip2, ip, sizeof ip2);
+    ip2[i] ^= 0x01;
+    dht_addr_set_v6(&b, ip2, 0x1a2b);
+    cr_assert(not(dht_addr_eq(&a, &b)), "ip byte %u", i);
+    cr_assert(not(dht_addr_eq(&b, &a)), "ip byte %u", i);
+  }
+  dht_addr_set_v6(&b, ip, 0x1a2a);
+  cr_assert(not(dht_addr_eq(&a, &b)), "port low byte");
+  dht_addr_set_v6(&b, ip, 0x1b2b);
+  cr_assert(not(dht_addr_eq(&a, &b)), "port high byte");
+  dht_addr_set_v6(&b, ip, 0x1a2b);
+  cr_assert(dht_addr_eq(&a, &b));
+}
+
 Test(addr, v4_and_v6_differ) {
   /* Same 16 ip bytes and port, different family. */
   dht_addr v4, v6;
