@@ -15,25 +15,14 @@
 #include "scenario.h"
 #include "sim.h"
 
+#include "churn_helpers.h"
+
 static void churn_scenario(sim_scenario *sc, uint32_t nodes, double warmup_s, sim_rejoin rejoin) {
-  sim_scenario_defaults(sc);
-  sc->path = (char *)"rejoin.yaml";
-  sc->name = (char *)"rejoin";
-  sc->network.nodes = nodes;
-  sc->network.tables = SIM_TABLES_FULL;
-  sc->workload.lookups = 200;
-  sc->churn.session = (sim_churn_dist){.model = SIM_CHURN_EXPONENTIAL, .mean_s = 3600, .shape = 0.5,
-                                       .scale_s = 3600, .median_s = 3600, .sigma = 1, .min_s = 600};
-  sc->churn.downtime = sc->churn.session;
-  sc->churn.downtime.mean_s = 1800;
-  sc->churn.warmup_s = warmup_s;
+  churn_test_scenario(sc, "rejoin.yaml", nodes, warmup_s);
   sc->churn.rejoin = rejoin;
 }
 
-static void run_ok(const sim_scenario *sc, sim_results *res) {
-  char err[512] = "";
-  cr_assert(eq(int, sim_run(sc, NULL, res, err, sizeof err), 0), "%s", err);
-}
+static void run_ok(const sim_scenario *sc, sim_results *res) { churn_test_run_ok(sc, res); }
 
 /* Every return claims one spare: as many claims as returns; the nodes of
  * the population stay its size; lookups start from new identities too. */
