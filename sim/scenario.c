@@ -1069,7 +1069,11 @@ static uint64_t maintenance_bytes(const sim_scenario *sc, uint64_t lookups) {
   if (!bep5 && sc->churn.session.model == SIM_CHURN_NONE && sat_mul(lookups, 65) < n)
     changed = sat_mul(lookups, 65);
   uint64_t slots = sat_mul(changed, 2) < n ? sat_mul(changed, 2) : n;
-  return sat_add(sat_mul(n, bep5 ? 12 : 4), sat_mul(slots, sat_add(sat_mul(cap, per_contact), 3)));
+  /* bep5 per node: the slot index and next pass (12 B) and an allowance of
+   * 128 B for the pings and refresh lookups in flight (query records, queue
+   * entries): bench/bep5-cost.yaml peaked 4 MiB (40 B a node) above the
+   * estimate without it. */
+  return sat_add(sat_mul(n, bep5 ? 12 + 128 : 4), sat_mul(slots, sat_add(sat_mul(cap, per_contact), 3)));
 }
 
 /* The two parts of the estimate: the network and the per-lookup results. With
