@@ -468,6 +468,66 @@ Test(param, docs_key_table_is_the_generated_one) {
   free(gen);
 }
 
+/* fuzz/scenario.dict names every key of param.def (each level of it bare
+ * and as 'level: ', the dotted key bare and as a sweep line) and every enum
+ * word, so fuzz_scenario reaches each key's rules. DHTSIM_REGENERATE_DOCS=1
+ * appends the missing entries. */
+static bool dict_has(const char *dict, const char *value) {
+  char *q = g_strdup_printf("=\"%s\"\n", value);
+  bool in = strstr(dict, q) != NULL;
+  g_free(q);
+  return in;
+}
+
+Test(param, fuzz_dictionary_names_every_key) {
+  char *path = g_build_filename(DHTSIM_SOURCE_DIR, "fuzz", "scenario.dict", NULL), *dict = NULL;
+  cr_assert(g_file_get_contents(path, &dict, NULL, NULL), "%s", path);
+  GPtrArray *want = g_ptr_array_new_with_free_func(g_free);
+  for (int i = 0; i < SIM_PARAM_COUNT; i++) {
+    const char *key = sim_params[i].key;
+    char **parts = g_strsplit(key, ".", -1);
+    for (char **c = parts; *c != NULL; c++) { /* each level: section, subsection, leaf */
+      g_ptr_array_add(want, g_strdup(*c));
+      g_ptr_array_add(want, g_strdup_printf("%s: ", *c));
+    }
+    if (parts[1] != NULL) {
+      g_ptr_array_add(want, g_strdup(key));
+      g_ptr_array_add(want, g_strdup_printf("  %s: ", key));
+    }
+    g_strfreev(parts);
+    for (const char *const *n = sim_params[i].names; n != NULL && *n != NULL; n++)
+      g_ptr_array_add(want, g_strdup(*n));
+  }
+  GString *missing = g_string_new(NULL);
+  unsigned next = 0;
+  for (const char *at = dict; (at = strstr(at, "\nkw")) != NULL; at++)
+    next = (unsigned)strtoul(at + 3, NULL, 10) + 1;
+  for (guint i = 0; i < want->len; i++) {
+    const char *v = g_ptr_array_index(want, i);
+    if (dict_has(dict, v))
+      continue;
+    char *q = g_strdup_printf("=\"%s\"\n", v);
+    bool again = strstr(missing->str, q) != NULL;
+    g_free(q);
+    if (!again)
+      g_string_append_printf(missing, "kw%u=\"%s\"\n", next++, v);
+  }
+  const char *env = g_getenv("DHTSIM_REGENERATE_DOCS");
+  if (missing->len > 0 && env != NULL && strcmp(env, "1") == 0) {
+    GString *t = g_string_new(dict);
+    g_string_append(t, missing->str);
+    cr_assert(g_file_set_contents(path, t->str, (gssize)t->len, NULL));
+    g_string_free(t, TRUE);
+  } else {
+    cr_assert(eq(sz, missing->len, 0), "fuzz/scenario.dict lacks (DHTSIM_REGENERATE_DOCS=1 ./build/tests/test_param "
+              "appends them):\n%s", missing->str);
+  }
+  g_string_free(missing, TRUE);
+  g_ptr_array_free(want, TRUE);
+  g_free(dict);
+  g_free(path);
+}
+
 Test(param, keys_listing_names_every_key) {
   char *gen = NULL;
   size_t glen = 0;
