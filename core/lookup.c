@@ -11,7 +11,8 @@
  *    (XOR distance to target, index). Each candidate enters once, leaves once.
  *  - closest: the k closest responded candidates, sorted by the same key.
  *  - tokens: indices of responded candidates in the order answers were applied
- *    (the token bytes live inline in the candidate).
+ *    (the token bytes live in tokb[], beside cands: a candidate is 80 bytes,
+ *    not 144, so the lookups of a busy run take half the cache).
  *  - peers[] + ptab: peers deduplicated by address, first-seen order.
  * Cost: adding a node O(1) expected + O(log c); issuing O(log c); applying an
  * answer with n nodes and m peers O(k + n log c + m). Nothing is quadratic.
@@ -58,8 +59,7 @@ typedef struct cand {
   uint32_t hop; /* 1 for seeds; h+1 when learned from the answer of a hop-h query */
   uint8_t flags;
   uint8_t tries;     /* JECH: queries sent (jech's pinged); dead at cfg.retries */
-  uint8_t token_len; /* valid once C_RESPONDED (ROUNDS writes it when buffering) */
-  uint8_t token[DHT_TOKEN_MAX];
+  uint8_t token_len; /* valid once C_RESPONDED (ROUNDS writes it when buffering); its bytes: tokb[index] */
   uint64_t sent_us; /* JECH: when the last query went (jech's request_time) */
 } cand;
 
@@ -108,6 +108,7 @@ struct dht_lookup {
   cand *cands;
   size_t n_cands;
   size_t cap_cands; /* capacity of cands, heap and tokens alike */
+  uint8_t (*tokb)[DHT_TOKEN_MAX]; /* [cap_cands]: candidate i's token bytes (token_len of them) */
   uint32_t *ctab;   /* mask+1 entries, NO_IDX = empty; n_cands <= (mask+1)/2 */
   size_t ctab_mask;
 
@@ -366,7 +367,8 @@ static int reserve_cands(dht_lookup *l, size_t extra) {
     size_t cap = grow_cap(l->cap_cands, need);
     /* Each realloc that succeeds is kept even if a later one fails: a
      * larger buffer is harmless and cap_cands only moves when all did. */
-    if (RENEW_N(l->cands, cap) < 0 || RENEW_N(l->heap, cap) < 0 || RENEW_N(l->tokens, cap) < 0)
+    if (RENEW_N(l->cands, cap) < 0 || RENEW_N(l->heap, cap) < 0 || RENEW_N(l->tokens, cap) < 0 ||
+        RENEW_N(l->tokb, cap) < 0)
       return DHT_ENOMEM;
     if (l->cfg.strategy == DHT_LOOKUP_MLDHT && (RENEW_N(l->win, cap) < 0 || RENEW_N(l->ml, cap) < 0))
       return DHT_ENOMEM;
@@ -564,7 +566,7 @@ static void add_peer(dht_lookup *l, const dht_addr *a) {
 }
 
 /* The seed's per-result step: responded, token kept, peers collected, nodes
- * added. The token bytes are already in the candidate. */
+ * added. The token bytes are already in tokb. */
 static void apply_answer(dht_lookup *l, uint32_t ci, const dht_addr *peers, size_t n_peers,
                          const dht_node *nodes, size_t n_nodes) {
   cand *c = &l->cands[ci];
@@ -1055,7 +1057,7 @@ static void ml_accept(dht_lookup *l, uint32_t ci, const dht_lookup_reply *r) {
   c->flags |= C_RESPONDED;
   c->token_len = (uint8_t)r->token_len;
   if (r->token_len > 0) {
-    memcpy(c->token, r->token, r->token_len);
+    memcpy(l->tokb[ci], r->token, r->token_len);
     ml_closest_insert(l, ci);
   }
   g_assert(l->n_tokens < l->cap_cands);
@@ -1220,12 +1222,13 @@ dht_lookup *dht_lookup_new(const dht_id *target, const dht_id *local_id,
   l->cfg = *cfg;
   l->cap_cands = INITIAL_CANDS;
   l->cands = g_try_new(cand, l->cap_cands);
+  l->tokb = g_try_malloc_n(l->cap_cands, sizeof *l->tokb);
   l->heap = g_try_new(uint32_t, l->cap_cands);
   l->tokens = g_try_new(uint32_t, l->cap_cands);
   l->ctab = table_new(table_size_for(l->cap_cands));
   l->ctab_mask = table_size_for(l->cap_cands) - 1;
   l->closest = g_try_new(uint32_t, cfg->k);
-  if (l->cands == NULL || l->heap == NULL || l->tokens == NULL || l->ctab == NULL ||
+  if (l->cands == NULL || l->tokb == NULL || l->heap == NULL || l->tokens == NULL || l->ctab == NULL ||
       l->closest == NULL)
     goto err;
   if (cfg->strategy == DHT_LOOKUP_ROUNDS) {
@@ -1259,6 +1262,7 @@ void dht_lookup_free(dht_lookup *l) {
   if (l == NULL)
     return;
   g_free(l->cands);
+  g_free(l->tokb);
   g_free(l->ctab);
   g_free(l->heap);
   g_free(l->closest);
@@ -1451,7 +1455,7 @@ int dht_lookup_reply_from(dht_lookup *l, const dht_addr *from, const dht_lookup_
   cand *c = &l->cands[ci];
   c->token_len = (uint8_t)r->token_len;
   if (r->token_len > 0)
-    memcpy(c->token, r->token, r->token_len);
+    memcpy(l->tokb[ci], r->token, r->token_len);
   drop_in_flight(l, c); /* LIBTORRENT: a slow query's late answer gives its extra slot back */
 
   if (l->cfg.strategy == DHT_LOOKUP_ROUNDS) {
@@ -1639,7 +1643,7 @@ int dht_lookup_token_at(const dht_lookup *l, size_t i, dht_node *node, const uin
   if (node != NULL)
     *node = c->node;
   if (token != NULL)
-    *token = c->token;
+    *token = l->tokb[l->tokens[i]];
   if (token_len != NULL)
     *token_len = c->token_len;
   return DHT_OK;
@@ -1653,7 +1657,7 @@ int dht_lookup_token_for(const dht_lookup *l, const dht_addr *addr, const uint8_
   if (ci == NO_IDX || !(l->cands[ci].flags & C_RESPONDED))
     return DHT_ENOENT;
   if (token != NULL)
-    *token = l->cands[ci].token;
+    *token = l->tokb[ci];
   if (token_len != NULL)
     *token_len = l->cands[ci].token_len;
   return DHT_OK;
