@@ -1,6 +1,7 @@
 /* maintain.c: materialised routing tables under passive maintenance (maintain.h). */
 #include "maintain.h"
 
+#include <assert.h>
 #include <glib.h>
 #include <string.h>
 
@@ -154,6 +155,19 @@ int sim_maint_init_times(sim_network *net) {
 static unsigned bucket_of(unsigned c, unsigned depth) { return c < depth ? c : depth; }
 
 int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t now_s, uint32_t *ping) {
+  return sim_maint_offer_cpl(net, owner, node, SIM_MAINT_CPL_UNKNOWN, now_s, ping);
+}
+
+/* c, or the bits owner and node share when c is unknown. */
+static unsigned known_cpl(const sim_network *net, uint32_t owner, uint32_t node, unsigned c) {
+  if (c == SIM_MAINT_CPL_UNKNOWN)
+    return cpl(&net->ids[owner], &net->ids[node]);
+  assert(c == cpl(&net->ids[owner], &net->ids[node]));
+  return c;
+}
+
+int sim_maint_offer_cpl(sim_network *net, uint32_t owner, uint32_t node, unsigned known, uint32_t now_s,
+                        uint32_t *ping) {
   uint32_t s;
   int rc;
   if (ping != NULL)
@@ -163,7 +177,7 @@ int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t no
   if ((rc = slot_of(net, owner, &s)) < 0)
     return rc;
   size_t base = (size_t)s * net->mcap;
-  unsigned c = cpl(&net->ids[owner], &net->ids[node]);
+  unsigned c = known_cpl(net, owner, node, known);
   unsigned same = 0;
   long at = find(net, s, node, c, &same);
   if (at >= 0) {
@@ -222,6 +236,10 @@ int sim_maint_seen(sim_network *net, uint32_t owner, uint32_t node) {
 }
 
 int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicted) {
+  return sim_maint_fail_cpl(net, owner, node, SIM_MAINT_CPL_UNKNOWN, evicted);
+}
+
+int sim_maint_fail_cpl(sim_network *net, uint32_t owner, uint32_t node, unsigned known, bool *evicted) {
   uint32_t s;
   int rc;
   if (evicted != NULL)
@@ -238,7 +256,7 @@ int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicte
     if ((rc = materialise(net, owner, c, &s)) < 0)
       return rc;
   }
-  long at = find(net, s, node, cpl(&net->ids[owner], &net->ids[node]), NULL);
+  long at = find(net, s, node, known_cpl(net, owner, node, known), NULL);
   if (at < 0)
     return DHT_OK;
   size_t base = (size_t)s * net->mcap;

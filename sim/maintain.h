@@ -44,9 +44,17 @@ int sim_maint_init_times(sim_network *net);
  * always without times or with ping NULL, *ping = SIM_MAINT_NONE and node is
  * dropped as by sim_maint_seen. 0 or DHT_ENOMEM. */
 int sim_maint_offer(sim_network *net, uint32_t owner, uint32_t node, uint32_t now_s, uint32_t *ping);
+/* The bits owner and node share when the caller has them (a query record
+ * keeps them: its nodes' IDs are then not read again, a cache miss each at
+ * 10^6 nodes), else SIM_MAINT_CPL_UNKNOWN: computed from the IDs. */
+#define SIM_MAINT_CPL_UNKNOWN 0xffu
+/* sim_maint_offer with c = the bits owner and node share (or unknown). */
+int sim_maint_offer_cpl(sim_network *net, uint32_t owner, uint32_t node, unsigned c, uint32_t now_s, uint32_t *ping);
 /* sim_maint_failed, saying whether node was evicted (evicted may be NULL);
  * ends node's outstanding ping. */
 int sim_maint_fail(sim_network *net, uint32_t owner, uint32_t node, bool *evicted);
+/* sim_maint_fail with c = the bits owner and node share (or unknown). */
+int sim_maint_fail_cpl(sim_network *net, uint32_t owner, uint32_t node, unsigned c, bool *evicted);
 /* node's ping by owner is outstanding again (its retry): no other ping of
  * its bucket meanwhile. Nothing if node is not in owner's table. */
 void sim_maint_pinging(sim_network *net, uint32_t owner, uint32_t node);

@@ -93,6 +93,7 @@ typedef struct query {
   uint8_t state;  /* Q_* */
   uint8_t refs;   /* events still queued that carry this query's id */
   uint8_t kind;   /* Q_WORK, ... */
+  uint8_t cpl;    /* the bits from and node share (SIM_MAINT_CPL_UNKNOWN: not known), for the offers */
   uint32_t cand;  /* a ping's: the node offered to the full bucket (SIM_MAINT_NONE: none) */
   uint32_t next_free;
 } query;
@@ -266,7 +267,7 @@ static int maint_failed(runner *r, uint32_t qid);
  * freed at once. Maintenance queries draw from their own stream and count
  * only in maint_queries. */
 static int send_msg(runner *r, uint32_t slot, uint64_t lookup, uint32_t from, uint32_t node, uint8_t kind,
-                    uint32_t cand) {
+                    uint32_t cand, unsigned cpl) {
   sim_trace_lookup *tr = slot != NO_SLOT ? r->slots[slot].tr : NULL;
   dht_rng *rng = rng_of(r, kind);
   bool work = kind == Q_WORK;
@@ -281,6 +282,7 @@ static int send_msg(runner *r, uint32_t slot, uint64_t lookup, uint32_t from, ui
                             .state = Q_PENDING,
                             .refs = 1,
                             .kind = kind,
+                            .cpl = (uint8_t)cpl,
                             .cand = cand,
                             .next_free = UINT32_MAX};
   if (work)
@@ -308,22 +310,24 @@ static int send_msg(runner *r, uint32_t slot, uint64_t lookup, uint32_t from, ui
   return rc;
 }
 
-static int send_query(runner *r, uint32_t slot, uint32_t node) {
+/* id: node's, as the lookup holds it (the network's own ID of node). */
+static int send_query(runner *r, uint32_t slot, uint32_t node, const dht_id *id) {
   active *a = &r->slots[slot];
-  return send_msg(r, slot, a->id, a->start, node, a->maint ? Q_MLOOKUP : Q_WORK, SIM_MAINT_NONE);
+  unsigned c = r->passive ? dht_id_common_prefix(&r->net.ids[a->start], id) : SIM_MAINT_CPL_UNKNOWN;
+  return send_msg(r, slot, a->id, a->start, node, a->maint ? Q_MLOOKUP : Q_WORK, SIM_MAINT_NONE, c);
 }
 
 /* bep5: owner pings node, its contact, for the node cand offered to node's full bucket. */
 static int send_ping(runner *r, uint32_t owner, uint32_t node, uint32_t cand, uint8_t kind) {
   r->res->counters.maint_pings++;
-  return send_msg(r, NO_SLOT, 0, owner, node, kind, cand);
+  return send_msg(r, NO_SLOT, 0, owner, node, kind, cand, SIM_MAINT_CPL_UNKNOWN);
 }
 
 /* owner saw node (a query from it, an answer): sim_maint_offer, and with
  * bep5 the ping it asks for. */
-static int maint_seen(runner *r, uint32_t owner, uint32_t node) {
+static int maint_seen(runner *r, uint32_t owner, uint32_t node, unsigned cpl) {
   uint32_t ping;
-  int rc = sim_maint_offer(&r->net, owner, node, now_s(r), r->bep5 ? &ping : NULL);
+  int rc = sim_maint_offer_cpl(&r->net, owner, node, cpl, now_s(r), r->bep5 ? &ping : NULL);
   if (rc < 0 || !r->bep5 || ping == SIM_MAINT_NONE)
     return rc;
   return send_ping(r, owner, ping, node, Q_PING);
@@ -336,11 +340,11 @@ static int maint_seen(runner *r, uint32_t owner, uint32_t node) {
 static int maint_failed(runner *r, uint32_t qid) {
   query q = r->queries[qid]; /* a copy: a retry may move the records */
   bool evicted;
-  int rc = sim_maint_fail(&r->net, q.from, q.node, &evicted);
+  int rc = sim_maint_fail_cpl(&r->net, q.from, q.node, q.cpl, &evicted);
   if (rc < 0 || (q.kind != Q_PING && q.kind != Q_PING_AGAIN))
     return rc;
   if (evicted)
-    return q.cand != SIM_MAINT_NONE ? maint_seen(r, q.from, q.cand) : 0;
+    return q.cand != SIM_MAINT_NONE ? maint_seen(r, q.from, q.cand, SIM_MAINT_CPL_UNKNOWN) : 0;
   if (q.kind != Q_PING)
     return 0;
   sim_maint_pinging(&r->net, q.from, q.node); /* still the bucket's one ping */
@@ -442,7 +446,7 @@ static int pump(runner *r, uint32_t slot) {
     g_assert(rc == 0);
     if (a->tr != NULL)
       sim_trace_query(a->tr, r->now, node, dht_lookup_in_flight(a->l), dht_lookup_rounds(a->l));
-    if ((rc = send_query(r, slot, node)) < 0)
+    if ((rc = send_query(r, slot, node, &buf[i].id)) < 0)
       return rc;
     for (; t < n_timers && r->timerbuf[t].query == i; t++)
       if ((rc = push_timer(r, slot, &r->timerbuf[t])) < 0)
@@ -892,7 +896,7 @@ static int handle(runner *r, const sim_event *ev) {
         return rc;
       }
       /* The queried node sees the querier (passive maintenance). */
-      if (r->passive && (rc = maint_seen(r, q->node, q->from)) < 0) {
+      if (r->passive && (rc = maint_seen(r, q->node, q->from, q->cpl)) < 0) {
         query_unref(r, qid);
         return rc;
       }
@@ -918,9 +922,9 @@ static int handle(runner *r, const sim_event *ev) {
   case EV_RESPONSE: {
     q = &r->queries[qid];
     uint32_t from = q->from, node = q->node, cand = q->cand;
-    uint8_t kind = q->kind;
+    uint8_t kind = q->kind, qcpl = q->cpl;
     /* The querier sees the answering node, late or not (passive maintenance). */
-    if (r->passive && (rc = maint_seen(r, from, node)) < 0) {
+    if (r->passive && (rc = maint_seen(r, from, node, qcpl)) < 0) {
       query_unref(r, qid);
       return rc;
     }
@@ -929,7 +933,7 @@ static int handle(runner *r, const sim_event *ev) {
        * contact is pinged, "until one fails to respond or all of the nodes
        * in the bucket are known to be good": the node is offered again. */
       if (cand != SIM_MAINT_NONE)
-        rc = maint_seen(r, from, cand);
+        rc = maint_seen(r, from, cand, SIM_MAINT_CPL_UNKNOWN);
       query_unref(r, qid);
       return rc;
     }
