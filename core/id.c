@@ -35,8 +35,6 @@ void dht_id_to_hex(const dht_id *id, char out[DHT_ID_HEXLEN + 1]) {
   out[DHT_ID_HEXLEN] = '\0';
 }
 
-int dht_id_cmp(const dht_id *a, const dht_id *b) { return memcmp(a->b, b->b, DHT_ID_LEN); }
-
 bool dht_id_eq(const dht_id *a, const dht_id *b) { return memcmp(a->b, b->b, DHT_ID_LEN) == 0; }
 
 void dht_id_xor(dht_id *out, const dht_id *a, const dht_id *b) {

@@ -55,7 +55,7 @@ enum { SLOT_WAIT = 0, SLOT_ANSWERED = 1, SLOT_FAILED = 2 };
 
 typedef struct cand {
   dht_node node;
-  dht_id dist;  /* node.id ^ target: distances compare as big-endian numbers (dist_cmp) */
+  dht_id dist;  /* node.id ^ target: distances compare as big-endian numbers (dht_id_cmp) */
   uint32_t hop; /* 1 for seeds; h+1 when learned from the answer of a hop-h query */
   uint8_t flags;
   uint8_t tries;     /* JECH: queries sent (jech's pinged); dead at cfg.retries */
@@ -192,29 +192,10 @@ static void note(const dht_lookup *l, dht_lookup_note n, uint32_t ci) {
 
 /* ---- ordering ---------------------------------------------------------- */
 
-/* memcmp order of two distances (big-endian numbers), as three word
- * compares: this runs at every heap move and insertion, where a libc
- * memcmp call of 20 bytes cost more than the compare. */
-static inline int dist_cmp(const dht_id *a, const dht_id *b) {
-  uint64_t x, y;
-  uint32_t u, v;
-  for (size_t i = 0; i < 16; i += 8) {
-    memcpy(&x, a->b + i, sizeof x);
-    memcpy(&y, b->b + i, sizeof y);
-    if (x != y)
-      return GUINT64_FROM_BE(x) < GUINT64_FROM_BE(y) ? -1 : 1;
-  }
-  memcpy(&u, a->b + 16, sizeof u);
-  memcpy(&v, b->b + 16, sizeof v);
-  if (u != v)
-    return GUINT32_FROM_BE(u) < GUINT32_FROM_BE(v) ? -1 : 1;
-  return 0;
-}
-
 /* The one order of the lookup: XOR distance to target, then insertion index
  * (equal distances mean equal IDs at different addresses; first seen first). */
 static inline bool cand_less(const dht_lookup *l, uint32_t a, uint32_t b) {
-  int c = dist_cmp(&l->cands[a].dist, &l->cands[b].dist);
+  int c = dht_id_cmp(&l->cands[a].dist, &l->cands[b].dist);
   return c < 0 || (c == 0 && a < b);
 }
 
@@ -278,7 +259,7 @@ static bool converged(const dht_lookup *l) {
     return false; /* fewer than k responded */
   const cand *top = &l->cands[l->heap[0]];
   const cand *kth = &l->cands[l->closest[l->cfg.k - 1]];
-  return dist_cmp(&top->dist, &kth->dist) >= 0;
+  return dht_id_cmp(&top->dist, &kth->dist) >= 0;
 }
 
 /* ---- hash tables --------------------------------------------------------- */
@@ -903,7 +884,7 @@ static bool ml_eligible(const dht_lookup *l, uint32_t ci) {
 }
 
 static bool ml_closer(const dht_lookup *l, uint32_t a, uint32_t b) {
-  return dist_cmp(&l->cands[a].dist, &l->cands[b].dist) < 0;
+  return dht_id_cmp(&l->cands[a].dist, &l->cands[b].dist) < 0;
 }
 
 /* candidateAheadOfClosestSet / ...Tail: the closest set (the k closest that

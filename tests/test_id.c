@@ -166,6 +166,20 @@ Test(id, cmp_and_eq) {
   cr_assert(eq(int, dht_id_cmp(&a, &a), 0));
   cr_assert(dht_id_eq(&a, &a));
   cr_assert(not(dht_id_eq(&a, &b)));
+  /* memcmp's order whichever byte differs (each of the three words), and
+   * by how much (the high bit of a byte decides over the low ones). */
+  for (unsigned i = 0; i < DHT_ID_LEN; i++) {
+    dht_id x = parse("0123456789abcdef0123456789abcdef01234567"), y = x;
+    y.b[i] ^= 0x80;
+    int want = memcmp(x.b, y.b, DHT_ID_LEN) < 0 ? -1 : 1;
+    cr_assert(eq(int, dht_id_cmp(&x, &y) < 0 ? -1 : 1, want), "byte %u", i);
+    cr_assert(eq(int, dht_id_cmp(&y, &x) < 0 ? -1 : 1, -want), "byte %u", i);
+    cr_assert(ne(int, dht_id_cmp(&x, &y), 0), "byte %u", i);
+    y = x;
+    y.b[i] ^= 0x01;
+    want = memcmp(x.b, y.b, DHT_ID_LEN) < 0 ? -1 : 1;
+    cr_assert(eq(int, dht_id_cmp(&x, &y) < 0 ? -1 : 1, want), "byte %u low bit", i);
+  }
 }
 
 /* Brute force: compute both XORs and compare them as big-endian numbers. */
