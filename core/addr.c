@@ -128,25 +128,12 @@ bool dht_addr_eq(const dht_addr *a, const dht_addr *b) {
   return ((a0 ^ b0) | (a1 ^ b1) | (uint64_t)(a2 ^ b2)) == 0;
 }
 
-/* Bytes as a big-endian word (one load and a swap): the same hash on every machine. */
-static uint64_t be64(const uint8_t *p) {
-  uint64_t w;
-  memcpy(&w, p, sizeof w);
-  return GUINT64_FROM_BE(w);
-}
-
-static uint64_t be32(const uint8_t *p) {
-  uint32_t w;
-  memcpy(&w, p, sizeof w);
-  return GUINT32_FROM_BE(w);
-}
-
 uint64_t dht_addr_hash(const dht_addr *a) {
   /* The value fields as three words, multiplied independently (no serial
    * chain: this runs for every node of every answer), then a splitmix
    * finaliser for good low bits (the tables index by a mask). */
-  uint64_t w0 = (uint64_t)a->family | (uint64_t)a->port << 16 | be32(a->ip) << 32;
-  uint64_t w1 = be64(a->ip + 4), w2 = be32(a->ip + 12);
+  uint64_t w0 = (uint64_t)a->family | (uint64_t)a->port << 16 | (uint64_t)dht__be32(a->ip) << 32;
+  uint64_t w1 = dht__be64(a->ip + 4), w2 = dht__be32(a->ip + 12); /* big-endian: the same hash on every machine */
   uint64_t h = w0 * 0x9e3779b97f4a7c15ULL + w1 * 0xc2b2ae3d27d4eb4fULL + w2 * 0x165667b19e3779f9ULL;
   h ^= h >> 32;
   h *= 0xbf58476d1ce4e5b9ULL;
