@@ -119,17 +119,12 @@ static int slot_of(sim_network *net, uint32_t owner, uint32_t *out) {
 static long find(const sim_network *net, uint32_t s, uint32_t node, unsigned c, unsigned *same) {
   const uint32_t *cs = net->mpool + (size_t)s * net->mcap;
   const uint8_t *cp = net->mcpl + (size_t)s * net->mcap;
-  size_t len = net->mlen[s], j = 0;
+  size_t len = net->mlen[s];
   unsigned n = 0;
-  while (j < len) {
-    const uint8_t *hit = memchr(cp + j, (int)c, len - j);
-    if (hit == NULL)
-      break;
-    j = (size_t)(hit - cp);
+  for (size_t j = sim_network_next_byte(cp, 0, len, c); j < len; j = sim_network_next_byte(cp, j + 1, len, c)) {
     if (cs[j] == node)
       return (long)j;
     n++;
-    j++;
   }
   if (same != NULL)
     *same = n;

@@ -1419,6 +1419,14 @@ static size_t closest_buckets(const sim_network *net, uint32_t node, const dht_i
   return m;
 }
 
+/* The contacts cs[j] with cp[j] == v (j < c) into g, in table order; how many. */
+static size_t gather_eq(const uint8_t *cp, const uint32_t *cs, size_t c, unsigned v, uint32_t *g) {
+  size_t n = 0;
+  for (size_t j = sim_network_next_byte(cp, 0, c, v); j < c; j = sim_network_next_byte(cp, j + 1, c, v))
+    g[n++] = cs[j];
+  return n;
+}
+
 /* A table materialised by sim/maintain.c, whose contacts share cp[j] bits
  * with the node. With p the bits the target shares with the node, the
  * groups in distance order are those with cp == p (they share > p bits with
@@ -1430,22 +1438,10 @@ static size_t closest_buckets(const sim_network *net, uint32_t node, const dht_i
  * random load at 10^6 nodes. Else a histogram of cp, then one gathering pass
  * per group read. Gathers into net->mbuf (sim/maintain.c's scratch, free
  * between its calls). */
-/* The contacts cs[j] with cp[j] == v (j < c) into g, in table order; how many.
- * memchr over the bytes: vector code, and the matches are few. */
-static size_t gather_eq(const uint8_t *cp, const uint32_t *cs, size_t c, unsigned v, uint32_t *g) {
-  size_t n = 0, j = 0;
-  const uint8_t *hit;
-  while (j < c && (hit = memchr(cp + j, (int)v, c - j)) != NULL) {
-    j = (size_t)(hit - cp);
-    g[n++] = cs[j++];
-  }
-  return n;
-}
-
 static size_t closest_slot(const sim_network *net, uint32_t node, const dht_id *target, uint32_t *out,
                            size_t count) {
   uint32_t s = net->mslot[node], *g = net->mbuf;
-  size_t base = (size_t)s * net->mcap, c = net->mlen[s], m, n = 0;
+  size_t base = (size_t)s * net->mcap, c = net->mlen[s], m, n;
   const uint32_t *cs = net->mpool + base;
   const uint8_t *cp = net->mcpl + base;
   unsigned p = dht_id_common_prefix(&net->ids[node], target), top = 0;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "addr.h"
 #include "id.h"
@@ -120,6 +121,14 @@ int sim_network_generate_ondemand(sim_network *net, uint32_t n, unsigned k, sim_
 void sim_network_clear(sim_network *net);
 
 #define SIM_NET_NO_SLOT UINT32_MAX
+
+/* The first j in [from, len) with p[j] == v, or len (from <= len): memchr over the bytes
+ * (vector code). Walks the contacts of a changed table (mcpl) that share v
+ * bits with its node: `for (j = next(p, 0, ..); j < len; j = next(p, j + 1, ..))`. */
+static inline size_t sim_network_next_byte(const uint8_t *p, size_t from, size_t len, unsigned v) {
+  const uint8_t *hit = memchr(p + from, (int)v, len - from); /* from <= len: none when equal */
+  return hit != NULL ? (size_t)(hit - p) : len;
+}
 
 /* Node `node`'s routing table, in the order sim_network_generate stores it
  * (buckets 0, 1, ... then its own), or its materialised one when it changed
