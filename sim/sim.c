@@ -169,6 +169,13 @@ typedef struct runner {
   bool spares_out; /* the run stopped: no spare left for a return */
 } runner;
 
+/* Network node i as the lookup sees it: its ID and address (computed, not
+ * loaded, on generated networks: sim_network_addr). */
+static void node_of(const runner *r, uint32_t i, dht_node *out) {
+  out->id = r->net.ids[i];
+  sim_network_addr(&r->net, i, &out->addr);
+}
+
 /* The node that is population member j now. */
 static uint32_t node_at(const runner *r, uint32_t j) { return r->pop != NULL ? r->pop[j] : j; }
 
@@ -570,8 +577,7 @@ static int start_lookup(runner *r, uint64_t id) {
 
   n = sim_network_closest(&r->net, start, &target, idx, r->cfg.seeds > 0 ? r->cfg.seeds : r->cfg.k);
   for (size_t i = 0; i < n; i++) {
-    seed[i].id = r->net.ids[idx[i]];
-    seed[i].addr = r->net.addrs[idx[i]];
+    node_of(r, idx[i], &seed[i]);
   }
   if ((rc = dht_lookup_seed(a->l, seed, n)) < 0)
     return rc;
@@ -610,17 +616,13 @@ static int start_maint_lookup(runner *r, uint32_t owner, const dht_id *target, u
   a->maint = true;
   r->res->counters.maint_lookups++;
   if (via != SIM_MAINT_NONE) {
-    seed[m].id = r->net.ids[via];
-    seed[m].addr = r->net.addrs[via];
-    m++;
+    node_of(r, via, &seed[m++]);
   }
   n = sim_network_closest(&r->net, owner, target, idx, r->mcfg.k);
   for (size_t i = 0; i < n; i++) {
     if (idx[i] == via)
       continue;
-    seed[m].id = r->net.ids[idx[i]];
-    seed[m].addr = r->net.addrs[idx[i]];
-    m++;
+    node_of(r, idx[i], &seed[m++]);
   }
   if ((rc = dht_lookup_seed(a->l, seed, m)) < 0)
     return rc;
@@ -733,9 +735,7 @@ static int deliver(runner *r, uint32_t slot, uint32_t node) {
     for (size_t i = 0; i < n; i++) {
       if (r->idxbuf[i] == a->start)
         continue;
-      r->nodebuf[m].id = r->net.ids[r->idxbuf[i]];
-      sim_network_addr(&r->net, r->idxbuf[i], &r->nodebuf[m].addr);
-      m++;
+      node_of(r, r->idxbuf[i], &r->nodebuf[m++]);
     }
     reply.nodes = r->nodebuf;
     reply.n_nodes = m;
